@@ -1,0 +1,127 @@
+# profpipe: one non-recursive GNU Makefile.
+#
+#   make            build bin/profpipe-{fetcher,decoder,aggregator,exporter,tap}
+#   make test       install missing packages, build, run unit + e2e tests
+#   make check      unit tests only
+#   make asan       build and run the unit tests under ASan + UBSan
+#   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
+#   make bench      side-by-side benchmarks (tests/bench)
+#   make demo       start a sample Go service and the whole pipeline
+#   make lint       clang-format check and cppcheck
+#
+# Every stage directory holds main.c (glue) and modules; modules of all
+# stages plus common/ link into the unit tests, so prefixes keep names apart.
+
+O      ?= build
+BIN    ?= bin
+CC     ?= cc
+CFLAGS ?= -O2 -g
+PKGS    = libcurl zlib libprotobuf-c yaml-0.1 libzstd libdeflate sqlite3
+WARN    = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+	  -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+ifneq ($(CI),)
+WARN   += -Werror
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CPPFLAGS = -D_GNU_SOURCE -I. -I$(O)/gen $(PKG_CFLAGS) $(CPPFLAGS)
+LIBS    = $(PKG_LIBS) -lnng -lev -lpthread -lm
+GEN     = $(O)/gen/common
+
+STAGES  = fetcher decoder aggregator exporter tap
+PROTOS  = common/wire.proto common/profile.proto
+GEN_C   = $(patsubst common/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
+GEN_H   = $(GEN_C:.c=.h)
+
+COMMON_SRC = $(wildcard common/*.c)
+MOD_SRC    = $(foreach s,$(STAGES),$(filter-out $(s)/main.c,$(wildcard $(s)/*.c)))
+MOD_OBJ    = $(patsubst %.c,$(O)/%.o,$(COMMON_SRC) $(MOD_SRC)) \
+	     $(GEN_C:.c=.o)
+BINS       = $(addprefix $(BIN)/profpipe-,$(STAGES))
+
+UNIT_SRC   = $(wildcard tests/unit/test_*.c)
+UNIT_BIN   = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
+FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all deps test check e2e asan fuzz fuzz-build bench demo lint clean
+.SECONDARY:
+
+all: $(BINS)
+
+deps:
+	@scripts/deps
+
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: common/%.proto
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=common --c_out=$(GEN) $<
+
+$(O)/%.pb-c.o: $(O)/%.pb-c.c
+	$(CC) $(ALL_CPPFLAGS) $(CFLAGS) -std=c11 -c -o $@ $<
+
+$(O)/%.o: %.c $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(WARN) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/libprofpipe.a: $(MOD_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN)/profpipe-%: $(O)/%/main.o $(O)/libprofpipe.a
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/tests/test_%: tests/unit/test_%.c $(O)/libprofpipe.a $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) \
+		$(LDFLAGS) -o $@ $< $(O)/libprofpipe.a $(LIBS) -lcmocka
+
+# Unit tests run from the repository root so they find ../shared/corpus.
+check: $(UNIT_BIN) $(BINS)
+	@tests/run-unit $(UNIT_BIN)
+
+e2e: all
+	@tests/run-e2e
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run-all
+
+asan:
+	@$(MAKE) --no-print-directory O=build/asan BIN=build/asan/bin \
+		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+		LDFLAGS="-fsanitize=address,undefined" check
+
+FUZZ_SECONDS ?= 60
+fuzz-build:
+	@$(MAKE) --no-print-directory O=build/fuzz BIN=build/fuzz/bin CC=clang \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
+		build/fuzz/libprofpipe.a
+	@tests/fuzz/build build/fuzz $(FUZZ_SRC)
+
+fuzz: fuzz-build
+	@tests/fuzz/run build/fuzz $(FUZZ_SECONDS)
+
+bench: all
+	@tests/bench/run
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo
+
+lint:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--suppress=missingIncludeSystem -I. -I$(O)/gen \
+		$(COMMON_SRC) $(foreach s,$(STAGES),$(wildcard $(s)/*.c))
+
+clean:
+	rm -rf build bin
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
+
+# The sample Go service (tests and demo). GOPATH mode: Debian's packaged
+# pprof lives in /usr/share/gocode, and nothing is fetched.
+GOENV = GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$(CURDIR)/$(O)/gocache GOFLAGS=
+$(O)/goapp: tests/goapp/main.go
+	@mkdir -p $(O)
+	cd tests/goapp && $(GOENV) go build -o $(CURDIR)/$@ main.go

@@ -1,0 +1,153 @@
+/*
+ * buf: capped growable buffer, plus the JSON string escaper every JSON
+ * writer in profpipe uses, so escaping is done right in one place.
+ */
+#include "common/buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+
+void
+buf_init(struct buf *b, size_t cap)
+{
+	memset(b, 0, sizeof(*b));
+	b->cap = cap;
+}
+
+void
+buf_release(struct buf *b)
+{
+	xfree(b->data);
+	b->data = NULL;
+	b->len = b->size = 0;
+	b->failed = 0;
+}
+
+void
+buf_clear(struct buf *b)
+{
+	b->len = 0;
+	b->failed = 0;
+}
+
+int
+buf_reserve(struct buf *b, size_t more)
+{
+	size_t want;
+	size_t size;
+	unsigned char *p;
+
+	if (b->failed)
+		return -1;
+	if (more > SIZE_MAX - b->len - 1)
+		goto fail;
+	want = b->len + more + 1; /* room for a NUL */
+	if (want <= b->size)
+		return 0;
+	if (b->cap != 0 && want > b->cap + 1)
+		goto fail;
+	size = b->size ? b->size : 256;
+	while (size < want)
+		size = size > SIZE_MAX / 2 ? want : size * 2;
+	if (b->cap != 0 && size > b->cap + 1)
+		size = b->cap + 1;
+	p = xrealloc(b->data, size);
+	if (p == NULL)
+		goto fail;
+	b->data = p;
+	b->size = size;
+	return 0;
+fail:
+	b->failed = 1;
+	return -1;
+}
+
+int
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (buf_reserve(b, n) < 0)
+		return -1;
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+buf_putc(struct buf *b, char c)
+{
+	return buf_append(b, &c, 1);
+}
+
+int
+buf_puts(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_reserve(b, (size_t)n) < 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int
+buf_json_str(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+	size_t run = 0;
+	unsigned char c;
+	char esc[6];
+
+	if (buf_putc(b, '"') < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (buf_append(b, s + run, i - run) < 0)
+			return -1;
+		run = i + 1;
+		switch (c) {
+		case '"':
+			buf_append(b, "\\\"", 2);
+			break;
+		case '\\':
+			buf_append(b, "\\\\", 2);
+			break;
+		case '\n':
+			buf_append(b, "\\n", 2);
+			break;
+		case '\t':
+			buf_append(b, "\\t", 2);
+			break;
+		case '\r':
+			buf_append(b, "\\r", 2);
+			break;
+		default:
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			buf_append(b, esc, 6);
+		}
+	}
+	buf_append(b, s + run, n - run);
+	return buf_putc(b, '"');
+}

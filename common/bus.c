@@ -1,0 +1,405 @@
+/*
+ * bus: the only file that includes <nng/nng.h>. Sockets, contexts, and the
+ * options profpipe sets on them: a large receive cap (profiles are big),
+ * quick redial (a restarted stage is found again within a second), and a
+ * REQ resend time long enough not to duplicate slow but healthy work.
+ */
+#include "common/bus.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/proc.h"
+#include "common/xalloc.h"
+
+#define BUS_RESEND_MS 30000
+
+struct bus_sock {
+	nng_socket sock;
+	enum bus_role role;
+};
+
+struct bus_ctx {
+	struct bus_sock *s;
+	nng_ctx ctx;
+	nng_msg *held;     /* REP: the request being worked on */
+	nng_aio *aio;      /* async REQ */
+	nng_msg *pending;  /* async REQ: request to send */
+	int timeout_ms;
+	int sending;
+	bus_done_fn done;
+	void *arg;
+};
+
+static int
+bus_map(int rv)
+{
+	switch (rv) {
+	case 0:
+		return BUS_OK;
+	case NNG_ETIMEDOUT:
+		return BUS_ETIMEDOUT;
+	case NNG_ECLOSED:
+	case NNG_ECANCELED:
+		return BUS_ECLOSED;
+	case NNG_EAGAIN:
+		return BUS_EAGAIN;
+	default:
+		return BUS_EFAIL;
+	}
+}
+
+const char *
+bus_strerror(int err)
+{
+	switch (err) {
+	case BUS_OK:
+		return "ok";
+	case BUS_ETIMEDOUT:
+		return "timed out";
+	case BUS_ECLOSED:
+		return "socket closed";
+	case BUS_EAGAIN:
+		return "would block";
+	default:
+		return "transport failure";
+	}
+}
+
+int
+bus_open(struct bus_sock **out, enum bus_role role, const char *url,
+    int listen, char *err, size_t errlen)
+{
+	struct bus_sock *s;
+	int rv;
+
+	s = xcalloc(1, sizeof(*s));
+	if (s == NULL) {
+		snprintf(err, errlen, "%s: out of memory", url);
+		return BUS_EFAIL;
+	}
+	s->role = role;
+	switch (role) {
+	case BUS_REQ:
+		rv = nng_req0_open(&s->sock);
+		break;
+	case BUS_REP:
+		rv = nng_rep0_open(&s->sock);
+		break;
+	case BUS_PUB:
+		rv = nng_pub0_open(&s->sock);
+		break;
+	default:
+		rv = nng_sub0_open(&s->sock);
+		break;
+	}
+	if (rv != 0) {
+		snprintf(err, errlen, "%s: socket: %s", url, nng_strerror(rv));
+		xfree(s);
+		return BUS_EFAIL;
+	}
+	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, BUS_MAX_MSG);
+	nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, 50);
+	nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 1000);
+	if (role == BUS_REQ)
+		nng_socket_set_ms(s->sock, NNG_OPT_REQ_RESENDTIME,
+		    BUS_RESEND_MS);
+	if (role == BUS_SUB)
+		nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0);
+	if (role == BUS_PUB)
+		nng_socket_set_int(s->sock, NNG_OPT_SENDBUF, 64);
+	if (listen)
+		rv = nng_listen(s->sock, url, NULL, 0);
+	else
+		rv = nng_dial(s->sock, url, NULL, NNG_FLAG_NONBLOCK);
+	if (rv != 0) {
+		snprintf(err, errlen, "%s: %s: %s", url,
+		    listen ? "listen" : "dial", nng_strerror(rv));
+		nng_close(s->sock);
+		xfree(s);
+		return BUS_EFAIL;
+	}
+	*out = s;
+	return BUS_OK;
+}
+
+void
+bus_close(struct bus_sock *s)
+{
+	if (s == NULL)
+		return;
+	nng_close(s->sock);
+	xfree(s);
+}
+
+static void bus_async_cb(void *arg);
+
+int
+bus_ctx_new(struct bus_sock *s, struct bus_ctx **out)
+{
+	struct bus_ctx *c = xcalloc(1, sizeof(*c));
+	int rv;
+
+	if (c == NULL)
+		return BUS_EFAIL;
+	c->s = s;
+	rv = nng_ctx_open(&c->ctx, s->sock);
+	if (rv != 0) {
+		xfree(c);
+		return bus_map(rv);
+	}
+	if (s->role == BUS_REQ)
+		nng_ctx_set_ms(c->ctx, NNG_OPT_REQ_RESENDTIME, BUS_RESEND_MS);
+	*out = c;
+	return BUS_OK;
+}
+
+void
+bus_ctx_free(struct bus_ctx *c)
+{
+	if (c == NULL)
+		return;
+	if (c->aio != NULL) {
+		nng_aio_stop(c->aio);
+		nng_aio_free(c->aio);
+	}
+	if (c->pending != NULL)
+		nng_msg_free(c->pending);
+	if (c->held != NULL)
+		nng_msg_free(c->held);
+	nng_ctx_close(c->ctx);
+	xfree(c);
+}
+
+static int
+bus_msg_from(nng_msg **out, const void *buf, size_t len)
+{
+	nng_msg *m;
+	int rv = nng_msg_alloc(&m, len);
+
+	if (rv != 0)
+		return bus_map(rv);
+	if (len > 0)
+		memcpy(nng_msg_body(m), buf, len);
+	*out = m;
+	return BUS_OK;
+}
+
+int
+bus_call(struct bus_ctx *c, const void *req, size_t len, void **reply,
+    size_t *rlen, int timeout_ms)
+{
+	nng_aio *aio;
+	nng_msg *m;
+	nng_msg *r;
+	int rv;
+
+	rv = bus_msg_from(&m, req, len);
+	if (rv != 0)
+		return rv;
+	rv = nng_aio_alloc(&aio, NULL, NULL);
+	if (rv != 0) {
+		nng_msg_free(m);
+		return bus_map(rv);
+	}
+	nng_aio_set_timeout(aio, timeout_ms < 0 ? NNG_DURATION_INFINITE :
+	    timeout_ms);
+	nng_aio_set_msg(aio, m);
+	nng_ctx_send(c->ctx, aio);
+	nng_aio_wait(aio);
+	rv = nng_aio_result(aio);
+	if (rv != 0) {
+		nng_msg_free(nng_aio_get_msg(aio));
+		goto out;
+	}
+	nng_ctx_recv(c->ctx, aio);
+	nng_aio_wait(aio);
+	rv = nng_aio_result(aio);
+	if (rv != 0)
+		goto out;
+	r = nng_aio_get_msg(aio);
+	*rlen = nng_msg_len(r);
+	*reply = xmalloc(*rlen);
+	if (*reply == NULL) {
+		nng_msg_free(r);
+		rv = NNG_ENOMEM;
+		goto out;
+	}
+	memcpy(*reply, nng_msg_body(r), *rlen);
+	nng_msg_free(r);
+out:
+	nng_aio_free(aio);
+	return bus_map(rv);
+}
+
+/* Async REQ: send, then receive, then report. The send aio completes once
+ * nng has queued the request; a pipe-less REQ socket holds it until a peer
+ * appears, which is why the fetcher also caps how many it has in flight. */
+static void
+bus_async_cb(void *arg)
+{
+	struct bus_ctx *c = arg;
+	int rv = nng_aio_result(c->aio);
+	nng_msg *r;
+	bus_done_fn done = c->done;
+
+	if (c->sending) {
+		c->sending = 0;
+		if (rv == 0) {
+			nng_ctx_recv(c->ctx, c->aio);
+			return;
+		}
+		nng_msg_free(nng_aio_get_msg(c->aio));
+		nng_aio_set_msg(c->aio, NULL);
+		done(c->arg, bus_map(rv), NULL, 0);
+		return;
+	}
+	if (rv != 0) {
+		done(c->arg, bus_map(rv), NULL, 0);
+		return;
+	}
+	r = nng_aio_get_msg(c->aio);
+	nng_aio_set_msg(c->aio, NULL);
+	done(c->arg, BUS_OK, nng_msg_body(r), nng_msg_len(r));
+	nng_msg_free(r);
+}
+
+int
+bus_call_async(struct bus_ctx *c, const void *req, size_t len,
+    int timeout_ms, bus_done_fn done, void *arg)
+{
+	nng_msg *m;
+	int rv;
+
+	if (c->aio == NULL) {
+		rv = nng_aio_alloc(&c->aio, bus_async_cb, c);
+		if (rv != 0)
+			return bus_map(rv);
+	}
+	rv = bus_msg_from(&m, req, len);
+	if (rv != 0)
+		return rv;
+	c->done = done;
+	c->arg = arg;
+	c->sending = 1;
+	nng_aio_set_timeout(c->aio, timeout_ms < 0 ?
+	    NNG_DURATION_INFINITE : timeout_ms);
+	nng_aio_set_msg(c->aio, m);
+	nng_ctx_send(c->ctx, c->aio);
+	return BUS_OK;
+}
+
+int
+bus_recv(struct bus_ctx *c, const void **req, size_t *len, int timeout_ms)
+{
+	nng_aio *aio;
+	int rv;
+
+	if (c->held != NULL) {
+		nng_msg_free(c->held);
+		c->held = NULL;
+	}
+	rv = nng_aio_alloc(&aio, NULL, NULL);
+	if (rv != 0)
+		return bus_map(rv);
+	nng_aio_set_timeout(aio, timeout_ms < 0 ? NNG_DURATION_INFINITE :
+	    timeout_ms);
+	nng_ctx_recv(c->ctx, aio);
+	nng_aio_wait(aio);
+	rv = nng_aio_result(aio);
+	if (rv == 0) {
+		c->held = nng_aio_get_msg(aio);
+		*req = nng_msg_body(c->held);
+		*len = nng_msg_len(c->held);
+	}
+	nng_aio_free(aio);
+	return bus_map(rv);
+}
+
+int
+bus_reply(struct bus_ctx *c, const void *rep, size_t len)
+{
+	nng_aio *aio;
+	nng_msg *m;
+	int rv;
+
+	if (c->held != NULL) {
+		nng_msg_free(c->held);
+		c->held = NULL;
+	}
+	rv = bus_msg_from(&m, rep, len);
+	if (rv != 0)
+		return rv;
+	rv = nng_aio_alloc(&aio, NULL, NULL);
+	if (rv != 0) {
+		nng_msg_free(m);
+		return bus_map(rv);
+	}
+	nng_aio_set_timeout(aio, 5000);
+	nng_aio_set_msg(aio, m);
+	nng_ctx_send(c->ctx, aio);
+	nng_aio_wait(aio);
+	rv = nng_aio_result(aio);
+	if (rv != 0)
+		nng_msg_free(nng_aio_get_msg(aio));
+	nng_aio_free(aio);
+	return bus_map(rv);
+}
+
+int
+bus_publish(struct bus_sock *s, const void *buf, size_t len)
+{
+	nng_msg *m;
+	int rv = bus_msg_from(&m, buf, len);
+
+	if (rv != 0)
+		return rv;
+	rv = nng_sendmsg(s->sock, m, NNG_FLAG_NONBLOCK);
+	if (rv != 0)
+		nng_msg_free(m);
+	return bus_map(rv);
+}
+
+int
+bus_subscribe_recv(struct bus_sock *s, void **buf, size_t *len,
+    int timeout_ms)
+{
+	nng_msg *m;
+	int rv;
+
+	nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO,
+	    timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
+	rv = nng_recvmsg(s->sock, &m, 0);
+	if (rv != 0)
+		return bus_map(rv);
+	*len = nng_msg_len(m);
+	*buf = xmalloc(*len);
+	if (*buf == NULL) {
+		nng_msg_free(m);
+		return BUS_EFAIL;
+	}
+	memcpy(*buf, nng_msg_body(m), *len);
+	nng_msg_free(m);
+	return BUS_OK;
+}
+
+void
+bus_free(void *p, size_t len)
+{
+	(void)len;
+	xfree(p);
+}
+
+int
+bus_tap_url(char *out, size_t outlen, const char *stage)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s.tap", stage);
+	return proc_default_url(out, outlen, name);
+}

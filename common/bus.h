@@ -1,0 +1,81 @@
+/*
+ * bus: every nng call in profpipe. A data hop is REQ/REP: the sender's
+ * request stays with nng until the receiver replies, and nng resends it (to
+ * another peer when the first one's pipe closes, or after the resend time).
+ * A receiver replies only once it has handed the message on, so delivery is
+ * at-least-once; receivers drop redeliveries by profile_id.
+ *
+ * Contexts: one request in flight per context. Synchronous contexts are for
+ * one thread each (decoder and aggregator workers); asynchronous ones
+ * (fetcher) report on an nng thread through a callback, which must not touch
+ * the caller's event loop except through a thread-safe wakeup.
+ *
+ * Buffers: a received request stays valid until the next call on its
+ * context; a reply handed to a callback is valid until the callback returns.
+ */
+#ifndef PROFPIPE_BUS_H
+#define PROFPIPE_BUS_H
+
+#include <stddef.h>
+
+enum bus_err {
+	BUS_OK = 0,
+	BUS_EFAIL = -1,     /* anything else: see the log line */
+	BUS_ETIMEDOUT = -2, /* no reply / no request within the time given */
+	BUS_ECLOSED = -3,   /* the socket is closed */
+	BUS_EAGAIN = -4,    /* would block (pub: subscriber full) */
+};
+
+enum bus_role { BUS_REQ, BUS_REP, BUS_PUB, BUS_SUB };
+
+/* The largest message a socket takes: raw bodies are capped far below. */
+#define BUS_MAX_MSG ((size_t)512 * 1024 * 1024)
+
+struct bus_sock;
+struct bus_ctx;
+
+/* Open a socket and listen on (listen != 0) or dial url. Dialing does not
+ * wait for the listener: nng keeps redialing in the background. On error
+ * a message naming url and the reason goes into err. */
+int bus_open(struct bus_sock **out, enum bus_role role, const char *url,
+    int listen, char *err, size_t errlen);
+/* Closing wakes every context waiting on the socket with BUS_ECLOSED. */
+void bus_close(struct bus_sock *s);
+const char *bus_strerror(int err);
+
+/* REQ/REP contexts. */
+int bus_ctx_new(struct bus_sock *s, struct bus_ctx **out);
+void bus_ctx_free(struct bus_ctx *c);
+
+/* REQ, synchronous: send req and wait for the reply up to timeout_ms (-1:
+ * forever). On success *reply (bus_free it) holds the reply. */
+int bus_call(struct bus_ctx *c, const void *req, size_t len, void **reply,
+    size_t *rlen, int timeout_ms);
+
+/* REQ, asynchronous: the same, but returns at once; done(arg, err, reply,
+ * rlen) runs on an nng thread when the reply comes or time runs out. The
+ * context is busy until then. The reply is freed after done returns. */
+typedef void (*bus_done_fn)(void *arg, int err, const void *reply,
+    size_t rlen);
+int bus_call_async(struct bus_ctx *c, const void *req, size_t len,
+    int timeout_ms, bus_done_fn done, void *arg);
+
+/* REP: wait up to timeout_ms for a request. *req stays valid until the next
+ * bus_recv or bus_reply on c. Not replying is allowed: the next bus_recv
+ * abandons the request, and the sender's nng resends it elsewhere. */
+int bus_recv(struct bus_ctx *c, const void **req, size_t *len,
+    int timeout_ms);
+int bus_reply(struct bus_ctx *c, const void *rep, size_t len);
+
+/* PUB: best effort, never blocks; BUS_EAGAIN when dropped. */
+int bus_publish(struct bus_sock *s, const void *buf, size_t len);
+/* SUB (subscribed to everything): *buf is bus_free'd by the caller. */
+int bus_subscribe_recv(struct bus_sock *s, void **buf, size_t *len,
+    int timeout_ms);
+
+void bus_free(void *p, size_t len);
+
+/* The tap address of a stage: ipc://$PROFPIPE_RUN/STAGE.tap */
+int bus_tap_url(char *out, size_t outlen, const char *stage);
+
+#endif

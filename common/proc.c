@@ -1,0 +1,104 @@
+/*
+ * proc: signals as flags, s6-style readiness, run-directory addresses.
+ */
+#include "common/proc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t proc_stop_flag;
+static volatile sig_atomic_t proc_hup_flag;
+
+static void
+proc_on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		proc_hup_flag = 1;
+	else
+		proc_stop_flag = 1;
+}
+
+void
+proc_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = proc_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+int
+proc_stopping(void)
+{
+	return proc_stop_flag != 0;
+}
+
+void
+proc_request_stop(void)
+{
+	proc_stop_flag = 1;
+}
+
+int
+proc_take_hup(void)
+{
+	if (!proc_hup_flag)
+		return 0;
+	proc_hup_flag = 0;
+	return 1;
+}
+
+void
+proc_notify_ready(int fd)
+{
+	if (fd < 0)
+		return;
+	if (write(fd, "\n", 1) < 0) {
+		/* the supervisor went away; nothing to tell */
+	}
+	close(fd);
+}
+
+int
+proc_default_url(char *out, size_t outlen, const char *name)
+{
+	const char *dir = getenv("PROFPIPE_RUN");
+	int n;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp/profpipe";
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -1;
+	n = snprintf(out, outlen, "ipc://%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= outlen)
+		return -1;
+	return 0;
+}
+
+int
+proc_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,32 @@
+/*
+ * proc: the process contract every stage keeps (DESIGN.md): exit codes,
+ * readiness on an fd, and SIGTERM/SIGINT/SIGHUP turned into flags a main
+ * loop can poll.
+ */
+#ifndef PROFPIPE_PROC_H
+#define PROFPIPE_PROC_H
+
+#include <stddef.h>
+
+#define EXIT_OK 0
+#define EXIT_USAGE 100   /* bad flags or configuration: do not restart */
+#define EXIT_SYSTEM 111  /* a system failure: a restart may help */
+
+/* Signal-driven flags. proc_signals installs the handlers (no SA_RESTART,
+ * so blocking calls return EINTR). */
+void proc_signals(void);
+int proc_stopping(void);  /* SIGTERM or SIGINT seen */
+int proc_take_hup(void);  /* SIGHUP seen since last call; clears it */
+void proc_request_stop(void);
+
+/* s6 readiness: write "\n" to fd and close it. fd < 0: nothing. */
+void proc_notify_ready(int fd);
+
+/* The run directory: $PROFPIPE_RUN or /tmp/profpipe. Creates it. Writes
+ * "ipc://DIR/NAME" into out. Returns 0 or -1 (out too small or mkdir). */
+int proc_default_url(char *out, size_t outlen, const char *name);
+
+/* Parse a decimal in [min, max]; 0 or -1. */
+int proc_parse_long(const char *s, long min, long max, long *out);
+
+#endif
