@@ -1,0 +1,207 @@
+"""The pull pipeline end to end: a real Go service, the four real stages on
+scratch ipc sockets, iLogtail-shaped records out of the jsonl sink."""
+
+import collections
+import json
+import os
+import re
+import signal
+import unittest
+
+from harness import GoApp, Pipeline, pull_config, read_jsonl, wait_until
+
+KINDS = ("cpu", "mem", "goroutines", "mutex", "block")
+RECORD_KEYS = {"name", "stack", "stackID", "language", "type", "dataType", "durationNs",
+               "profileID", "labels", "units", "valueTypes", "aggTypes", "val", "__time__"}
+SENT = re.compile(r"info: (\S+) (\w+): sent profile ([0-9a-f-]{36}) ")
+
+
+def sent_profiles(log):
+    """(instance, kind, profile id) of every profile the fetcher logged."""
+    return [m.groups() for m in SENT.finditer(log)]
+
+
+class PullPipeline(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.app = GoApp()
+        cls.p = Pipeline()
+        cls.out = cls.p.path("records.jsonl")
+        cfg = cls.p.write_config(pull_config([("127.0.0.1", cls.app.port)], cls.out, interval=3))
+        cls.p.start_all(cfg, decoders=1)
+        # Wait for records of every kind (mem's first profile has inuse only).
+        wait_until(lambda: {r["type"] for r in read_jsonl(cls.out)} >=
+                   {"profile_" + k for k in KINDS}, 60, "records of every kind")
+        cls.goroutines_then = cls.app.goroutine_total()
+        cls.records = read_jsonl(cls.out)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.codes = cls.p.stop_all()
+        cls.app.stop()
+
+    def test_record_shape(self):
+        for r in self.records:
+            self.assertEqual(set(r), RECORD_KEYS, r)
+            self.assertEqual(r["language"], "go")
+            self.assertEqual(r["dataType"], "CallStack")
+            self.assertEqual(r["aggTypes"], "sum")
+            self.assertRegex(r["stackID"], r"^[0-9a-f]{16}$")
+            self.assertRegex(r["profileID"],
+                             r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+            self.assertRegex(r["val"], r"^-?[0-9]+\.[0-9]{2}$")
+            self.assertIsInstance(r["__time__"], int)
+            self.assertGreater(int(r["durationNs"]), 0)
+            self.assertRegex(r["name"], r"^\S+ \S+$", "name is 'function file'")
+            labels = json.loads(r["labels"])
+            self.assertEqual(labels["__name__"], "checkout")
+            self.assertEqual(labels["instance"], self.app.addr)
+            self.assertEqual(labels["job"], "e2e")
+            self.assertEqual(labels["env"], "test")
+            self.assertEqual(labels["zone"], "z0")
+
+    def test_value_types_per_kind(self):
+        seen = collections.defaultdict(set)
+        for r in self.records:
+            seen[r["type"]].add((r["valueTypes"], r["units"]))
+        self.assertEqual(seen["profile_cpu"], {("cpu", "nanoseconds")})
+        self.assertEqual(seen["profile_goroutines"], {("goroutine", "count")})
+        self.assertLessEqual({("inuse_space", "bytes"), ("inuse_objects", "count")},
+                             seen["profile_mem"])
+        self.assertEqual(seen["profile_mutex"], {("contentions", "count"), ("delay", "nanoseconds")})
+        self.assertEqual(seen["profile_block"], {("contentions", "count"), ("delay", "nanoseconds")})
+
+    def test_cpu_names_hot_function(self):
+        per_fn = collections.Counter()
+        for r in self.records:
+            if r["type"] == "profile_cpu":
+                per_fn[r["name"].split(" ")[0]] += float(r["val"])
+        top = per_fn.most_common(1)[0][0]
+        self.assertEqual(top, "main.burnCPU", per_fn.most_common(5))
+
+    def test_goroutines_sum_to_service_total(self):
+        by_profile = collections.Counter()
+        for r in self.records:
+            if r["type"] == "profile_goroutines":
+                by_profile[r["profileID"]] += float(r["val"])
+        self.assertTrue(by_profile)
+        # Goroutines come and go (HTTP handlers, the profiler's own): a few.
+        for pid, total in by_profile.items():
+            self.assertAlmostEqual(total, self.goroutines_then, delta=5,
+                                   msg="profile %s" % pid)
+
+    def test_stack_is_callers_leaf_to_root(self):
+        cpu = [r for r in self.records if r["type"] == "profile_cpu"
+               and r["name"].startswith("main.burnCPU ")]
+        self.assertTrue(cpu)
+        callers = cpu[0]["stack"].split("\n")
+        self.assertTrue(callers[0].startswith("main.cpuLoop "), callers)
+        self.assertTrue(callers[-1].startswith("runtime.goexit "), callers)
+
+    def test_every_sent_profile_arrives_once(self):
+        sent = sent_profiles(self.p.fetcher.read_log())
+        ids = {pid for _, _, pid in sent}
+        self.assertTrue(ids)
+        # The records were read before this log: every profile in them had
+        # been acknowledged, so logged, by then.
+        got = {r["profileID"] for r in self.records}
+        self.assertTrue(got <= ids, got - ids)
+        keys = collections.Counter((r["profileID"], r["stackID"], r["valueTypes"],
+                                    r["labels"]) for r in self.records)
+        self.assertEqual([k for k, n in keys.items() if n > 1], [])
+
+
+class StageExits(unittest.TestCase):
+    def test_sigterm_each_stage_exits_0(self):
+        app = GoApp()
+        p = Pipeline()
+        out = p.path("r.jsonl")
+        try:
+            p.start_all(p.write_config(pull_config([("127.0.0.1", app.port)], out,
+                                                   interval=2, kinds=("goroutines",))))
+            wait_until(lambda: read_jsonl(out), 30, "first records")
+        finally:
+            codes = p.stop_all()
+            app.stop()
+        self.assertEqual(codes, {k: 0 for k in codes})
+
+
+class DecoderKilled(unittest.TestCase):
+    """SIGKILL a decoder while profiles flow, start it again: every profile
+    the fetcher logged as sent reaches the jsonl output exactly once."""
+
+    def test_no_profile_lost_or_doubled(self):
+        apps = [GoApp(), GoApp()]
+        p = Pipeline()
+        out = p.path("r.jsonl")
+        targets = [(h, a.port) for a in apps for h in ("127.0.0.1", "localhost")]
+        cfg = p.write_config(pull_config(targets, out, interval=1,
+                                         kinds=("goroutines", "mem", "threadcreate")))
+        try:
+            p.start_all(cfg, decoders=2)
+            victim = p.decoders[0]
+            for round_ in range(3):
+                before = len(sent_profiles(p.fetcher.read_log()))
+                wait_until(lambda: len(sent_profiles(p.fetcher.read_log())) >= before + 10,
+                           30, "profiles flowing (round %d)" % round_)
+                os.kill(victim.proc.pid, signal.SIGKILL)
+                victim.proc.wait()
+                victim.log.close()
+                wait_until(lambda: len(sent_profiles(p.fetcher.read_log())) >= before + 20,
+                           30, "profiles flowing past a dead decoder")
+                victim.start()
+            fetcher_code = p.fetcher.terminate()
+            self.assertEqual(fetcher_code, 0)
+            sent = {pid for _, _, pid in sent_profiles(p.fetcher.read_log())}
+            wait_until(lambda: {r["profileID"] for r in read_jsonl(out)} >= sent, 30,
+                       "every sent profile in the output")
+        finally:
+            codes = p.stop_all()
+            for a in apps:
+                a.stop()
+        self.assertEqual({k: v for k, v in codes.items() if k != "decoder.1" and v != 0}, {})
+        records = read_jsonl(out)
+        self.assertEqual({r["profileID"] for r in records}, sent)
+        keys = collections.Counter((r["profileID"], r["stackID"], r["valueTypes"],
+                                    r["labels"]) for r in records)
+        self.assertEqual([k for k, n in keys.items() if n > 1], [])
+        self.assertGreater(len(sent), 60)
+
+
+class Failures(unittest.TestCase):
+    def test_refused_target_is_one_line_and_the_rest_goes_on(self):
+        app = GoApp()
+        p = Pipeline()
+        out = p.path("r.jsonl")
+        dead = GoApp()
+        dead_port = dead.port
+        dead.stop()
+        cfg = p.write_config(pull_config([("127.0.0.1", dead_port), ("127.0.0.1", app.port)],
+                                         out, interval=1, kinds=("goroutines",)))
+        try:
+            p.start_all(cfg)
+            wait_until(lambda: len({r["profileID"] for r in read_jsonl(out)}) >= 3, 30,
+                       "profiles from the live target")
+            log = p.fetcher.read_log()
+        finally:
+            codes = p.stop_all()
+            app.stop()
+        self.assertEqual(codes, {k: 0 for k in codes})
+        self.assertRegex(log, r"warn: 127\.0\.0\.1:%d goroutines: .*(refused|connect)" % dead_port)
+        live = {json.loads(r["labels"])["instance"] for r in read_jsonl(out)}
+        self.assertEqual(live, {app.addr})
+
+    def test_bad_config_is_refused_with_file_and_line(self):
+        p = Pipeline()
+        cfg = p.write_config("inputs:\n  - Type: service_go_profile\n    Interval: soon\n")
+        import subprocess
+        from harness import BIN
+        r = subprocess.run([os.path.join(BIN, "profpipe-fetcher"), "-c", cfg],
+                           capture_output=True, text=True, env=p.env, timeout=20)
+        self.assertEqual(r.returncode, 100, r.stderr)
+        self.assertIn("%s:3:" % cfg, r.stderr)
+        self.assertIn("Interval", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

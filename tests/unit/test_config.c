@@ -1,0 +1,169 @@
+/*
+ * config: the tree keeps lines; typed getters refuse wrong types and ranges
+ * with "file:line: key: reason"; malformed YAML, aliases, duplicate keys and
+ * deep nesting are refused, never crash.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common/config.h"
+
+static struct cfg *
+parse_ok(const char *text)
+{
+	struct cfg *c = NULL;
+	char err[256] = "";
+
+	if (cfg_parse(&c, "t.yaml", text, strlen(text), err, sizeof(err)) < 0)
+		fail_msg("unexpected error: %s", err);
+	return c;
+}
+
+static void
+parse_err(const char *text, const char *want)
+{
+	struct cfg *c = NULL;
+	char err[256] = "";
+
+	assert_int_equal(cfg_parse(&c, "t.yaml", text, strlen(text), err,
+	    sizeof(err)), -1);
+	if (strstr(err, want) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", err, want);
+}
+
+static void
+test_tree_and_lines(void **state)
+{
+	struct cfg *c = parse_ok("inputs:\n"
+				 "  - Type: service_go_profile\n"
+				 "    Interval: 10\n"
+				 "    Labels: {service: checkout}\n");
+	struct cfg_node *inputs = NULL;
+	struct cfg_node *in;
+	char err[256];
+	long v;
+	const char *s;
+
+	(void)state;
+	assert_int_equal(cfg_seq(c, c->root, "inputs", &inputs, err,
+	    sizeof(err)), 0);
+	assert_non_null(inputs);
+	assert_int_equal(cfg_count(inputs), 1);
+	in = inputs->child;
+	assert_int_equal(in->line, 2);
+	assert_int_equal(cfg_int(c, in, "Interval", 5, 1, 3600, &v, err,
+	    sizeof(err)), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(cfg_int(c, in, "Timeout", 15, 1, 3600, &v, err,
+	    sizeof(err)), 0);
+	assert_int_equal(v, 15);
+	assert_int_equal(cfg_str(c, cfg_get(in, "Labels"), "service", NULL,
+	    &s, err, sizeof(err)), 0);
+	assert_string_equal(s, "checkout");
+	assert_int_equal(cfg_get(in, "Interval")->line, 3);
+	cfg_free(c);
+}
+
+static void
+test_typed_errors_name_line(void **state)
+{
+	struct cfg *c = parse_ok("a: soon\nb: 99999\nc: [1]\nd: maybe\n");
+	char err[256];
+	long v;
+	int bv;
+	const char *s;
+
+	(void)state;
+	assert_int_equal(cfg_int(c, c->root, "a", 0, 0, 10, &v, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "t.yaml:1: a: \"soon\" is not a whole number");
+	assert_int_equal(cfg_int(c, c->root, "b", 0, 0, 10, &v, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "t.yaml:2: b: 99999 is out of range"));
+	assert_int_equal(cfg_str(c, c->root, "c", NULL, &s, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "t.yaml:3: c: expected a value"));
+	assert_int_equal(cfg_bool(c, c->root, "d", 0, &bv, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "t.yaml:4: d: expected true or false"));
+	cfg_free(c);
+}
+
+static void
+test_only_known_keys(void **state)
+{
+	static const char *const known[] = {"Interval", NULL};
+	struct cfg *c = parse_ok("Interval: 1\nIntervall: 2\n");
+	char err[256];
+
+	(void)state;
+	assert_int_equal(cfg_only(c, c->root, known, err, sizeof(err)), -1);
+	assert_string_equal(err, "t.yaml:2: unknown key \"Intervall\"");
+	cfg_free(c);
+}
+
+static void
+test_empty_file_is_empty_map(void **state)
+{
+	struct cfg *c = parse_ok("");
+
+	(void)state;
+	assert_int_equal(c->root->type, CFG_MAP);
+	assert_null(c->root->child);
+	cfg_free(c);
+}
+
+static void
+test_hostile_yaml(void **state)
+{
+	char deep[400];
+	size_t i;
+
+	(void)state;
+	parse_err("a: [1, 2\n", "t.yaml:");
+	parse_err("a: 1\na: 2\n", "t.yaml:2: duplicate key");
+	parse_err("a: &x 1\nb: *x\n", "not supported");
+	parse_err("- 1\n- 2\n", "top level must be a map");
+	parse_err("a: 1\n---\nb: 2\n", "only one YAML document");
+	parse_err("? [1]\n: 2\n", "map keys must be plain");
+	for (i = 0; i < 150; i++)
+		deep[i] = '[';
+	deep[0] = 'a';
+	deep[1] = ':';
+	deep[2] = ' ';
+	deep[150] = '\0';
+	parse_err(deep, "nested too deeply");
+	parse_err("a: \"\\xff\n", "t.yaml:");
+}
+
+static void
+test_load_missing_file(void **state)
+{
+	struct cfg *c = NULL;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(cfg_load(&c, "/nonexistent/p.yaml", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err,
+	    "/nonexistent/p.yaml: No such file or directory");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tree_and_lines),
+		cmocka_unit_test(test_typed_errors_name_line),
+		cmocka_unit_test(test_only_known_keys),
+		cmocka_unit_test(test_empty_file_is_empty_map),
+		cmocka_unit_test(test_hostile_yaml),
+		cmocka_unit_test(test_load_missing_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
