@@ -43,7 +43,7 @@ UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 UNIT_BIN   = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps test check e2e asan fuzz fuzz-build bench demo lint clean
+.PHONY: all deps test check e2e asan fuzz fuzz-build bench demo demo-stop lint clean
 .SECONDARY:
 
 all: $(BINS)
@@ -125,3 +125,6 @@ GOENV = GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$(CURDIR)/$(O)/gocache 
 $(O)/goapp: tests/goapp/main.go
 	@mkdir -p $(O)
 	cd tests/goapp && $(GOENV) go build -o $(CURDIR)/$@ main.go
+
+demo-stop:
+	@scripts/demo stop
