@@ -1,0 +1,575 @@
+/*
+ * delta: cumulative heap counters to per-profile deltas (rules in delta.h).
+ * One profile is worked through in a few flat passes over its stacks:
+ * classify the sample types, pick the mode from the series totals, build
+ * the next baseline (stacks the current one knows first, so the set a
+ * capped baseline tracks stays put), emit each stack's values, and copy the
+ * stacks that kept a non-zero value into the result.
+ */
+#include "aggregator/delta.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "aggregator/stacktab.h"
+#include "common/arena.h"
+#include "common/hash.h"
+
+/* One delta_apply call's working state; arrays live in the arena. */
+struct delta_run {
+	const Profpipe__Decoded *in;
+	const struct delta_state *prev; /* NULL: no baseline */
+	size_t nst;                     /* stacks */
+	size_t nty;                     /* sample types */
+	int *slot;                      /* per type: enum delta_slot or -1 */
+	unsigned present;               /* slots in this profile */
+	unsigned absent;                /* slots emitted absent */
+	int64_t total[DELTA_NSLOTS];
+	enum delta_mode mode;
+	uint64_t *key;                  /* per stack */
+	unsigned char *first;           /* per stack: first of its key */
+	struct delta_state next;
+	int64_t *emit;                  /* nst x nty */
+	size_t refused;
+	size_t untracked;
+};
+
+static const char *const delta_slot_names[DELTA_NSLOTS] = {
+	"alloc_objects",
+	"alloc_space",
+};
+
+const char *
+delta_mode_name(enum delta_mode m)
+{
+	switch (m) {
+	case DELTA_PASS:
+		return "passed";
+	case DELTA_FIRST:
+		return "first of its series, no alloc delta";
+	case DELTA_APPLIED:
+		return "alloc delta applied";
+	case DELTA_RESTART:
+		return "process restarted, values taken as delta";
+	case DELTA_OUT_OF_ORDER:
+		return "out of order, no alloc delta";
+	}
+	return "?";
+}
+
+static int
+delta_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+delta_check_types(const Profpipe__Decoded *d, char *err, size_t errlen)
+{
+	const Profpipe__ValueType *vt;
+	size_t t;
+	size_t u;
+
+	for (t = 0; t < d->n_sample_types; t++) {
+		vt = d->sample_types[t];
+		if (vt->type >= d->n_strings || vt->unit >= d->n_strings)
+			return delta_err(err, errlen, "sample type %zu: string "
+			    "index out of range (%zu strings)", t,
+			    d->n_strings);
+		for (u = 0; u < t; u++) {
+			if (strcmp(d->strings[d->sample_types[u]->type],
+			    d->strings[vt->type]) == 0)
+				return delta_err(err, errlen, "sample type "
+				    "\"%s\" appears twice",
+				    d->strings[vt->type]);
+		}
+	}
+	if (d->default_sample_type != 0 && (d->default_sample_type < 0 ||
+	    (size_t)d->default_sample_type >= d->n_sample_types))
+		return delta_err(err, errlen, "default sample type %d out of "
+		    "range", (int)d->default_sample_type);
+	if (d->period_type != NULL && (d->period_type->type >= d->n_strings ||
+	    d->period_type->unit >= d->n_strings))
+		return delta_err(err, errlen, "period type: string index out "
+		    "of range");
+	return 0;
+}
+
+static int
+delta_check_frames(const Profpipe__Decoded *d, char *err, size_t errlen)
+{
+	size_t nfr = d->n_frame_function;
+	size_t i;
+
+	if (d->n_frame_file != nfr || d->n_frame_line != nfr)
+		return delta_err(err, errlen, "frame arrays disagree (%zu "
+		    "functions, %zu files, %zu lines)", nfr, d->n_frame_file,
+		    d->n_frame_line);
+	for (i = 0; i < nfr; i++) {
+		if (d->frame_function[i] >= d->n_strings ||
+		    d->frame_file[i] >= d->n_strings)
+			return delta_err(err, errlen, "frame %zu: string "
+			    "index out of range", i);
+	}
+	for (i = 0; i < d->n_stack_frames; i++) {
+		if (d->stack_frames[i] >= nfr)
+			return delta_err(err, errlen, "stack frame %zu: frame "
+			    "%u out of range (%zu frames)", i,
+			    d->stack_frames[i], nfr);
+	}
+	return 0;
+}
+
+static int
+delta_check_labels(const Profpipe__Decoded *d, size_t nst, char *err,
+    size_t errlen)
+{
+	const Profpipe__SampleLabel *l;
+	size_t i;
+	size_t j;
+
+	if (d->n_stack_labels != 0 && d->n_stack_labels != nst)
+		return delta_err(err, errlen, "%zu stack labels for %zu "
+		    "stacks", d->n_stack_labels, nst);
+	for (i = 0; i < d->n_stack_labels; i++) {
+		if (d->stack_labels[i] != 0 &&
+		    d->stack_labels[i] >= d->n_label_sets)
+			return delta_err(err, errlen, "stack %zu: label set "
+			    "%u out of range (%zu label sets)", i,
+			    d->stack_labels[i], d->n_label_sets);
+	}
+	for (i = 0; i < d->n_label_sets; i++) {
+		for (j = 0; j < d->label_sets[i]->n_labels; j++) {
+			l = d->label_sets[i]->labels[j];
+			if (l->key >= d->n_strings || l->str >= d->n_strings ||
+			    l->unit >= d->n_strings)
+				return delta_err(err, errlen, "label set %zu: "
+				    "string index out of range", i);
+		}
+	}
+	return 0;
+}
+
+static int
+delta_check_stacks(const Profpipe__Decoded *d, char *err, size_t errlen)
+{
+	size_t nst = d->n_stack_offset ? d->n_stack_offset - 1 : 0;
+	size_t nty = d->n_sample_types;
+	size_t i;
+
+	if (d->n_stack_offset == 0 && d->n_stack_frames != 0)
+		return delta_err(err, errlen, "stack frames without stack "
+		    "offsets");
+	for (i = 0; i < nst; i++) {
+		if (d->stack_offset[i] > d->stack_offset[i + 1])
+			return delta_err(err, errlen, "stack %zu: offsets go "
+			    "backwards", i);
+	}
+	if (d->n_stack_offset != 0 && (d->stack_offset[0] != 0 ||
+	    d->stack_offset[nst] != d->n_stack_frames))
+		return delta_err(err, errlen, "stack offsets do not span the "
+		    "%zu stack frames", d->n_stack_frames);
+	if (d->n_stack_hash != nst)
+		return delta_err(err, errlen, "%zu stack hashes for %zu "
+		    "stacks", d->n_stack_hash, nst);
+	if ((nty != 0 && nst > SIZE_MAX / nty) || d->n_values != nst * nty)
+		return delta_err(err, errlen, "%zu values for %zu stacks of "
+		    "%zu types", d->n_values, nst, nty);
+	return delta_check_labels(d, nst, err, errlen);
+}
+
+int
+delta_unpack(struct arena *a, const void *buf, size_t len,
+    Profpipe__Decoded **out, char *err, size_t errlen)
+{
+	ProtobufCAllocator pa;
+	Profpipe__Decoded *d;
+
+	arena_pb_allocator(a, &pa);
+	d = profpipe__decoded__unpack(&pa, len, buf);
+	if (d == NULL)
+		return delta_err(err, errlen, "not a readable Decoded message "
+		    "(%zu bytes)", len);
+	if (d->origin == NULL || d->origin->profile_id[0] == '\0')
+		return delta_err(err, errlen, "no origin or profile_id");
+	if (delta_check_types(d, err, errlen) < 0 ||
+	    delta_check_frames(d, err, errlen) < 0 ||
+	    delta_check_stacks(d, err, errlen) < 0)
+		return -1;
+	*out = d;
+	return 0;
+}
+
+void
+delta_state_release(struct delta_state *st)
+{
+	stacktab_free(st->stacks);
+	memset(st, 0, sizeof(*st));
+}
+
+void
+delta_commit(struct delta_state *st, struct delta_state *next)
+{
+	if (next->stacks == NULL)
+		return;
+	delta_state_release(st);
+	*st = *next;
+	memset(next, 0, sizeof(*next));
+}
+
+static int64_t
+delta_add(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+static int64_t
+delta_value(const struct delta_run *r, size_t i, size_t t)
+{
+	return r->in->values[i * r->nty + t];
+}
+
+/* Which types are cumulative, and this profile's total of each. 0 when
+ * none is: the profile passes as it came. */
+static int
+delta_classify(struct delta_run *r, struct arena *a)
+{
+	const Profpipe__Origin *o = r->in->origin;
+	const char *name;
+	size_t i;
+	size_t t;
+	int s;
+
+	if (o->is_delta || (strcmp(o->kind, "mem") != 0 &&
+	    strcmp(o->kind, "allocs") != 0))
+		return 0;
+	r->slot = arena_alloc(a, (r->nty + 1) * sizeof(*r->slot));
+	if (r->slot == NULL)
+		return -1;
+	for (t = 0; t < r->nty; t++) {
+		name = r->in->strings[r->in->sample_types[t]->type];
+		r->slot[t] = -1;
+		for (s = 0; s < DELTA_NSLOTS; s++) {
+			if (strcmp(name, delta_slot_names[s]) == 0)
+				r->slot[t] = s;
+		}
+		if (r->slot[t] < 0)
+			continue;
+		r->present |= 1u << r->slot[t];
+		for (i = 0; i < r->nst; i++)
+			r->total[r->slot[t]] = delta_add(
+			    r->total[r->slot[t]], delta_value(r, i, t));
+	}
+	return r->present != 0;
+}
+
+static void
+delta_pick_mode(struct delta_run *r)
+{
+	const struct delta_state *p = r->prev;
+	unsigned both;
+	int s;
+
+	if (p == NULL || p->stacks == NULL) {
+		r->mode = DELTA_FIRST;
+		r->absent = r->present;
+		return;
+	}
+	if (r->in->origin->start_ns < p->start_ns) {
+		r->mode = DELTA_OUT_OF_ORDER;
+		r->absent = r->present;
+		return;
+	}
+	/* A slot the baseline lacked has nothing to subtract: absent. */
+	r->absent = r->present & ~p->present;
+	both = r->present & p->present;
+	r->mode = DELTA_APPLIED;
+	for (s = 0; s < DELTA_NSLOTS; s++) {
+		if ((both & (1u << s)) && r->total[s] < p->total[s])
+			r->mode = DELTA_RESTART;
+	}
+}
+
+static uint64_t
+delta_str_hash(uint64_t h, const char *s)
+{
+	return hash_bytes(h, s, strlen(s) + 1);
+}
+
+/* stack_hash mixed with the text of the stack's labels. The labels'
+ * hashes are added, not chained, so their order does not matter. */
+static uint64_t
+delta_stack_key(const Profpipe__Decoded *in, size_t i)
+{
+	const Profpipe__LabelSet *ls;
+	const Profpipe__SampleLabel *l;
+	uint64_t sum = 0;
+	uint64_t h;
+	size_t j;
+
+	if (in->n_stack_labels == 0 || in->stack_labels[i] == 0)
+		return in->stack_hash[i];
+	ls = in->label_sets[in->stack_labels[i]];
+	if (ls->n_labels == 0)
+		return in->stack_hash[i];
+	for (j = 0; j < ls->n_labels; j++) {
+		l = ls->labels[j];
+		h = delta_str_hash(HASH_SEED, in->strings[l->key]);
+		h = delta_str_hash(h, in->strings[l->str]);
+		h = hash_u64(h, (uint64_t)l->num);
+		h = delta_str_hash(h, in->strings[l->unit]);
+		sum += h;
+	}
+	return hash_u64(in->stack_hash[i], sum);
+}
+
+/* Add stack i's cumulative values to its row of the next baseline. */
+static void
+delta_take(struct delta_run *r, size_t i)
+{
+	int64_t *row;
+	int created;
+	size_t t;
+
+	if (stacktab_put(r->next.stacks, r->key[i], &row, &created) < 0) {
+		r->refused++;
+		return;
+	}
+	r->first[i] = (unsigned char)created;
+	for (t = 0; t < r->nty; t++) {
+		if (r->slot[t] >= 0)
+			row[r->slot[t]] = delta_add(row[r->slot[t]],
+			    delta_value(r, i, t));
+	}
+}
+
+static int
+delta_baseline(struct delta_run *r, size_t max_stacks, struct arena *a)
+{
+	const struct stacktab *prev = r->prev ? r->prev->stacks : NULL;
+	size_t i;
+
+	r->key = arena_alloc(a, (r->nst + 1) * sizeof(*r->key));
+	r->first = arena_calloc(a, r->nst + 1, 1);
+	if (r->key == NULL || r->first == NULL)
+		return -1;
+	if (stacktab_new(&r->next.stacks, DELTA_NSLOTS,
+	    r->nst < max_stacks ? r->nst : max_stacks) < 0)
+		return -1;
+	for (i = 0; i < r->nst; i++)
+		r->key[i] = delta_stack_key(r->in, i);
+	/* Known stacks first: a capped baseline keeps tracking the same
+	 * stacks, and those of prev always fit (prev held <= max_stacks). */
+	for (i = 0; i < r->nst && prev != NULL; i++) {
+		if (stacktab_get(prev, r->key[i]) != NULL)
+			delta_take(r, i);
+	}
+	for (i = 0; i < r->nst; i++) {
+		if (prev == NULL || stacktab_get(prev, r->key[i]) == NULL)
+			delta_take(r, i);
+	}
+	r->next.start_ns = r->in->origin->start_ns;
+	memcpy(r->next.total, r->total, sizeof(r->total));
+	r->next.present = r->present;
+	r->next.overflowed = r->refused > 0;
+	return 0;
+}
+
+/* Stack i's delta for cumulative type t (slot s) in DELTA_APPLIED mode. */
+static int64_t
+delta_one(struct delta_run *r, size_t i, size_t t, int s,
+    const int64_t *was)
+{
+	const int64_t *now;
+	int64_t d;
+
+	if (was == NULL)
+		return r->prev->overflowed ? 0 : delta_value(r, i, t);
+	if (!r->first[i])
+		return 0;
+	now = stacktab_get(r->next.stacks, r->key[i]);
+	if (now == NULL)
+		return delta_value(r, i, t);
+	if (__builtin_sub_overflow(now[s], was[s], &d) || d < 0)
+		return now[s];
+	return d;
+}
+
+static int
+delta_emit(struct delta_run *r, struct arena *a)
+{
+	const int64_t *was;
+	size_t i;
+	size_t t;
+	int s;
+
+	r->emit = arena_alloc(a, (r->nst * r->nty + 1) * sizeof(*r->emit));
+	if (r->emit == NULL)
+		return -1;
+	for (i = 0; i < r->nst; i++) {
+		was = NULL;
+		if (r->mode == DELTA_APPLIED) {
+			was = stacktab_get(r->prev->stacks, r->key[i]);
+			if (was == NULL && r->prev->overflowed)
+				r->untracked++;
+		}
+		for (t = 0; t < r->nty; t++) {
+			s = r->slot[t];
+			if (s >= 0 && (r->absent & (1u << s)))
+				r->emit[i * r->nty + t] = 0;
+			else if (s < 0 || r->mode == DELTA_RESTART)
+				r->emit[i * r->nty + t] = delta_value(r, i, t);
+			else
+				r->emit[i * r->nty + t] = delta_one(r, i, t, s,
+				    was);
+		}
+	}
+	return 0;
+}
+
+static int
+delta_row_zero(const struct delta_run *r, size_t i)
+{
+	size_t t;
+
+	for (t = 0; t < r->nty; t++) {
+		if (r->emit[i * r->nty + t] != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+delta_types(const struct delta_run *r, struct arena *a,
+    Profpipe__Decoded *o)
+{
+	Profpipe__ValueType *vt;
+	size_t t;
+
+	o->sample_types = arena_alloc(a, (r->nty + 1) * sizeof(vt));
+	if (o->sample_types == NULL)
+		return -1;
+	for (t = 0; t < r->nty; t++) {
+		vt = arena_alloc(a, sizeof(*vt));
+		if (vt == NULL)
+			return -1;
+		*vt = *r->in->sample_types[t];
+		if (r->slot[t] >= 0 && (r->absent & (1u << r->slot[t])))
+			vt->absent = 1;
+		o->sample_types[t] = vt;
+	}
+	return 0;
+}
+
+/* The result: in's strings, frames and label sets, new sample types, and
+ * the stacks with a non-zero value. */
+static int
+delta_build(const struct delta_run *r, struct arena *a,
+    Profpipe__Decoded **out)
+{
+	const Profpipe__Decoded *in = r->in;
+	Profpipe__Decoded *o;
+	size_t kept = 0;
+	size_t nfr = 0;
+	size_t i;
+	size_t k;
+	size_t len;
+
+	for (i = 0; i < r->nst; i++) {
+		if (!delta_row_zero(r, i)) {
+			kept++;
+			nfr += in->stack_offset[i + 1] - in->stack_offset[i];
+		}
+	}
+	o = arena_alloc(a, sizeof(*o));
+	if (o == NULL)
+		return -1;
+	*o = *in;
+	o->n_stack_offset = kept + 1;
+	o->n_stack_frames = nfr;
+	o->n_stack_hash = kept;
+	o->n_values = kept * r->nty;
+	o->n_stack_labels = in->n_stack_labels ? kept : 0;
+	o->stack_offset = arena_alloc(a, (kept + 1) * sizeof(uint32_t));
+	o->stack_frames = arena_alloc(a, (nfr + 1) * sizeof(uint32_t));
+	o->stack_hash = arena_alloc(a, (kept + 1) * sizeof(uint64_t));
+	o->values = arena_alloc(a, (kept * r->nty + 1) * sizeof(int64_t));
+	o->stack_labels = arena_alloc(a, (kept + 1) * sizeof(uint32_t));
+	if (o->stack_offset == NULL || o->stack_frames == NULL ||
+	    o->stack_hash == NULL || o->values == NULL ||
+	    o->stack_labels == NULL || delta_types(r, a, o) < 0)
+		return -1;
+	o->stack_offset[0] = 0;
+	for (i = 0, k = 0; i < r->nst; i++) {
+		if (delta_row_zero(r, i))
+			continue;
+		len = in->stack_offset[i + 1] - in->stack_offset[i];
+		memcpy(o->stack_frames + o->stack_offset[k],
+		    in->stack_frames + in->stack_offset[i],
+		    len * sizeof(uint32_t));
+		o->stack_offset[k + 1] = o->stack_offset[k] + (uint32_t)len;
+		o->stack_hash[k] = in->stack_hash[i];
+		memcpy(o->values + k * r->nty, r->emit + i * r->nty,
+		    r->nty * sizeof(int64_t));
+		if (in->n_stack_labels)
+			o->stack_labels[k] = in->stack_labels[i];
+		k++;
+	}
+	*out = o;
+	return 0;
+}
+
+int
+delta_apply(const struct delta_state *prev, const Profpipe__Decoded *in,
+    size_t max_stacks, struct arena *a, Profpipe__Decoded **out,
+    struct delta_state *next, struct delta_report *rep)
+{
+	struct delta_run r;
+	int rv;
+
+	memset(&r, 0, sizeof(r));
+	memset(rep, 0, sizeof(*rep));
+	if (next != NULL)
+		memset(next, 0, sizeof(*next));
+	r.in = in;
+	r.prev = prev;
+	r.nst = in->n_stack_offset ? in->n_stack_offset - 1 : 0;
+	r.nty = in->n_sample_types;
+	rep->stacks_in = r.nst;
+	rv = delta_classify(&r, a);
+	if (rv <= 0) {
+		*out = (Profpipe__Decoded *)in;
+		rep->mode = DELTA_PASS;
+		rep->stacks_out = r.nst;
+		return rv;
+	}
+	delta_pick_mode(&r);
+	if (r.mode != DELTA_OUT_OF_ORDER &&
+	    delta_baseline(&r, max_stacks, a) < 0)
+		goto out_free_next;
+	if (delta_emit(&r, a) < 0 || delta_build(&r, a, out) < 0)
+		goto out_free_next;
+	rep->mode = r.mode;
+	rep->stacks_out = (*out)->n_stack_hash;
+	rep->refused = r.refused;
+	rep->untracked = r.untracked;
+	if (next != NULL)
+		*next = r.next;
+	else
+		delta_state_release(&r.next);
+	return 0;
+
+out_free_next:
+	delta_state_release(&r.next);
+	return -1;
+}
