@@ -107,24 +107,89 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	return 0;
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence at s (at most n bytes), or 0 if
+ * the bytes there are not one. When 0, *bad is the length of the maximal
+ * ill-formed prefix (Unicode's "maximal subpart"), which becomes one U+FFFD:
+ * the lead byte and those continuation bytes that could still have been
+ * part of a valid sequence. Overlong forms, surrogates and code points past
+ * U+10FFFF are refused, as a strict JSON reader would.
+ */
+static size_t
+buf_utf8_len(const unsigned char *s, size_t n, size_t *bad)
+{
+	unsigned char c = s[0];
+	unsigned char lo = 0x80;
+	unsigned char hi = 0xbf;
+	size_t need;
+	size_t i;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		need = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		need = 4;
+	else {
+		*bad = 1;
+		return 0;
+	}
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	for (i = 1; i < need; i++) {
+		if (i >= n || s[i] < lo || s[i] > hi) {
+			*bad = i;
+			return 0;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return need;
+}
+
 int
 buf_json_str(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i;
+	static const char fffd[] = "\xef\xbf\xbd";
+	size_t i = 0;
 	size_t run = 0;
+	size_t len;
+	size_t bad;
 	unsigned char c;
 	char esc[6];
 
 	if (buf_putc(b, '"') < 0)
 		return -1;
-	for (i = 0; i < n; i++) {
+	while (i < n) {
 		c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (c >= 0x80) {
+			len = buf_utf8_len((const unsigned char *)s + i, n - i,
+			    &bad);
+			if (len > 0) {
+				i += len;
+				continue;
+			}
+			buf_append(b, s + run, i - run);
+			buf_append(b, fffd, 3);
+			i += bad;
+			run = i;
 			continue;
+		}
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
 		if (buf_append(b, s + run, i - run) < 0)
 			return -1;
-		run = i + 1;
+		i++;
+		run = i;
 		switch (c) {
 		case '"':
 			buf_append(b, "\\\"", 2);
