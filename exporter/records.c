@@ -1,0 +1,218 @@
+/*
+ * records: Decoded → iLogtail-shaped JSON lines. The parts shared by every
+ * record of a profile (profile id, type, duration, the origin's labels) are
+ * escaped once in records_init; per stack only the frames and the pprof
+ * sample labels are new, and per value type only the unit, name and value.
+ *
+ * Every string goes through buf_json_str, which also turns bytes that are
+ * not UTF-8 into U+FFFD: function names come from the profiled binary and
+ * are not to be trusted to be text.
+ */
+#include "exporter/records.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A line is one stack's text; the cap only stops a runaway. */
+#define RECORDS_FIELD_CAP ((size_t)64 * 1024 * 1024)
+
+static int
+records_json(struct buf *b, const char *s)
+{
+	return buf_json_str(b, s, strlen(s));
+}
+
+/* ,"key":"value" with both escaped into the text of a JSON object. */
+static int
+records_label(struct buf *b, const char *key, const char *value)
+{
+	buf_putc(b, ',');
+	records_json(b, key);
+	buf_putc(b, ':');
+	return records_json(b, value);
+}
+
+static int
+records_init_labels(struct records *r)
+{
+	const Profpipe__Origin *o = r->p->origin;
+	size_t i;
+
+	buf_puts(&r->labels, "{\"__name__\":");
+	records_json(&r->labels, o->service);
+	records_label(&r->labels, "instance", o->instance);
+	records_label(&r->labels, "job", o->job);
+	for (i = 0; i < o->n_labels; i++) {
+		if (o->labels[i] == NULL)
+			continue;
+		records_label(&r->labels, o->labels[i]->key,
+		    o->labels[i]->value);
+	}
+	return r->labels.failed ? -1 : 0;
+}
+
+int
+records_init(struct records *r, const Profpipe__Decoded *p)
+{
+	const Profpipe__Origin *o = p->origin;
+	int64_t duration;
+
+	memset(r, 0, sizeof(*r));
+	r->p = p;
+	buf_init(&r->common, RECORDS_FIELD_CAP);
+	buf_init(&r->labels, RECORDS_FIELD_CAP);
+	buf_init(&r->text, RECORDS_FIELD_CAP);
+	buf_init(&r->head, RECORDS_FIELD_CAP);
+	export_columns(p, r->cols, &r->n_cols);
+	duration = p->duration_ns > 0 ? p->duration_ns :
+	    o->end_ns - o->start_ns;
+	r->time_s = (long long)(o->start_ns / 1000000000);
+
+	buf_printf(&r->text, "profile_%s", o->kind);
+	buf_puts(&r->common, ",\"language\":\"go\",\"type\":");
+	buf_json_str(&r->common, (char *)r->text.data, r->text.len);
+	buf_printf(&r->common, ",\"dataType\":\"CallStack\","
+	    "\"durationNs\":\"%" PRId64 "\",\"profileID\":", duration);
+	records_json(&r->common, o->profile_id);
+	if (r->common.failed || r->text.failed)
+		return -1;
+	return records_init_labels(r);
+}
+
+void
+records_release(struct records *r)
+{
+	buf_release(&r->common);
+	buf_release(&r->labels);
+	buf_release(&r->text);
+	buf_release(&r->head);
+}
+
+/* "function file" of frame f into r->text. */
+static void
+records_frame(struct records *r, uint32_t f)
+{
+	buf_puts(&r->text, export_frame_function(r->p, f));
+	buf_putc(&r->text, ' ');
+	buf_puts(&r->text, export_frame_file(r->p, f));
+}
+
+/* The stack's pprof labels close the origin's: string labels as they are,
+ * numeric ones in decimal with their unit after a space. */
+static void
+records_sample_labels(struct records *r, size_t i)
+{
+	const Profpipe__Decoded *p = r->p;
+	const Profpipe__LabelSet *ls;
+	const Profpipe__SampleLabel *l;
+	const char *unit;
+	char num[64];
+	size_t j;
+
+	buf_clear(&r->text);
+	buf_append(&r->text, r->labels.data, r->labels.len);
+	if (p->n_stack_labels > 0 && p->stack_labels[i] != 0) {
+		ls = p->label_sets[p->stack_labels[i]];
+		for (j = 0; j < ls->n_labels; j++) {
+			l = ls->labels[j];
+			if (l->str != 0) {
+				records_label(&r->text, export_string(p, l->key),
+				    export_string(p, l->str));
+				continue;
+			}
+			unit = export_string(p, l->unit);
+			snprintf(num, sizeof(num), "%" PRId64 "%s%s", l->num,
+			    *unit ? " " : "", unit);
+			records_label(&r->text, export_string(p, l->key), num);
+		}
+	}
+	buf_putc(&r->text, '}');
+}
+
+/* r->head = {"name":...,"stack":...,"stackID":...,<common>,"labels":... */
+static int
+records_head(struct records *r, size_t i, const uint32_t *frames, size_t n)
+{
+	size_t k;
+
+	buf_clear(&r->head);
+	buf_clear(&r->text);
+	records_frame(r, frames[0]);
+	buf_puts(&r->head, "{\"name\":");
+	buf_json_str(&r->head, (char *)r->text.data, r->text.len);
+
+	buf_clear(&r->text);
+	for (k = 1; k < n; k++) {
+		if (k > 1)
+			buf_putc(&r->text, '\n');
+		records_frame(r, frames[k]);
+	}
+	buf_puts(&r->head, ",\"stack\":");
+	buf_json_str(&r->head, r->text.len ? (char *)r->text.data : "",
+	    r->text.len);
+	buf_printf(&r->head, ",\"stackID\":\"%016" PRIx64 "\"",
+	    r->p->stack_hash[i]);
+	buf_append(&r->head, r->common.data, r->common.len);
+
+	records_sample_labels(r, i);
+	buf_puts(&r->head, ",\"labels\":");
+	buf_json_str(&r->head, (char *)r->text.data, r->text.len);
+	return r->head.failed || r->text.failed ? -1 : 0;
+}
+
+int
+records_stack(struct records *r, size_t i, struct buf *out, size_t *nrec)
+{
+	const struct export_col *c;
+	const uint32_t *frames;
+	size_t n;
+	size_t k;
+	int64_t v;
+	int have_head = 0;
+
+	export_stack(r->p, i, &frames, &n);
+	if (n == 0)
+		return 0; /* nothing to name it by */
+	for (k = 0; k < r->n_cols; k++) {
+		c = &r->cols[k];
+		v = export_value(r->p, i, c);
+		if (v == 0)
+			continue;
+		if (!have_head && records_head(r, i, frames, n) < 0)
+			return -1;
+		have_head = 1;
+		buf_append(out, r->head.data, r->head.len);
+		buf_puts(out, ",\"units\":");
+		records_json(out, c->unit);
+		buf_puts(out, ",\"valueTypes\":");
+		records_json(out, c->type);
+		buf_printf(out, ",\"aggTypes\":\"sum\",\"val\":\"%" PRId64
+		    ".00\",\"__time__\":%lld}\n", v, r->time_s);
+		if (out->failed)
+			return -1;
+		if (nrec != NULL)
+			(*nrec)++;
+	}
+	return 0;
+}
+
+int
+records_all(const Profpipe__Decoded *p, struct buf *out, size_t *nrec)
+{
+	struct records r;
+	size_t i;
+	size_t n = export_n_stacks(p);
+	int rv = -1;
+
+	if (records_init(&r, p) < 0)
+		goto out_release;
+	for (i = 0; i < n; i++) {
+		if (records_stack(&r, i, out, nrec) < 0)
+			goto out_release;
+	}
+	rv = 0;
+out_release:
+	records_release(&r);
+	return rv;
+}

@@ -1,0 +1,53 @@
+/*
+ * records: a profile as per-stack JSON records, one line each, in the shape
+ * of iLogtail's service_go_profile output so that a log pipeline built for
+ * that plugin takes profpipe's output unchanged. One record per stack per
+ * reported value type (export_columns) whose value is not 0:
+ *
+ *   {"name":"leaf.func /src/leaf.go","stack":"caller /src/a.go\nmain.main
+ *   /src/main.go","stackID":"<16 hex>","language":"go","type":"profile_cpu",
+ *   "dataType":"CallStack","durationNs":"10000000000","profileID":"<uuid>",
+ *   "labels":"{\"__name__\":\"svc\",\"instance\":\"h:6060\",\"job\":\"j\"}",
+ *   "units":"nanoseconds","valueTypes":"cpu","aggTypes":"sum",
+ *   "val":"30000000.00","__time__":1700000000}
+ *
+ * Pure: bytes into a buf, no I/O, so a sink can stream a large profile
+ * stack by stack and a test can read every byte.
+ */
+#ifndef PROFPIPE_EXPORT_RECORDS_H
+#define PROFPIPE_EXPORT_RECORDS_H
+
+#include <stddef.h>
+
+#include "common/buf.h"
+#include "common/wire.pb-c.h"
+#include "exporter/profile.h"
+
+/* What every record of one profile shares, worked out once. */
+struct records {
+	const Profpipe__Decoded *p;
+	struct export_col cols[EXPORT_MAX_COLS];
+	size_t n_cols;
+	struct buf common;  /* ,"language":...,"profileID":"..." (JSON) */
+	struct buf labels;  /* {"__name__":...,"job":"..." plus origin
+			     * labels, unclosed (the text of a JSON object) */
+	struct buf text;    /* scratch: a field's text before escaping */
+	struct buf head;    /* scratch: one stack's fields up to labels */
+	long long time_s;
+};
+
+/* p must have passed export_check and must outlive r. 0, or -1 when out of
+ * memory. records_release(r) either way. */
+int records_init(struct records *r, const Profpipe__Decoded *p);
+void records_release(struct records *r);
+
+/* Append stack i's records (zero or more lines) to out; *nrec (may be
+ * NULL) is increased by their number. 0, or -1 when out hit its cap or
+ * memory ran out. */
+int records_stack(struct records *r, size_t i, struct buf *out,
+    size_t *nrec);
+
+/* Every record of p into out: init, each stack, release. */
+int records_all(const Profpipe__Decoded *p, struct buf *out, size_t *nrec);
+
+#endif
