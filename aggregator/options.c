@@ -1,0 +1,61 @@
+/*
+ * options: defaults sized for one host's worth of Go services, and the
+ * `aggregator:` section of the YAML file:
+ *
+ *   aggregator:
+ *     SeriesTTL: 600            # seconds a series may go unseen
+ *     MaxSeries: 10000
+ *     MaxStacksPerSeries: 100000
+ *
+ * Window and MergeInstances belong to the time windows still to come; they
+ * are accepted now so a file written for them does not fail to load.
+ */
+#include "aggregator/options.h"
+
+#include <stddef.h>
+
+#include "common/config.h"
+
+void
+agg_options_defaults(struct agg_options *o)
+{
+	o->decoded_url = NULL;
+	o->results_url = NULL;
+	o->tap_url = NULL;
+	o->series_ttl_s = 600;
+	o->max_series = 10000;
+	o->max_stacks = 100000;
+	o->call_timeout_ms = 2000;
+	o->drain_ms = 10000;
+	o->dedup_ids = 65536;
+	o->arena_cap = (size_t)1024 * 1024 * 1024;
+	o->stopping = NULL;
+}
+
+int
+agg_options_load(struct agg_options *o, const char *path, char *err,
+    size_t errlen)
+{
+	static const char *const known[] = {"SeriesTTL", "MaxSeries",
+		"MaxStacksPerSeries", "Window", "MergeInstances", NULL};
+	struct cfg *c;
+	struct cfg_node *m;
+	int rv = -1;
+
+	if (cfg_load(&c, path, err, errlen) < 0)
+		return -1;
+	if (cfg_map(c, c->root, "aggregator", &m, err, errlen) < 0 ||
+	    cfg_only(c, m, known, err, errlen) < 0)
+		goto out_free_cfg;
+	if (cfg_int(c, m, "SeriesTTL", o->series_ttl_s, 1, 30L * 86400,
+	    &o->series_ttl_s, err, errlen) < 0 ||
+	    cfg_int(c, m, "MaxSeries", o->max_series, 1, 1000000,
+	    &o->max_series, err, errlen) < 0 ||
+	    cfg_int(c, m, "MaxStacksPerSeries", o->max_stacks, 1, 10000000,
+	    &o->max_stacks, err, errlen) < 0)
+		goto out_free_cfg;
+	rv = 0;
+out_free_cfg:
+	cfg_free(c);
+	return rv;
+}

@@ -1,0 +1,432 @@
+/*
+ * stage: receive -> dedup -> delta -> send -> commit -> reply, the order
+ * that makes a redelivery harmless (stage.h). Everything one message
+ * needs lives in one arena, reset after it; what outlives it is the
+ * series table and the set of ids handed on.
+ *
+ * Log lines name the series and the profile as
+ * "SERVICE INSTANCE KIND PROFILE_ID: what happened".
+ */
+#include "aggregator/stage.h"
+
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "aggregator/delta.h"
+#include "aggregator/series.h"
+#include "common/ack.h"
+#include "common/arena.h"
+#include "common/bus.h"
+#include "common/dedup.h"
+#include "common/log.h"
+#include "common/proc.h"
+#include "common/wire.pb-c.h"
+#include "common/xalloc.h"
+
+#define AGG_URL_MAX 512
+#define AGG_WHO_MAX 512
+
+struct agg_stage {
+	struct agg_options opt;
+	char decoded_url[AGG_URL_MAX];
+	char results_url[AGG_URL_MAX];
+	char tap_url[AGG_URL_MAX];
+	struct bus_sock *in;       /* REP, listening: decoders */
+	struct bus_ctx *in_ctx;
+	struct bus_sock *out;      /* REQ, dialing: the exporter */
+	struct bus_ctx *out_ctx;
+	struct bus_sock *tap;      /* PUB; NULL when it could not listen */
+	struct series_table *series;
+	struct dedup *seen;        /* profile ids the exporter acknowledged */
+	struct arena *arena;
+	struct agg_stats stats;
+};
+
+/* What agg_hand_on learnt from the exporter. */
+enum agg_outcome { AGG_ACKED, AGG_REJECTED, AGG_GAVE_UP };
+
+static int64_t
+agg_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int
+agg_url(char *out, const char *given, const char *name, char *err,
+    size_t errlen)
+{
+	int n;
+
+	if (given == NULL) {
+		if (proc_default_url(out, AGG_URL_MAX, name) < 0) {
+			snprintf(err, errlen, "%s: cannot make the run "
+			    "directory's address", name);
+			return -1;
+		}
+		return 0;
+	}
+	n = snprintf(out, AGG_URL_MAX, "%s", given);
+	if (n < 0 || n >= AGG_URL_MAX) {
+		snprintf(err, errlen, "%.64s...: address too long", given);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+agg_open_sockets(struct agg_stage *st, char *err, size_t errlen)
+{
+	char why[AGG_URL_MAX + 128];
+
+	if (bus_open(&st->in, BUS_REP, st->decoded_url, 1, err, errlen) < 0 ||
+	    bus_ctx_new(st->in, &st->in_ctx) < 0 ||
+	    bus_open(&st->out, BUS_REQ, st->results_url, 0, err, errlen) < 0 ||
+	    bus_ctx_new(st->out, &st->out_ctx) < 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "nng context: out of memory");
+		return -1;
+	}
+	/* The tap is best effort: a second aggregator on the host (shards)
+	 * finds the address taken, and works on without one. */
+	if (bus_open(&st->tap, BUS_PUB, st->tap_url, 1, why, sizeof(why)) < 0)
+		log_warn("tap: %s; running without one", why);
+	return 0;
+}
+
+static void
+agg_free(struct agg_stage *st)
+{
+	bus_ctx_free(st->in_ctx);
+	bus_close(st->in);
+	bus_ctx_free(st->out_ctx);
+	bus_close(st->out);
+	bus_close(st->tap);
+	series_table_free(st->series);
+	dedup_free(st->seen);
+	arena_free(st->arena);
+	xfree(st);
+}
+
+int
+agg_open(struct agg_stage **out, const struct agg_options *o, char *err,
+    size_t errlen)
+{
+	struct agg_stage *st = xcalloc(1, sizeof(*st));
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (st == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	st->opt = *o;
+	if (agg_url(st->decoded_url, o->decoded_url, "decoded.ipc", err,
+	    errlen) < 0 ||
+	    agg_url(st->results_url, o->results_url, "results.ipc", err,
+	    errlen) < 0 ||
+	    agg_url(st->tap_url, o->tap_url, "aggregator.tap", err,
+	    errlen) < 0)
+		goto out_free;
+	st->seen = dedup_new(o->dedup_ids);
+	st->arena = arena_new(o->arena_cap);
+	if (st->seen == NULL || st->arena == NULL ||
+	    series_table_new(&st->series, (size_t)o->max_series,
+	    (int64_t)o->series_ttl_s * 1000000000) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out_free;
+	}
+	if (agg_open_sockets(st, err, errlen) < 0)
+		goto out_free;
+	log_info("listening on %s for decoders, results to %s, tap on %s",
+	    st->decoded_url, st->results_url,
+	    st->tap != NULL ? st->tap_url : "(none)");
+	*out = st;
+	return 0;
+
+out_free:
+	agg_free(st);
+	return -1;
+}
+
+static int
+agg_reply(struct agg_stage *st, const char *who, const char *reason)
+{
+	uint8_t ack[ACK_MAX];
+	size_t n = ack_pack(ack, reason);
+	int rv = bus_reply(st->in_ctx, ack, n);
+
+	/* The decoder resends; the id set answers that one at once. */
+	if (rv != BUS_OK)
+		log_warn("%s: answering the decoder: %s", who,
+		    bus_strerror(rv));
+	return rv;
+}
+
+static int
+agg_stopping(const struct agg_stage *st)
+{
+	return st->opt.stopping != NULL && st->opt.stopping();
+}
+
+/* Send the packed Result until the exporter answers. Retries forever
+ * while running (back-pressure: decoders wait meanwhile); once a stop is
+ * seen, for drain_ms more. */
+static enum agg_outcome
+agg_hand_on(struct agg_stage *st, const char *who, const void *buf,
+    size_t len, char *reason, size_t reasonlen)
+{
+	int64_t deadline = 0;
+	int64_t now;
+	int timeout;
+	int attempt;
+	void *reply;
+	size_t rlen;
+	int rv;
+
+	for (attempt = 1;; attempt++) {
+		timeout = st->opt.call_timeout_ms;
+		if (agg_stopping(st)) {
+			now = agg_now_ns();
+			if (deadline == 0)
+				deadline = now +
+				    (int64_t)st->opt.drain_ms * 1000000;
+			if (now >= deadline)
+				return AGG_GAVE_UP;
+			if ((deadline - now) / 1000000 < timeout)
+				timeout = (int)((deadline - now) / 1000000) + 1;
+		}
+		if (attempt > 1)
+			st->stats.exporter_retries++;
+		rv = bus_call(st->out_ctx, buf, len, &reply, &rlen, timeout);
+		if (rv == BUS_OK) {
+			rv = ack_read(reply, rlen, reason, reasonlen);
+			bus_free(reply, rlen);
+			if (rv >= 0) {
+				if (attempt > 1)
+					log_info("%s: exporter answered after "
+					    "%d attempts", who, attempt);
+				return rv == 0 ? AGG_ACKED : AGG_REJECTED;
+			}
+			log_warn("%s: exporter: unreadable reply", who);
+		} else if (attempt == 1) {
+			log_warn("%s: exporter at %s: %s; retrying until it "
+			    "answers", who, st->results_url,
+			    bus_strerror(rv));
+		}
+		/* A timeout waited already; anything else came back at
+		 * once, and must not spin. */
+		if (rv != BUS_ETIMEDOUT)
+			poll(NULL, 0, 100);
+	}
+}
+
+static void
+agg_log_delta(struct agg_stage *st, const char *who,
+    const struct delta_report *rep)
+{
+	if (rep->mode == DELTA_RESTART) {
+		st->stats.restarts++;
+		log_info("%s: alloc counters went down: process restarted, "
+		    "values taken as the delta", who);
+	} else if (rep->mode == DELTA_OUT_OF_ORDER) {
+		st->stats.out_of_order++;
+		log_warn("%s: older than the series' last profile: no alloc "
+		    "delta, series state kept", who);
+	}
+	if (rep->refused > 0) {
+		st->stats.stacks_refused += rep->refused;
+		log_warn("%s: %zu stacks past MaxStacksPerSeries (%ld) not "
+		    "remembered: their next alloc deltas will be 0 "
+		    "(%" PRIu64 " refused so far)", who, rep->refused,
+		    st->opt.max_stacks, st->stats.stacks_refused);
+	}
+}
+
+/* The series of d, or NULL when it is past MaxSeries (then the profile
+ * goes on with no alloc delta). -1 out of memory. */
+static int
+agg_series(struct agg_stage *st, const char *who,
+    const Profpipe__Origin *o, int64_t now, struct series **out)
+{
+	int created;
+	int rv;
+
+	rv = series_get(st->series, o->service, o->instance, o->kind, now,
+	    out, &created);
+	if (rv == -2)
+		return -1;
+	if (rv == -1) {
+		*out = NULL;
+		st->stats.series_refused++;
+		log_warn("%s: MaxSeries (%ld) reached: series not tracked, no "
+		    "alloc delta (%" PRIu64 " refused so far)", who,
+		    st->opt.max_series, st->stats.series_refused);
+	} else if (created) {
+		log_info("%s: new series (%zu in all)", who,
+		    series_count(st->series));
+	}
+	return 0;
+}
+
+/* Pack the Result carrying profile into the arena. */
+static int
+agg_pack(struct agg_stage *st, Profpipe__Decoded *profile, void **buf,
+    size_t *len)
+{
+	Profpipe__Result res = PROFPIPE__RESULT__INIT;
+
+	res.profile = profile;
+	*len = profpipe__result__get_packed_size(&res);
+	*buf = arena_alloc(st->arena, *len);
+	if (*buf == NULL)
+		return -1;
+	profpipe__result__pack(&res, *buf);
+	return 0;
+}
+
+/* After the exporter's Ack: everything that must not happen before it. */
+static void
+agg_commit(struct agg_stage *st, const char *who, struct series *s,
+    struct delta_state *next, const Profpipe__Decoded *d, const void *buf,
+    size_t len, const struct delta_report *rep)
+{
+	if (s != NULL) {
+		delta_commit(&s->delta, next);
+		series_touch(st->series, s, agg_now_ns());
+	}
+	dedup_add(st->seen, d->origin->profile_id);
+	if (st->tap != NULL)
+		bus_publish(st->tap, buf, len);
+	st->stats.handed_on++;
+	log_debug("%s: handed on: %s, %zu of %zu stacks sent", who,
+	    delta_mode_name(rep->mode), rep->stacks_out, rep->stacks_in);
+}
+
+static void
+agg_handle(struct agg_stage *st, const void *req, size_t len)
+{
+	char who[AGG_WHO_MAX];
+	char why[ACK_MAX / 2];
+	struct delta_state next;
+	struct delta_report rep;
+	Profpipe__Decoded *d;
+	Profpipe__Decoded *res;
+	struct series *s;
+	void *buf;
+	size_t blen;
+
+	memset(&next, 0, sizeof(next));
+	if (delta_unpack(st->arena, req, len, &d, why, sizeof(why)) < 0) {
+		st->stats.rejected++;
+		log_warn("decoded message of %zu bytes: %s: rejected", len,
+		    why);
+		agg_reply(st, "decoded message", why);
+		return;
+	}
+	snprintf(who, sizeof(who), "%s %s %s %s", d->origin->service,
+	    d->origin->instance, d->origin->kind, d->origin->profile_id);
+	if (dedup_seen(st->seen, d->origin->profile_id)) {
+		st->stats.duplicates++;
+		log_debug("%s: handed on already: answered at once", who);
+		agg_reply(st, who, NULL);
+		return;
+	}
+	if (agg_series(st, who, d->origin, agg_now_ns(), &s) < 0) {
+		log_error("%s: out of memory for the series; not answering, "
+		    "the decoder will send it again", who);
+		return;
+	}
+	if (delta_apply(s != NULL ? &s->delta : NULL, d,
+	    (size_t)st->opt.max_stacks, st->arena, &res,
+	    s != NULL ? &next : NULL, &rep) < 0 ||
+	    agg_pack(st, res, &buf, &blen) < 0) {
+		st->stats.rejected++;
+		snprintf(why, sizeof(why), "out of memory building the result "
+		    "(%zu bytes in)", len);
+		log_warn("%s: %s: rejected", who, why);
+		agg_reply(st, who, why);
+		goto out_release_next;
+	}
+	agg_log_delta(st, who, &rep);
+	switch (agg_hand_on(st, who, buf, blen, why, sizeof(why))) {
+	case AGG_ACKED:
+		agg_commit(st, who, s, &next, d, buf, blen, &rep);
+		agg_reply(st, who, NULL);
+		break;
+	case AGG_REJECTED:
+		/* The baseline stays: the next delta then covers this
+		 * profile's interval too, and nothing is lost. */
+		st->stats.exporter_rejected++;
+		log_warn("%s: exporter rejected it: %s", who, why);
+		agg_reply(st, who, why);
+		break;
+	case AGG_GAVE_UP:
+		st->stats.gave_up++;
+		log_warn("%s: exporter did not answer before the drain "
+		    "deadline; not answering, the decoder will send it again",
+		    who);
+		break;
+	}
+out_release_next:
+	delta_state_release(&next);
+}
+
+static void
+agg_log_expired(void *arg, const struct series *s)
+{
+	struct agg_stage *st = arg;
+
+	st->stats.series_expired++;
+	log_info("%s %s %s: not seen for %ld s: series freed", s->service,
+	    s->instance, s->kind, st->opt.series_ttl_s);
+}
+
+int
+agg_step(struct agg_stage *st, int wait_ms)
+{
+	const void *req;
+	size_t len;
+	int rv;
+
+	series_expire(st->series, agg_now_ns(), agg_log_expired, st);
+	rv = bus_recv(st->in_ctx, &req, &len, wait_ms);
+	if (rv == BUS_ETIMEDOUT)
+		return 0;
+	if (rv != BUS_OK) {
+		log_error("%s: receiving: %s", st->decoded_url,
+		    bus_strerror(rv));
+		return -1;
+	}
+	st->stats.received++;
+	agg_handle(st, req, len);
+	arena_reset(st->arena);
+	return 0;
+}
+
+const struct agg_stats *
+agg_stats(const struct agg_stage *st)
+{
+	return &st->stats;
+}
+
+void
+agg_close(struct agg_stage *st)
+{
+	const struct agg_stats *n;
+
+	if (st == NULL)
+		return;
+	n = &st->stats;
+	log_info("stopping: %" PRIu64 " received, %" PRIu64 " handed on, "
+	    "%" PRIu64 " duplicates, %" PRIu64 " rejected, %" PRIu64 " "
+	    "rejected by the exporter, %" PRIu64 " given up, %zu series",
+	    n->received, n->handed_on, n->duplicates, n->rejected,
+	    n->exporter_rejected, n->gave_up, series_count(st->series));
+	agg_free(st);
+}
