@@ -1,0 +1,55 @@
+/*
+ * sink: where results go. A sink type is a table of four operations, so a
+ * new output (pprof files, flame graphs, Prometheus metrics, the SQLite
+ * store) is one file defining a struct sink_ops and one line in
+ * exporter/outputs.c; the stage drives every sink the same way:
+ *
+ *   open   from its entry in the config's outputs: list
+ *   write  one profile; the stage acks the profile only when every sink's
+ *          write and flush returned 0, and writes it to each sink at most
+ *          once (redeliveries are recognised per sink)
+ *   flush  make what write produced durable enough to ack
+ *   close  flush what is left and free
+ *
+ * A write that fails should leave nothing behind (file sinks truncate back
+ * to where they started), so the retry that follows does not duplicate.
+ */
+#ifndef PROFPIPE_EXPORT_SINK_H
+#define PROFPIPE_EXPORT_SINK_H
+
+#include <stddef.h>
+
+#include "common/config.h"
+#include "common/wire.pb-c.h"
+
+struct sink;
+
+struct sink_ops {
+	const char *type; /* the Type: of an outputs: entry */
+	/* n is the outputs: entry (a map); refuse keys it does not know
+	 * with cfg_only. Errors as "file:line: reason". */
+	int (*open)(struct sink **out, const struct cfg *c,
+	    const struct cfg_node *n, char *err, size_t errlen);
+	/* p has passed export_check. *nrec: records/lines written, for the
+	 * log. On error, err names the file and the reason. */
+	int (*write)(struct sink *s, const Profpipe__Decoded *p,
+	    size_t *nrec, char *err, size_t errlen);
+	int (*flush)(struct sink *s, char *err, size_t errlen);
+	void (*close)(struct sink *s);
+};
+
+/* The part of every sink the stage reads; a sink's own state follows it
+ * (each sink type embeds this as its first member). */
+struct sink {
+	const struct sink_ops *ops;
+	char name[256]; /* "jsonl -", "folded /var/lib/...": for logs */
+};
+
+/* Sink types with a config entry; each is defined in its own file. */
+extern const struct sink_ops sink_jsonl_ops;
+extern const struct sink_ops sink_folded_ops;
+
+/* The jsonl sink on stdout, for when there is no config file. */
+int sink_jsonl_stdout(struct sink **out, char *err, size_t errlen);
+
+#endif
