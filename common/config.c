@@ -121,6 +121,8 @@ cfg_build_members(struct cfg_parser *p, struct cfg_node *parent, int depth)
 		}
 		n = NULL;
 		if (cfg_build(p, &ev, depth + 1, &n) < 0) {
+			/* n, if made, is not linked in yet: free it here */
+			cfg_node_free(n);
 			xfree(key);
 			return -1;
 		}
