@@ -1,0 +1,326 @@
+/*
+ * sender: the context pool and the completion queue between nng's threads
+ * and the loop. Each slot holds at most one completion at a time, so the
+ * queue is a ring as long as the pool and can never overflow.
+ */
+#include "fetcher/sender.h"
+
+#include <ev.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/ack.h"
+#include "common/bus.h"
+#include "common/log.h"
+#include "common/uuid.h"
+#include "common/wire.pb-c.h"
+#include "common/xalloc.h"
+
+struct sender_slot {
+	struct sender *s;
+	struct bus_ctx *ctx;
+	int busy;
+	/* what the log line names */
+	char id[UUID_STRLEN + 1];
+	char instance[INPUTS_INSTANCE_MAX + 1];
+	char kind[16];
+	size_t len;
+	/* the completion, written on an nng thread under s->mu */
+	int err;
+	size_t rlen;
+	unsigned char reply[ACK_MAX];
+};
+
+struct sender {
+	struct ev_loop *loop;
+	struct bus_sock *raw;
+	struct bus_sock *tap;
+	struct sender_slot *slots;
+	size_t nslots;
+	size_t busy;
+	ev_async wake;
+	pthread_mutex_t mu;
+	size_t *ring;           /* slot indices done, under mu */
+	size_t head;
+	size_t count;
+	void (*idle_fn)(void *);
+	void *idle_arg;
+	struct sender_stats st;
+};
+
+/* On an nng thread: record, queue, wake. Nothing else. */
+static void
+sender_on_reply(void *arg, int err, const void *reply, size_t rlen)
+{
+	struct sender_slot *slot = arg;
+	struct sender *s = slot->s;
+
+	pthread_mutex_lock(&s->mu);
+	slot->err = err;
+	slot->rlen = 0;
+	if (err == BUS_OK && rlen <= sizeof(slot->reply)) {
+		memcpy(slot->reply, reply, rlen);
+		slot->rlen = rlen;
+	} else if (err == BUS_OK) {
+		slot->err = BUS_EFAIL; /* no Ack is that long */
+	}
+	s->ring[(s->head + s->count) % s->nslots] = (size_t)(slot - s->slots);
+	s->count++;
+	pthread_mutex_unlock(&s->mu);
+	ev_async_send(s->loop, &s->wake);
+}
+
+static void
+sender_report(struct sender *s, struct sender_slot *slot)
+{
+	char reason[ACK_MAX];
+	int rv;
+
+	if (slot->err != BUS_OK) {
+		s->st.failed++;
+		log_warn("%s %s: profile %s not delivered: %s", slot->instance,
+		    slot->kind, slot->id, bus_strerror(slot->err));
+		return;
+	}
+	rv = ack_read(slot->reply, slot->rlen, reason, sizeof(reason));
+	if (rv == 0) {
+		s->st.sent++;
+		log_info("%s %s: sent profile %s (%zu bytes)", slot->instance,
+		    slot->kind, slot->id, slot->len);
+	} else if (rv == 1) {
+		s->st.rejected++;
+		log_warn("%s %s: not a profile: %s", slot->instance,
+		    slot->kind, reason);
+	} else {
+		s->st.failed++;
+		log_warn("%s %s: profile %s: unreadable reply from the decoder",
+		    slot->instance, slot->kind, slot->id);
+	}
+}
+
+/* On the loop: drain the ring one slot at a time. */
+static void
+sender_on_wake(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct sender *s = w->data;
+	struct sender_slot *slot;
+
+	(void)loop;
+	(void)revents;
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		if (s->count == 0) {
+			pthread_mutex_unlock(&s->mu);
+			break;
+		}
+		slot = &s->slots[s->ring[s->head]];
+		s->head = (s->head + 1) % s->nslots;
+		s->count--;
+		pthread_mutex_unlock(&s->mu);
+		sender_report(s, slot);
+		slot->busy = 0;
+		s->busy--;
+		if (s->busy == 0 && s->idle_fn != NULL)
+			s->idle_fn(s->idle_arg);
+	}
+}
+
+int
+sender_new(struct sender **out, struct ev_loop *loop, const char *raw_url,
+    const char *tap_url, int inflight, char *err, size_t errlen)
+{
+	struct sender *s;
+	size_t i;
+
+	if (inflight < 1) {
+		snprintf(err, errlen, "inflight must be at least 1");
+		return -1;
+	}
+	s = xcalloc(1, sizeof(*s));
+	if (s == NULL)
+		goto out_oom;
+	s->loop = loop;
+	s->nslots = (size_t)inflight;
+	pthread_mutex_init(&s->mu, NULL);
+	ev_async_init(&s->wake, sender_on_wake);
+	s->wake.data = s;
+	ev_async_start(loop, &s->wake);
+	s->slots = xcalloc(s->nslots, sizeof(*s->slots));
+	s->ring = xcalloc(s->nslots, sizeof(*s->ring));
+	if (s->slots == NULL || s->ring == NULL)
+		goto out_free_sender;
+	if (bus_open(&s->raw, BUS_REQ, raw_url, 1, err, errlen) != BUS_OK)
+		goto out_free_sender;
+	if (tap_url != NULL && bus_open(&s->tap, BUS_PUB, tap_url, 1, err,
+	    errlen) != BUS_OK)
+		goto out_free_sender;
+	for (i = 0; i < s->nslots; i++) {
+		s->slots[i].s = s;
+		if (bus_ctx_new(s->raw, &s->slots[i].ctx) != BUS_OK) {
+			snprintf(err, errlen, "%s: cannot make a context",
+			    raw_url);
+			goto out_free_sender;
+		}
+	}
+	*out = s;
+	return 0;
+out_oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+out_free_sender:
+	sender_free(s);
+	return -1;
+}
+
+void
+sender_free(struct sender *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	/* Freeing a context waits for its callback, which may still queue a
+	 * completion and wake the loop: the watcher stays until after. */
+	for (i = 0; s->slots != NULL && i < s->nslots; i++)
+		bus_ctx_free(s->slots[i].ctx);
+	bus_close(s->raw);
+	bus_close(s->tap);
+	ev_async_stop(s->loop, &s->wake);
+	pthread_mutex_destroy(&s->mu);
+	xfree(s->slots);
+	xfree(s->ring);
+	xfree(s);
+}
+
+static struct sender_slot *
+sender_take_slot(struct sender *s)
+{
+	size_t i;
+
+	if (s->busy == s->nslots)
+		return NULL;
+	for (i = 0; i < s->nslots; i++) {
+		if (!s->slots[i].busy)
+			return &s->slots[i];
+	}
+	return NULL;
+}
+
+/* A RawProfile for o and body, packed into a buffer of ours. */
+static int
+sender_pack(const struct sender_origin *o, const void *body, size_t len,
+    uint8_t **out, size_t *outlen)
+{
+	Profpipe__RawProfile rp = PROFPIPE__RAW_PROFILE__INIT;
+	Profpipe__Origin og = PROFPIPE__ORIGIN__INIT;
+	Profpipe__Label *labels = NULL;
+	Profpipe__Label **lp = NULL;
+	uint8_t *buf;
+	size_t i;
+	int rv = -1;
+
+	if (o->nlabels > 0) {
+		labels = xcalloc(o->nlabels, sizeof(*labels));
+		lp = xcalloc(o->nlabels, sizeof(*lp));
+		if (labels == NULL || lp == NULL)
+			goto out_free_labels;
+	}
+	for (i = 0; i < o->nlabels; i++) {
+		profpipe__label__init(&labels[i]);
+		labels[i].key = (char *)o->labels[i].key;
+		labels[i].value = (char *)o->labels[i].value;
+		lp[i] = &labels[i];
+	}
+	og.profile_id = (char *)o->profile_id;
+	og.source = (char *)o->source;
+	og.kind = (char *)o->kind;
+	og.service = (char *)o->service;
+	og.instance = (char *)o->instance;
+	og.job = (char *)o->job;
+	og.target = (char *)o->target;
+	og.n_labels = o->nlabels;
+	og.labels = lp;
+	og.start_ns = o->start_ns;
+	og.end_ns = o->end_ns;
+	og.is_delta = o->is_delta != 0;
+	rp.origin = &og;
+	rp.body.data = (uint8_t *)body;
+	rp.body.len = len;
+	*outlen = profpipe__raw_profile__get_packed_size(&rp);
+	buf = xmalloc(*outlen ? *outlen : 1);
+	if (buf == NULL)
+		goto out_free_labels;
+	profpipe__raw_profile__pack(&rp, buf);
+	*out = buf;
+	rv = 0;
+out_free_labels:
+	xfree(labels);
+	xfree(lp);
+	return rv;
+}
+
+int
+sender_submit(struct sender *s, const struct sender_origin *o,
+    const void *body, size_t len)
+{
+	struct sender_slot *slot = sender_take_slot(s);
+	uint8_t *msg;
+	size_t mlen;
+	int rv;
+
+	if (slot == NULL)
+		return SENDER_EFULL;
+	if (sender_pack(o, body, len, &msg, &mlen) < 0) {
+		log_warn("%s %s: out of memory packing a profile", o->instance,
+		    o->kind);
+		return -1;
+	}
+	snprintf(slot->id, sizeof(slot->id), "%s", o->profile_id);
+	snprintf(slot->instance, sizeof(slot->instance), "%s", o->instance);
+	snprintf(slot->kind, sizeof(slot->kind), "%s", o->kind);
+	slot->len = len;
+	slot->busy = 1;
+	s->busy++;
+	rv = bus_call_async(slot->ctx, msg, mlen, -1, sender_on_reply, slot);
+	if (rv != BUS_OK) {
+		slot->busy = 0;
+		s->busy--;
+		s->st.failed++;
+		log_warn("%s %s: profile %s not sent: %s", o->instance,
+		    o->kind, o->profile_id, bus_strerror(rv));
+		xfree(msg);
+		return -1;
+	}
+	/* The tap is best effort: a slow subscriber loses copies, never
+	 * slows the pipeline. */
+	if (s->tap != NULL && bus_publish(s->tap, msg, mlen) != BUS_OK)
+		s->st.tap_dropped++;
+	xfree(msg);
+	return 0;
+}
+
+size_t
+sender_free_slots(const struct sender *s)
+{
+	return s->nslots - s->busy;
+}
+
+size_t
+sender_inflight(const struct sender *s)
+{
+	return s->busy;
+}
+
+void
+sender_on_idle(struct sender *s, void (*fn)(void *arg), void *arg)
+{
+	s->idle_fn = fn;
+	s->idle_arg = arg;
+}
+
+void
+sender_stats(const struct sender *s, struct sender_stats *out)
+{
+	*out = s->st;
+}
