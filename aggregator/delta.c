@@ -27,17 +27,17 @@ struct delta_run {
 	unsigned absent;                /* slots emitted absent */
 	int64_t total[DELTA_NSLOTS];
 	enum delta_mode mode;
-	uint64_t *key;                  /* per stack */
-	unsigned char *first;           /* per stack: first of its key */
+	uint64_t *key;        /* per stack */
+	unsigned char *first; /* per stack: first of its key */
 	struct delta_state next;
-	int64_t *emit;                  /* nst x nty */
+	int64_t *emit; /* nst x nty */
 	size_t refused;
 	size_t untracked;
 };
 
 static const char *const delta_slot_names[DELTA_NSLOTS] = {
-	"alloc_objects",
-	"alloc_space",
+    "alloc_objects",
+    "alloc_space",
 };
 
 const char *
@@ -79,25 +79,29 @@ delta_check_types(const Profpipe__Decoded *d, char *err, size_t errlen)
 	for (t = 0; t < d->n_sample_types; t++) {
 		vt = d->sample_types[t];
 		if (vt->type >= d->n_strings || vt->unit >= d->n_strings)
-			return delta_err(err, errlen, "sample type %zu: string "
-			    "index out of range (%zu strings)", t,
-			    d->n_strings);
+			return delta_err(err, errlen,
+			    "sample type %zu: string index out of range (%zu "
+			    "strings)",
+			    t, d->n_strings);
 		for (u = 0; u < t; u++) {
 			if (strcmp(d->strings[d->sample_types[u]->type],
-			    d->strings[vt->type]) == 0)
-				return delta_err(err, errlen, "sample type "
-				    "\"%s\" appears twice",
+			        d->strings[vt->type]) == 0)
+				return delta_err(err, errlen,
+				    "sample type \"%s\" appears twice",
 				    d->strings[vt->type]);
 		}
 	}
-	if (d->default_sample_type != 0 && (d->default_sample_type < 0 ||
-	    (size_t)d->default_sample_type >= d->n_sample_types))
-		return delta_err(err, errlen, "default sample type %d out of "
-		    "range", (int)d->default_sample_type);
-	if (d->period_type != NULL && (d->period_type->type >= d->n_strings ||
-	    d->period_type->unit >= d->n_strings))
-		return delta_err(err, errlen, "period type: string index out "
-		    "of range");
+	if (d->default_sample_type != 0 &&
+	    (d->default_sample_type < 0 ||
+	        (size_t)d->default_sample_type >= d->n_sample_types))
+		return delta_err(err, errlen,
+		    "default sample type %d out of range",
+		    (int)d->default_sample_type);
+	if (d->period_type != NULL &&
+	    (d->period_type->type >= d->n_strings ||
+	        d->period_type->unit >= d->n_strings))
+		return delta_err(
+		    err, errlen, "period type: string index out of range");
 	return 0;
 }
 
@@ -108,49 +112,53 @@ delta_check_frames(const Profpipe__Decoded *d, char *err, size_t errlen)
 	size_t i;
 
 	if (d->n_frame_file != nfr || d->n_frame_line != nfr)
-		return delta_err(err, errlen, "frame arrays disagree (%zu "
-		    "functions, %zu files, %zu lines)", nfr, d->n_frame_file,
-		    d->n_frame_line);
+		return delta_err(err, errlen,
+		    "frame arrays disagree (%zu functions, %zu files, %zu "
+		    "lines)",
+		    nfr, d->n_frame_file, d->n_frame_line);
 	for (i = 0; i < nfr; i++) {
 		if (d->frame_function[i] >= d->n_strings ||
 		    d->frame_file[i] >= d->n_strings)
-			return delta_err(err, errlen, "frame %zu: string "
-			    "index out of range", i);
+			return delta_err(err, errlen,
+			    "frame %zu: string index out of range", i);
 	}
 	for (i = 0; i < d->n_stack_frames; i++) {
 		if (d->stack_frames[i] >= nfr)
-			return delta_err(err, errlen, "stack frame %zu: frame "
-			    "%u out of range (%zu frames)", i,
-			    d->stack_frames[i], nfr);
+			return delta_err(err, errlen,
+			    "stack frame %zu: frame %u out of range (%zu "
+			    "frames)",
+			    i, d->stack_frames[i], nfr);
 	}
 	return 0;
 }
 
 static int
-delta_check_labels(const Profpipe__Decoded *d, size_t nst, char *err,
-    size_t errlen)
+delta_check_labels(
+    const Profpipe__Decoded *d, size_t nst, char *err, size_t errlen)
 {
 	const Profpipe__SampleLabel *l;
 	size_t i;
 	size_t j;
 
 	if (d->n_stack_labels != 0 && d->n_stack_labels != nst)
-		return delta_err(err, errlen, "%zu stack labels for %zu "
-		    "stacks", d->n_stack_labels, nst);
+		return delta_err(err, errlen,
+		    "%zu stack labels for %zu stacks", d->n_stack_labels, nst);
 	for (i = 0; i < d->n_stack_labels; i++) {
 		if (d->stack_labels[i] != 0 &&
 		    d->stack_labels[i] >= d->n_label_sets)
-			return delta_err(err, errlen, "stack %zu: label set "
-			    "%u out of range (%zu label sets)", i,
-			    d->stack_labels[i], d->n_label_sets);
+			return delta_err(err, errlen,
+			    "stack %zu: label set %u out of range (%zu label "
+			    "sets)",
+			    i, d->stack_labels[i], d->n_label_sets);
 	}
 	for (i = 0; i < d->n_label_sets; i++) {
 		for (j = 0; j < d->label_sets[i]->n_labels; j++) {
 			l = d->label_sets[i]->labels[j];
 			if (l->key >= d->n_strings || l->str >= d->n_strings ||
 			    l->unit >= d->n_strings)
-				return delta_err(err, errlen, "label set %zu: "
-				    "string index out of range", i);
+				return delta_err(err, errlen,
+				    "label set %zu: string index out of range",
+				    i);
 		}
 	}
 	return 0;
@@ -164,23 +172,26 @@ delta_check_stacks(const Profpipe__Decoded *d, char *err, size_t errlen)
 	size_t i;
 
 	if (d->n_stack_offset == 0 && d->n_stack_frames != 0)
-		return delta_err(err, errlen, "stack frames without stack "
-		    "offsets");
+		return delta_err(
+		    err, errlen, "stack frames without stack offsets");
 	for (i = 0; i < nst; i++) {
 		if (d->stack_offset[i] > d->stack_offset[i + 1])
-			return delta_err(err, errlen, "stack %zu: offsets go "
-			    "backwards", i);
+			return delta_err(
+			    err, errlen, "stack %zu: offsets go backwards", i);
 	}
-	if (d->n_stack_offset != 0 && (d->stack_offset[0] != 0 ||
-	    d->stack_offset[nst] != d->n_stack_frames))
-		return delta_err(err, errlen, "stack offsets do not span the "
-		    "%zu stack frames", d->n_stack_frames);
+	if (d->n_stack_offset != 0 &&
+	    (d->stack_offset[0] != 0 ||
+	        d->stack_offset[nst] != d->n_stack_frames))
+		return delta_err(err, errlen,
+		    "stack offsets do not span the %zu stack frames",
+		    d->n_stack_frames);
 	if (d->n_stack_hash != nst)
-		return delta_err(err, errlen, "%zu stack hashes for %zu "
-		    "stacks", d->n_stack_hash, nst);
+		return delta_err(err, errlen,
+		    "%zu stack hashes for %zu stacks", d->n_stack_hash, nst);
 	if ((nty != 0 && nst > SIZE_MAX / nty) || d->n_values != nst * nty)
-		return delta_err(err, errlen, "%zu values for %zu stacks of "
-		    "%zu types", d->n_values, nst, nty);
+		return delta_err(err, errlen,
+		    "%zu values for %zu stacks of %zu types", d->n_values, nst,
+		    nty);
 	return delta_check_labels(d, nst, err, errlen);
 }
 
@@ -194,8 +205,8 @@ delta_unpack(struct arena *a, const void *buf, size_t len,
 	arena_pb_allocator(a, &pa);
 	d = profpipe__decoded__unpack(&pa, len, buf);
 	if (d == NULL)
-		return delta_err(err, errlen, "not a readable Decoded message "
-		    "(%zu bytes)", len);
+		return delta_err(err, errlen,
+		    "not a readable Decoded message (%zu bytes)", len);
 	if (d->origin == NULL || d->origin->profile_id[0] == '\0')
 		return delta_err(err, errlen, "no origin or profile_id");
 	if (delta_check_types(d, err, errlen) < 0 ||
@@ -250,8 +261,8 @@ delta_classify(struct delta_run *r, struct arena *a)
 	size_t t;
 	int s;
 
-	if (o->is_delta || (strcmp(o->kind, "mem") != 0 &&
-	    strcmp(o->kind, "allocs") != 0))
+	if (o->is_delta ||
+	    (strcmp(o->kind, "mem") != 0 && strcmp(o->kind, "allocs") != 0))
 		return 0;
 	r->slot = arena_alloc(a, (r->nty + 1) * sizeof(*r->slot));
 	if (r->slot == NULL)
@@ -348,8 +359,8 @@ delta_take(struct delta_run *r, size_t i)
 	r->first[i] = (unsigned char)created;
 	for (t = 0; t < r->nty; t++) {
 		if (r->slot[t] >= 0)
-			row[r->slot[t]] = delta_add(row[r->slot[t]],
-			    delta_value(r, i, t));
+			row[r->slot[t]] =
+			    delta_add(row[r->slot[t]], delta_value(r, i, t));
 	}
 }
 
@@ -364,7 +375,7 @@ delta_baseline(struct delta_run *r, size_t max_stacks, struct arena *a)
 	if (r->key == NULL || r->first == NULL)
 		return -1;
 	if (stacktab_new(&r->next.stacks, DELTA_NSLOTS,
-	    r->nst < max_stacks ? r->nst : max_stacks) < 0)
+	        r->nst < max_stacks ? r->nst : max_stacks) < 0)
 		return -1;
 	for (i = 0; i < r->nst; i++)
 		r->key[i] = delta_stack_key(r->in, i);
@@ -387,8 +398,7 @@ delta_baseline(struct delta_run *r, size_t max_stacks, struct arena *a)
 
 /* Stack i's delta for cumulative type t (slot s) in DELTA_APPLIED mode. */
 static int64_t
-delta_one(struct delta_run *r, size_t i, size_t t, int s,
-    const int64_t *was)
+delta_one(struct delta_run *r, size_t i, size_t t, int s, const int64_t *was)
 {
 	const int64_t *now;
 	int64_t d;
@@ -430,8 +440,8 @@ delta_emit(struct delta_run *r, struct arena *a)
 			else if (s < 0 || r->mode == DELTA_RESTART)
 				r->emit[i * r->nty + t] = delta_value(r, i, t);
 			else
-				r->emit[i * r->nty + t] = delta_one(r, i, t, s,
-				    was);
+				r->emit[i * r->nty + t] =
+				    delta_one(r, i, t, s, was);
 		}
 	}
 	return 0;
@@ -450,8 +460,7 @@ delta_row_zero(const struct delta_run *r, size_t i)
 }
 
 static int
-delta_types(const struct delta_run *r, struct arena *a,
-    Profpipe__Decoded *o)
+delta_types(const struct delta_run *r, struct arena *a, Profpipe__Decoded *o)
 {
 	Profpipe__ValueType *vt;
 	size_t t;
@@ -474,8 +483,8 @@ delta_types(const struct delta_run *r, struct arena *a,
 /* The result: in's strings, frames and label sets, new sample types, and
  * the stacks with a non-zero value. */
 static int
-delta_build(const struct delta_run *r, struct arena *a,
-    Profpipe__Decoded **out)
+delta_build(
+    const struct delta_run *r, struct arena *a, Profpipe__Decoded **out)
 {
 	const Profpipe__Decoded *in = r->in;
 	Profpipe__Decoded *o;

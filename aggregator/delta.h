@@ -56,11 +56,11 @@ enum delta_slot { DELTA_ALLOC_OBJECTS, DELTA_ALLOC_SPACE, DELTA_NSLOTS };
 
 /* What a series remembers between profiles. All zero: no baseline. */
 struct delta_state {
-	struct stacktab *stacks;      /* NULL: no baseline yet */
-	int64_t start_ns;             /* the baseline profile's start */
-	int64_t total[DELTA_NSLOTS];  /* its total per slot */
-	unsigned present;             /* bit s: slot s was in it */
-	int overflowed;               /* it left stacks out (max_stacks) */
+	struct stacktab *stacks;     /* NULL: no baseline yet */
+	int64_t start_ns;            /* the baseline profile's start */
+	int64_t total[DELTA_NSLOTS]; /* its total per slot */
+	unsigned present;            /* bit s: slot s was in it */
+	int overflowed;              /* it left stacks out (max_stacks) */
 };
 
 enum delta_mode {

@@ -34,24 +34,24 @@ static const char usage[] =
 static int
 usage_error(int *status, const char *what, const char *arg)
 {
-	log_error("%s%s%s (see --help)", what, arg ? ": " : "",
-	    arg ? arg : "");
+	log_error(
+	    "%s%s%s (see --help)", what, arg ? ": " : "", arg ? arg : "");
 	*status = EXIT_USAGE;
 	return -1;
 }
 
 /* 0 to go on; -1 to exit at once with *status. */
 static int
-parse_args(int argc, char **argv, struct agg_options *o, int *ready_fd,
-    int *status)
+parse_args(
+    int argc, char **argv, struct agg_options *o, int *ready_fd, int *status)
 {
 	static const struct option longopts[] = {
-		{"decoded", required_argument, NULL, 'd'},
-		{"results", required_argument, NULL, 'r'},
-		{"tap", required_argument, NULL, 't'},
-		{"ready-fd", required_argument, NULL, 'R'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"decoded", required_argument, NULL, 'd'},
+	    {"results", required_argument, NULL, 'r'},
+	    {"tap", required_argument, NULL, 't'},
+	    {"ready-fd", required_argument, NULL, 'R'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config = NULL;
 	char err[512];
@@ -74,8 +74,9 @@ parse_args(int argc, char **argv, struct agg_options *o, int *ready_fd,
 			break;
 		case 'R':
 			if (proc_parse_long(optarg, 0, 1000000, &fd) < 0)
-				return usage_error(status, "--ready-fd: not "
-				    "a file descriptor", optarg);
+				return usage_error(status,
+				    "--ready-fd: not a file descriptor",
+				    optarg);
 			*ready_fd = (int)fd;
 			break;
 		case 'v':
@@ -93,10 +94,10 @@ parse_args(int argc, char **argv, struct agg_options *o, int *ready_fd,
 		}
 	}
 	if (optind < argc)
-		return usage_error(status, "unexpected argument",
-		    argv[optind]);
-	if (config != NULL && agg_options_load(o, config, err,
-	    sizeof(err)) < 0) {
+		return usage_error(
+		    status, "unexpected argument", argv[optind]);
+	if (config != NULL &&
+	    agg_options_load(o, config, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		*status = EXIT_USAGE;
 		return -1;

@@ -33,11 +33,11 @@ agg_options_defaults(struct agg_options *o)
 }
 
 int
-agg_options_load(struct agg_options *o, const char *path, char *err,
-    size_t errlen)
+agg_options_load(
+    struct agg_options *o, const char *path, char *err, size_t errlen)
 {
 	static const char *const known[] = {"SeriesTTL", "MaxSeries",
-		"MaxStacksPerSeries", "Window", "MergeInstances", NULL};
+	    "MaxStacksPerSeries", "Window", "MergeInstances", NULL};
 	struct cfg *c;
 	struct cfg_node *m;
 	int rv = -1;
@@ -48,11 +48,11 @@ agg_options_load(struct agg_options *o, const char *path, char *err,
 	    cfg_only(c, m, known, err, errlen) < 0)
 		goto out_free_cfg;
 	if (cfg_int(c, m, "SeriesTTL", o->series_ttl_s, 1, 30L * 86400,
-	    &o->series_ttl_s, err, errlen) < 0 ||
+	        &o->series_ttl_s, err, errlen) < 0 ||
 	    cfg_int(c, m, "MaxSeries", o->max_series, 1, 1000000,
-	    &o->max_series, err, errlen) < 0 ||
+	        &o->max_series, err, errlen) < 0 ||
 	    cfg_int(c, m, "MaxStacksPerSeries", o->max_stacks, 1, 10000000,
-	    &o->max_stacks, err, errlen) < 0)
+	        &o->max_stacks, err, errlen) < 0)
 		goto out_free_cfg;
 	rv = 0;
 out_free_cfg:

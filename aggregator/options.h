@@ -9,17 +9,17 @@
 #include <stddef.h>
 
 struct agg_options {
-	const char *decoded_url;  /* NULL: ipc://$PROFPIPE_RUN/decoded.ipc */
-	const char *results_url;  /* NULL: ipc://$PROFPIPE_RUN/results.ipc */
-	const char *tap_url;      /* NULL: ipc://$PROFPIPE_RUN/aggregator.tap */
-	long series_ttl_s;        /* SeriesTTL: free a series unseen this long */
-	long max_series;          /* MaxSeries */
-	long max_stacks;          /* MaxStacksPerSeries: baseline stacks */
-	int call_timeout_ms;      /* one attempt at the exporter */
-	int drain_ms;             /* after SIGTERM: stop retrying the exporter */
-	size_t dedup_ids;         /* profile ids remembered */
-	size_t arena_cap;         /* bytes one message may take in all */
-	int (*stopping)(void);    /* polled while retrying; NULL: never */
+	const char *decoded_url; /* NULL: ipc://$PROFPIPE_RUN/decoded.ipc */
+	const char *results_url; /* NULL: ipc://$PROFPIPE_RUN/results.ipc */
+	const char *tap_url;     /* NULL: ipc://$PROFPIPE_RUN/aggregator.tap */
+	long series_ttl_s;     /* SeriesTTL: free a series unseen this long */
+	long max_series;       /* MaxSeries */
+	long max_stacks;       /* MaxStacksPerSeries: baseline stacks */
+	int call_timeout_ms;   /* one attempt at the exporter */
+	int drain_ms;          /* after SIGTERM: stop retrying the exporter */
+	size_t dedup_ids;      /* profile ids remembered */
+	size_t arena_cap;      /* bytes one message may take in all */
+	int (*stopping)(void); /* polled while retrying; NULL: never */
 };
 
 void agg_options_defaults(struct agg_options *o);
@@ -27,7 +27,7 @@ void agg_options_defaults(struct agg_options *o);
 /* Read the `aggregator:` section of the YAML file path into o (absent
  * keys keep their values). Unknown keys are refused. 0, or -1 with
  * "path:line: reason" in err. */
-int agg_options_load(struct agg_options *o, const char *path, char *err,
-    size_t errlen);
+int agg_options_load(
+    struct agg_options *o, const char *path, char *err, size_t errlen);
 
 #endif

@@ -22,8 +22,7 @@ struct series_table {
 };
 
 int
-series_table_new(struct series_table **out, size_t max_series,
-    int64_t ttl_ns)
+series_table_new(struct series_table **out, size_t max_series, int64_t ttl_ns)
 {
 	struct series_table *t;
 	size_t n = 16;
@@ -108,8 +107,8 @@ series_link_newest(struct series_table *t, struct series *s)
 }
 
 static struct series *
-series_new(const char *service, const char *instance, const char *kind,
-    uint64_t h)
+series_new(
+    const char *service, const char *instance, const char *kind, uint64_t h)
 {
 	size_t ls = strlen(service) + 1;
 	size_t li = strlen(instance) + 1;
@@ -129,9 +128,8 @@ series_new(const char *service, const char *instance, const char *kind,
 }
 
 int
-series_get(struct series_table *t, const char *service,
-    const char *instance, const char *kind, int64_t now_ns,
-    struct series **out, int *created)
+series_get(struct series_table *t, const char *service, const char *instance,
+    const char *kind, int64_t now_ns, struct series **out, int *created)
 {
 	uint64_t h = series_hash(service, instance, kind);
 	struct series **b = &t->buckets[h & t->mask];

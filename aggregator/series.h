@@ -19,7 +19,7 @@
 #include "aggregator/delta.h"
 
 struct series {
-	const char *service;  /* these three point into the series */
+	const char *service; /* these three point into the series */
 	const char *instance;
 	const char *kind;
 	int64_t last_seen_ns;
@@ -27,8 +27,8 @@ struct series {
 
 	/* The table's own links. */
 	uint64_t hash;
-	struct series *chain;  /* same bucket */
-	struct series *newer;  /* by last_seen_ns */
+	struct series *chain; /* same bucket */
+	struct series *newer; /* by last_seen_ns */
 	struct series *older;
 	char names[];
 };
@@ -36,8 +36,8 @@ struct series {
 struct series_table;
 
 /* ttl_ns <= 0: series never expire. 0, or -1 out of memory. */
-int series_table_new(struct series_table **out, size_t max_series,
-    int64_t ttl_ns);
+int series_table_new(
+    struct series_table **out, size_t max_series, int64_t ttl_ns);
 /* Frees every series and what it holds. */
 void series_table_free(struct series_table *t);
 

@@ -27,8 +27,8 @@ const int64_t *stacktab_get(const struct stacktab *t, uint64_t key);
 /* The values of key, zeroed and *created = 1 if key was not in t yet.
  * 0, or -1 when t already holds max_keys keys and key is new. The row
  * stays valid as long as t does. */
-int stacktab_put(struct stacktab *t, uint64_t key, int64_t **row,
-    int *created);
+int stacktab_put(
+    struct stacktab *t, uint64_t key, int64_t **row, int *created);
 
 size_t stacktab_count(const struct stacktab *t);
 

@@ -34,13 +34,13 @@ struct agg_stage {
 	char decoded_url[AGG_URL_MAX];
 	char results_url[AGG_URL_MAX];
 	char tap_url[AGG_URL_MAX];
-	struct bus_sock *in;       /* REP, listening: decoders */
+	struct bus_sock *in; /* REP, listening: decoders */
 	struct bus_ctx *in_ctx;
-	struct bus_sock *out;      /* REQ, dialing: the exporter */
+	struct bus_sock *out; /* REQ, dialing: the exporter */
 	struct bus_ctx *out_ctx;
-	struct bus_sock *tap;      /* PUB; NULL when it could not listen */
+	struct bus_sock *tap; /* PUB; NULL when it could not listen */
 	struct series_table *series;
-	struct dedup *seen;        /* profile ids the exporter acknowledged */
+	struct dedup *seen; /* profile ids the exporter acknowledged */
 	struct arena *arena;
 	struct agg_stats stats;
 };
@@ -58,15 +58,16 @@ agg_now_ns(void)
 }
 
 static int
-agg_url(char *out, const char *given, const char *name, char *err,
-    size_t errlen)
+agg_url(
+    char *out, const char *given, const char *name, char *err, size_t errlen)
 {
 	int n;
 
 	if (given == NULL) {
 		if (proc_default_url(out, AGG_URL_MAX, name) < 0) {
-			snprintf(err, errlen, "%s: cannot make the run "
-			    "directory's address", name);
+			snprintf(err, errlen,
+			    "%s: cannot make the run directory's address",
+			    name);
 			return -1;
 		}
 		return 0;
@@ -127,17 +128,17 @@ agg_open(struct agg_stage **out, const struct agg_options *o, char *err,
 	}
 	st->opt = *o;
 	if (agg_url(st->decoded_url, o->decoded_url, "decoded.ipc", err,
-	    errlen) < 0 ||
+	        errlen) < 0 ||
 	    agg_url(st->results_url, o->results_url, "results.ipc", err,
-	    errlen) < 0 ||
-	    agg_url(st->tap_url, o->tap_url, "aggregator.tap", err,
-	    errlen) < 0)
+	        errlen) < 0 ||
+	    agg_url(st->tap_url, o->tap_url, "aggregator.tap", err, errlen) <
+	        0)
 		goto out_free;
 	st->seen = dedup_new(o->dedup_ids);
 	st->arena = arena_new(o->arena_cap);
 	if (st->seen == NULL || st->arena == NULL ||
 	    series_table_new(&st->series, (size_t)o->max_series,
-	    (int64_t)o->series_ttl_s * 1000000000) < 0) {
+	        (int64_t)o->series_ttl_s * 1000000000) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out_free;
 	}
@@ -163,8 +164,8 @@ agg_reply(struct agg_stage *st, const char *who, const char *reason)
 
 	/* The decoder resends; the id set answers that one at once. */
 	if (rv != BUS_OK)
-		log_warn("%s: answering the decoder: %s", who,
-		    bus_strerror(rv));
+		log_warn(
+		    "%s: answering the decoder: %s", who, bus_strerror(rv));
 	return rv;
 }
 
@@ -178,8 +179,8 @@ agg_stopping(const struct agg_stage *st)
  * while running (back-pressure: decoders wait meanwhile); once a stop is
  * seen, for drain_ms more. */
 static enum agg_outcome
-agg_hand_on(struct agg_stage *st, const char *who, const void *buf,
-    size_t len, char *reason, size_t reasonlen)
+agg_hand_on(struct agg_stage *st, const char *who, const void *buf, size_t len,
+    char *reason, size_t reasonlen)
 {
 	int64_t deadline = 0;
 	int64_t now;
@@ -194,12 +195,13 @@ agg_hand_on(struct agg_stage *st, const char *who, const void *buf,
 		if (agg_stopping(st)) {
 			now = agg_now_ns();
 			if (deadline == 0)
-				deadline = now +
-				    (int64_t)st->opt.drain_ms * 1000000;
+				deadline =
+				    now + (int64_t)st->opt.drain_ms * 1000000;
 			if (now >= deadline)
 				return AGG_GAVE_UP;
 			if ((deadline - now) / 1000000 < timeout)
-				timeout = (int)((deadline - now) / 1000000) + 1;
+				timeout =
+				    (int)((deadline - now) / 1000000) + 1;
 		}
 		if (attempt > 1)
 			st->stats.exporter_retries++;
@@ -210,14 +212,15 @@ agg_hand_on(struct agg_stage *st, const char *who, const void *buf,
 			if (rv >= 0) {
 				if (attempt > 1)
 					log_info("%s: exporter answered after "
-					    "%d attempts", who, attempt);
+					         "%d attempts",
+					    who, attempt);
 				return rv == 0 ? AGG_ACKED : AGG_REJECTED;
 			}
 			log_warn("%s: exporter: unreadable reply", who);
 		} else if (attempt == 1) {
 			log_warn("%s: exporter at %s: %s; retrying until it "
-			    "answers", who, st->results_url,
-			    bus_strerror(rv));
+			         "answers",
+			    who, st->results_url, bus_strerror(rv));
 		}
 		/* A timeout waited already; anything else came back at
 		 * once, and must not spin. */
@@ -227,46 +230,50 @@ agg_hand_on(struct agg_stage *st, const char *who, const void *buf,
 }
 
 static void
-agg_log_delta(struct agg_stage *st, const char *who,
-    const struct delta_report *rep)
+agg_log_delta(
+    struct agg_stage *st, const char *who, const struct delta_report *rep)
 {
 	if (rep->mode == DELTA_RESTART) {
 		st->stats.restarts++;
 		log_info("%s: alloc counters went down: process restarted, "
-		    "values taken as the delta", who);
+		         "values taken as the delta",
+		    who);
 	} else if (rep->mode == DELTA_OUT_OF_ORDER) {
 		st->stats.out_of_order++;
 		log_warn("%s: older than the series' last profile: no alloc "
-		    "delta, series state kept", who);
+		         "delta, series state kept",
+		    who);
 	}
 	if (rep->refused > 0) {
 		st->stats.stacks_refused += rep->refused;
-		log_warn("%s: %zu stacks past MaxStacksPerSeries (%ld) not "
-		    "remembered: their next alloc deltas will be 0 "
-		    "(%" PRIu64 " refused so far)", who, rep->refused,
-		    st->opt.max_stacks, st->stats.stacks_refused);
+		log_warn(
+		    "%s: %zu stacks past MaxStacksPerSeries (%ld) not "
+		    "remembered: their next alloc deltas will be 0 (%" PRIu64
+		    " refused so far)",
+		    who, rep->refused, st->opt.max_stacks,
+		    st->stats.stacks_refused);
 	}
 }
 
 /* The series of d, or NULL when it is past MaxSeries (then the profile
  * goes on with no alloc delta). -1 out of memory. */
 static int
-agg_series(struct agg_stage *st, const char *who,
-    const Profpipe__Origin *o, int64_t now, struct series **out)
+agg_series(struct agg_stage *st, const char *who, const Profpipe__Origin *o,
+    int64_t now, struct series **out)
 {
 	int created;
 	int rv;
 
-	rv = series_get(st->series, o->service, o->instance, o->kind, now,
-	    out, &created);
+	rv = series_get(
+	    st->series, o->service, o->instance, o->kind, now, out, &created);
 	if (rv == -2)
 		return -1;
 	if (rv == -1) {
 		*out = NULL;
 		st->stats.series_refused++;
 		log_warn("%s: MaxSeries (%ld) reached: series not tracked, no "
-		    "alloc delta (%" PRIu64 " refused so far)", who,
-		    st->opt.max_series, st->stats.series_refused);
+		         "alloc delta (%" PRIu64 " refused so far)",
+		    who, st->opt.max_series, st->stats.series_refused);
 	} else if (created) {
 		log_info("%s: new series (%zu in all)", who,
 		    series_count(st->series));
@@ -276,8 +283,8 @@ agg_series(struct agg_stage *st, const char *who,
 
 /* Pack the Result carrying profile into the arena. */
 static int
-agg_pack(struct agg_stage *st, Profpipe__Decoded *profile, void **buf,
-    size_t *len)
+agg_pack(
+    struct agg_stage *st, Profpipe__Decoded *profile, void **buf, size_t *len)
 {
 	Profpipe__Result res = PROFPIPE__RESULT__INIT;
 
@@ -324,8 +331,8 @@ agg_handle(struct agg_stage *st, const void *req, size_t len)
 	memset(&next, 0, sizeof(next));
 	if (delta_unpack(st->arena, req, len, &d, why, sizeof(why)) < 0) {
 		st->stats.rejected++;
-		log_warn("decoded message of %zu bytes: %s: rejected", len,
-		    why);
+		log_warn(
+		    "decoded message of %zu bytes: %s: rejected", len, why);
 		agg_reply(st, "decoded message", why);
 		return;
 	}
@@ -339,16 +346,17 @@ agg_handle(struct agg_stage *st, const void *req, size_t len)
 	}
 	if (agg_series(st, who, d->origin, agg_now_ns(), &s) < 0) {
 		log_error("%s: out of memory for the series; not answering, "
-		    "the decoder will send it again", who);
+		          "the decoder will send it again",
+		    who);
 		return;
 	}
 	if (delta_apply(s != NULL ? &s->delta : NULL, d,
-	    (size_t)st->opt.max_stacks, st->arena, &res,
-	    s != NULL ? &next : NULL, &rep) < 0 ||
+	        (size_t)st->opt.max_stacks, st->arena, &res,
+	        s != NULL ? &next : NULL, &rep) < 0 ||
 	    agg_pack(st, res, &buf, &blen) < 0) {
 		st->stats.rejected++;
-		snprintf(why, sizeof(why), "out of memory building the result "
-		    "(%zu bytes in)", len);
+		snprintf(why, sizeof(why),
+		    "out of memory building the result (%zu bytes in)", len);
 		log_warn("%s: %s: rejected", who, why);
 		agg_reply(st, who, why);
 		goto out_release_next;
@@ -368,8 +376,9 @@ agg_handle(struct agg_stage *st, const void *req, size_t len)
 		break;
 	case AGG_GAVE_UP:
 		st->stats.gave_up++;
-		log_warn("%s: exporter did not answer before the drain "
-		    "deadline; not answering, the decoder will send it again",
+		log_warn(
+		    "%s: exporter did not answer before the drain deadline; "
+		    "not answering, the decoder will send it again",
 		    who);
 		break;
 	}
@@ -399,8 +408,8 @@ agg_step(struct agg_stage *st, int wait_ms)
 	if (rv == BUS_ETIMEDOUT)
 		return 0;
 	if (rv != BUS_OK) {
-		log_error("%s: receiving: %s", st->decoded_url,
-		    bus_strerror(rv));
+		log_error(
+		    "%s: receiving: %s", st->decoded_url, bus_strerror(rv));
 		return -1;
 	}
 	st->stats.received++;
@@ -423,9 +432,10 @@ agg_close(struct agg_stage *st)
 	if (st == NULL)
 		return;
 	n = &st->stats;
-	log_info("stopping: %" PRIu64 " received, %" PRIu64 " handed on, "
-	    "%" PRIu64 " duplicates, %" PRIu64 " rejected, %" PRIu64 " "
-	    "rejected by the exporter, %" PRIu64 " given up, %zu series",
+	log_info("stopping: %" PRIu64 " received, %" PRIu64
+	         " handed on, %" PRIu64 " duplicates, %" PRIu64
+	         " rejected, %" PRIu64 " rejected by the exporter, %" PRIu64
+	         " given up, %zu series",
 	    n->received, n->handed_on, n->duplicates, n->rejected,
 	    n->exporter_rejected, n->gave_up, series_count(st->series));
 	agg_free(st);

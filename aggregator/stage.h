@@ -29,8 +29,8 @@ struct agg_stats {
 	uint64_t exporter_retries;  /* attempts beyond the first */
 	uint64_t restarts;          /* series whose counters went down */
 	uint64_t out_of_order;
-	uint64_t series_refused;    /* profiles of series past MaxSeries */
-	uint64_t stacks_refused;    /* stacks past MaxStacksPerSeries */
+	uint64_t series_refused; /* profiles of series past MaxSeries */
+	uint64_t stacks_refused; /* stacks past MaxStacksPerSeries */
 	uint64_t series_expired;
 };
 

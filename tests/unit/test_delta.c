@@ -48,8 +48,8 @@ fx_teardown(void **state)
 /* Unpack p, apply it to f's series with the given cap, and commit the new
  * baseline if commit. The result lives in f->a until the next reset. */
 static Profpipe__Decoded *
-run_cap(struct fx *f, const struct fx_profile *p, int commit,
-    size_t max_stacks)
+run_cap(
+    struct fx *f, const struct fx_profile *p, int commit, size_t max_stacks)
 {
 	Profpipe__Decoded *in;
 	Profpipe__Decoded *out;
@@ -63,8 +63,9 @@ run_cap(struct fx *f, const struct fx_profile *p, int commit,
 	if (delta_unpack(f->a, buf, len, &in, err, sizeof(err)) < 0)
 		fail_msg("unpack: %s", err);
 	free(buf);
-	assert_int_equal(delta_apply(&f->st, in, max_stacks, f->a, &out,
-	    &next, &f->rep), 0);
+	assert_int_equal(
+	    delta_apply(&f->st, in, max_stacks, f->a, &out, &next, &f->rep),
+	    0);
 	if (commit)
 		delta_commit(&f->st, &next);
 	delta_state_release(&next);
@@ -78,12 +79,12 @@ run(struct fx *f, const struct fx_profile *p)
 }
 
 static const struct fx_stack first_stacks[] = {
-	{.hash = 0x10, .v = {10, 1000, 2, 200}},
-	{.hash = 0x20, .v = {5, 500, 0, 0}},
-	{.hash = 0x30, .v = {7, 700, 1, 100}},
+    {.hash = 0x10, .v = {10, 1000, 2, 200}},
+    {.hash = 0x20, .v = {5, 500, 0, 0}},
+    {.hash = 0x30, .v = {7, 700, 1, 100}},
 };
-static const struct fx_profile first = {"id-1", NULL, "mem", 0, 1000,
-	first_stacks, 3};
+static const struct fx_profile first = {
+    "id-1", NULL, "mem", 0, 1000, first_stacks, 3};
 
 static void
 test_first_profile_alloc_absent(void **state)
@@ -115,13 +116,13 @@ static void
 test_second_profile_exact_deltas(void **state)
 {
 	static const struct fx_stack s2[] = {
-		{.hash = 0x10, .v = {15, 1600, 3, 300}},
-		{.hash = 0x20, .v = {5, 500, 0, 0}},   /* unchanged */
-		{.hash = 0x30, .v = {9, 700, 0, 0}},
-		{.hash = 0x40, .v = {4, 40, 4, 40}},   /* new */
+	    {.hash = 0x10, .v = {15, 1600, 3, 300}},
+	    {.hash = 0x20, .v = {5, 500, 0, 0}}, /* unchanged */
+	    {.hash = 0x30, .v = {9, 700, 0, 0}},
+	    {.hash = 0x40, .v = {4, 40, 4, 40}}, /* new */
 	};
-	static const struct fx_profile p2 = {"id-2", NULL, "mem", 0, 2000,
-		s2, 4};
+	static const struct fx_profile p2 = {
+	    "id-2", NULL, "mem", 0, 2000, s2, 4};
 	struct fx *f = *state;
 	Profpipe__Decoded *o;
 
@@ -147,17 +148,17 @@ static void
 test_restart_takes_new_values(void **state)
 {
 	static const struct fx_stack s2[] = {
-		{.hash = 0x10, .v = {3, 300, 3, 300}},
-		{.hash = 0x30, .v = {8, 800, 1, 100}}, /* above the old 7 */
+	    {.hash = 0x10, .v = {3, 300, 3, 300}},
+	    {.hash = 0x30, .v = {8, 800, 1, 100}}, /* above the old 7 */
 	};
-	static const struct fx_profile p2 = {"id-2", NULL, "mem", 0, 2000,
-		s2, 2};
+	static const struct fx_profile p2 = {
+	    "id-2", NULL, "mem", 0, 2000, s2, 2};
 	static const struct fx_stack s3[] = {
-		{.hash = 0x10, .v = {4, 400, 3, 300}},
-		{.hash = 0x30, .v = {8, 800, 1, 100}},
+	    {.hash = 0x10, .v = {4, 400, 3, 300}},
+	    {.hash = 0x30, .v = {8, 800, 1, 100}},
 	};
-	static const struct fx_profile p3 = {"id-3", NULL, "mem", 0, 3000,
-		s3, 2};
+	static const struct fx_profile p3 = {
+	    "id-3", NULL, "mem", 0, 3000, s3, 2};
 	struct fx *f = *state;
 	Profpipe__Decoded *o;
 
@@ -181,12 +182,12 @@ test_stack_going_down_never_negative(void **state)
 {
 	/* totals grow, yet 0x10 went down: its new value, not -5 */
 	static const struct fx_stack s2[] = {
-		{.hash = 0x10, .v = {5, 1000, 0, 0}},
-		{.hash = 0x20, .v = {50, 5000, 0, 0}},
-		{.hash = 0x30, .v = {7, 700, 0, 0}},
+	    {.hash = 0x10, .v = {5, 1000, 0, 0}},
+	    {.hash = 0x20, .v = {50, 5000, 0, 0}},
+	    {.hash = 0x30, .v = {7, 700, 0, 0}},
 	};
-	static const struct fx_profile p2 = {"id-2", NULL, "mem", 0, 2000,
-		s2, 3};
+	static const struct fx_profile p2 = {
+	    "id-2", NULL, "mem", 0, 2000, s2, 3};
 	struct fx *f = *state;
 	Profpipe__Decoded *o;
 	size_t i;
@@ -204,10 +205,10 @@ test_stack_going_down_never_negative(void **state)
 static void
 test_is_delta_and_other_kinds_untouched(void **state)
 {
-	static const struct fx_profile pd = {"id-d", NULL, "mem", 1, 2000,
-		first_stacks, 3};
-	static const struct fx_profile cpu = {"id-c", NULL, "cpu", 0, 2000,
-		first_stacks, 3};
+	static const struct fx_profile pd = {
+	    "id-d", NULL, "mem", 1, 2000, first_stacks, 3};
+	static const struct fx_profile cpu = {
+	    "id-c", NULL, "cpu", 0, 2000, first_stacks, 3};
 	struct fx *f = *state;
 	Profpipe__Decoded *o;
 	size_t i;
@@ -232,13 +233,13 @@ test_is_delta_and_other_kinds_untouched(void **state)
 static void
 test_allocs_kind_is_cumulative(void **state)
 {
-	static const struct fx_profile a1 = {"id-a1", NULL, "allocs", 0,
-		1000, first_stacks, 3};
+	static const struct fx_profile a1 = {
+	    "id-a1", NULL, "allocs", 0, 1000, first_stacks, 3};
 	static const struct fx_stack s2[] = {
-		{.hash = 0x10, .v = {11, 1100, 0, 0}},
+	    {.hash = 0x10, .v = {11, 1100, 0, 0}},
 	};
-	static const struct fx_profile a2 = {"id-a2", NULL, "allocs", 0,
-		2000, s2, 1};
+	static const struct fx_profile a2 = {
+	    "id-a2", NULL, "allocs", 0, 2000, s2, 1};
 	struct fx *f = *state;
 	Profpipe__Decoded *o;
 
@@ -255,19 +256,19 @@ static void
 test_out_of_order_absent_and_state_kept(void **state)
 {
 	static const struct fx_stack s2[] = {
-		{.hash = 0x10, .v = {20, 2000, 0, 0}},
+	    {.hash = 0x10, .v = {20, 2000, 0, 0}},
 	};
-	static const struct fx_profile late = {"id-late", NULL, "mem", 0,
-		500, s2, 1};
-	static const struct fx_profile p3 = {"id-3", NULL, "mem", 0, 3000,
-		first_stacks, 3};
+	static const struct fx_profile late = {
+	    "id-late", NULL, "mem", 0, 500, s2, 1};
+	static const struct fx_profile p3 = {
+	    "id-3", NULL, "mem", 0, 3000, first_stacks, 3};
 	static const struct fx_stack s4[] = {
-		{.hash = 0x10, .v = {12, 1200, 0, 0}},
-		{.hash = 0x20, .v = {5, 500, 0, 0}},
-		{.hash = 0x30, .v = {7, 700, 0, 0}},
+	    {.hash = 0x10, .v = {12, 1200, 0, 0}},
+	    {.hash = 0x20, .v = {5, 500, 0, 0}},
+	    {.hash = 0x30, .v = {7, 700, 0, 0}},
 	};
-	static const struct fx_profile p4 = {"id-4", NULL, "mem", 0, 4000,
-		s4, 3};
+	static const struct fx_profile p4 = {
+	    "id-4", NULL, "mem", 0, 4000, s4, 3};
 	struct fx *f = *state;
 	Profpipe__Decoded *o;
 
@@ -292,25 +293,27 @@ static void
 test_labels_are_part_of_identity(void **state)
 {
 	static const struct fx_stack s1[] = {
-		{.hash = 0x10, .v = {10, 100, 0, 0}, .label = "a"},
-		{.hash = 0x10, .v = {20, 200, 0, 0}, .label = "b"},
-		{.hash = 0x10, .v = {30, 300, 0, 0}},
-		{.hash = 0x50, .v = {1, 1, 0, 0}, .label = "x",
-		    .label2 = "/y"},
+	    {.hash = 0x10, .v = {10, 100, 0, 0}, .label = "a"},
+	    {.hash = 0x10, .v = {20, 200, 0, 0}, .label = "b"},
+	    {.hash = 0x10, .v = {30, 300, 0, 0}},
+	    {.hash = 0x50, .v = {1, 1, 0, 0}, .label = "x", .label2 = "/y"},
 	};
-	static const struct fx_profile p1 = {"id-1", NULL, "mem", 0, 1000,
-		s1, 4};
+	static const struct fx_profile p1 = {
+	    "id-1", NULL, "mem", 0, 1000, s1, 4};
 	/* the same stacks in another order, and the labels of 0x50 the
 	 * other way round */
 	static const struct fx_stack s2[] = {
-		{.hash = 0x10, .v = {31, 301, 0, 0}},
-		{.hash = 0x10, .v = {22, 202, 0, 0}, .label = "b"},
-		{.hash = 0x10, .v = {13, 103, 0, 0}, .label = "a"},
-		{.hash = 0x50, .v = {1, 1, 0, 0}, .label = "x",
-		    .label2 = "/y", .swap = 1},
+	    {.hash = 0x10, .v = {31, 301, 0, 0}},
+	    {.hash = 0x10, .v = {22, 202, 0, 0}, .label = "b"},
+	    {.hash = 0x10, .v = {13, 103, 0, 0}, .label = "a"},
+	    {.hash = 0x50,
+	        .v = {1, 1, 0, 0},
+	        .label = "x",
+	        .label2 = "/y",
+	        .swap = 1},
 	};
-	static const struct fx_profile p2 = {"id-2", NULL, "mem", 0, 2000,
-		s2, 4};
+	static const struct fx_profile p2 = {
+	    "id-2", NULL, "mem", 0, 2000, s2, 4};
 	struct fx *f = *state;
 	Profpipe__Decoded *o;
 	long i;
@@ -335,13 +338,13 @@ static void
 test_same_key_twice_adds_up(void **state)
 {
 	static const struct fx_stack s2[] = {
-		{.hash = 0x10, .v = {8, 800, 0, 0}},
-		{.hash = 0x10, .v = {6, 600, 0, 0}},
-		{.hash = 0x20, .v = {5, 500, 0, 0}},
-		{.hash = 0x30, .v = {7, 700, 0, 0}},
+	    {.hash = 0x10, .v = {8, 800, 0, 0}},
+	    {.hash = 0x10, .v = {6, 600, 0, 0}},
+	    {.hash = 0x20, .v = {5, 500, 0, 0}},
+	    {.hash = 0x30, .v = {7, 700, 0, 0}},
 	};
-	static const struct fx_profile p2 = {"id-2", NULL, "mem", 0, 2000,
-		s2, 4};
+	static const struct fx_profile p2 = {
+	    "id-2", NULL, "mem", 0, 2000, s2, 4};
 	struct fx *f = *state;
 	Profpipe__Decoded *o;
 
@@ -357,12 +360,12 @@ static void
 test_nothing_changes_until_commit(void **state)
 {
 	static const struct fx_stack s2[] = {
-		{.hash = 0x10, .v = {15, 1500, 0, 0}},
-		{.hash = 0x20, .v = {5, 500, 0, 0}},
-		{.hash = 0x30, .v = {7, 700, 0, 0}},
+	    {.hash = 0x10, .v = {15, 1500, 0, 0}},
+	    {.hash = 0x20, .v = {5, 500, 0, 0}},
+	    {.hash = 0x30, .v = {7, 700, 0, 0}},
 	};
-	static const struct fx_profile p2 = {"id-2", NULL, "mem", 0, 2000,
-		s2, 3};
+	static const struct fx_profile p2 = {
+	    "id-2", NULL, "mem", 0, 2000, s2, 3};
 	struct fx *f = *state;
 	Profpipe__Decoded *o;
 
@@ -386,20 +389,20 @@ static void
 test_stacks_cap(void **state)
 {
 	static const struct fx_stack s2[] = {
-		{.hash = 0x10, .v = {11, 1100, 0, 0}},
-		{.hash = 0x20, .v = {6, 600, 0, 0}},
-		{.hash = 0x30, .v = {8, 800, 0, 0}},
+	    {.hash = 0x10, .v = {11, 1100, 0, 0}},
+	    {.hash = 0x20, .v = {6, 600, 0, 0}},
+	    {.hash = 0x30, .v = {8, 800, 0, 0}},
 	};
-	static const struct fx_profile p2 = {"id-2", NULL, "mem", 0, 2000,
-		s2, 3};
+	static const struct fx_profile p2 = {
+	    "id-2", NULL, "mem", 0, 2000, s2, 3};
 	static const struct fx_stack s3[] = {
-		{.hash = 0x10, .v = {12, 1200, 0, 0}},
-		{.hash = 0x20, .v = {7, 700, 0, 0}},
-		{.hash = 0x30, .v = {9, 900, 0, 0}},
-		{.hash = 0x40, .v = {1, 100, 0, 0}},
+	    {.hash = 0x10, .v = {12, 1200, 0, 0}},
+	    {.hash = 0x20, .v = {7, 700, 0, 0}},
+	    {.hash = 0x30, .v = {9, 900, 0, 0}},
+	    {.hash = 0x40, .v = {1, 100, 0, 0}},
 	};
-	static const struct fx_profile p3 = {"id-3", NULL, "mem", 0, 3000,
-		s3, 4};
+	static const struct fx_profile p3 = {
+	    "id-3", NULL, "mem", 0, 3000, s3, 4};
 	struct fx *f = *state;
 	Profpipe__Decoded *o;
 
@@ -423,22 +426,21 @@ test_stacks_cap(void **state)
 }
 
 static void
-expect_refused(struct fx *f, const uint8_t *buf, size_t len,
-    const char *want)
+expect_refused(struct fx *f, const uint8_t *buf, size_t len, const char *want)
 {
 	Profpipe__Decoded *d;
 	char err[256] = "";
 
-	assert_int_equal(delta_unpack(f->a, buf, len, &d, err, sizeof(err)),
-	    -1);
+	assert_int_equal(
+	    delta_unpack(f->a, buf, len, &d, err, sizeof(err)), -1);
 	if (strstr(err, want) == NULL)
 		fail_msg("error \"%s\" lacks \"%s\"", err, want);
 }
 
 /* Repack a valid profile after edit() broke it. */
 static void
-expect_broken(struct fx *f, void (*edit)(Profpipe__Decoded *),
-    const char *want)
+expect_broken(
+    struct fx *f, void (*edit)(Profpipe__Decoded *), const char *want)
 {
 	Profpipe__Decoded *d;
 	uint8_t *buf;
@@ -447,8 +449,8 @@ expect_broken(struct fx *f, void (*edit)(Profpipe__Decoded *),
 	char err[256];
 
 	buf = fx_pack(&first, &len);
-	assert_int_equal(delta_unpack(f->a, buf, len, &d, err, sizeof(err)),
-	    0);
+	assert_int_equal(
+	    delta_unpack(f->a, buf, len, &d, err, sizeof(err)), 0);
 	edit(d);
 	bad = malloc(profpipe__decoded__get_packed_size(d));
 	len = profpipe__decoded__pack(d, bad);
@@ -519,8 +521,8 @@ test_stacktab(void **state)
 	(void)state;
 	assert_int_equal(stacktab_new(&t, 2, 100), 0);
 	for (k = 0; k < 100; k++) {
-		assert_int_equal(stacktab_put(t, k * 0x100000000ULL, &row,
-		    &created), 0);
+		assert_int_equal(
+		    stacktab_put(t, k * 0x100000000ULL, &row, &created), 0);
 		assert_true(created);
 		row[0] = (int64_t)k;
 		row[1] = -(int64_t)k;
@@ -529,8 +531,8 @@ test_stacktab(void **state)
 	assert_int_equal(stacktab_put(t, 0, &row, &created), 0);
 	assert_false(created);
 	for (k = 0; k < 100; k++)
-		assert_int_equal(stacktab_get(t, k * 0x100000000ULL)[1],
-		    -(int64_t)k);
+		assert_int_equal(
+		    stacktab_get(t, k * 0x100000000ULL)[1], -(int64_t)k);
 	assert_null(stacktab_get(t, 7));
 	assert_int_equal(stacktab_count(t), 100);
 	stacktab_free(t);
@@ -540,34 +542,33 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_first_profile_alloc_absent,
-		    fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_second_profile_exact_deltas, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_restart_takes_new_values,
-		    fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_stack_going_down_never_negative, fx_setup,
-		    fx_teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_is_delta_and_other_kinds_untouched, fx_setup,
-		    fx_teardown),
-		cmocka_unit_test_setup_teardown(test_allocs_kind_is_cumulative,
-		    fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_out_of_order_absent_and_state_kept, fx_setup,
-		    fx_teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_labels_are_part_of_identity, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_same_key_twice_adds_up,
-		    fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_nothing_changes_until_commit, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_stacks_cap, fx_setup,
-		    fx_teardown),
-		cmocka_unit_test_setup_teardown(test_malformed_refused,
-		    fx_setup, fx_teardown),
-		cmocka_unit_test(test_stacktab),
+	    cmocka_unit_test_setup_teardown(
+	        test_first_profile_alloc_absent, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_second_profile_exact_deltas, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_restart_takes_new_values, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_stack_going_down_never_negative, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_is_delta_and_other_kinds_untouched, fx_setup,
+	        fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_allocs_kind_is_cumulative, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_out_of_order_absent_and_state_kept, fx_setup,
+	        fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_labels_are_part_of_identity, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_same_key_twice_adds_up, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_nothing_changes_until_commit, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_stacks_cap, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_malformed_refused, fx_setup, fx_teardown),
+	    cmocka_unit_test(test_stacktab),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

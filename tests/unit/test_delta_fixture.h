@@ -19,7 +19,7 @@ enum { FX_AO, FX_AS, FX_IO, FX_IS, FX_NTYPES };
 struct fx_stack {
 	uint64_t hash;
 	int64_t v[FX_NTYPES];
-	const char *label; /* value of label "span", or NULL */
+	const char *label;  /* value of label "span", or NULL */
 	const char *label2; /* value of label "route", or NULL */
 	int swap;           /* put "route" before "span" */
 };
@@ -41,11 +41,21 @@ static uint8_t *
 fx_pack(const struct fx_profile *p, size_t *len)
 {
 	static const char *const fixed[] = {"", "alloc_objects", "count",
-		"alloc_space", "bytes", "inuse_objects", "inuse_space",
-		"main.work", "main.go", "span", "route"};
-	enum { S_ALLOC_OBJECTS = 1, S_COUNT, S_ALLOC_SPACE, S_BYTES,
-		S_INUSE_OBJECTS, S_INUSE_SPACE, S_FUNC, S_FILE, S_SPAN,
-		S_ROUTE, S_NFIXED };
+	    "alloc_space", "bytes", "inuse_objects", "inuse_space",
+	    "main.work", "main.go", "span", "route"};
+	enum {
+		S_ALLOC_OBJECTS = 1,
+		S_COUNT,
+		S_ALLOC_SPACE,
+		S_BYTES,
+		S_INUSE_OBJECTS,
+		S_INUSE_SPACE,
+		S_FUNC,
+		S_FILE,
+		S_SPAN,
+		S_ROUTE,
+		S_NFIXED
+	};
 	Profpipe__Decoded d = PROFPIPE__DECODED__INIT;
 	Profpipe__Origin o = PROFPIPE__ORIGIN__INIT;
 	Profpipe__ValueType vt[FX_NTYPES];
@@ -59,8 +69,8 @@ fx_pack(const struct fx_profile *p, size_t *len)
 	uint32_t labels[FX_MAX];
 	int64_t line[FX_MAX], values[FX_MAX * FX_NTYPES];
 	uint64_t hash[FX_MAX];
-	static const uint32_t type_names[FX_NTYPES] = {S_ALLOC_OBJECTS,
-		S_ALLOC_SPACE, S_INUSE_OBJECTS, S_INUSE_SPACE};
+	static const uint32_t type_names[FX_NTYPES] = {
+	    S_ALLOC_OBJECTS, S_ALLOC_SPACE, S_INUSE_OBJECTS, S_INUSE_SPACE};
 	size_t ns = S_NFIXED;
 	size_t i, t, k;
 	uint8_t *buf;
@@ -160,8 +170,9 @@ fx_find(const Profpipe__Decoded *o, uint64_t hash, const char *label)
 	for (i = 0; i < o->n_stack_hash; i++) {
 		if (o->stack_hash[i] != hash)
 			continue;
-		ls = o->n_stack_labels && o->stack_labels[i] ?
-		    o->label_sets[o->stack_labels[i]] : NULL;
+		ls = o->n_stack_labels && o->stack_labels[i]
+		    ? o->label_sets[o->stack_labels[i]]
+		    : NULL;
 		if (label == NULL && (ls == NULL || ls->n_labels == 0))
 			return (long)i;
 		if (label != NULL && ls != NULL && ls->n_labels > 0 &&

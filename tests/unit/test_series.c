@@ -37,8 +37,8 @@ get(struct series_table *t, const char *svc, const char *kind, int64_t now,
 	struct series *s = NULL;
 	int created = -1;
 
-	assert_int_equal(series_get(t, svc, "10.0.0.1:6060", kind, now, &s,
-	    &created), 0);
+	assert_int_equal(
+	    series_get(t, svc, "10.0.0.1:6060", kind, now, &s, &created), 0);
 	assert_int_equal(created, want_created);
 	assert_non_null(s);
 	return s;
@@ -61,8 +61,9 @@ test_keyed_by_service_instance_kind(void **state)
 	assert_ptr_equal(get(t, "checkout", "mem", 1, 0), a);
 	assert_ptr_not_equal(get(t, "checkout", "cpu", 1, 1), a);
 	assert_ptr_not_equal(get(t, "cart", "mem", 1, 1), a);
-	assert_int_equal(series_get(t, "checkout", "10.0.0.2:6060", "mem", 1,
-	    &s, &created), 0);
+	assert_int_equal(
+	    series_get(t, "checkout", "10.0.0.2:6060", "mem", 1, &s, &created),
+	    0);
 	assert_int_equal(created, 1);
 	assert_int_equal(series_count(t), 4);
 	series_table_free(t);
@@ -83,10 +84,9 @@ test_ttl_frees_unseen_series(void **state)
 	old = get(t, "checkout", "mem", 0, 1);
 	kept = get(t, "cart", "mem", 10 * SEC, 1);
 	/* a baseline to free along with the series (ASan sees a leak) */
-	assert_int_equal(stacktab_new(&old->delta.stacks, DELTA_NSLOTS, 4),
-	    0);
-	assert_int_equal(stacktab_put(old->delta.stacks, 0x10, &row,
-	    &created), 0);
+	assert_int_equal(stacktab_new(&old->delta.stacks, DELTA_NSLOTS, 4), 0);
+	assert_int_equal(
+	    stacktab_put(old->delta.stacks, 0x10, &row, &created), 0);
 	assert_int_equal(series_expire(t, 600 * SEC, note_gone, &g), 0);
 	series_touch(t, kept, 500 * SEC);
 	assert_int_equal(series_expire(t, 600 * SEC + 1, note_gone, &g), 1);
@@ -115,8 +115,8 @@ test_cap_refuses_then_takes_after_expiry(void **state)
 	assert_int_equal(series_table_new(&t, 2, 60 * SEC), 0);
 	get(t, "a", "mem", 0, 1);
 	get(t, "b", "mem", 30 * SEC, 1);
-	assert_int_equal(series_get(t, "c", "i", "mem", 30 * SEC, &s,
-	    &created), -1);
+	assert_int_equal(
+	    series_get(t, "c", "i", "mem", 30 * SEC, &s, &created), -1);
 	assert_int_equal(created, 0);
 	assert_int_equal(series_count(t), 2);
 	/* known series are still found at the cap */
@@ -154,10 +154,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keyed_by_service_instance_kind),
-		cmocka_unit_test(test_ttl_frees_unseen_series),
-		cmocka_unit_test(test_cap_refuses_then_takes_after_expiry),
-		cmocka_unit_test(test_many_series),
+	    cmocka_unit_test(test_keyed_by_service_instance_kind),
+	    cmocka_unit_test(test_ttl_frees_unseen_series),
+	    cmocka_unit_test(test_cap_refuses_then_takes_after_expiry),
+	    cmocka_unit_test(test_many_series),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -79,16 +79,16 @@ rig_start(int drain_ms)
 	atomic_store(&stop_flag, 0);
 	snprintf(r->dir, sizeof(r->dir), "/tmp/profpipe-agg-XXXXXX");
 	assert_non_null(mkdtemp(r->dir));
-	snprintf(r->decoded, sizeof(r->decoded), "ipc://%s/decoded.ipc",
-	    r->dir);
-	snprintf(r->results, sizeof(r->results), "ipc://%s/results.ipc",
-	    r->dir);
+	snprintf(
+	    r->decoded, sizeof(r->decoded), "ipc://%s/decoded.ipc", r->dir);
+	snprintf(
+	    r->results, sizeof(r->results), "ipc://%s/results.ipc", r->dir);
 	snprintf(r->tap, sizeof(r->tap), "ipc://%s/aggregator.tap", r->dir);
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	/* the exporter listens first, as the supervisor starts it first */
-	assert_int_equal(bus_open(&r->exp, BUS_REP, r->results, 1, err,
-	    sizeof(err)), 0);
+	assert_int_equal(
+	    bus_open(&r->exp, BUS_REP, r->results, 1, err, sizeof(err)), 0);
 	assert_int_equal(bus_ctx_new(r->exp, &r->exp_ctx), 0);
 	agg_options_defaults(&o);
 	o.decoded_url = r->decoded;
@@ -100,8 +100,8 @@ rig_start(int drain_ms)
 	if (agg_open(&r->st, &o, err, sizeof(err)) < 0)
 		fail_msg("agg_open: %s", err);
 	/* agg_open returned: the stage listens, the decoder may dial */
-	assert_int_equal(bus_open(&r->dec, BUS_REQ, r->decoded, 0, err,
-	    sizeof(err)), 0);
+	assert_int_equal(
+	    bus_open(&r->dec, BUS_REQ, r->decoded, 0, err, sizeof(err)), 0);
 	assert_int_equal(bus_ctx_new(r->dec, &r->dec_ctx), 0);
 	assert_int_equal(pthread_create(&r->thread, NULL, rig_loop, r), 0);
 	return r;
@@ -145,8 +145,8 @@ on_reply(void *arg, int err, const void *reply, size_t rlen)
 	pthread_mutex_lock(&r->mu);
 	r->err = err;
 	if (err == BUS_OK)
-		r->status = ack_read(reply, rlen, r->reason,
-		    sizeof(r->reason));
+		r->status =
+		    ack_read(reply, rlen, r->reason, sizeof(r->reason));
 	r->done = 1;
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
@@ -154,13 +154,12 @@ on_reply(void *arg, int err, const void *reply, size_t rlen)
 
 /* The decoder sends bytes; its answer arrives in r (decoder_wait). */
 static void
-decoder_send_bytes(struct rig *r, const void *buf, size_t len,
-    int timeout_ms)
+decoder_send_bytes(struct rig *r, const void *buf, size_t len, int timeout_ms)
 {
 	r->done = 0;
 	r->reason[0] = '\0';
-	assert_int_equal(bus_call_async(r->dec_ctx, buf, len, timeout_ms,
-	    on_reply, r), 0);
+	assert_int_equal(
+	    bus_call_async(r->dec_ctx, buf, len, timeout_ms, on_reply, r), 0);
 }
 
 static void
@@ -214,8 +213,8 @@ exporter_answer(struct rig *r, const char *reject_reason)
 {
 	uint8_t ack[ACK_MAX];
 
-	assert_int_equal(bus_reply(r->exp_ctx, ack, ack_pack(ack,
-	    reject_reason)), BUS_OK);
+	assert_int_equal(
+	    bus_reply(r->exp_ctx, ack, ack_pack(ack, reject_reason)), BUS_OK);
 }
 
 /* Send p, check the exporter gets it with the id, acknowledge, and check
@@ -234,23 +233,23 @@ hand_through(struct rig *r, const struct fx_profile *p)
 }
 
 static const struct fx_stack s1[] = {
-	{.hash = 0x10, .v = {10, 1000, 1, 100}},
-	{.hash = 0x20, .v = {5, 500, 0, 0}},
+    {.hash = 0x10, .v = {10, 1000, 1, 100}},
+    {.hash = 0x20, .v = {5, 500, 0, 0}},
 };
-static const struct fx_profile p1 = {"11111111-1111-4111-8111-111111111111",
-	NULL, "mem", 0, 1000, s1, 2};
+static const struct fx_profile p1 = {
+    "11111111-1111-4111-8111-111111111111", NULL, "mem", 0, 1000, s1, 2};
 static const struct fx_stack s2[] = {
-	{.hash = 0x10, .v = {14, 1400, 1, 100}},
-	{.hash = 0x20, .v = {6, 600, 0, 0}},
+    {.hash = 0x10, .v = {14, 1400, 1, 100}},
+    {.hash = 0x20, .v = {6, 600, 0, 0}},
 };
-static const struct fx_profile p2 = {"22222222-2222-4222-8222-222222222222",
-	NULL, "mem", 0, 2000, s2, 2};
+static const struct fx_profile p2 = {
+    "22222222-2222-4222-8222-222222222222", NULL, "mem", 0, 2000, s2, 2};
 static const struct fx_stack s3[] = {
-	{.hash = 0x10, .v = {20, 2000, 1, 100}},
-	{.hash = 0x20, .v = {6, 600, 0, 0}},
+    {.hash = 0x10, .v = {20, 2000, 1, 100}},
+    {.hash = 0x20, .v = {6, 600, 0, 0}},
 };
-static const struct fx_profile p3 = {"33333333-3333-4333-8333-333333333333",
-	NULL, "mem", 0, 3000, s3, 2};
+static const struct fx_profile p3 = {
+    "33333333-3333-4333-8333-333333333333", NULL, "mem", 0, 3000, s3, 2};
 
 static void
 test_acked_then_redelivery_answered_at_once(void **state)
@@ -372,10 +371,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_acked_then_redelivery_answered_at_once),
-		cmocka_unit_test(test_baseline_commits_only_on_ack),
-		cmocka_unit_test(test_unreadable_refused_upstream),
-		cmocka_unit_test(test_stop_gives_up_unanswered),
+	    cmocka_unit_test(test_acked_then_redelivery_answered_at_once),
+	    cmocka_unit_test(test_baseline_commits_only_on_ack),
+	    cmocka_unit_test(test_unreadable_refused_upstream),
+	    cmocka_unit_test(test_stop_gives_up_unanswered),
 	};
 
 	log_init("test_series_stage", LOG_ERROR);
