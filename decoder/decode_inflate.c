@@ -1,0 +1,351 @@
+/*
+ * decode_inflate: gzip through libdeflate (whole-buffer, the fastest inflate
+ * there is), zstd through libzstd, plain bodies copied. The output buffer
+ * lives in the arena, sized from what the stream claims (gzip's ISIZE,
+ * zstd's frame content size) so the common case is one allocation and one
+ * pass; when the claim is missing or wrong the buffer doubles, never past
+ * the cap.
+ */
+#include "decoder/decode_inflate.h"
+
+#include <libdeflate.h>
+#include <stdio.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "common/xalloc.h"
+#include "decoder/decode.h"
+
+/* Deflate cannot beat ~1032:1 (a 258-byte match in under two bits); a
+ * gzip trailer claiming more than that was not written by a deflater. */
+#define DEFLATE_MAX_RATIO 1032
+#define GZIP_MIN_MEMBER 18
+#define GROW_MIN ((size_t)64 * 1024)
+
+struct decode_inflate {
+	struct libdeflate_decompressor *gz;
+	ZSTD_DCtx *zs;
+};
+
+enum decode_codec
+decode_sniff(const uint8_t *body, size_t len)
+{
+	if (len >= 2 && body[0] == 0x1f && body[1] == 0x8b)
+		return DECODE_GZIP;
+	if (len >= 4 && body[0] == 0x28 && body[1] == 0xb5 &&
+	    body[2] == 0x2f && body[3] == 0xfd)
+		return DECODE_ZSTD;
+	return DECODE_PLAIN;
+}
+
+const char *
+decode_codec_name(enum decode_codec c)
+{
+	switch (c) {
+	case DECODE_GZIP:
+		return "gzip";
+	case DECODE_ZSTD:
+		return "zstd";
+	default:
+		return "plain";
+	}
+}
+
+int
+decode_inflate_new(struct decode_inflate **out)
+{
+	struct decode_inflate *z = xcalloc(1, sizeof(*z));
+
+	if (z == NULL)
+		return DECODE_ENOMEM;
+	*out = z;
+	return 0;
+}
+
+void
+decode_inflate_free(struct decode_inflate *z)
+{
+	if (z == NULL)
+		return;
+	if (z->gz != NULL)
+		libdeflate_free_decompressor(z->gz);
+	ZSTD_freeDCtx(z->zs);
+	xfree(z);
+}
+
+static uint32_t
+gzip_isize(const uint8_t *body, size_t len)
+{
+	const uint8_t *t = body + len - 4;
+
+	return (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 |
+	    (uint32_t)t[3] << 24;
+}
+
+/* A new buffer of want (<= max) bytes plus the spare one, holding the
+ * first keep bytes of old. The old one stays in the arena: growing is the
+ * rare path (a lying or missing size claim), and it at most doubles. */
+static uint8_t *
+inflate_grow(struct arena *a, const uint8_t *old, size_t keep, size_t want)
+{
+	uint8_t *p = arena_alloc(a, want + 1);
+
+	if (p != NULL && keep > 0)
+		memcpy(p, old, keep);
+	return p;
+}
+
+static size_t
+inflate_next_size(size_t size, size_t max)
+{
+	if (size < GROW_MIN)
+		size = GROW_MIN;
+	else if (size > max / 2)
+		size = max;
+	else
+		size *= 2;
+	return size < max ? size : max;
+}
+
+static int
+inflate_gzip(struct decode_inflate *z, const uint8_t *body, size_t len,
+    size_t max, struct arena *a, uint8_t **out, size_t *outlen, char *err,
+    size_t errlen)
+{
+	enum libdeflate_result r;
+	uint32_t isize;
+	uint8_t *buf;
+	size_t size;
+	size_t pos = 0;
+	size_t olen = 0;
+	size_t in_used;
+	size_t out_used;
+	size_t i;
+
+	if (len < GZIP_MIN_MEMBER) {
+		snprintf(err, errlen, "gzip: truncated: %zu bytes, a member "
+		    "takes at least %d", len, GZIP_MIN_MEMBER);
+		return DECODE_EBAD;
+	}
+	isize = gzip_isize(body, len);
+	if ((uint64_t)isize > (uint64_t)len * DEFLATE_MAX_RATIO) {
+		snprintf(err, errlen, "gzip: truncated or corrupt: the trailer "
+		    "at byte %zu claims %u bytes from %zu compressed", len - 4,
+		    isize, len);
+		return DECODE_EBAD;
+	}
+	if (isize > max) {
+		snprintf(err, errlen, "gzip: inflates to %u bytes (trailer "
+		    "ISIZE), over the cap of %zu (max_inflated)", isize, max);
+		return DECODE_EBAD;
+	}
+	if (z->gz == NULL) {
+		z->gz = libdeflate_alloc_decompressor();
+		if (z->gz == NULL) {
+			snprintf(err, errlen, "gzip: out of memory");
+			return DECODE_ENOMEM;
+		}
+	}
+	/* ISIZE is exact for a single member under 4 GiB, the usual case. */
+	size = isize;
+	if (size == 0)
+		size = inflate_next_size(len * 4, max);
+	buf = inflate_grow(a, NULL, 0, size);
+	if (buf == NULL)
+		goto nomem;
+	for (;;) {
+		r = libdeflate_gzip_decompress_ex(z->gz, body + pos, len - pos,
+		    buf + olen, size - olen, &in_used, &out_used);
+		if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
+			if (size >= max) {
+				snprintf(err, errlen, "gzip: inflates past the "
+				    "cap of %zu bytes (max_inflated)", max);
+				return DECODE_EBAD;
+			}
+			size = inflate_next_size(size, max);
+			buf = inflate_grow(a, buf, olen, size);
+			if (buf == NULL)
+				goto nomem;
+			continue;
+		}
+		if (r != LIBDEFLATE_SUCCESS) {
+			snprintf(err, errlen, "gzip: corrupt or truncated data "
+			    "in the member at byte %zu", pos);
+			return DECODE_EBAD;
+		}
+		pos += in_used;
+		olen += out_used;
+		if (pos == len)
+			break;
+		if (len - pos >= 2 && body[pos] == 0x1f && body[pos + 1] == 0x8b)
+			continue; /* another member: concatenated gzip */
+		for (i = pos; i < len && body[i] == 0; i++)
+			;
+		if (i < len) {
+			snprintf(err, errlen, "gzip: %zu bytes of trailing "
+			    "garbage at byte %zu", len - pos, pos);
+			return DECODE_EBAD;
+		}
+		break; /* zero padding after the last member */
+	}
+	*out = buf;
+	*outlen = olen;
+	return 0;
+nomem:
+	snprintf(err, errlen, "gzip: out of memory for %zu inflated bytes",
+	    size);
+	return DECODE_ENOMEM;
+}
+
+static unsigned
+ceil_log2(size_t n)
+{
+	unsigned l = 0;
+
+	while (l < 63 && ((size_t)1 << l) < n)
+		l++;
+	return l;
+}
+
+/* Several frames, or frames that do not say their size: stream, with the
+ * first frame's size (if any) as the first guess. */
+static int
+inflate_zstd_stream(ZSTD_DCtx *zs, const uint8_t *body, size_t len,
+    size_t hint, size_t max, struct arena *a, uint8_t **out, size_t *outlen,
+    char *err, size_t errlen)
+{
+	ZSTD_inBuffer in = { body, len, 0 };
+	ZSTD_outBuffer ob;
+	unsigned wlog = ceil_log2(max);
+	size_t size = hint != 0 ? hint : inflate_next_size(len * 4, max);
+	size_t r = 1;
+	uint8_t *buf;
+
+	if (wlog < 10)
+		wlog = 10; /* zstd's smallest window */
+	if (wlog > 31)
+		wlog = 31;
+	ZSTD_DCtx_reset(zs, ZSTD_reset_session_and_parameters);
+	ZSTD_DCtx_setParameter(zs, ZSTD_d_windowLogMax, (int)wlog);
+	buf = inflate_grow(a, NULL, 0, size);
+	if (buf == NULL)
+		goto nomem;
+	ob.dst = buf;
+	ob.size = size;
+	ob.pos = 0;
+	while (in.pos < in.size || r != 0) {
+		if (ob.pos == ob.size) {
+			if (size >= max) {
+				snprintf(err, errlen, "zstd: inflates past the "
+				    "cap of %zu bytes (max_inflated)", max);
+				return DECODE_EBAD;
+			}
+			size = inflate_next_size(size, max);
+			buf = inflate_grow(a, buf, ob.pos, size);
+			if (buf == NULL)
+				goto nomem;
+			ob.dst = buf;
+			ob.size = size;
+		}
+		r = ZSTD_decompressStream(zs, &ob, &in);
+		if (ZSTD_isError(r)) {
+			snprintf(err, errlen, "zstd: at input byte %zu: %s",
+			    in.pos, ZSTD_getErrorName(r));
+			return DECODE_EBAD;
+		}
+		if (r != 0 && in.pos == in.size && ob.pos < ob.size) {
+			snprintf(err, errlen, "zstd: truncated: the frame "
+			    "ends early at byte %zu", len);
+			return DECODE_EBAD;
+		}
+	}
+	*out = buf;
+	*outlen = ob.pos;
+	return 0;
+nomem:
+	snprintf(err, errlen, "zstd: out of memory for %zu inflated bytes",
+	    size);
+	return DECODE_ENOMEM;
+}
+
+static int
+inflate_zstd(struct decode_inflate *z, const uint8_t *body, size_t len,
+    size_t max, struct arena *a, uint8_t **out, size_t *outlen, char *err,
+    size_t errlen)
+{
+	unsigned long long claim;
+	size_t r;
+	uint8_t *buf;
+
+	if (z->zs == NULL) {
+		z->zs = ZSTD_createDCtx();
+		if (z->zs == NULL) {
+			snprintf(err, errlen, "zstd: out of memory");
+			return DECODE_ENOMEM;
+		}
+	}
+	claim = ZSTD_getFrameContentSize(body, len);
+	if (claim == ZSTD_CONTENTSIZE_ERROR) {
+		snprintf(err, errlen, "zstd: corrupt or truncated frame "
+		    "header");
+		return DECODE_EBAD;
+	}
+	if (claim != ZSTD_CONTENTSIZE_UNKNOWN && claim > max) {
+		snprintf(err, errlen, "zstd: inflates to %llu bytes (frame "
+		    "header), over the cap of %zu (max_inflated)", claim, max);
+		return DECODE_EBAD;
+	}
+	if (claim == ZSTD_CONTENTSIZE_UNKNOWN ||
+	    ZSTD_findFrameCompressedSize(body, len) != len)
+		return inflate_zstd_stream(z->zs, body, len,
+		    claim == ZSTD_CONTENTSIZE_UNKNOWN ? 0 : (size_t)claim, max,
+		    a, out, outlen, err, errlen);
+	buf = arena_alloc(a, (size_t)claim + 1);
+	if (buf == NULL) {
+		snprintf(err, errlen, "zstd: out of memory for %llu inflated "
+		    "bytes", claim);
+		return DECODE_ENOMEM;
+	}
+	r = ZSTD_decompressDCtx(z->zs, buf, (size_t)claim, body, len);
+	if (ZSTD_isError(r)) {
+		snprintf(err, errlen, "zstd: %s", ZSTD_getErrorName(r));
+		return DECODE_EBAD;
+	}
+	*out = buf;
+	*outlen = r;
+	return 0;
+}
+
+int
+decode_inflate(struct decode_inflate *z, const uint8_t *body, size_t len,
+    size_t max, struct arena *a, uint8_t **out, size_t *outlen, char *err,
+    size_t errlen)
+{
+	uint8_t *buf;
+
+	switch (decode_sniff(body, len)) {
+	case DECODE_GZIP:
+		return inflate_gzip(z, body, len, max, a, out, outlen, err,
+		    errlen);
+	case DECODE_ZSTD:
+		return inflate_zstd(z, body, len, max, a, out, outlen, err,
+		    errlen);
+	default:
+		break;
+	}
+	if (len > max) {
+		snprintf(err, errlen, "body of %zu bytes is over the cap of "
+		    "%zu (max_inflated)", len, max);
+		return DECODE_EBAD;
+	}
+	buf = arena_alloc(a, len + 1);
+	if (buf == NULL) {
+		snprintf(err, errlen, "out of memory for a %zu-byte body", len);
+		return DECODE_ENOMEM;
+	}
+	if (len > 0)
+		memcpy(buf, body, len);
+	*out = buf;
+	*outlen = len;
+	return 0;
+}

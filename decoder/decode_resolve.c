@@ -1,0 +1,592 @@
+/*
+ * decode_resolve: tables to stacks. The work is arranged so that the cost
+ * per sample frame is a load, a store and one multiply:
+ *
+ *  - every location is expanded once into its frames (a run of frame ids),
+ *    and every frame's text is hashed once, so a sample's stack is copying
+ *    runs and chaining 64-bit frame hashes;
+ *  - the stack hash doubles as the key of the collapsing table, so an
+ *    identical stack costs one probe and one memcmp of frame ids.
+ *
+ * Frames are keyed by text, not string index, so a writer that repeats a
+ * string in its table still gets one frame per (function, file, line).
+ */
+#include "decoder/decode_resolve.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/hash.h"
+
+struct rs {
+	const struct pprof_profile *pr;
+	const struct decode_limits *lim;
+	struct arena *a;
+	char *err;
+	size_t errlen;
+	/* strings: the profile's, then "0x..." names made for locations
+	 * without lines */
+	size_t n_str;
+	char **extra;
+	size_t *extra_len;
+	size_t n_extra;
+	/* frames */
+	uint32_t *f_name;
+	uint32_t *f_file;
+	int64_t *f_line;
+	uint64_t *f_hash;
+	size_t n_frames;
+	uint32_t *f_slots; /* frame id + 1, 0 empty */
+	uint64_t f_mask;
+	/* each location's run of frame ids */
+	uint32_t *loc_off; /* n_locations + 1 */
+	uint32_t *loc_frames;
+	/* label sets: [0] empty */
+	uint32_t *ls_off;
+	struct pprof_label *ls_labels;
+	uint64_t *ls_hash;
+	size_t n_ls;
+	uint32_t *ls_slots;
+	uint64_t ls_mask;
+	struct pprof_label *tmp_labels;
+};
+
+static int
+rs_fail(struct rs *rs, int rv, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+rs_fail(struct rs *rs, int rv, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rs->err, rs->errlen, fmt, ap);
+	va_end(ap);
+	return rv;
+}
+
+#define RS_NOMEM(rs, what) \
+	rs_fail((rs), DECODE_ENOMEM, "out of memory for %s (arena cap)", (what))
+
+static uint64_t
+rs_slots(size_t n)
+{
+	uint64_t s = 16;
+
+	while (s < 2 * (uint64_t)n)
+		s *= 2;
+	return s;
+}
+
+static const char *
+rs_str(const struct rs *rs, uint32_t i, size_t *len)
+{
+	if (i < rs->n_str) {
+		*len = rs->pr->strings[i].n;
+		return rs->pr->strings[i].p;
+	}
+	*len = rs->extra_len[i - rs->n_str];
+	return rs->extra[i - rs->n_str];
+}
+
+static int
+rs_same_str(const struct rs *rs, uint32_t a, uint32_t b)
+{
+	const char *pa;
+	const char *pb;
+	size_t na;
+	size_t nb;
+
+	if (a == b)
+		return 1;
+	pa = rs_str(rs, a, &na);
+	pb = rs_str(rs, b, &nb);
+	return na == nb && memcmp(pa, pb, na) == 0;
+}
+
+uint64_t
+decode_frame_hash(const char *name, size_t name_len, const char *file,
+    size_t file_len, int64_t line)
+{
+	uint64_t h = hash_bytes(HASH_SEED, name, name_len);
+
+	h = hash_bytes(h, file, file_len);
+	return hash_u64(h, (uint64_t)line);
+}
+
+uint64_t
+decode_stack_hash_step(uint64_t h, uint64_t frame_hash)
+{
+	return hash_u64(h, frame_hash);
+}
+
+/* The frame (name, file, line) whose text hashes to fh: found or added. */
+static uint32_t
+rs_frame(struct rs *rs, uint32_t name, uint32_t file, int64_t line,
+    uint64_t fh)
+{
+	uint64_t s = (fh >> 7) & rs->f_mask;
+	uint32_t e;
+
+	while ((e = rs->f_slots[s]) != 0) {
+		e--;
+		if (rs->f_hash[e] == fh && rs->f_line[e] == line &&
+		    rs_same_str(rs, rs->f_name[e], name) &&
+		    rs_same_str(rs, rs->f_file[e], file))
+			return e;
+		s = (s + 1) & rs->f_mask;
+	}
+	e = (uint32_t)rs->n_frames++;
+	rs->f_name[e] = name;
+	rs->f_file[e] = file;
+	rs->f_line[e] = line;
+	rs->f_hash[e] = fh;
+	rs->f_slots[s] = e + 1;
+	return e;
+}
+
+/* A location without lines (not symbolized): one frame named by its
+ * address. */
+static int
+rs_address_frame(struct rs *rs, uint64_t addr, uint32_t *out)
+{
+	char name[24];
+	int n = snprintf(name, sizeof(name), "0x%llx",
+	    (unsigned long long)addr);
+	uint32_t idx = (uint32_t)(rs->n_str + rs->n_extra);
+	uint64_t fh = decode_frame_hash(name, (size_t)n, "", 0, 0);
+	size_t before = rs->n_frames;
+	char *copy = arena_strndup(rs->a, name, (size_t)n);
+
+	if (copy == NULL)
+		return RS_NOMEM(rs, "frames");
+	rs->extra[rs->n_extra] = copy;
+	rs->extra_len[rs->n_extra] = (size_t)n;
+	rs->n_extra++;
+	*out = rs_frame(rs, idx, 0, 0, fh);
+	if (rs->n_frames == before)
+		rs->n_extra--; /* an address seen before: drop the copy */
+	return 0;
+}
+
+/* Expand every location into its run of frames. */
+static int
+rs_locations(struct rs *rs)
+{
+	const struct pprof_profile *pr = rs->pr;
+	const struct pprof_location *l;
+	const struct pprof_function *fn;
+	size_t bound = 0;
+	size_t nl = 0;
+	uint64_t *fnh;
+	uint64_t slots;
+	size_t i;
+	uint32_t k;
+	int rv;
+
+	for (i = 0; i < pr->n_locations; i++) {
+		bound += pr->locations[i].n_lines ? pr->locations[i].n_lines : 1;
+		nl += pr->locations[i].n_lines ? 0 : 1;
+	}
+	if (bound > UINT32_MAX / 2)
+		return rs_fail(rs, DECODE_EBAD, "%zu frames: too many", bound);
+	slots = rs_slots(bound);
+	rs->f_mask = slots - 1;
+	rs->f_slots = arena_calloc(rs->a, slots, sizeof(*rs->f_slots));
+	rs->f_name = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_name));
+	rs->f_file = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_file));
+	rs->f_line = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_line));
+	rs->f_hash = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_hash));
+	rs->loc_off = arena_alloc(rs->a, (pr->n_locations + 1) *
+	    sizeof(*rs->loc_off));
+	rs->loc_frames = arena_alloc(rs->a, (bound + 1) *
+	    sizeof(*rs->loc_frames));
+	rs->extra = arena_alloc(rs->a, (nl + 1) * sizeof(*rs->extra));
+	rs->extra_len = arena_alloc(rs->a, (nl + 1) * sizeof(*rs->extra_len));
+	fnh = arena_alloc(rs->a, (pr->n_functions + 1) * sizeof(*fnh));
+	if (rs->f_slots == NULL || rs->f_name == NULL || rs->f_file == NULL ||
+	    rs->f_line == NULL || rs->f_hash == NULL || rs->loc_off == NULL ||
+	    rs->loc_frames == NULL || rs->extra == NULL ||
+	    rs->extra_len == NULL || fnh == NULL)
+		return RS_NOMEM(rs, "frames");
+	/* The text half of every frame hash, once per function. */
+	for (i = 0; i < pr->n_functions; i++) {
+		fn = &pr->functions[i];
+		fnh[i] = hash_bytes(hash_bytes(HASH_SEED,
+		    pr->strings[fn->name].p, pr->strings[fn->name].n),
+		    pr->strings[fn->filename].p, pr->strings[fn->filename].n);
+	}
+	nl = 0;
+	for (i = 0; i < pr->n_locations; i++) {
+		l = &pr->locations[i];
+		rs->loc_off[i] = (uint32_t)nl;
+		if (l->n_lines == 0) {
+			rv = rs_address_frame(rs, l->address,
+			    &rs->loc_frames[nl++]);
+			if (rv != 0)
+				return rv;
+			continue;
+		}
+		for (k = 0; k < l->n_lines; k++) {
+			fn = &pr->functions[l->lines[k].function];
+			rs->loc_frames[nl++] = rs_frame(rs, fn->name,
+			    fn->filename, l->lines[k].line,
+			    hash_u64(fnh[l->lines[k].function],
+			    (uint64_t)l->lines[k].line));
+		}
+	}
+	rs->loc_off[i] = (uint32_t)nl;
+	return 0;
+}
+
+static int
+rs_label_less(const struct pprof_label *x, const struct pprof_label *y)
+{
+	if (x->key != y->key)
+		return x->key < y->key;
+	if (x->str != y->str)
+		return x->str < y->str;
+	if (x->num != y->num)
+		return x->num < y->num;
+	return x->unit < y->unit;
+}
+
+/* The label set of a sample: its labels sorted (a set has no order), found
+ * or added. */
+static int
+rs_label_set(struct rs *rs, const struct pprof_sample *smp, uint32_t *out)
+{
+	struct pprof_label *t = rs->tmp_labels;
+	struct pprof_label x;
+	uint64_t h = HASH_SEED;
+	uint32_t n = smp->n_labels;
+	uint32_t i;
+	uint32_t j;
+	uint32_t e;
+	uint64_t s;
+
+	if (n == 0) {
+		*out = 0;
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		x = smp->labels[i];
+		for (j = i; j > 0 && rs_label_less(&x, &t[j - 1]); j--)
+			t[j] = t[j - 1];
+		t[j] = x;
+	}
+	for (i = 0; i < n; i++) {
+		h = hash_u64(h, (uint64_t)t[i].key << 32 | t[i].str);
+		h = hash_u64(h, (uint64_t)t[i].num);
+		h = hash_u64(h, t[i].unit);
+	}
+	s = (h >> 7) & rs->ls_mask;
+	while ((e = rs->ls_slots[s]) != 0) {
+		if (rs->ls_hash[e] == h &&
+		    rs->ls_off[e + 1] - rs->ls_off[e] == n) {
+			for (i = 0; i < n; i++) {
+				x = rs->ls_labels[rs->ls_off[e] + i];
+				if (x.key != t[i].key || x.str != t[i].str ||
+				    x.num != t[i].num || x.unit != t[i].unit)
+					break;
+			}
+			if (i == n) {
+				*out = e;
+				return 0;
+			}
+		}
+		s = (s + 1) & rs->ls_mask;
+	}
+	e = (uint32_t)rs->n_ls++;
+	memcpy(rs->ls_labels + rs->ls_off[e], t, n * sizeof(*t));
+	rs->ls_off[e + 1] = rs->ls_off[e] + n;
+	rs->ls_hash[e] = h;
+	rs->ls_slots[s] = e;
+	*out = e;
+	return 0;
+}
+
+static int
+rs_labels_alloc(struct rs *rs)
+{
+	const struct pprof_profile *pr = rs->pr;
+	size_t total = 0;
+	size_t sets = 1;
+	uint64_t slots;
+	size_t i;
+
+	for (i = 0; i < pr->n_samples; i++) {
+		total += pr->samples[i].n_labels;
+		sets += pr->samples[i].n_labels != 0;
+	}
+	slots = rs_slots(sets);
+	rs->ls_mask = slots - 1;
+	rs->ls_slots = arena_calloc(rs->a, slots, sizeof(*rs->ls_slots));
+	rs->ls_off = arena_alloc(rs->a, (sets + 1) * sizeof(*rs->ls_off));
+	rs->ls_hash = arena_alloc(rs->a, sets * sizeof(*rs->ls_hash));
+	rs->ls_labels = arena_alloc(rs->a, (total + 1) *
+	    sizeof(*rs->ls_labels));
+	rs->tmp_labels = arena_alloc(rs->a, (rs->lim->max_labels + 1) *
+	    sizeof(*rs->tmp_labels));
+	if (rs->ls_slots == NULL || rs->ls_off == NULL ||
+	    rs->ls_hash == NULL || rs->ls_labels == NULL ||
+	    rs->tmp_labels == NULL)
+		return RS_NOMEM(rs, "label sets");
+	rs->ls_off[0] = 0;
+	rs->ls_off[1] = 0;
+	rs->ls_hash[0] = 0;
+	rs->n_ls = 1;
+	return 0;
+}
+
+/* Stack depth of every sample (checked against max_depth) and their sum,
+ * which sizes the frame array exactly. */
+static int
+rs_depths(struct rs *rs, size_t *total)
+{
+	const struct pprof_profile *pr = rs->pr;
+	const struct pprof_sample *smp;
+	const uint32_t *off = rs->loc_off;
+	size_t sum = 0;
+	size_t d;
+	size_t i;
+	uint32_t j;
+
+	for (i = 0; i < pr->n_samples; i++) {
+		smp = &pr->samples[i];
+		d = 0;
+		for (j = 0; j < smp->n_loc; j++)
+			d += off[smp->loc[j] + 1] - off[smp->loc[j]];
+		if (d > rs->lim->max_depth)
+			return rs_fail(rs, DECODE_EBAD, "sample %zu: %zu frames "
+			    "with inlining, over the cap of %u (max_depth)",
+			    i, d, rs->lim->max_depth);
+		sum += d;
+	}
+	if (sum > UINT32_MAX)
+		return rs_fail(rs, DECODE_EBAD, "%zu frames in all: too many",
+		    sum);
+	*total = sum;
+	return 0;
+}
+
+/* Every sample into a stack; identical ones summed into the first. */
+static int
+rs_stacks(struct rs *rs, Profpipe__Decoded *out)
+{
+	const struct pprof_profile *pr = rs->pr;
+	const struct pprof_sample *smp;
+	const uint32_t *off = rs->loc_off;
+	const uint32_t *lf = rs->loc_frames;
+	const uint64_t *fh = rs->f_hash;
+	size_t nt = pr->n_sample_types;
+	size_t ns = pr->n_samples;
+	size_t total = 0;
+	size_t n = 0;
+	uint32_t *frames;
+	uint32_t *offs;
+	uint64_t *hashes;
+	int64_t *values;
+	const int64_t *sv;
+	uint32_t *labels;
+	uint32_t *slots;
+	uint64_t mask;
+	uint64_t h;
+	uint64_t sl;
+	uint32_t top = 0;
+	uint32_t k;
+	uint32_t o;
+	uint32_t e;
+	uint32_t ls;
+	uint32_t j;
+	size_t i;
+	size_t t;
+	int rv;
+
+	rv = rs_depths(rs, &total);
+	if (rv != 0)
+		return rv;
+	mask = rs_slots(ns) - 1;
+	frames = arena_alloc(rs->a, (total + 1) * sizeof(*frames));
+	offs = arena_alloc(rs->a, (ns + 1) * sizeof(*offs));
+	hashes = arena_alloc(rs->a, (ns + 1) * sizeof(*hashes));
+	values = arena_alloc(rs->a, (ns * nt + 1) * sizeof(*values));
+	labels = arena_alloc(rs->a, (ns + 1) * sizeof(*labels));
+	slots = arena_calloc(rs->a, mask + 1, sizeof(*slots));
+	if (frames == NULL || offs == NULL || hashes == NULL ||
+	    values == NULL || labels == NULL || slots == NULL)
+		return RS_NOMEM(rs, "stacks");
+	offs[0] = 0;
+	for (i = 0; i < ns; i++) {
+		smp = &pr->samples[i];
+		sv = pr->values + i * nt;
+		rv = rs_label_set(rs, smp, &ls);
+		if (rv != 0)
+			return rv;
+		h = HASH_SEED;
+		k = top;
+		for (j = 0; j < smp->n_loc; j++) {
+			for (o = off[smp->loc[j]]; o < off[smp->loc[j] + 1];
+			    o++) {
+				frames[k++] = lf[o];
+				h = hash_u64(h, fh[lf[o]]);
+			}
+		}
+		sl = ((h ^ (uint64_t)ls * 0x9e3779b97f4a7c15ULL) >> 7) & mask;
+		while ((e = slots[sl]) != 0) {
+			e--;
+			if (hashes[e] == h && labels[e] == ls &&
+			    offs[e + 1] - offs[e] == k - top &&
+			    memcmp(frames + offs[e], frames + top,
+			    (k - top) * sizeof(*frames)) == 0)
+				break;
+			sl = (sl + 1) & mask;
+		}
+		if (slots[sl] != 0) {
+			for (t = 0; t < nt; t++) {
+				if (__builtin_add_overflow(values[e * nt + t],
+				    sv[t], &values[e * nt + t]))
+					return rs_fail(rs, DECODE_EBAD,
+					    "sample %zu: value %zu overflows "
+					    "int64 when summed", i, t);
+			}
+			continue;
+		}
+		hashes[n] = h;
+		labels[n] = ls;
+		memcpy(values + n * nt, sv, nt * sizeof(*values));
+		offs[n + 1] = k;
+		top = k;
+		slots[sl] = (uint32_t)++n;
+	}
+	out->n_stack_offset = n + 1;
+	out->stack_offset = offs;
+	out->n_stack_frames = top;
+	out->stack_frames = frames;
+	out->n_stack_hash = n;
+	out->stack_hash = hashes;
+	out->n_values = n * nt;
+	out->values = values;
+	out->n_stack_labels = n;
+	out->stack_labels = labels;
+	out->n_samples = ns;
+	return 0;
+}
+
+static int
+rs_out_labels(struct rs *rs, Profpipe__Decoded *out)
+{
+	Profpipe__LabelSet *sets;
+	Profpipe__SampleLabel *lab;
+	size_t total = rs->ls_off[rs->n_ls];
+	size_t i;
+	uint32_t j;
+
+	out->label_sets = arena_alloc(rs->a, rs->n_ls *
+	    sizeof(*out->label_sets));
+	sets = arena_alloc(rs->a, rs->n_ls * sizeof(*sets));
+	lab = arena_alloc(rs->a, (total + 1) * sizeof(*lab));
+	if (out->label_sets == NULL || sets == NULL || lab == NULL)
+		return RS_NOMEM(rs, "label sets");
+	for (i = 0; i < total; i++) {
+		profpipe__sample_label__init(&lab[i]);
+		lab[i].key = rs->ls_labels[i].key;
+		lab[i].str = rs->ls_labels[i].str;
+		lab[i].num = rs->ls_labels[i].num;
+		lab[i].unit = rs->ls_labels[i].unit;
+	}
+	/* Pointer arrays, as protobuf-c wants them, carved from one. */
+	out->n_label_sets = rs->n_ls;
+	for (i = 0; i < rs->n_ls; i++) {
+		profpipe__label_set__init(&sets[i]);
+		sets[i].n_labels = rs->ls_off[i + 1] - rs->ls_off[i];
+		sets[i].labels = arena_alloc(rs->a, (sets[i].n_labels + 1) *
+		    sizeof(*sets[i].labels));
+		if (sets[i].labels == NULL)
+			return RS_NOMEM(rs, "label sets");
+		for (j = 0; j < sets[i].n_labels; j++)
+			sets[i].labels[j] = &lab[rs->ls_off[i] + j];
+		out->label_sets[i] = &sets[i];
+	}
+	return 0;
+}
+
+static int
+rs_out_tables(struct rs *rs, char **strs, Profpipe__Decoded *out)
+{
+	const struct pprof_profile *pr = rs->pr;
+	Profpipe__ValueType *vt;
+	size_t nt = pr->n_sample_types;
+	size_t i;
+
+	out->n_strings = rs->n_str + rs->n_extra;
+	out->strings = arena_alloc(rs->a, (out->n_strings + 1) *
+	    sizeof(*out->strings));
+	out->sample_types = arena_alloc(rs->a, nt * sizeof(*out->sample_types));
+	vt = arena_alloc(rs->a, (nt + 1) * sizeof(*vt));
+	if (out->strings == NULL || out->sample_types == NULL || vt == NULL)
+		return RS_NOMEM(rs, "tables");
+	memcpy(out->strings, strs, rs->n_str * sizeof(*strs));
+	memcpy(out->strings + rs->n_str, rs->extra,
+	    rs->n_extra * sizeof(*rs->extra));
+	out->n_sample_types = nt;
+	out->default_sample_type = (int32_t)(nt - 1);
+	for (i = 0; i < nt; i++) {
+		profpipe__value_type__init(&vt[i]);
+		vt[i].type = pr->sample_types[i].type;
+		vt[i].unit = pr->sample_types[i].unit;
+		out->sample_types[i] = &vt[i];
+	}
+	/* Go's default: the named type, else the last one. */
+	for (i = 0; pr->default_sample_type != 0 && i < nt; i++) {
+		if (rs_same_str(rs, vt[i].type, pr->default_sample_type)) {
+			out->default_sample_type = (int32_t)i;
+			break;
+		}
+	}
+	profpipe__value_type__init(&vt[nt]);
+	vt[nt].type = pr->period_type.type;
+	vt[nt].unit = pr->period_type.unit;
+	out->period_type = &vt[nt];
+	out->period = pr->period;
+	out->duration_ns = pr->duration_nanos;
+	out->time_ns = pr->time_nanos;
+	out->n_frame_function = rs->n_frames;
+	out->frame_function = rs->f_name;
+	out->n_frame_file = rs->n_frames;
+	out->frame_file = rs->f_file;
+	out->n_frame_line = rs->n_frames;
+	out->frame_line = rs->f_line;
+	return 0;
+}
+
+int
+decode_resolve(const struct pprof_profile *pr, char **strs,
+    const struct decode_limits *lim, struct arena *a, Profpipe__Decoded *out,
+    char *err, size_t errlen)
+{
+	struct rs rs;
+	int rv;
+
+	memset(&rs, 0, sizeof(rs));
+	rs.pr = pr;
+	rs.lim = lim;
+	rs.a = a;
+	rs.err = err;
+	rs.errlen = errlen;
+	rs.n_str = pr->n_strings;
+	if (pr->n_sample_types == 0)
+		return rs_fail(&rs, DECODE_EBAD, "no sample types");
+	rv = rs_locations(&rs);
+	if (rv == 0)
+		rv = rs_labels_alloc(&rs);
+	if (rv == 0)
+		rv = rs_stacks(&rs, out);
+	if (rv == 0)
+		rv = rs_out_labels(&rs, out);
+	if (rv == 0)
+		rv = rs_out_tables(&rs, strs, out);
+	return rv;
+}

@@ -1,0 +1,26 @@
+/*
+ * decode_resolve: from a pprof_profile (tables as read) to a
+ * Profpipe__Decoded (stacks of frames). Each location becomes its frames,
+ * inlined lines first-innermost; frames are deduplicated by their text
+ * (function name, file, line); each sample becomes a leaf-first stack; and
+ * samples with the same frames and the same label set collapse into one
+ * stack whose values are the exact int64 sums. See decode.h for the stack
+ * hash.
+ */
+#ifndef PROFPIPE_DECODE_RESOLVE_H
+#define PROFPIPE_DECODE_RESOLVE_H
+
+#include "common/arena.h"
+#include "common/wire.pb-c.h"
+#include "decoder/decode.h"
+#include "decoder/pprof.h"
+
+/* strs[i] is pr->strings[i] NUL-terminated (same length): the Decoded's
+ * string table points at them. Everything else is allocated in a. Returns
+ * 0, DECODE_EBAD (a limit, an overflowing sum) or DECODE_ENOMEM, with a
+ * message in err. */
+int decode_resolve(const struct pprof_profile *pr, char **strs,
+    const struct decode_limits *lim, struct arena *a, Profpipe__Decoded *out,
+    char *err, size_t errlen);
+
+#endif

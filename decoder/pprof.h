@@ -1,0 +1,145 @@
+/*
+ * pprof: a hand-written, zero-copy reader for pprof's profile.proto. Strings
+ * are (pointer, length) slices into the input; everything else lands in
+ * flat arrays in an arena. Packed and unpacked repeated fields are both
+ * accepted, unknown fields are skipped, and every length, varint and index
+ * is checked: the reader never reads past the input, and a profile that
+ * refers to a string, function or location that is not there is refused
+ * with a message naming it, as Go's parser refuses it.
+ *
+ * References are resolved while reading: a sample's locations and a line's
+ * function are array indices here, not ids, so later stages never look an
+ * id up. Ids may be sparse and in any order (Go writes 1..N, others need
+ * not); duplicates and the reserved id 0 are refused.
+ *
+ * Memory: all in the arena given; the input must outlive the result.
+ */
+#ifndef PROFPIPE_PPROF_H
+#define PROFPIPE_PPROF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "decoder/decode.h"
+
+#define PPROF_NONE UINT32_MAX /* no index (a location without mapping) */
+
+struct pprof_str {
+	const char *p; /* into the input; not NUL-terminated */
+	size_t n;
+};
+
+/* String fields below are indices into pprof_profile.strings, checked. */
+struct pprof_value_type {
+	uint32_t type;
+	uint32_t unit;
+};
+
+struct pprof_label {
+	uint32_t key;
+	uint32_t str;  /* 0: a numeric label */
+	uint32_t unit; /* num_unit */
+	int64_t num;
+};
+
+struct pprof_sample {
+	uint32_t *loc;   /* indices into locations, leaf first */
+	uint32_t n_loc;
+	uint32_t n_labels;
+	struct pprof_label *labels; /* as in the input, empty ones dropped */
+};
+
+struct pprof_line {
+	uint32_t function; /* index into functions */
+	int64_t line;
+};
+
+struct pprof_location {
+	uint64_t id;
+	uint64_t mapping_id;
+	uint64_t address;
+	uint32_t mapping; /* index into mappings, or PPROF_NONE */
+	uint32_t n_lines;
+	struct pprof_line *lines; /* line[0] is the innermost (inlined) */
+	int is_folded;
+};
+
+struct pprof_function {
+	uint64_t id;
+	uint32_t name;
+	uint32_t system_name;
+	uint32_t filename;
+	int64_t start_line;
+};
+
+struct pprof_mapping {
+	uint64_t id;
+	uint64_t memory_start;
+	uint64_t memory_limit;
+	uint64_t file_offset;
+	uint32_t filename;
+	uint32_t build_id;
+	uint8_t has_functions;
+	uint8_t has_filenames;
+	uint8_t has_line_numbers;
+	uint8_t has_inline_frames;
+};
+
+struct pprof_profile {
+	struct pprof_str *strings;
+	size_t n_strings;
+	struct pprof_value_type *sample_types;
+	size_t n_sample_types;
+	struct pprof_sample *samples;
+	size_t n_samples;
+	int64_t *values; /* n_samples x n_sample_types, row-major */
+	struct pprof_mapping *mappings;
+	size_t n_mappings;
+	struct pprof_location *locations;
+	size_t n_locations;
+	struct pprof_function *functions;
+	size_t n_functions;
+	uint32_t *comments; /* string indices */
+	size_t n_comments;
+	uint32_t drop_frames;
+	uint32_t keep_frames;
+	int64_t time_nanos;
+	int64_t duration_nanos;
+	struct pprof_value_type period_type;
+	int64_t period;
+	uint32_t default_sample_type; /* string index; 0: not given */
+	size_t n_loc_refs;            /* sum of n_loc over samples */
+};
+
+/* Read buf (len bytes of uncompressed profile.proto) into *out. Returns 0,
+ * DECODE_EBAD with "byte N: what is wrong" in err, or DECODE_ENOMEM. */
+int pprof_read(const uint8_t *buf, size_t len,
+    const struct decode_limits *lim, struct arena *a,
+    struct pprof_profile *out, char *err, size_t errlen);
+
+/* Id to index maps (pprof_idmap.c). Dense ids 1..N in order, the usual
+ * case, cost nothing to look up; others go through a table. */
+struct pprof_idmap {
+	int dense;
+	uint32_t n;
+	uint64_t mask;   /* table: slots - 1 */
+	uint64_t *keys;  /* table: ids, 0 = empty */
+	uint32_t *vals;  /* table: indices */
+};
+
+/* Build from n ids (stride bytes apart, starting at ids). On a duplicate
+ * or a zero id returns DECODE_EBAD with *bad set to its position. */
+int pprof_idmap_build(struct pprof_idmap *m, const void *ids, size_t stride,
+    size_t n, struct arena *a, size_t *bad);
+uint32_t pprof_idmap_find(const struct pprof_idmap *m, uint64_t id);
+
+static inline uint32_t
+pprof_idmap_get(const struct pprof_idmap *m, uint64_t id)
+{
+	if (m->dense)
+		return id - 1 < m->n ? (uint32_t)(id - 1) : PPROF_NONE;
+	return pprof_idmap_find(m, id);
+}
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * pprof_rd: what pprof_read.c (the top level, the order of the tables) and
+ * pprof_entry.c (one table entry: a function, a location, a sample...)
+ * share: the reader's state and its error helpers. Internal to the reader.
+ */
+#ifndef PROFPIPE_PPROF_RD_H
+#define PROFPIPE_PPROF_RD_H
+
+#include "decoder/pprof.h"
+#include "decoder/pprof_wire.h"
+
+enum { F_SAMPLE_TYPE = 1, F_SAMPLE, F_MAPPING, F_LOCATION, F_FUNCTION,
+	F_STRING, F_DROP, F_KEEP, F_TIME, F_DURATION, F_PERIOD_TYPE, F_PERIOD,
+	F_COMMENT, F_DEFAULT_TYPE, F_TOP };
+
+struct pb_slice {
+	const uint8_t *p;
+	size_t n;
+};
+
+struct rd {
+	const uint8_t *base;
+	const struct decode_limits *lim;
+	struct arena *a;
+	struct pprof_profile *pr;
+	char *err;
+	size_t errlen;
+	const char *kind; /* what is being read, for messages */
+	size_t index;
+	uint64_t id;
+	size_t count[F_TOP];          /* top-level fields seen, per number */
+	struct pb_slice *msgs[F_TOP]; /* payloads of the repeated messages */
+	int64_t raw[F_TOP];           /* scalars, string indices unchecked */
+	int64_t pt_type;
+	int64_t pt_unit;
+	struct pprof_idmap fmap;
+	struct pprof_idmap mmap;
+	struct pprof_idmap lmap;
+	uint32_t *tmp_loc;            /* max_depth */
+	struct pprof_line *tmp_line;  /* max_depth */
+	struct pprof_label *tmp_label; /* max_labels */
+};
+
+int rd_fail(struct rd *rd, const uint8_t *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int rd_nomem(struct rd *rd, const char *what);
+int rd_wire(struct rd *rd, const struct pb_field *f, int why);
+int rd_mismatch(struct rd *rd, const struct pb_field *f);
+int rd_str(struct rd *rd, const uint8_t *at, int64_t v, uint32_t *out,
+    const char *what);
+
+#define WANT(rd, f, w)                                  \
+	do {                                            \
+		if ((f).wt != (w))                      \
+			return rd_mismatch((rd), &(f)); \
+	} while (0)
+
+/* Table entries (pprof_entry.c). */
+int rd_value_type(struct rd *rd, const uint8_t *p, size_t n, int64_t *type,
+    int64_t *unit);
+int rd_function(struct rd *rd, const struct pb_slice *s,
+    struct pprof_function *fn);
+int rd_mapping(struct rd *rd, const struct pb_slice *s,
+    struct pprof_mapping *m);
+int rd_location(struct rd *rd, const struct pb_slice *s,
+    struct pprof_location *l);
+int rd_sample(struct rd *rd, const struct pb_slice *s,
+    struct pprof_sample *out, int64_t *vals);
+
+#endif

@@ -1,0 +1,350 @@
+/*
+ * pprof_read: profile.proto into struct pprof_profile. Two quick passes
+ * over the top-level fields (count, then slice) size every table exactly,
+ * so nothing is reallocated. The tables are then read in dependency order,
+ * strings, functions, mappings, locations, samples, so that every
+ * reference is checked and turned into an index the moment it is read and
+ * later stages never look an id up.
+ *
+ * Go's parser is the reference for what is valid: string_table[0] must be
+ * "", every string index in range, ids non-zero and unique, a line's
+ * function and a sample's locations present, as many values per sample as
+ * sample types, and a second time_nanos means two profiles were
+ * concatenated. A location's mapping may be missing (Go keeps it nil).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "decoder/pprof_rd.h"
+
+static const char *const rd_top_names[F_TOP] = {
+	"", "sample types", "samples", "mappings", "locations", "functions",
+	"strings", "", "", "", "", "", "", "comments", "",
+};
+
+/* One pass over the top-level fields. Counting (fill 0) checks the wire
+ * format, reads the scalars and sizes the tables; filling (fill 1) stores
+ * the payloads of the repeated fields. */
+static int
+rd_top(struct rd *rd, const uint8_t *buf, size_t len, int fill)
+{
+	const uint8_t *p = buf;
+	const uint8_t *end = buf + len;
+	const uint8_t *q;
+	size_t seen[F_TOP] = { 0 };
+	struct pprof_profile *pr = rd->pr;
+	struct pb_field f;
+	uint64_t v;
+	int rv;
+
+	while (p < end) {
+		rv = pb_next(&p, end, &f);
+		if (rv != 0)
+			return rd_wire(rd, &f, rv);
+		if (f.num >= F_TOP)
+			continue;
+		switch (f.num) {
+		case F_SAMPLE_TYPE:
+		case F_SAMPLE:
+		case F_MAPPING:
+		case F_LOCATION:
+		case F_FUNCTION:
+		case F_STRING:
+			WANT(rd, f, PB_LEN);
+			if (!fill && seen[f.num] == rd->lim->max_table)
+				return rd_fail(rd, f.at, "more than %u %s "
+				    "(max_table)", rd->lim->max_table,
+				    rd_top_names[f.num]);
+			if (fill && f.num == F_STRING) {
+				pr->strings[seen[f.num]].p = (const char *)f.d;
+				pr->strings[seen[f.num]].n = f.n;
+			} else if (fill) {
+				rd->msgs[f.num][seen[f.num]].p = f.d;
+				rd->msgs[f.num][seen[f.num]].n = f.n;
+			}
+			seen[f.num]++;
+			break;
+		case F_COMMENT:
+			if (f.wt == PB_VARINT) {
+				if (fill && rd_str(rd, f.at, (int64_t)f.u,
+				    &pr->comments[seen[f.num]], "comment") != 0)
+					return DECODE_EBAD;
+				seen[f.num]++;
+				break;
+			}
+			WANT(rd, f, PB_LEN);
+			for (q = f.d; q < f.d + f.n; seen[f.num]++) {
+				q = pb_varint(q, f.d + f.n, &v);
+				if (q == NULL)
+					return rd_fail(rd, f.at, "comments: "
+					    "bad varint");
+				if (!fill && seen[f.num] == rd->lim->max_table)
+					return rd_fail(rd, f.at, "more than "
+					    "%u comments (max_table)",
+					    rd->lim->max_table);
+				if (fill && rd_str(rd, f.at, (int64_t)v,
+				    &pr->comments[seen[f.num]], "comment") != 0)
+					return DECODE_EBAD;
+			}
+			break;
+		case F_PERIOD_TYPE:
+			WANT(rd, f, PB_LEN);
+			if (!fill) {
+				rv = rd_value_type(rd, f.d, f.n, &rd->pt_type,
+				    &rd->pt_unit);
+				if (rv != 0)
+					return rv;
+			}
+			break;
+		case F_TIME:
+			WANT(rd, f, PB_VARINT);
+			if (!fill && rd->raw[F_TIME] != 0)
+				return rd_fail(rd, f.at, "a second time_nanos: "
+				    "concatenated profiles");
+			rd->raw[F_TIME] = (int64_t)f.u;
+			break;
+		default:
+			WANT(rd, f, PB_VARINT);
+			rd->raw[f.num] = (int64_t)f.u;
+			break;
+		}
+	}
+	if (!fill)
+		memcpy(rd->count, seen, sizeof(seen));
+	return 0;
+}
+
+/* Build an id map over a table just read; a zero or repeated id is an
+ * error naming the entry, as in Go's CheckValid. */
+static int
+rd_ids(struct rd *rd, struct pprof_idmap *m, const void *ids, size_t stride,
+    size_t n, const char *kind, struct pb_slice *msgs)
+{
+	size_t bad = 0;
+	uint64_t id;
+	int rv;
+
+	rv = pprof_idmap_build(m, ids, stride, n, rd->a, &bad);
+	if (rv == DECODE_ENOMEM)
+		return rd_nomem(rd, kind);
+	if (rv == 0)
+		return 0;
+	memcpy(&id, (const char *)ids + bad * stride, sizeof(id));
+	rd->kind = kind;
+	rd->index = bad;
+	rd->id = 0;
+	if (id == 0)
+		return rd_fail(rd, msgs[bad].p, "reserved id 0");
+	return rd_fail(rd, msgs[bad].p, "id %llu used twice",
+	    (unsigned long long)id);
+}
+
+static int
+rd_alloc(struct rd *rd)
+{
+	struct pprof_profile *pr = rd->pr;
+	const struct decode_limits *lim = rd->lim;
+	size_t i;
+
+	for (i = F_SAMPLE_TYPE; i <= F_FUNCTION; i++) {
+		rd->msgs[i] = arena_alloc(rd->a,
+		    (rd->count[i] + 1) * sizeof(struct pb_slice));
+		if (rd->msgs[i] == NULL)
+			return rd_nomem(rd, rd_top_names[i]);
+	}
+	pr->n_strings = rd->count[F_STRING];
+	pr->strings = arena_alloc(rd->a, (pr->n_strings + 1) *
+	    sizeof(*pr->strings));
+	pr->n_comments = rd->count[F_COMMENT];
+	pr->comments = arena_alloc(rd->a, (pr->n_comments + 1) *
+	    sizeof(*pr->comments));
+	pr->n_sample_types = rd->count[F_SAMPLE_TYPE];
+	pr->sample_types = arena_alloc(rd->a, (pr->n_sample_types + 1) *
+	    sizeof(*pr->sample_types));
+	pr->n_functions = rd->count[F_FUNCTION];
+	pr->functions = arena_alloc(rd->a, (pr->n_functions + 1) *
+	    sizeof(*pr->functions));
+	pr->n_mappings = rd->count[F_MAPPING];
+	pr->mappings = arena_alloc(rd->a, (pr->n_mappings + 1) *
+	    sizeof(*pr->mappings));
+	pr->n_locations = rd->count[F_LOCATION];
+	pr->locations = arena_alloc(rd->a, (pr->n_locations + 1) *
+	    sizeof(*pr->locations));
+	pr->n_samples = rd->count[F_SAMPLE];
+	pr->samples = arena_alloc(rd->a, (pr->n_samples + 1) *
+	    sizeof(*pr->samples));
+	rd->tmp_loc = arena_alloc(rd->a, lim->max_depth *
+	    sizeof(*rd->tmp_loc));
+	rd->tmp_line = arena_alloc(rd->a, lim->max_depth *
+	    sizeof(*rd->tmp_line));
+	rd->tmp_label = arena_alloc(rd->a, lim->max_labels *
+	    sizeof(*rd->tmp_label));
+	if (pr->strings == NULL || pr->comments == NULL ||
+	    pr->sample_types == NULL || pr->functions == NULL ||
+	    pr->mappings == NULL || pr->locations == NULL ||
+	    pr->samples == NULL || rd->tmp_loc == NULL ||
+	    rd->tmp_line == NULL || rd->tmp_label == NULL)
+		return rd_nomem(rd, "tables");
+	return 0;
+}
+
+/* The scalars met in the counting pass, now that the strings are known. */
+static int
+rd_scalars(struct rd *rd, const uint8_t *buf)
+{
+	struct pprof_profile *pr = rd->pr;
+
+	if (pr->n_strings == 0)
+		return rd_fail(rd, buf, "no string table");
+	if (pr->strings[0].n != 0)
+		return rd_fail(rd, (const uint8_t *)pr->strings[0].p,
+		    "string_table[0] must be \"\"");
+	pr->time_nanos = rd->raw[F_TIME];
+	pr->duration_nanos = rd->raw[F_DURATION];
+	pr->period = rd->raw[F_PERIOD];
+	if (rd_str(rd, buf, rd->raw[F_DROP], &pr->drop_frames,
+	    "drop_frames") != 0 ||
+	    rd_str(rd, buf, rd->raw[F_KEEP], &pr->keep_frames,
+	    "keep_frames") != 0 ||
+	    rd_str(rd, buf, rd->raw[F_DEFAULT_TYPE], &pr->default_sample_type,
+	    "default_sample_type") != 0 ||
+	    rd_str(rd, buf, rd->pt_type, &pr->period_type.type,
+	    "period_type.type") != 0 ||
+	    rd_str(rd, buf, rd->pt_unit, &pr->period_type.unit,
+	    "period_type.unit") != 0)
+		return DECODE_EBAD;
+	return 0;
+}
+
+static int
+rd_tables(struct rd *rd)
+{
+	struct pprof_profile *pr = rd->pr;
+	struct pb_slice *m;
+	int64_t type;
+	int64_t unit;
+	size_t i;
+	int rv;
+
+	rd->kind = "function";
+	for (i = 0; i < pr->n_functions; i++) {
+		rd->index = i;
+		rd->id = 0;
+		rv = rd_function(rd, &rd->msgs[F_FUNCTION][i],
+		    &pr->functions[i]);
+		if (rv != 0)
+			return rv;
+	}
+	rv = rd_ids(rd, &rd->fmap, &pr->functions[0].id,
+	    sizeof(*pr->functions), pr->n_functions, "function",
+	    rd->msgs[F_FUNCTION]);
+	if (rv != 0)
+		return rv;
+	rd->kind = "mapping";
+	for (i = 0; i < pr->n_mappings; i++) {
+		rd->index = i;
+		rd->id = 0;
+		rv = rd_mapping(rd, &rd->msgs[F_MAPPING][i], &pr->mappings[i]);
+		if (rv != 0)
+			return rv;
+	}
+	rv = rd_ids(rd, &rd->mmap, &pr->mappings[0].id,
+	    sizeof(*pr->mappings), pr->n_mappings, "mapping",
+	    rd->msgs[F_MAPPING]);
+	if (rv != 0)
+		return rv;
+	rd->kind = "location";
+	for (i = 0; i < pr->n_locations; i++) {
+		rd->index = i;
+		rd->id = 0;
+		rv = rd_location(rd, &rd->msgs[F_LOCATION][i],
+		    &pr->locations[i]);
+		if (rv != 0)
+			return rv;
+	}
+	rv = rd_ids(rd, &rd->lmap, &pr->locations[0].id,
+	    sizeof(*pr->locations), pr->n_locations, "location",
+	    rd->msgs[F_LOCATION]);
+	if (rv != 0)
+		return rv;
+	rd->kind = "sample type";
+	rd->id = 0;
+	for (i = 0; i < pr->n_sample_types; i++) {
+		m = &rd->msgs[F_SAMPLE_TYPE][i];
+		rd->index = i;
+		type = 0;
+		unit = 0;
+		rv = rd_value_type(rd, m->p, m->n, &type, &unit);
+		if (rv != 0)
+			return rv;
+		if (rd_str(rd, m->p, type, &pr->sample_types[i].type,
+		    "type") != 0 ||
+		    rd_str(rd, m->p, unit, &pr->sample_types[i].unit,
+		    "unit") != 0)
+			return DECODE_EBAD;
+	}
+	return 0;
+}
+
+static int
+rd_samples(struct rd *rd)
+{
+	struct pprof_profile *pr = rd->pr;
+	size_t nt = pr->n_sample_types;
+	size_t i;
+	int rv;
+
+	if (nt == 0 && pr->n_samples > 0)
+		return rd_fail(rd, rd->msgs[F_SAMPLE][0].p, "samples but no "
+		    "sample types");
+	if (nt != 0 && pr->n_samples > SIZE_MAX / sizeof(int64_t) / nt)
+		return rd_nomem(rd, "values");
+	pr->values = arena_alloc(rd->a, pr->n_samples * nt * sizeof(int64_t));
+	if (pr->values == NULL)
+		return rd_nomem(rd, "values");
+	rd->kind = "sample";
+	rd->id = 0;
+	for (i = 0; i < pr->n_samples; i++) {
+		rd->index = i;
+		rv = rd_sample(rd, &rd->msgs[F_SAMPLE][i], &pr->samples[i],
+		    pr->values + i * nt);
+		if (rv != 0)
+			return rv;
+		pr->n_loc_refs += pr->samples[i].n_loc;
+	}
+	rd->kind = NULL;
+	return 0;
+}
+
+int
+pprof_read(const uint8_t *buf, size_t len, const struct decode_limits *lim,
+    struct arena *a, struct pprof_profile *out, char *err, size_t errlen)
+{
+	struct rd rd;
+	int rv;
+
+	memset(out, 0, sizeof(*out));
+	memset(&rd, 0, sizeof(rd));
+	rd.base = buf;
+	rd.lim = lim;
+	rd.a = a;
+	rd.pr = out;
+	rd.err = err;
+	rd.errlen = errlen;
+	if (len == 0) {
+		snprintf(err, errlen, "empty profile");
+		return DECODE_EBAD;
+	}
+	rv = rd_top(&rd, buf, len, 0);
+	if (rv == 0)
+		rv = rd_alloc(&rd);
+	if (rv == 0)
+		rv = rd_top(&rd, buf, len, 1);
+	if (rv == 0)
+		rv = rd_scalars(&rd, buf);
+	if (rv == 0)
+		rv = rd_tables(&rd);
+	if (rv == 0)
+		rv = rd_samples(&rd);
+	return rv;
+}

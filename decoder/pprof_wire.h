@@ -1,0 +1,165 @@
+/*
+ * pprof_wire: protobuf's wire format, as much of it as pprof_read needs:
+ * varints, field headers, length-delimited payloads. Inline, because the
+ * reader spends its time here; every read is bounds-checked against the
+ * end of the enclosing message, and a failure comes back as NULL so the
+ * caller can say where it happened.
+ */
+#ifndef PROFPIPE_PPROF_WIRE_H
+#define PROFPIPE_PPROF_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+enum pb_wt {
+	PB_VARINT = 0,
+	PB_I64 = 1,
+	PB_LEN = 2,
+	PB_SGROUP = 3,
+	PB_EGROUP = 4,
+	PB_I32 = 5,
+};
+
+/* One field: its number and wire type, then the value (u for varint and
+ * fixed, d/n for length-delimited). at is where the field starts. */
+struct pb_field {
+	uint32_t num;
+	uint32_t wt;
+	uint64_t u;
+	const uint8_t *d;
+	size_t n;
+	const uint8_t *at;
+};
+
+/* Why pb_next failed. */
+enum pb_fail {
+	PB_FAIL_VARINT = 1, /* truncated, or longer than 10 bytes */
+	PB_FAIL_FIELD0,     /* field number 0 */
+	PB_FAIL_WIRETYPE,   /* groups (3, 4) or the undefined 6, 7 */
+	PB_FAIL_LENGTH,     /* a length or fixed value past the end */
+};
+
+static inline const uint8_t *
+pb_varint_slow(const uint8_t *p, const uint8_t *end, uint64_t *out)
+{
+	uint64_t r = 0;
+	uint64_t b;
+	int i;
+
+	for (i = 0; i < 10 && p + i < end; i++) {
+		b = p[i];
+		r |= (b & 0x7f) << (7 * i);
+		if (b < 0x80) {
+			*out = r;
+			return p + i + 1;
+		}
+	}
+	return NULL;
+}
+
+/* Decode a varint at p (before end). Bits past 64 are dropped, as Go and
+ * protobuf-c drop them. NULL: truncated or over 10 bytes. */
+static inline const uint8_t *
+pb_varint(const uint8_t *p, const uint8_t *end, uint64_t *out)
+{
+	uint64_t r;
+	uint64_t b;
+	int i;
+
+	if (p < end && *p < 0x80) {
+		*out = *p;
+		return p + 1;
+	}
+	if (end - p < 10)
+		return pb_varint_slow(p, end, out);
+	/* Ten bytes are there: no bounds checks inside. */
+	r = p[0] & 0x7f;
+	for (i = 1; i < 10; i++) {
+		b = p[i];
+		r |= (b & 0x7f) << (7 * i);
+		if (b < 0x80) {
+			*out = r;
+			return p + i + 1;
+		}
+	}
+	return NULL;
+}
+
+static inline uint64_t
+pb_le(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, p, n); /* the hosts profpipe runs on are little-endian */
+	return v;
+}
+
+/* Read the field at *pp (< end) into f and advance *pp. Returns 0, or a pb_fail
+ * (with *pp left at the field's start). */
+static inline int
+pb_next(const uint8_t **pp, const uint8_t *end, struct pb_field *f)
+{
+	const uint8_t *p = *pp;
+	uint64_t tag;
+	uint64_t len;
+
+	f->at = p;
+	f->num = 0;
+	f->wt = 0;
+	if (*p < 0x80) {
+		tag = *p++;
+	} else {
+		p = pb_varint(p, end, &tag);
+		if (p == NULL)
+			return PB_FAIL_VARINT;
+	}
+	f->num = (uint32_t)(tag >> 3);
+	f->wt = (uint32_t)(tag & 7);
+	if (f->num == 0 || tag >> 32 != 0)
+		return PB_FAIL_FIELD0;
+	switch (f->wt) {
+	case PB_VARINT:
+		p = pb_varint(p, end, &f->u);
+		if (p == NULL)
+			return PB_FAIL_VARINT;
+		break;
+	case PB_LEN:
+		p = pb_varint(p, end, &len);
+		if (p == NULL)
+			return PB_FAIL_VARINT;
+		if (len > (uint64_t)(end - p))
+			return PB_FAIL_LENGTH;
+		f->d = p;
+		f->n = (size_t)len;
+		p += len;
+		break;
+	case PB_I64:
+	case PB_I32:
+		len = f->wt == PB_I64 ? 8 : 4;
+		if (len > (uint64_t)(end - p))
+			return PB_FAIL_LENGTH;
+		f->u = pb_le(p, (size_t)len);
+		p += len;
+		break;
+	default:
+		return PB_FAIL_WIRETYPE;
+	}
+	*pp = p;
+	return 0;
+}
+
+/* Varints in a packed payload: one per byte below 0x80 (exact when the
+ * payload is well formed, and an upper bound otherwise). */
+static inline size_t
+pb_count_varints(const uint8_t *p, size_t n)
+{
+	size_t c = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		c += p[i] < 0x80;
+	return c;
+}
+
+#endif
