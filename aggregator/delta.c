@@ -8,12 +8,12 @@
  */
 #include "aggregator/delta.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "aggregator/stacktab.h"
 #include "common/arena.h"
+#include "common/decoded.h"
 #include "common/hash.h"
 
 /* One delta_apply call's working state; arrays live in the arena. */
@@ -58,141 +58,26 @@ delta_mode_name(enum delta_mode m)
 	return "?";
 }
 
+/* The aggregator finds alloc_* by name: each must be there once. */
 static int
-delta_err(char *err, size_t errlen, const char *fmt, ...)
+delta_check_names(const Profpipe__Decoded *d, char *err, size_t errlen)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static int
-delta_check_types(const Profpipe__Decoded *d, char *err, size_t errlen)
-{
-	const Profpipe__ValueType *vt;
+	const char *name;
 	size_t t;
 	size_t u;
 
 	for (t = 0; t < d->n_sample_types; t++) {
-		vt = d->sample_types[t];
-		if (vt->type >= d->n_strings || vt->unit >= d->n_strings)
-			return delta_err(err, errlen,
-			    "sample type %zu: string index out of range (%zu "
-			    "strings)",
-			    t, d->n_strings);
+		name = d->strings[d->sample_types[t]->type];
 		for (u = 0; u < t; u++) {
 			if (strcmp(d->strings[d->sample_types[u]->type],
-			        d->strings[vt->type]) == 0)
-				return delta_err(err, errlen,
-				    "sample type \"%s\" appears twice",
-				    d->strings[vt->type]);
-		}
-	}
-	if (d->default_sample_type != 0 &&
-	    (d->default_sample_type < 0 ||
-	        (size_t)d->default_sample_type >= d->n_sample_types))
-		return delta_err(err, errlen,
-		    "default sample type %d out of range",
-		    (int)d->default_sample_type);
-	if (d->period_type != NULL &&
-	    (d->period_type->type >= d->n_strings ||
-	        d->period_type->unit >= d->n_strings))
-		return delta_err(
-		    err, errlen, "period type: string index out of range");
-	return 0;
-}
-
-static int
-delta_check_frames(const Profpipe__Decoded *d, char *err, size_t errlen)
-{
-	size_t nfr = d->n_frame_function;
-	size_t i;
-
-	if (d->n_frame_file != nfr || d->n_frame_line != nfr)
-		return delta_err(err, errlen,
-		    "frame arrays disagree (%zu functions, %zu files, %zu "
-		    "lines)",
-		    nfr, d->n_frame_file, d->n_frame_line);
-	for (i = 0; i < nfr; i++) {
-		if (d->frame_function[i] >= d->n_strings ||
-		    d->frame_file[i] >= d->n_strings)
-			return delta_err(err, errlen,
-			    "frame %zu: string index out of range", i);
-	}
-	for (i = 0; i < d->n_stack_frames; i++) {
-		if (d->stack_frames[i] >= nfr)
-			return delta_err(err, errlen,
-			    "stack frame %zu: frame %u out of range (%zu "
-			    "frames)",
-			    i, d->stack_frames[i], nfr);
-	}
-	return 0;
-}
-
-static int
-delta_check_labels(
-    const Profpipe__Decoded *d, size_t nst, char *err, size_t errlen)
-{
-	const Profpipe__SampleLabel *l;
-	size_t i;
-	size_t j;
-
-	if (d->n_stack_labels != 0 && d->n_stack_labels != nst)
-		return delta_err(err, errlen,
-		    "%zu stack labels for %zu stacks", d->n_stack_labels, nst);
-	for (i = 0; i < d->n_stack_labels; i++) {
-		if (d->stack_labels[i] != 0 &&
-		    d->stack_labels[i] >= d->n_label_sets)
-			return delta_err(err, errlen,
-			    "stack %zu: label set %u out of range (%zu label "
-			    "sets)",
-			    i, d->stack_labels[i], d->n_label_sets);
-	}
-	for (i = 0; i < d->n_label_sets; i++) {
-		for (j = 0; j < d->label_sets[i]->n_labels; j++) {
-			l = d->label_sets[i]->labels[j];
-			if (l->key >= d->n_strings || l->str >= d->n_strings ||
-			    l->unit >= d->n_strings)
-				return delta_err(err, errlen,
-				    "label set %zu: string index out of range",
-				    i);
+			        name) == 0) {
+				snprintf(err, errlen,
+				    "sample type \"%s\" appears twice", name);
+				return -1;
+			}
 		}
 	}
 	return 0;
-}
-
-static int
-delta_check_stacks(const Profpipe__Decoded *d, char *err, size_t errlen)
-{
-	size_t nst = d->n_stack_offset ? d->n_stack_offset - 1 : 0;
-	size_t nty = d->n_sample_types;
-	size_t i;
-
-	if (d->n_stack_offset == 0 && d->n_stack_frames != 0)
-		return delta_err(
-		    err, errlen, "stack frames without stack offsets");
-	for (i = 0; i < nst; i++) {
-		if (d->stack_offset[i] > d->stack_offset[i + 1])
-			return delta_err(
-			    err, errlen, "stack %zu: offsets go backwards", i);
-	}
-	if (d->n_stack_offset != 0 &&
-	    (d->stack_offset[0] != 0 ||
-	        d->stack_offset[nst] != d->n_stack_frames))
-		return delta_err(err, errlen,
-		    "stack offsets do not span the %zu stack frames",
-		    d->n_stack_frames);
-	if (d->n_stack_hash != nst)
-		return delta_err(err, errlen,
-		    "%zu stack hashes for %zu stacks", d->n_stack_hash, nst);
-	if ((nty != 0 && nst > SIZE_MAX / nty) || d->n_values != nst * nty)
-		return delta_err(err, errlen,
-		    "%zu values for %zu stacks of %zu types", d->n_values, nst,
-		    nty);
-	return delta_check_labels(d, nst, err, errlen);
 }
 
 int
@@ -204,15 +89,18 @@ delta_unpack(struct arena *a, const void *buf, size_t len,
 
 	arena_pb_allocator(a, &pa);
 	d = profpipe__decoded__unpack(&pa, len, buf);
-	if (d == NULL)
-		return delta_err(err, errlen,
+	if (d == NULL) {
+		snprintf(err, errlen,
 		    "not a readable Decoded message (%zu bytes)", len);
-	if (d->origin == NULL || d->origin->profile_id[0] == '\0')
-		return delta_err(err, errlen, "no origin or profile_id");
-	if (delta_check_types(d, err, errlen) < 0 ||
-	    delta_check_frames(d, err, errlen) < 0 ||
-	    delta_check_stacks(d, err, errlen) < 0)
 		return -1;
+	}
+	if (decoded_check(d, err, errlen) < 0 ||
+	    delta_check_names(d, err, errlen) < 0)
+		return -1;
+	if (d->origin->profile_id[0] == '\0') {
+		snprintf(err, errlen, "no profile_id");
+		return -1;
+	}
 	*out = d;
 	return 0;
 }
@@ -552,7 +440,7 @@ delta_apply(const struct delta_state *prev, const Profpipe__Decoded *in,
 		memset(next, 0, sizeof(*next));
 	r.in = in;
 	r.prev = prev;
-	r.nst = in->n_stack_offset ? in->n_stack_offset - 1 : 0;
+	r.nst = decoded_n_stacks(in);
 	r.nty = in->n_sample_types;
 	rep->stacks_in = r.nst;
 	rv = delta_classify(&r, a);

@@ -1,0 +1,156 @@
+/*
+ * decoded: the checks behind decoded.h. Each names the first thing wrong
+ * in words a person can act on; nothing allocates.
+ */
+#include "common/decoded.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+
+static int
+decoded_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+size_t
+decoded_n_stacks(const Profpipe__Decoded *d)
+{
+	return d->n_stack_offset > 0 ? d->n_stack_offset - 1 : 0;
+}
+
+static int
+decoded_check_types(const Profpipe__Decoded *d, char *err, size_t errlen)
+{
+	const Profpipe__ValueType *vt;
+	size_t t;
+
+	for (t = 0; t < d->n_sample_types; t++) {
+		vt = d->sample_types[t];
+		if (vt->type >= d->n_strings || vt->unit >= d->n_strings)
+			return decoded_err(err, errlen,
+			    "sample type %zu: string index out of range (%zu "
+			    "strings)",
+			    t, d->n_strings);
+	}
+	if (d->default_sample_type != 0 &&
+	    (d->default_sample_type < 0 ||
+	        (size_t)d->default_sample_type >= d->n_sample_types))
+		return decoded_err(err, errlen,
+		    "default sample type %d out of range",
+		    (int)d->default_sample_type);
+	if (d->period_type != NULL &&
+	    (d->period_type->type >= d->n_strings ||
+	        d->period_type->unit >= d->n_strings))
+		return decoded_err(
+		    err, errlen, "period type: string index out of range");
+	return 0;
+}
+
+static int
+decoded_check_frames(const Profpipe__Decoded *d, char *err, size_t errlen)
+{
+	size_t nfr = d->n_frame_function;
+	size_t i;
+
+	if (d->n_frame_file != nfr || d->n_frame_line != nfr)
+		return decoded_err(err, errlen,
+		    "frame arrays disagree (%zu functions, %zu files, %zu "
+		    "lines)",
+		    nfr, d->n_frame_file, d->n_frame_line);
+	for (i = 0; i < nfr; i++) {
+		if (d->frame_function[i] >= d->n_strings ||
+		    d->frame_file[i] >= d->n_strings)
+			return decoded_err(err, errlen,
+			    "frame %zu: string index out of range", i);
+	}
+	for (i = 0; i < d->n_stack_frames; i++) {
+		if (d->stack_frames[i] >= nfr)
+			return decoded_err(err, errlen,
+			    "stack frame %zu: frame %u out of range (%zu "
+			    "frames)",
+			    i, d->stack_frames[i], nfr);
+	}
+	return 0;
+}
+
+static int
+decoded_check_labels(
+    const Profpipe__Decoded *d, size_t nst, char *err, size_t errlen)
+{
+	const Profpipe__SampleLabel *l;
+	size_t i;
+	size_t j;
+
+	if (d->n_stack_labels != 0 && d->n_stack_labels != nst)
+		return decoded_err(err, errlen,
+		    "%zu stack labels for %zu stacks", d->n_stack_labels, nst);
+	for (i = 0; i < d->n_stack_labels; i++) {
+		if (d->stack_labels[i] != 0 &&
+		    d->stack_labels[i] >= d->n_label_sets)
+			return decoded_err(err, errlen,
+			    "stack %zu: label set %u out of range (%zu label "
+			    "sets)",
+			    i, d->stack_labels[i], d->n_label_sets);
+	}
+	for (i = 0; i < d->n_label_sets; i++) {
+		for (j = 0; j < d->label_sets[i]->n_labels; j++) {
+			l = d->label_sets[i]->labels[j];
+			if (l->key >= d->n_strings || l->str >= d->n_strings ||
+			    l->unit >= d->n_strings)
+				return decoded_err(err, errlen,
+				    "label set %zu: string index out of range",
+				    i);
+		}
+	}
+	return 0;
+}
+
+static int
+decoded_check_stacks(const Profpipe__Decoded *d, char *err, size_t errlen)
+{
+	size_t nst = decoded_n_stacks(d);
+	size_t nty = d->n_sample_types;
+	size_t i;
+
+	if (d->n_stack_offset == 0 && d->n_stack_frames != 0)
+		return decoded_err(
+		    err, errlen, "stack frames without stack offsets");
+	for (i = 0; i < nst; i++) {
+		if (d->stack_offset[i] > d->stack_offset[i + 1])
+			return decoded_err(
+			    err, errlen, "stack %zu: offsets go backwards", i);
+	}
+	if (d->n_stack_offset != 0 &&
+	    (d->stack_offset[0] != 0 ||
+	        d->stack_offset[nst] != d->n_stack_frames))
+		return decoded_err(err, errlen,
+		    "stack offsets do not span the %zu stack frames",
+		    d->n_stack_frames);
+	if (d->n_stack_hash != nst)
+		return decoded_err(err, errlen,
+		    "%zu stack hashes for %zu stacks", d->n_stack_hash, nst);
+	if ((nty != 0 && nst > SIZE_MAX / nty) || d->n_values != nst * nty)
+		return decoded_err(err, errlen,
+		    "%zu values for %zu stacks of %zu types", d->n_values, nst,
+		    nty);
+	return decoded_check_labels(d, nst, err, errlen);
+}
+
+int
+decoded_check(const Profpipe__Decoded *d, char *err, size_t errlen)
+{
+	if (d->origin == NULL)
+		return decoded_err(err, errlen, "no origin");
+	if (decoded_check_types(d, err, errlen) < 0 ||
+	    decoded_check_frames(d, err, errlen) < 0 ||
+	    decoded_check_stacks(d, err, errlen) < 0)
+		return -1;
+	return 0;
+}
