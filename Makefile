@@ -126,5 +126,15 @@ $(O)/goapp: tests/goapp/main.go
 	@mkdir -p $(O)
 	cd tests/goapp && $(GOENV) go build -o $(CURDIR)/$@ main.go
 
+# The oracle for the decoder: Go's pprof parser printing folded stacks.
+# `make oracle` diffs the decoder against it on every corpus profile.
+.PHONY: oracle
+$(O)/pprof-folded: tests/oracle/pprof-folded.go
+	@mkdir -p $(O)
+	cd tests/oracle && $(GOENV) go build -o $(CURDIR)/$@ pprof-folded.go
+
+oracle: $(BIN)/profpipe-decoder $(O)/pprof-folded
+	@tests/oracle/compare-folded $(BIN)/profpipe-decoder $(O)/pprof-folded
+
 demo-stop:
 	@scripts/demo stop

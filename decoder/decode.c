@@ -91,8 +91,8 @@ decode_looks_text(const uint8_t *p, size_t len)
 
 /* "not a profile: the body is text: <its first line>" */
 static void
-decode_text_error(const uint8_t *p, size_t len, const char *prefix,
-    char *err, size_t errlen)
+decode_text_error(
+    const uint8_t *p, size_t len, const char *prefix, char *err, size_t errlen)
 {
 	size_t n = 0;
 
@@ -108,8 +108,9 @@ decoder_run(struct decoder *d, const uint8_t *body, size_t len,
     struct arena *a, Profpipe__Decoded *out, char *err, size_t errlen)
 {
 	enum decode_codec codec = decode_sniff(body, len);
-	const char *prefix = codec == DECODE_PLAIN ? "" :
-	    codec == DECODE_GZIP ? "after gzip: " : "after zstd: ";
+	const char *prefix = codec == DECODE_PLAIN ? ""
+	    : codec == DECODE_GZIP                 ? "after gzip: "
+	                                           : "after zstd: ";
 	struct pprof_profile pr;
 	uint8_t *buf;
 	size_t n;
@@ -122,8 +123,8 @@ decoder_run(struct decoder *d, const uint8_t *body, size_t len,
 		snprintf(err, errlen, "empty body");
 		return DECODE_EBAD;
 	}
-	rv = decode_inflate(d->z, body, len, d->lim.max_inflated, a, &buf, &n,
-	    err, errlen);
+	rv = decode_inflate(
+	    d->z, body, len, d->lim.max_inflated, a, &buf, &n, err, errlen);
 	if (rv != 0)
 		return rv;
 	rv = pprof_read(buf, n, &d->lim, a, &pr, err, errlen);

@@ -53,7 +53,7 @@ size_t decode_arena_cap(const struct decode_limits *lim);
 
 enum decode_err {
 	DECODE_OK = 0,
-	DECODE_EBAD = -1, /* the input is not a valid profile: permanent */
+	DECODE_EBAD = -1,   /* the input is not a valid profile: permanent */
 	DECODE_ENOMEM = -2, /* the arena cap (or malloc) said no */
 };
 
@@ -78,8 +78,8 @@ int decode_profile(const uint8_t *body, size_t len,
     char *err, size_t errlen);
 
 /* The stack hash, as above. */
-uint64_t decode_frame_hash(const char *name, size_t name_len,
-    const char *file, size_t file_len, int64_t line);
+uint64_t decode_frame_hash(const char *name, size_t name_len, const char *file,
+    size_t file_len, int64_t line);
 uint64_t decode_stack_hash_step(uint64_t h, uint64_t frame_hash);
 
 #endif

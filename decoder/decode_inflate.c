@@ -123,20 +123,25 @@ inflate_gzip(struct decode_inflate *z, const uint8_t *body, size_t len,
 	size_t i;
 
 	if (len < GZIP_MIN_MEMBER) {
-		snprintf(err, errlen, "gzip: truncated: %zu bytes, a member "
-		    "takes at least %d", len, GZIP_MIN_MEMBER);
+		snprintf(err, errlen,
+		    "gzip: truncated: %zu bytes, a member "
+		    "takes at least %d",
+		    len, GZIP_MIN_MEMBER);
 		return DECODE_EBAD;
 	}
 	isize = gzip_isize(body, len);
 	if ((uint64_t)isize > (uint64_t)len * DEFLATE_MAX_RATIO) {
-		snprintf(err, errlen, "gzip: truncated or corrupt: the trailer "
-		    "at byte %zu claims %u bytes from %zu compressed", len - 4,
-		    isize, len);
+		snprintf(err, errlen,
+		    "gzip: truncated or corrupt: the trailer "
+		    "at byte %zu claims %u bytes from %zu compressed",
+		    len - 4, isize, len);
 		return DECODE_EBAD;
 	}
 	if (isize > max) {
-		snprintf(err, errlen, "gzip: inflates to %u bytes (trailer "
-		    "ISIZE), over the cap of %zu (max_inflated)", isize, max);
+		snprintf(err, errlen,
+		    "gzip: inflates to %u bytes (trailer "
+		    "ISIZE), over the cap of %zu (max_inflated)",
+		    isize, max);
 		return DECODE_EBAD;
 	}
 	if (z->gz == NULL) {
@@ -158,8 +163,10 @@ inflate_gzip(struct decode_inflate *z, const uint8_t *body, size_t len,
 		    buf + olen, size - olen, &in_used, &out_used);
 		if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
 			if (size >= max) {
-				snprintf(err, errlen, "gzip: inflates past the "
-				    "cap of %zu bytes (max_inflated)", max);
+				snprintf(err, errlen,
+				    "gzip: inflates past the "
+				    "cap of %zu bytes (max_inflated)",
+				    max);
 				return DECODE_EBAD;
 			}
 			size = inflate_next_size(size, max);
@@ -169,21 +176,26 @@ inflate_gzip(struct decode_inflate *z, const uint8_t *body, size_t len,
 			continue;
 		}
 		if (r != LIBDEFLATE_SUCCESS) {
-			snprintf(err, errlen, "gzip: corrupt or truncated data "
-			    "in the member at byte %zu", pos);
+			snprintf(err, errlen,
+			    "gzip: corrupt or truncated data "
+			    "in the member at byte %zu",
+			    pos);
 			return DECODE_EBAD;
 		}
 		pos += in_used;
 		olen += out_used;
 		if (pos == len)
 			break;
-		if (len - pos >= 2 && body[pos] == 0x1f && body[pos + 1] == 0x8b)
+		if (len - pos >= 2 && body[pos] == 0x1f &&
+		    body[pos + 1] == 0x8b)
 			continue; /* another member: concatenated gzip */
 		for (i = pos; i < len && body[i] == 0; i++)
 			;
 		if (i < len) {
-			snprintf(err, errlen, "gzip: %zu bytes of trailing "
-			    "garbage at byte %zu", len - pos, pos);
+			snprintf(err, errlen,
+			    "gzip: %zu bytes of trailing "
+			    "garbage at byte %zu",
+			    len - pos, pos);
 			return DECODE_EBAD;
 		}
 		break; /* zero padding after the last member */
@@ -192,8 +204,8 @@ inflate_gzip(struct decode_inflate *z, const uint8_t *body, size_t len,
 	*outlen = olen;
 	return 0;
 nomem:
-	snprintf(err, errlen, "gzip: out of memory for %zu inflated bytes",
-	    size);
+	snprintf(
+	    err, errlen, "gzip: out of memory for %zu inflated bytes", size);
 	return DECODE_ENOMEM;
 }
 
@@ -214,7 +226,7 @@ inflate_zstd_stream(ZSTD_DCtx *zs, const uint8_t *body, size_t len,
     size_t hint, size_t max, struct arena *a, uint8_t **out, size_t *outlen,
     char *err, size_t errlen)
 {
-	ZSTD_inBuffer in = { body, len, 0 };
+	ZSTD_inBuffer in = {body, len, 0};
 	ZSTD_outBuffer ob;
 	unsigned wlog = ceil_log2(max);
 	size_t size = hint != 0 ? hint : inflate_next_size(len * 4, max);
@@ -236,8 +248,10 @@ inflate_zstd_stream(ZSTD_DCtx *zs, const uint8_t *body, size_t len,
 	while (in.pos < in.size || r != 0) {
 		if (ob.pos == ob.size) {
 			if (size >= max) {
-				snprintf(err, errlen, "zstd: inflates past the "
-				    "cap of %zu bytes (max_inflated)", max);
+				snprintf(err, errlen,
+				    "zstd: inflates past the "
+				    "cap of %zu bytes (max_inflated)",
+				    max);
 				return DECODE_EBAD;
 			}
 			size = inflate_next_size(size, max);
@@ -254,8 +268,10 @@ inflate_zstd_stream(ZSTD_DCtx *zs, const uint8_t *body, size_t len,
 			return DECODE_EBAD;
 		}
 		if (r != 0 && in.pos == in.size && ob.pos < ob.size) {
-			snprintf(err, errlen, "zstd: truncated: the frame "
-			    "ends early at byte %zu", len);
+			snprintf(err, errlen,
+			    "zstd: truncated: the frame "
+			    "ends early at byte %zu",
+			    len);
 			return DECODE_EBAD;
 		}
 	}
@@ -263,8 +279,8 @@ inflate_zstd_stream(ZSTD_DCtx *zs, const uint8_t *body, size_t len,
 	*outlen = ob.pos;
 	return 0;
 nomem:
-	snprintf(err, errlen, "zstd: out of memory for %zu inflated bytes",
-	    size);
+	snprintf(
+	    err, errlen, "zstd: out of memory for %zu inflated bytes", size);
 	return DECODE_ENOMEM;
 }
 
@@ -286,13 +302,16 @@ inflate_zstd(struct decode_inflate *z, const uint8_t *body, size_t len,
 	}
 	claim = ZSTD_getFrameContentSize(body, len);
 	if (claim == ZSTD_CONTENTSIZE_ERROR) {
-		snprintf(err, errlen, "zstd: corrupt or truncated frame "
+		snprintf(err, errlen,
+		    "zstd: corrupt or truncated frame "
 		    "header");
 		return DECODE_EBAD;
 	}
 	if (claim != ZSTD_CONTENTSIZE_UNKNOWN && claim > max) {
-		snprintf(err, errlen, "zstd: inflates to %llu bytes (frame "
-		    "header), over the cap of %zu (max_inflated)", claim, max);
+		snprintf(err, errlen,
+		    "zstd: inflates to %llu bytes (frame "
+		    "header), over the cap of %zu (max_inflated)",
+		    claim, max);
 		return DECODE_EBAD;
 	}
 	if (claim == ZSTD_CONTENTSIZE_UNKNOWN ||
@@ -302,8 +321,10 @@ inflate_zstd(struct decode_inflate *z, const uint8_t *body, size_t len,
 		    a, out, outlen, err, errlen);
 	buf = arena_alloc(a, (size_t)claim + 1);
 	if (buf == NULL) {
-		snprintf(err, errlen, "zstd: out of memory for %llu inflated "
-		    "bytes", claim);
+		snprintf(err, errlen,
+		    "zstd: out of memory for %llu inflated "
+		    "bytes",
+		    claim);
 		return DECODE_ENOMEM;
 	}
 	r = ZSTD_decompressDCtx(z->zs, buf, (size_t)claim, body, len);
@@ -325,22 +346,25 @@ decode_inflate(struct decode_inflate *z, const uint8_t *body, size_t len,
 
 	switch (decode_sniff(body, len)) {
 	case DECODE_GZIP:
-		return inflate_gzip(z, body, len, max, a, out, outlen, err,
-		    errlen);
+		return inflate_gzip(
+		    z, body, len, max, a, out, outlen, err, errlen);
 	case DECODE_ZSTD:
-		return inflate_zstd(z, body, len, max, a, out, outlen, err,
-		    errlen);
+		return inflate_zstd(
+		    z, body, len, max, a, out, outlen, err, errlen);
 	default:
 		break;
 	}
 	if (len > max) {
-		snprintf(err, errlen, "body of %zu bytes is over the cap of "
-		    "%zu (max_inflated)", len, max);
+		snprintf(err, errlen,
+		    "body of %zu bytes is over the cap of "
+		    "%zu (max_inflated)",
+		    len, max);
 		return DECODE_EBAD;
 	}
 	buf = arena_alloc(a, len + 1);
 	if (buf == NULL) {
-		snprintf(err, errlen, "out of memory for a %zu-byte body", len);
+		snprintf(
+		    err, errlen, "out of memory for a %zu-byte body", len);
 		return DECODE_ENOMEM;
 	}
 	if (len > 0)

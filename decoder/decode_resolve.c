@@ -52,9 +52,8 @@ struct rs {
 	struct pprof_label *tmp_labels;
 };
 
-static int
-rs_fail(struct rs *rs, int rv, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static int rs_fail(struct rs *rs, int rv, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int
 rs_fail(struct rs *rs, int rv, const char *fmt, ...)
@@ -67,8 +66,9 @@ rs_fail(struct rs *rs, int rv, const char *fmt, ...)
 	return rv;
 }
 
-#define RS_NOMEM(rs, what) \
-	rs_fail((rs), DECODE_ENOMEM, "out of memory for %s (arena cap)", (what))
+#define RS_NOMEM(rs, what)                                                    \
+	rs_fail(                                                              \
+	    (rs), DECODE_ENOMEM, "out of memory for %s (arena cap)", (what))
 
 static uint64_t
 rs_slots(size_t n)
@@ -124,8 +124,8 @@ decode_stack_hash_step(uint64_t h, uint64_t frame_hash)
 
 /* The frame (name, file, line) whose text hashes to fh: found or added. */
 static uint32_t
-rs_frame(struct rs *rs, uint32_t name, uint32_t file, int64_t line,
-    uint64_t fh)
+rs_frame(
+    struct rs *rs, uint32_t name, uint32_t file, int64_t line, uint64_t fh)
 {
 	uint64_t s = (fh >> 7) & rs->f_mask;
 	uint32_t e;
@@ -153,8 +153,8 @@ static int
 rs_address_frame(struct rs *rs, uint64_t addr, uint32_t *out)
 {
 	char name[24];
-	int n = snprintf(name, sizeof(name), "0x%llx",
-	    (unsigned long long)addr);
+	int n =
+	    snprintf(name, sizeof(name), "0x%llx", (unsigned long long)addr);
 	uint32_t idx = (uint32_t)(rs->n_str + rs->n_extra);
 	uint64_t fh = decode_frame_hash(name, (size_t)n, "", 0, 0);
 	size_t before = rs->n_frames;
@@ -187,7 +187,8 @@ rs_locations(struct rs *rs)
 	int rv;
 
 	for (i = 0; i < pr->n_locations; i++) {
-		bound += pr->locations[i].n_lines ? pr->locations[i].n_lines : 1;
+		bound +=
+		    pr->locations[i].n_lines ? pr->locations[i].n_lines : 1;
 		nl += pr->locations[i].n_lines ? 0 : 1;
 	}
 	if (bound > UINT32_MAX / 2)
@@ -199,10 +200,10 @@ rs_locations(struct rs *rs)
 	rs->f_file = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_file));
 	rs->f_line = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_line));
 	rs->f_hash = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_hash));
-	rs->loc_off = arena_alloc(rs->a, (pr->n_locations + 1) *
-	    sizeof(*rs->loc_off));
-	rs->loc_frames = arena_alloc(rs->a, (bound + 1) *
-	    sizeof(*rs->loc_frames));
+	rs->loc_off =
+	    arena_alloc(rs->a, (pr->n_locations + 1) * sizeof(*rs->loc_off));
+	rs->loc_frames =
+	    arena_alloc(rs->a, (bound + 1) * sizeof(*rs->loc_frames));
 	rs->extra = arena_alloc(rs->a, (nl + 1) * sizeof(*rs->extra));
 	rs->extra_len = arena_alloc(rs->a, (nl + 1) * sizeof(*rs->extra_len));
 	fnh = arena_alloc(rs->a, (pr->n_functions + 1) * sizeof(*fnh));
@@ -214,8 +215,9 @@ rs_locations(struct rs *rs)
 	/* The text half of every frame hash, once per function. */
 	for (i = 0; i < pr->n_functions; i++) {
 		fn = &pr->functions[i];
-		fnh[i] = hash_bytes(hash_bytes(HASH_SEED,
-		    pr->strings[fn->name].p, pr->strings[fn->name].n),
+		fnh[i] = hash_bytes(
+		    hash_bytes(HASH_SEED, pr->strings[fn->name].p,
+		        pr->strings[fn->name].n),
 		    pr->strings[fn->filename].p, pr->strings[fn->filename].n);
 	}
 	nl = 0;
@@ -223,8 +225,8 @@ rs_locations(struct rs *rs)
 		l = &pr->locations[i];
 		rs->loc_off[i] = (uint32_t)nl;
 		if (l->n_lines == 0) {
-			rv = rs_address_frame(rs, l->address,
-			    &rs->loc_frames[nl++]);
+			rv = rs_address_frame(
+			    rs, l->address, &rs->loc_frames[nl++]);
 			if (rv != 0)
 				return rv;
 			continue;
@@ -234,7 +236,7 @@ rs_locations(struct rs *rs)
 			rs->loc_frames[nl++] = rs_frame(rs, fn->name,
 			    fn->filename, l->lines[k].line,
 			    hash_u64(fnh[l->lines[k].function],
-			    (uint64_t)l->lines[k].line));
+			        (uint64_t)l->lines[k].line));
 		}
 	}
 	rs->loc_off[i] = (uint32_t)nl;
@@ -326,10 +328,10 @@ rs_labels_alloc(struct rs *rs)
 	rs->ls_slots = arena_calloc(rs->a, slots, sizeof(*rs->ls_slots));
 	rs->ls_off = arena_alloc(rs->a, (sets + 1) * sizeof(*rs->ls_off));
 	rs->ls_hash = arena_alloc(rs->a, sets * sizeof(*rs->ls_hash));
-	rs->ls_labels = arena_alloc(rs->a, (total + 1) *
-	    sizeof(*rs->ls_labels));
-	rs->tmp_labels = arena_alloc(rs->a, (rs->lim->max_labels + 1) *
-	    sizeof(*rs->tmp_labels));
+	rs->ls_labels =
+	    arena_alloc(rs->a, (total + 1) * sizeof(*rs->ls_labels));
+	rs->tmp_labels = arena_alloc(
+	    rs->a, (rs->lim->max_labels + 1) * sizeof(*rs->tmp_labels));
 	if (rs->ls_slots == NULL || rs->ls_off == NULL ||
 	    rs->ls_hash == NULL || rs->ls_labels == NULL ||
 	    rs->tmp_labels == NULL)
@@ -360,14 +362,15 @@ rs_depths(struct rs *rs, size_t *total)
 		for (j = 0; j < smp->n_loc; j++)
 			d += off[smp->loc[j] + 1] - off[smp->loc[j]];
 		if (d > rs->lim->max_depth)
-			return rs_fail(rs, DECODE_EBAD, "sample %zu: %zu frames "
+			return rs_fail(rs, DECODE_EBAD,
+			    "sample %zu: %zu frames "
 			    "with inlining, over the cap of %u (max_depth)",
 			    i, d, rs->lim->max_depth);
 		sum += d;
 	}
 	if (sum > UINT32_MAX)
-		return rs_fail(rs, DECODE_EBAD, "%zu frames in all: too many",
-		    sum);
+		return rs_fail(
+		    rs, DECODE_EBAD, "%zu frames in all: too many", sum);
 	*total = sum;
 	return 0;
 }
@@ -429,7 +432,7 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 		k = top;
 		for (j = 0; j < smp->n_loc; j++) {
 			for (o = off[smp->loc[j]]; o < off[smp->loc[j] + 1];
-			    o++) {
+			     o++) {
 				frames[k++] = lf[o];
 				h = hash_u64(h, fh[lf[o]]);
 			}
@@ -440,17 +443,18 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 			if (hashes[e] == h && labels[e] == ls &&
 			    offs[e + 1] - offs[e] == k - top &&
 			    memcmp(frames + offs[e], frames + top,
-			    (k - top) * sizeof(*frames)) == 0)
+			        (k - top) * sizeof(*frames)) == 0)
 				break;
 			sl = (sl + 1) & mask;
 		}
 		if (slots[sl] != 0) {
 			for (t = 0; t < nt; t++) {
 				if (__builtin_add_overflow(values[e * nt + t],
-				    sv[t], &values[e * nt + t]))
+				        sv[t], &values[e * nt + t]))
 					return rs_fail(rs, DECODE_EBAD,
 					    "sample %zu: value %zu overflows "
-					    "int64 when summed", i, t);
+					    "int64 when summed",
+					    i, t);
 			}
 			continue;
 		}
@@ -484,8 +488,8 @@ rs_out_labels(struct rs *rs, Profpipe__Decoded *out)
 	size_t i;
 	uint32_t j;
 
-	out->label_sets = arena_alloc(rs->a, rs->n_ls *
-	    sizeof(*out->label_sets));
+	out->label_sets =
+	    arena_alloc(rs->a, rs->n_ls * sizeof(*out->label_sets));
 	sets = arena_alloc(rs->a, rs->n_ls * sizeof(*sets));
 	lab = arena_alloc(rs->a, (total + 1) * sizeof(*lab));
 	if (out->label_sets == NULL || sets == NULL || lab == NULL)
@@ -502,8 +506,8 @@ rs_out_labels(struct rs *rs, Profpipe__Decoded *out)
 	for (i = 0; i < rs->n_ls; i++) {
 		profpipe__label_set__init(&sets[i]);
 		sets[i].n_labels = rs->ls_off[i + 1] - rs->ls_off[i];
-		sets[i].labels = arena_alloc(rs->a, (sets[i].n_labels + 1) *
-		    sizeof(*sets[i].labels));
+		sets[i].labels = arena_alloc(
+		    rs->a, (sets[i].n_labels + 1) * sizeof(*sets[i].labels));
 		if (sets[i].labels == NULL)
 			return RS_NOMEM(rs, "label sets");
 		for (j = 0; j < sets[i].n_labels; j++)
@@ -522,9 +526,10 @@ rs_out_tables(struct rs *rs, char **strs, Profpipe__Decoded *out)
 	size_t i;
 
 	out->n_strings = rs->n_str + rs->n_extra;
-	out->strings = arena_alloc(rs->a, (out->n_strings + 1) *
-	    sizeof(*out->strings));
-	out->sample_types = arena_alloc(rs->a, nt * sizeof(*out->sample_types));
+	out->strings =
+	    arena_alloc(rs->a, (out->n_strings + 1) * sizeof(*out->strings));
+	out->sample_types =
+	    arena_alloc(rs->a, nt * sizeof(*out->sample_types));
 	vt = arena_alloc(rs->a, (nt + 1) * sizeof(*vt));
 	if (out->strings == NULL || out->sample_types == NULL || vt == NULL)
 		return RS_NOMEM(rs, "tables");

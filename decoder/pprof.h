@@ -44,7 +44,7 @@ struct pprof_label {
 };
 
 struct pprof_sample {
-	uint32_t *loc;   /* indices into locations, leaf first */
+	uint32_t *loc; /* indices into locations, leaf first */
 	uint32_t n_loc;
 	uint32_t n_labels;
 	struct pprof_label *labels; /* as in the input, empty ones dropped */
@@ -114,18 +114,17 @@ struct pprof_profile {
 
 /* Read buf (len bytes of uncompressed profile.proto) into *out. Returns 0,
  * DECODE_EBAD with "byte N: what is wrong" in err, or DECODE_ENOMEM. */
-int pprof_read(const uint8_t *buf, size_t len,
-    const struct decode_limits *lim, struct arena *a,
-    struct pprof_profile *out, char *err, size_t errlen);
+int pprof_read(const uint8_t *buf, size_t len, const struct decode_limits *lim,
+    struct arena *a, struct pprof_profile *out, char *err, size_t errlen);
 
 /* Id to index maps (pprof_idmap.c). Dense ids 1..N in order, the usual
  * case, cost nothing to look up; others go through a table. */
 struct pprof_idmap {
 	int dense;
 	uint32_t n;
-	uint64_t mask;   /* table: slots - 1 */
-	uint64_t *keys;  /* table: ids, 0 = empty */
-	uint32_t *vals;  /* table: indices */
+	uint64_t mask;  /* table: slots - 1 */
+	uint64_t *keys; /* table: ids, 0 = empty */
+	uint32_t *vals; /* table: indices */
 };
 
 /* Build from n ids (stride bytes apart, starting at ids). On a duplicate

@@ -35,8 +35,8 @@ rd_fail(struct rd *rd, const uint8_t *at, const char *fmt, ...)
 int
 rd_nomem(struct rd *rd, const char *what)
 {
-	snprintf(rd->err, rd->errlen, "out of memory for %s (arena cap)",
-	    what);
+	snprintf(
+	    rd->err, rd->errlen, "out of memory for %s (arena cap)", what);
 	return DECODE_ENOMEM;
 }
 
@@ -45,7 +45,8 @@ rd_wire(struct rd *rd, const struct pb_field *f, int why)
 {
 	switch (why) {
 	case PB_FAIL_VARINT:
-		return rd_fail(rd, f->at, "bad varint (truncated, or over "
+		return rd_fail(rd, f->at,
+		    "bad varint (truncated, or over "
 		    "10 bytes)");
 	case PB_FAIL_FIELD0:
 		return rd_fail(rd, f->at, "invalid field number");
@@ -53,16 +54,18 @@ rd_wire(struct rd *rd, const struct pb_field *f, int why)
 		return rd_fail(rd, f->at, "field %u: unsupported wire type %u",
 		    f->num, f->wt);
 	default:
-		return rd_fail(rd, f->at, "field %u: runs past the end of its "
-		    "message (truncated?)", f->num);
+		return rd_fail(rd, f->at,
+		    "field %u: runs past the end of its "
+		    "message (truncated?)",
+		    f->num);
 	}
 }
 
 int
 rd_mismatch(struct rd *rd, const struct pb_field *f)
 {
-	return rd_fail(rd, f->at, "field %u: unexpected wire type %u", f->num,
-	    f->wt);
+	return rd_fail(
+	    rd, f->at, "field %u: unexpected wire type %u", f->num, f->wt);
 }
 
 /* A string index read as int64: in range, or refused naming what it is. */
@@ -71,9 +74,10 @@ rd_str(struct rd *rd, const uint8_t *at, int64_t v, uint32_t *out,
     const char *what)
 {
 	if (v < 0 || (uint64_t)v >= rd->pr->n_strings)
-		return rd_fail(rd, at, "%s: string index %lld out of range "
-		    "(the table has %zu)", what, (long long)v,
-		    rd->pr->n_strings);
+		return rd_fail(rd, at,
+		    "%s: string index %lld out of range "
+		    "(the table has %zu)",
+		    what, (long long)v, rd->pr->n_strings);
 	*out = (uint32_t)v;
 	return 0;
 }
@@ -81,8 +85,8 @@ rd_str(struct rd *rd, const uint8_t *at, int64_t v, uint32_t *out,
 /* A ValueType message (sample_type, period_type): merged into *type and
  * *unit as protobuf merges a repeated occurrence. */
 int
-rd_value_type(struct rd *rd, const uint8_t *p, size_t n, int64_t *type,
-    int64_t *unit)
+rd_value_type(
+    struct rd *rd, const uint8_t *p, size_t n, int64_t *type, int64_t *unit)
 {
 	const uint8_t *end = p + n;
 	struct pb_field f;
@@ -101,12 +105,11 @@ rd_value_type(struct rd *rd, const uint8_t *p, size_t n, int64_t *type,
 }
 
 int
-rd_function(struct rd *rd, const struct pb_slice *s,
-    struct pprof_function *fn)
+rd_function(struct rd *rd, const struct pb_slice *s, struct pprof_function *fn)
 {
 	const uint8_t *p = s->p;
 	const uint8_t *end = p + s->n;
-	int64_t str[3] = { 0, 0, 0 };
+	int64_t str[3] = {0, 0, 0};
 	struct pb_field f;
 	int rv;
 
@@ -134,8 +137,7 @@ rd_function(struct rd *rd, const struct pb_slice *s,
 }
 
 int
-rd_mapping(struct rd *rd, const struct pb_slice *s,
-    struct pprof_mapping *m)
+rd_mapping(struct rd *rd, const struct pb_slice *s, struct pprof_mapping *m)
 {
 	const uint8_t *p = s->p;
 	const uint8_t *end = p + s->n;
@@ -153,16 +155,36 @@ rd_mapping(struct rd *rd, const struct pb_slice *s,
 			continue;
 		WANT(rd, f, PB_VARINT);
 		switch (f.num) {
-		case 1: m->id = f.u; break;
-		case 2: m->memory_start = f.u; break;
-		case 3: m->memory_limit = f.u; break;
-		case 4: m->file_offset = f.u; break;
-		case 5: file = (int64_t)f.u; break;
-		case 6: build = (int64_t)f.u; break;
-		case 7: m->has_functions = f.u != 0; break;
-		case 8: m->has_filenames = f.u != 0; break;
-		case 9: m->has_line_numbers = f.u != 0; break;
-		default: m->has_inline_frames = f.u != 0; break;
+		case 1:
+			m->id = f.u;
+			break;
+		case 2:
+			m->memory_start = f.u;
+			break;
+		case 3:
+			m->memory_limit = f.u;
+			break;
+		case 4:
+			m->file_offset = f.u;
+			break;
+		case 5:
+			file = (int64_t)f.u;
+			break;
+		case 6:
+			build = (int64_t)f.u;
+			break;
+		case 7:
+			m->has_functions = f.u != 0;
+			break;
+		case 8:
+			m->has_filenames = f.u != 0;
+			break;
+		case 9:
+			m->has_line_numbers = f.u != 0;
+			break;
+		default:
+			m->has_inline_frames = f.u != 0;
+			break;
 		}
 	}
 	rd->id = m->id;
@@ -197,14 +219,15 @@ rd_line(struct rd *rd, const struct pb_field *lf, struct pprof_line *ln,
 	}
 	ln->function = pprof_idmap_get(&rd->fmap, fid);
 	if (ln->function == PPROF_NONE)
-		return rd_fail(rd, lf->at, "line %u: function id %llu not "
-		    "found", nth, (unsigned long long)fid);
+		return rd_fail(rd, lf->at,
+		    "line %u: function id %llu not "
+		    "found",
+		    nth, (unsigned long long)fid);
 	return 0;
 }
 
 int
-rd_location(struct rd *rd, const struct pb_slice *s,
-    struct pprof_location *l)
+rd_location(struct rd *rd, const struct pb_slice *s, struct pprof_location *l)
 {
 	const uint8_t *p = s->p;
 	const uint8_t *end = p + s->n;
@@ -222,8 +245,10 @@ rd_location(struct rd *rd, const struct pb_slice *s,
 		if (f.num == 4) {
 			WANT(rd, f, PB_LEN);
 			if (n == rd->lim->max_depth)
-				return rd_fail(rd, f.at, "more than %u lines "
-				    "(max_depth)", rd->lim->max_depth);
+				return rd_fail(rd, f.at,
+				    "more than %u lines "
+				    "(max_depth)",
+				    rd->lim->max_depth);
 			rv = rd_line(rd, &f, &rd->tmp_line[n], n);
 			if (rv != 0)
 				return rv;
@@ -232,10 +257,19 @@ rd_location(struct rd *rd, const struct pb_slice *s,
 		}
 		WANT(rd, f, PB_VARINT);
 		switch (f.num) {
-		case 1: l->id = f.u; rd->id = f.u; break;
-		case 2: l->mapping_id = f.u; break;
-		case 3: l->address = f.u; break;
-		default: l->is_folded = f.u != 0; break;
+		case 1:
+			l->id = f.u;
+			rd->id = f.u;
+			break;
+		case 2:
+			l->mapping_id = f.u;
+			break;
+		case 3:
+			l->address = f.u;
+			break;
+		default:
+			l->is_folded = f.u != 0;
+			break;
 		}
 	}
 	l->mapping = pprof_idmap_get(&rd->mmap, l->mapping_id);
@@ -269,10 +303,18 @@ rd_label(struct rd *rd, const struct pb_field *lf, struct pprof_label *lb)
 			continue;
 		WANT(rd, f, PB_VARINT);
 		switch (f.num) {
-		case 1: key = (int64_t)f.u; break;
-		case 2: str = (int64_t)f.u; break;
-		case 3: lb->num = (int64_t)f.u; break;
-		default: unit = (int64_t)f.u; break;
+		case 1:
+			key = (int64_t)f.u;
+			break;
+		case 2:
+			str = (int64_t)f.u;
+			break;
+		case 3:
+			lb->num = (int64_t)f.u;
+			break;
+		default:
+			unit = (int64_t)f.u;
+			break;
 		}
 	}
 	if (rd_str(rd, lf->at, key, &lb->key, "label key") != 0 ||
@@ -314,16 +356,20 @@ rd_sample(struct rd *rd, const struct pb_slice *s, struct pprof_sample *out,
 			while (q < qend) {
 				next = pb_varint(q, qend, &v);
 				if (next == NULL)
-					return rd_fail(rd, q, "location ids: "
+					return rd_fail(rd, q,
+					    "location ids: "
 					    "bad varint");
 				idx = pprof_idmap_get(lm, v);
 				if (idx == PPROF_NONE)
-					return rd_fail(rd, q, "location id "
+					return rd_fail(rd, q,
+					    "location id "
 					    "%llu not found",
 					    (unsigned long long)v);
 				if (nl == maxd)
-					return rd_fail(rd, q, "more than %u "
-					    "locations (max_depth)", maxd);
+					return rd_fail(rd, q,
+					    "more than %u "
+					    "locations (max_depth)",
+					    maxd);
 				rd->tmp_loc[nl++] = idx;
 				q = next;
 			}
@@ -331,11 +377,15 @@ rd_sample(struct rd *rd, const struct pb_slice *s, struct pprof_sample *out,
 		case 1 << 3 | PB_VARINT:
 			idx = pprof_idmap_get(lm, f.u);
 			if (idx == PPROF_NONE)
-				return rd_fail(rd, f.at, "location id %llu not "
-				    "found", (unsigned long long)f.u);
+				return rd_fail(rd, f.at,
+				    "location id %llu not "
+				    "found",
+				    (unsigned long long)f.u);
 			if (nl == maxd)
-				return rd_fail(rd, f.at, "more than %u "
-				    "locations (max_depth)", maxd);
+				return rd_fail(rd, f.at,
+				    "more than %u "
+				    "locations (max_depth)",
+				    maxd);
 			rd->tmp_loc[nl++] = idx;
 			break;
 		case 2 << 3 | PB_LEN:
@@ -344,7 +394,8 @@ rd_sample(struct rd *rd, const struct pb_slice *s, struct pprof_sample *out,
 			while (q < qend) {
 				q = pb_varint(q, qend, &v);
 				if (q == NULL)
-					return rd_fail(rd, f.d, "values: bad "
+					return rd_fail(rd, f.d,
+					    "values: bad "
 					    "varint");
 				if (nv < nt)
 					vals[nv] = (int64_t)v;
@@ -358,8 +409,10 @@ rd_sample(struct rd *rd, const struct pb_slice *s, struct pprof_sample *out,
 			break;
 		case 3 << 3 | PB_LEN:
 			if (nlab == rd->lim->max_labels)
-				return rd_fail(rd, f.at, "more than %u labels "
-				    "(max_labels)", rd->lim->max_labels);
+				return rd_fail(rd, f.at,
+				    "more than %u labels "
+				    "(max_labels)",
+				    rd->lim->max_labels);
 			rv = rd_label(rd, &f, &rd->tmp_label[nlab]);
 			if (rv != 0)
 				return rv;
@@ -376,8 +429,8 @@ rd_sample(struct rd *rd, const struct pb_slice *s, struct pprof_sample *out,
 		}
 	}
 	if (nv != nt)
-		return rd_fail(rd, s->p, "%zu values for %zu sample types", nv,
-		    nt);
+		return rd_fail(
+		    rd, s->p, "%zu values for %zu sample types", nv, nt);
 	out->n_loc = nl;
 	out->n_labels = nlab;
 	out->loc = NULL;
@@ -392,9 +445,8 @@ rd_sample(struct rd *rd, const struct pb_slice *s, struct pprof_sample *out,
 		out->labels = arena_alloc(rd->a, nlab * sizeof(*out->labels));
 		if (out->labels == NULL)
 			return rd_nomem(rd, "labels");
-		memcpy(out->labels, rd->tmp_label,
-		    nlab * sizeof(*out->labels));
+		memcpy(
+		    out->labels, rd->tmp_label, nlab * sizeof(*out->labels));
 	}
 	return 0;
 }
-

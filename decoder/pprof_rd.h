@@ -9,9 +9,23 @@
 #include "decoder/pprof.h"
 #include "decoder/pprof_wire.h"
 
-enum { F_SAMPLE_TYPE = 1, F_SAMPLE, F_MAPPING, F_LOCATION, F_FUNCTION,
-	F_STRING, F_DROP, F_KEEP, F_TIME, F_DURATION, F_PERIOD_TYPE, F_PERIOD,
-	F_COMMENT, F_DEFAULT_TYPE, F_TOP };
+enum {
+	F_SAMPLE_TYPE = 1,
+	F_SAMPLE,
+	F_MAPPING,
+	F_LOCATION,
+	F_FUNCTION,
+	F_STRING,
+	F_DROP,
+	F_KEEP,
+	F_TIME,
+	F_DURATION,
+	F_PERIOD_TYPE,
+	F_PERIOD,
+	F_COMMENT,
+	F_DEFAULT_TYPE,
+	F_TOP
+};
 
 struct pb_slice {
 	const uint8_t *p;
@@ -36,34 +50,34 @@ struct rd {
 	struct pprof_idmap fmap;
 	struct pprof_idmap mmap;
 	struct pprof_idmap lmap;
-	uint32_t *tmp_loc;            /* max_depth */
-	struct pprof_line *tmp_line;  /* max_depth */
+	uint32_t *tmp_loc;             /* max_depth */
+	struct pprof_line *tmp_line;   /* max_depth */
 	struct pprof_label *tmp_label; /* max_labels */
 };
 
 int rd_fail(struct rd *rd, const uint8_t *at, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 int rd_nomem(struct rd *rd, const char *what);
 int rd_wire(struct rd *rd, const struct pb_field *f, int why);
 int rd_mismatch(struct rd *rd, const struct pb_field *f);
 int rd_str(struct rd *rd, const uint8_t *at, int64_t v, uint32_t *out,
     const char *what);
 
-#define WANT(rd, f, w)                                  \
-	do {                                            \
-		if ((f).wt != (w))                      \
-			return rd_mismatch((rd), &(f)); \
+#define WANT(rd, f, w)                                                        \
+	do {                                                                  \
+		if ((f).wt != (w))                                            \
+			return rd_mismatch((rd), &(f));                       \
 	} while (0)
 
 /* Table entries (pprof_entry.c). */
-int rd_value_type(struct rd *rd, const uint8_t *p, size_t n, int64_t *type,
-    int64_t *unit);
-int rd_function(struct rd *rd, const struct pb_slice *s,
-    struct pprof_function *fn);
-int rd_mapping(struct rd *rd, const struct pb_slice *s,
-    struct pprof_mapping *m);
-int rd_location(struct rd *rd, const struct pb_slice *s,
-    struct pprof_location *l);
+int rd_value_type(
+    struct rd *rd, const uint8_t *p, size_t n, int64_t *type, int64_t *unit);
+int rd_function(
+    struct rd *rd, const struct pb_slice *s, struct pprof_function *fn);
+int rd_mapping(
+    struct rd *rd, const struct pb_slice *s, struct pprof_mapping *m);
+int rd_location(
+    struct rd *rd, const struct pb_slice *s, struct pprof_location *l);
 int rd_sample(struct rd *rd, const struct pb_slice *s,
     struct pprof_sample *out, int64_t *vals);
 

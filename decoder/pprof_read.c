@@ -18,8 +18,21 @@
 #include "decoder/pprof_rd.h"
 
 static const char *const rd_top_names[F_TOP] = {
-	"", "sample types", "samples", "mappings", "locations", "functions",
-	"strings", "", "", "", "", "", "", "comments", "",
+    "",
+    "sample types",
+    "samples",
+    "mappings",
+    "locations",
+    "functions",
+    "strings",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "comments",
+    "",
 };
 
 /* One pass over the top-level fields. Counting (fill 0) checks the wire
@@ -31,7 +44,7 @@ rd_top(struct rd *rd, const uint8_t *buf, size_t len, int fill)
 	const uint8_t *p = buf;
 	const uint8_t *end = buf + len;
 	const uint8_t *q;
-	size_t seen[F_TOP] = { 0 };
+	size_t seen[F_TOP] = {0};
 	struct pprof_profile *pr = rd->pr;
 	struct pb_field f;
 	uint64_t v;
@@ -52,9 +65,10 @@ rd_top(struct rd *rd, const uint8_t *buf, size_t len, int fill)
 		case F_STRING:
 			WANT(rd, f, PB_LEN);
 			if (!fill && seen[f.num] == rd->lim->max_table)
-				return rd_fail(rd, f.at, "more than %u %s "
-				    "(max_table)", rd->lim->max_table,
-				    rd_top_names[f.num]);
+				return rd_fail(rd, f.at,
+				    "more than %u %s "
+				    "(max_table)",
+				    rd->lim->max_table, rd_top_names[f.num]);
 			if (fill && f.num == F_STRING) {
 				pr->strings[seen[f.num]].p = (const char *)f.d;
 				pr->strings[seen[f.num]].n = f.n;
@@ -66,8 +80,10 @@ rd_top(struct rd *rd, const uint8_t *buf, size_t len, int fill)
 			break;
 		case F_COMMENT:
 			if (f.wt == PB_VARINT) {
-				if (fill && rd_str(rd, f.at, (int64_t)f.u,
-				    &pr->comments[seen[f.num]], "comment") != 0)
+				if (fill &&
+				    rd_str(rd, f.at, (int64_t)f.u,
+				        &pr->comments[seen[f.num]],
+				        "comment") != 0)
 					return DECODE_EBAD;
 				seen[f.num]++;
 				break;
@@ -76,22 +92,26 @@ rd_top(struct rd *rd, const uint8_t *buf, size_t len, int fill)
 			for (q = f.d; q < f.d + f.n; seen[f.num]++) {
 				q = pb_varint(q, f.d + f.n, &v);
 				if (q == NULL)
-					return rd_fail(rd, f.at, "comments: "
+					return rd_fail(rd, f.at,
+					    "comments: "
 					    "bad varint");
 				if (!fill && seen[f.num] == rd->lim->max_table)
-					return rd_fail(rd, f.at, "more than "
+					return rd_fail(rd, f.at,
+					    "more than "
 					    "%u comments (max_table)",
 					    rd->lim->max_table);
-				if (fill && rd_str(rd, f.at, (int64_t)v,
-				    &pr->comments[seen[f.num]], "comment") != 0)
+				if (fill &&
+				    rd_str(rd, f.at, (int64_t)v,
+				        &pr->comments[seen[f.num]],
+				        "comment") != 0)
 					return DECODE_EBAD;
 			}
 			break;
 		case F_PERIOD_TYPE:
 			WANT(rd, f, PB_LEN);
 			if (!fill) {
-				rv = rd_value_type(rd, f.d, f.n, &rd->pt_type,
-				    &rd->pt_unit);
+				rv = rd_value_type(
+				    rd, f.d, f.n, &rd->pt_type, &rd->pt_unit);
 				if (rv != 0)
 					return rv;
 			}
@@ -99,7 +119,8 @@ rd_top(struct rd *rd, const uint8_t *buf, size_t len, int fill)
 		case F_TIME:
 			WANT(rd, f, PB_VARINT);
 			if (!fill && rd->raw[F_TIME] != 0)
-				return rd_fail(rd, f.at, "a second time_nanos: "
+				return rd_fail(rd, f.at,
+				    "a second time_nanos: "
 				    "concatenated profiles");
 			rd->raw[F_TIME] = (int64_t)f.u;
 			break;
@@ -135,8 +156,8 @@ rd_ids(struct rd *rd, struct pprof_idmap *m, const void *ids, size_t stride,
 	rd->id = 0;
 	if (id == 0)
 		return rd_fail(rd, msgs[bad].p, "reserved id 0");
-	return rd_fail(rd, msgs[bad].p, "id %llu used twice",
-	    (unsigned long long)id);
+	return rd_fail(
+	    rd, msgs[bad].p, "id %llu used twice", (unsigned long long)id);
 }
 
 static int
@@ -147,38 +168,38 @@ rd_alloc(struct rd *rd)
 	size_t i;
 
 	for (i = F_SAMPLE_TYPE; i <= F_FUNCTION; i++) {
-		rd->msgs[i] = arena_alloc(rd->a,
-		    (rd->count[i] + 1) * sizeof(struct pb_slice));
+		rd->msgs[i] = arena_alloc(
+		    rd->a, (rd->count[i] + 1) * sizeof(struct pb_slice));
 		if (rd->msgs[i] == NULL)
 			return rd_nomem(rd, rd_top_names[i]);
 	}
 	pr->n_strings = rd->count[F_STRING];
-	pr->strings = arena_alloc(rd->a, (pr->n_strings + 1) *
-	    sizeof(*pr->strings));
+	pr->strings =
+	    arena_alloc(rd->a, (pr->n_strings + 1) * sizeof(*pr->strings));
 	pr->n_comments = rd->count[F_COMMENT];
-	pr->comments = arena_alloc(rd->a, (pr->n_comments + 1) *
-	    sizeof(*pr->comments));
+	pr->comments =
+	    arena_alloc(rd->a, (pr->n_comments + 1) * sizeof(*pr->comments));
 	pr->n_sample_types = rd->count[F_SAMPLE_TYPE];
-	pr->sample_types = arena_alloc(rd->a, (pr->n_sample_types + 1) *
-	    sizeof(*pr->sample_types));
+	pr->sample_types = arena_alloc(
+	    rd->a, (pr->n_sample_types + 1) * sizeof(*pr->sample_types));
 	pr->n_functions = rd->count[F_FUNCTION];
-	pr->functions = arena_alloc(rd->a, (pr->n_functions + 1) *
-	    sizeof(*pr->functions));
+	pr->functions =
+	    arena_alloc(rd->a, (pr->n_functions + 1) * sizeof(*pr->functions));
 	pr->n_mappings = rd->count[F_MAPPING];
-	pr->mappings = arena_alloc(rd->a, (pr->n_mappings + 1) *
-	    sizeof(*pr->mappings));
+	pr->mappings =
+	    arena_alloc(rd->a, (pr->n_mappings + 1) * sizeof(*pr->mappings));
 	pr->n_locations = rd->count[F_LOCATION];
-	pr->locations = arena_alloc(rd->a, (pr->n_locations + 1) *
-	    sizeof(*pr->locations));
+	pr->locations =
+	    arena_alloc(rd->a, (pr->n_locations + 1) * sizeof(*pr->locations));
 	pr->n_samples = rd->count[F_SAMPLE];
-	pr->samples = arena_alloc(rd->a, (pr->n_samples + 1) *
-	    sizeof(*pr->samples));
-	rd->tmp_loc = arena_alloc(rd->a, lim->max_depth *
-	    sizeof(*rd->tmp_loc));
-	rd->tmp_line = arena_alloc(rd->a, lim->max_depth *
-	    sizeof(*rd->tmp_line));
-	rd->tmp_label = arena_alloc(rd->a, lim->max_labels *
-	    sizeof(*rd->tmp_label));
+	pr->samples =
+	    arena_alloc(rd->a, (pr->n_samples + 1) * sizeof(*pr->samples));
+	rd->tmp_loc =
+	    arena_alloc(rd->a, lim->max_depth * sizeof(*rd->tmp_loc));
+	rd->tmp_line =
+	    arena_alloc(rd->a, lim->max_depth * sizeof(*rd->tmp_line));
+	rd->tmp_label =
+	    arena_alloc(rd->a, lim->max_labels * sizeof(*rd->tmp_label));
 	if (pr->strings == NULL || pr->comments == NULL ||
 	    pr->sample_types == NULL || pr->functions == NULL ||
 	    pr->mappings == NULL || pr->locations == NULL ||
@@ -203,15 +224,15 @@ rd_scalars(struct rd *rd, const uint8_t *buf)
 	pr->duration_nanos = rd->raw[F_DURATION];
 	pr->period = rd->raw[F_PERIOD];
 	if (rd_str(rd, buf, rd->raw[F_DROP], &pr->drop_frames,
-	    "drop_frames") != 0 ||
+	        "drop_frames") != 0 ||
 	    rd_str(rd, buf, rd->raw[F_KEEP], &pr->keep_frames,
-	    "keep_frames") != 0 ||
+	        "keep_frames") != 0 ||
 	    rd_str(rd, buf, rd->raw[F_DEFAULT_TYPE], &pr->default_sample_type,
-	    "default_sample_type") != 0 ||
+	        "default_sample_type") != 0 ||
 	    rd_str(rd, buf, rd->pt_type, &pr->period_type.type,
-	    "period_type.type") != 0 ||
+	        "period_type.type") != 0 ||
 	    rd_str(rd, buf, rd->pt_unit, &pr->period_type.unit,
-	    "period_type.unit") != 0)
+	        "period_type.unit") != 0)
 		return DECODE_EBAD;
 	return 0;
 }
@@ -230,14 +251,14 @@ rd_tables(struct rd *rd)
 	for (i = 0; i < pr->n_functions; i++) {
 		rd->index = i;
 		rd->id = 0;
-		rv = rd_function(rd, &rd->msgs[F_FUNCTION][i],
-		    &pr->functions[i]);
+		rv = rd_function(
+		    rd, &rd->msgs[F_FUNCTION][i], &pr->functions[i]);
 		if (rv != 0)
 			return rv;
 	}
-	rv = rd_ids(rd, &rd->fmap, &pr->functions[0].id,
-	    sizeof(*pr->functions), pr->n_functions, "function",
-	    rd->msgs[F_FUNCTION]);
+	rv =
+	    rd_ids(rd, &rd->fmap, &pr->functions[0].id, sizeof(*pr->functions),
+	        pr->n_functions, "function", rd->msgs[F_FUNCTION]);
 	if (rv != 0)
 		return rv;
 	rd->kind = "mapping";
@@ -248,23 +269,22 @@ rd_tables(struct rd *rd)
 		if (rv != 0)
 			return rv;
 	}
-	rv = rd_ids(rd, &rd->mmap, &pr->mappings[0].id,
-	    sizeof(*pr->mappings), pr->n_mappings, "mapping",
-	    rd->msgs[F_MAPPING]);
+	rv = rd_ids(rd, &rd->mmap, &pr->mappings[0].id, sizeof(*pr->mappings),
+	    pr->n_mappings, "mapping", rd->msgs[F_MAPPING]);
 	if (rv != 0)
 		return rv;
 	rd->kind = "location";
 	for (i = 0; i < pr->n_locations; i++) {
 		rd->index = i;
 		rd->id = 0;
-		rv = rd_location(rd, &rd->msgs[F_LOCATION][i],
-		    &pr->locations[i]);
+		rv = rd_location(
+		    rd, &rd->msgs[F_LOCATION][i], &pr->locations[i]);
 		if (rv != 0)
 			return rv;
 	}
-	rv = rd_ids(rd, &rd->lmap, &pr->locations[0].id,
-	    sizeof(*pr->locations), pr->n_locations, "location",
-	    rd->msgs[F_LOCATION]);
+	rv =
+	    rd_ids(rd, &rd->lmap, &pr->locations[0].id, sizeof(*pr->locations),
+	        pr->n_locations, "location", rd->msgs[F_LOCATION]);
 	if (rv != 0)
 		return rv;
 	rd->kind = "sample type";
@@ -278,9 +298,9 @@ rd_tables(struct rd *rd)
 		if (rv != 0)
 			return rv;
 		if (rd_str(rd, m->p, type, &pr->sample_types[i].type,
-		    "type") != 0 ||
+		        "type") != 0 ||
 		    rd_str(rd, m->p, unit, &pr->sample_types[i].unit,
-		    "unit") != 0)
+		        "unit") != 0)
 			return DECODE_EBAD;
 	}
 	return 0;
@@ -295,7 +315,8 @@ rd_samples(struct rd *rd)
 	int rv;
 
 	if (nt == 0 && pr->n_samples > 0)
-		return rd_fail(rd, rd->msgs[F_SAMPLE][0].p, "samples but no "
+		return rd_fail(rd, rd->msgs[F_SAMPLE][0].p,
+		    "samples but no "
 		    "sample types");
 	if (nt != 0 && pr->n_samples > SIZE_MAX / sizeof(int64_t) / nt)
 		return rd_nomem(rd, "values");

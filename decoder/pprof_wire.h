@@ -95,8 +95,8 @@ pb_le(const uint8_t *p, size_t n)
 	return v;
 }
 
-/* Read the field at *pp (< end) into f and advance *pp. Returns 0, or a pb_fail
- * (with *pp left at the field's start). */
+/* Read the field at *pp (< end) into f and advance *pp. Returns 0, or a
+ * pb_fail (with *pp left at the field's start). */
 static inline int
 pb_next(const uint8_t **pp, const uint8_t *end, struct pb_field *f)
 {
