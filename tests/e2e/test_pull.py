@@ -79,24 +79,15 @@ class PullPipeline(unittest.TestCase):
         top = per_fn.most_common(1)[0][0]
         self.assertEqual(top, "main.burnCPU", per_fn.most_common(5))
 
-    def test_goroutines_sum_to_service_total(self):
-        by_profile = collections.Counter()
-        for r in self.records:
-            if r["type"] == "profile_goroutines":
-                by_profile[r["profileID"]] += float(r["val"])
-        self.assertTrue(by_profile)
-        # Goroutines come and go (HTTP handlers, the profiler's own): a few.
-        for pid, total in by_profile.items():
-            self.assertAlmostEqual(total, self.goroutines_then, delta=5,
-                                   msg="profile %s" % pid)
-
     def test_stack_is_callers_leaf_to_root(self):
         cpu = [r for r in self.records if r["type"] == "profile_cpu"
                and r["name"].startswith("main.burnCPU ")]
         self.assertTrue(cpu)
-        callers = cpu[0]["stack"].split("\n")
-        self.assertTrue(callers[0].startswith("main.cpuLoop "), callers)
-        self.assertTrue(callers[-1].startswith("runtime.goexit "), callers)
+        # burnCPU's only caller is cpuLoop, the goroutine's root function
+        # (Go's CPU profiler leaves runtime.goexit out).
+        for r in cpu:
+            self.assertEqual([c.split(" ")[0] for c in r["stack"].split("\n")],
+                             ["main.cpuLoop"], r["stack"])
 
     def test_every_sent_profile_arrives_once(self):
         sent = sent_profiles(self.p.fetcher.read_log())
@@ -109,6 +100,38 @@ class PullPipeline(unittest.TestCase):
         keys = collections.Counter((r["profileID"], r["stackID"], r["valueTypes"],
                                     r["labels"]) for r in self.records)
         self.assertEqual([k for k, n in keys.items() if n > 1], [])
+
+
+class GoroutineTotals(unittest.TestCase):
+    """Each goroutine profile's records sum to the total Go itself reports
+    (goroutine?debug=1) at the same moment. Only goroutines are fetched, so
+    no profiling request of the pipeline is in flight between the two."""
+
+    def test_goroutines_sum_to_service_total(self):
+        app = GoApp(args=["-goroutines", "50"])
+        p = Pipeline()
+        out = p.path("r.jsonl")
+        p.start_all(p.write_config(pull_config([("127.0.0.1", app.port)], out, interval=1,
+                                               kinds=("goroutines",))))
+        pairs = []
+        try:
+            for _ in range(3):
+                n = len({r["profileID"] for r in read_jsonl(out)})
+                wait_until(lambda: len({r["profileID"] for r in read_jsonl(out)}) > n, 30,
+                           "a new goroutine profile")
+                pairs.append((read_jsonl(out)[-1]["profileID"], app.goroutine_total()))
+        finally:
+            codes = p.stop_all()
+            app.stop()
+        self.assertEqual(codes, {k: 0 for k in codes})
+        # Summed after the exporter has drained, so every profile is whole.
+        records = read_jsonl(out)
+        for latest, service_total in pairs:
+            total = sum(float(r["val"]) for r in records if r["profileID"] == latest)
+            # The service's count includes the handler answering us; a few
+            # goroutines (HTTP connections) come and go.
+            self.assertGreater(service_total, 50)
+            self.assertAlmostEqual(total, service_total, delta=3)
 
 
 class StageExits(unittest.TestCase):
@@ -165,7 +188,7 @@ class DecoderKilled(unittest.TestCase):
         keys = collections.Counter((r["profileID"], r["stackID"], r["valueTypes"],
                                     r["labels"]) for r in records)
         self.assertEqual([k for k, n in keys.items() if n > 1], [])
-        self.assertGreater(len(sent), 60)
+        self.assertGreaterEqual(len(sent), 60)
 
 
 class Failures(unittest.TestCase):
