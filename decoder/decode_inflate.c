@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "common/xalloc.h"
 #include "decoder/decode.h"
@@ -262,6 +263,14 @@ inflate_zstd_stream(ZSTD_DCtx *zs, const uint8_t *body, size_t len,
 			ob.size = size;
 		}
 		r = ZSTD_decompressStream(zs, &ob, &in);
+		if (ZSTD_getErrorCode(r) ==
+		    ZSTD_error_frameParameter_windowTooLarge) {
+			snprintf(err, errlen,
+			    "zstd: the frame's window is larger than the cap "
+			    "of %zu bytes (max_inflated)",
+			    max);
+			return DECODE_EBAD;
+		}
 		if (ZSTD_isError(r)) {
 			snprintf(err, errlen, "zstd: at input byte %zu: %s",
 			    in.pos, ZSTD_getErrorName(r));

@@ -1,0 +1,278 @@
+/*
+ * test_decode_inflate: the front end. gzip (one member, several, padded,
+ * with trailing garbage, with a trailer that lies), zstd (size in the
+ * header or not, one frame or several), plain bodies, and the cap: a claim
+ * over it refused before inflating, a stream that only turns out too large
+ * stopped at the cap.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <libdeflate.h>
+#include <zstd.h>
+
+#include "tests/unit/decode_util.h"
+
+static uint8_t *plain;
+static size_t plain_len;
+
+static int
+setup(void **state)
+{
+	struct arena *a = arena_new(0);
+	uint8_t *gz;
+	uint8_t *p;
+	size_t len;
+
+	(void)state;
+	gz = du_slurp(CORPUS "/real/goapp-cpu.pb.gz", &len);
+	assert_non_null(gz);
+	p = du_inflate(gz, len, a, &plain_len);
+	assert_non_null(p);
+	plain = malloc(plain_len);
+	memcpy(plain, p, plain_len);
+	free(gz);
+	arena_free(a);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	free(plain);
+	return 0;
+}
+
+/* Inflate body with cap max: the rv, and the output checked against
+ * want (if rv is 0 and want is given). */
+static int
+inflate(const uint8_t *body, size_t len, size_t max, const uint8_t *want,
+    size_t want_len, char *err, size_t errlen)
+{
+	struct decode_inflate *z;
+	struct arena *a = arena_new(0);
+	uint8_t *out;
+	size_t n;
+	int rv;
+
+	assert_int_equal(decode_inflate_new(&z), 0);
+	rv = decode_inflate(z, body, len, max, a, &out, &n, err, errlen);
+	if (rv == 0 && want != NULL) {
+		assert_int_equal(n, want_len);
+		assert_memory_equal(out, want, n);
+	}
+	decode_inflate_free(z);
+	arena_free(a);
+	return rv;
+}
+
+static size_t
+gzip(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
+{
+	struct libdeflate_compressor *c = libdeflate_alloc_compressor(6);
+	size_t n = libdeflate_gzip_compress(c, in, len, out, cap);
+
+	libdeflate_free_compressor(c);
+	assert_true(n > 0);
+	return n;
+}
+
+static void
+test_sniff(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	    decode_sniff((const uint8_t *)"\x1f\x8b", 2), DECODE_GZIP);
+	assert_int_equal(
+	    decode_sniff((const uint8_t *)"\x28\xb5\x2f\xfd", 4), DECODE_ZSTD);
+	assert_int_equal(
+	    decode_sniff((const uint8_t *)"\x1f", 1), DECODE_PLAIN);
+	assert_int_equal(decode_sniff(plain, plain_len), DECODE_PLAIN);
+}
+
+static void
+test_gzip_members(void **state)
+{
+	size_t cap = plain_len * 2 + 1024;
+	uint8_t *gz = malloc(cap + 16);
+	size_t half = plain_len / 2;
+	size_t n;
+	size_t m;
+	char err[256];
+
+	(void)state;
+	n = gzip(plain, plain_len, gz, cap);
+	assert_int_equal(inflate(gz, n, DECODE_MAX_INFLATED, plain, plain_len,
+	                     err, sizeof(err)),
+	    0);
+	/* Two members (pigz, or a writer that flushes as it goes). */
+	n = gzip(plain, half, gz, cap);
+	m = gzip(plain + half, plain_len - half, gz + n, cap - n);
+	assert_int_equal(inflate(gz, n + m, DECODE_MAX_INFLATED, plain,
+	                     plain_len, err, sizeof(err)),
+	    0);
+	/* Zero padding after the last member is tolerated. */
+	memset(gz + n + m, 0, 16);
+	assert_int_equal(inflate(gz, n + m + 16, DECODE_MAX_INFLATED, plain,
+	                     plain_len, err, sizeof(err)),
+	    0);
+	/* Anything else is not. */
+	gz[n + m + 3] = 'x';
+	assert_int_equal(inflate(gz, n + m + 16, DECODE_MAX_INFLATED, NULL, 0,
+	                     err, sizeof(err)),
+	    DECODE_EBAD);
+	assert_non_null(strstr(err, "trailing garbage"));
+	free(gz);
+}
+
+static void
+test_gzip_caps(void **state)
+{
+	size_t cap = plain_len + 1024;
+	uint8_t *gz = malloc(cap);
+	uint8_t *zeros = calloc(1, 4 << 20);
+	size_t n;
+	char err[256];
+
+	(void)state;
+	n = gzip(plain, plain_len, gz, cap);
+	/* The trailer says it is over the cap: refused before inflating. */
+	assert_int_equal(
+	    inflate(gz, n, plain_len - 1, NULL, 0, err, sizeof(err)),
+	    DECODE_EBAD);
+	assert_non_null(strstr(err, "(trailer ISIZE), over the cap of"));
+	/* Exactly the cap is fine. */
+	assert_int_equal(
+	    inflate(gz, n, plain_len, plain, plain_len, err, sizeof(err)), 0);
+	/* A trailer claiming more than deflate can do: corrupt. */
+	gz[n - 1] = 0x7f;
+	assert_int_equal(
+	    inflate(gz, n, DECODE_MAX_INFLATED, NULL, 0, err, sizeof(err)),
+	    DECODE_EBAD);
+	assert_non_null(strstr(err, "truncated or corrupt"));
+	free(gz);
+
+	/* A trailer that understates (4 MiB of zeros claiming 100 bytes, as
+	 * ISIZE wraps at 4 GiB): stopped at the cap while inflating. */
+	gz = malloc(64 * 1024);
+	n = gzip(zeros, 4 << 20, gz, 64 * 1024);
+	gz[n - 4] = 100;
+	gz[n - 3] = gz[n - 2] = gz[n - 1] = 0;
+	assert_int_equal(
+	    inflate(gz, n, 1 << 20, NULL, 0, err, sizeof(err)), DECODE_EBAD);
+	assert_non_null(strstr(err, "inflates past the cap of 1048576"));
+	/* With room, the lie is caught by the member's own check. */
+	assert_int_equal(
+	    inflate(gz, n, 8 << 20, NULL, 0, err, sizeof(err)), DECODE_EBAD);
+	assert_non_null(strstr(err, "corrupt or truncated"));
+	free(gz);
+	free(zeros);
+}
+
+static void
+test_gzip_truncated(void **state)
+{
+	size_t cap = plain_len + 1024;
+	uint8_t *gz = malloc(cap);
+	size_t n;
+	size_t i;
+	char err[256];
+
+	(void)state;
+	n = gzip(plain, plain_len, gz, cap);
+	for (i = 0; i < n; i++) {
+		err[0] = '\0';
+		assert_int_equal(inflate(gz, i, DECODE_MAX_INFLATED, NULL, 0,
+		                     err, sizeof(err)),
+		    i < 2 ? 0 : DECODE_EBAD);
+		if (i >= 2)
+			assert_true(strlen(err) > 0);
+	}
+	free(gz);
+}
+
+static void
+test_zstd(void **state)
+{
+	size_t cap = ZSTD_compressBound(plain_len) * 2;
+	uint8_t *zs = malloc(cap);
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	size_t half = plain_len / 2;
+	size_t n;
+	size_t m;
+	char err[256];
+
+	(void)state;
+	/* Content size in the header. */
+	n = ZSTD_compress(zs, cap, plain, plain_len, 3);
+	assert_false(ZSTD_isError(n));
+	assert_int_equal(inflate(zs, n, DECODE_MAX_INFLATED, plain, plain_len,
+	                     err, sizeof(err)),
+	    0);
+	assert_int_equal(
+	    inflate(zs, n, plain_len - 1, NULL, 0, err, sizeof(err)),
+	    DECODE_EBAD);
+	assert_non_null(strstr(err, "(frame header), over the cap"));
+	/* Two frames. */
+	n = ZSTD_compress(zs, cap, plain, half, 3);
+	m = ZSTD_compress(zs + n, cap - n, plain + half, plain_len - half, 3);
+	assert_int_equal(inflate(zs, n + m, DECODE_MAX_INFLATED, plain,
+	                     plain_len, err, sizeof(err)),
+	    0);
+	/* No content size (a streaming writer): grows, within the cap. */
+	ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 0);
+	n = ZSTD_compress2(c, zs, cap, plain, plain_len);
+	assert_false(ZSTD_isError(n));
+	assert_int_equal(
+	    ZSTD_getFrameContentSize(zs, n), ZSTD_CONTENTSIZE_UNKNOWN);
+	assert_int_equal(inflate(zs, n, DECODE_MAX_INFLATED, plain, plain_len,
+	                     err, sizeof(err)),
+	    0);
+	assert_int_equal(
+	    inflate(zs, n, 1000, NULL, 0, err, sizeof(err)), DECODE_EBAD);
+	assert_non_null(strstr(err, "cap of 1000"));
+	assert_int_equal(
+	    inflate(zs, n, plain_len - 1, NULL, 0, err, sizeof(err)),
+	    DECODE_EBAD);
+	assert_non_null(strstr(err, "inflates past the cap"));
+	/* Truncated. */
+	assert_int_equal(
+	    inflate(zs, n - 5, DECODE_MAX_INFLATED, NULL, 0, err, sizeof(err)),
+	    DECODE_EBAD);
+	assert_non_null(strstr(err, "zstd"));
+	ZSTD_freeCCtx(c);
+	free(zs);
+}
+
+static void
+test_plain_cap(void **state)
+{
+	char err[256];
+
+	(void)state;
+	assert_int_equal(inflate(plain, plain_len, plain_len, plain, plain_len,
+	                     err, sizeof(err)),
+	    0);
+	assert_int_equal(inflate(plain, plain_len, plain_len - 1, NULL, 0, err,
+	                     sizeof(err)),
+	    DECODE_EBAD);
+	assert_non_null(strstr(err, "over the cap"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sniff),
+	    cmocka_unit_test(test_gzip_members),
+	    cmocka_unit_test(test_gzip_caps),
+	    cmocka_unit_test(test_gzip_truncated),
+	    cmocka_unit_test(test_zstd),
+	    cmocka_unit_test(test_plain_cap),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
