@@ -38,5 +38,5 @@ hash_bytes(uint64_t seed, const void *p, size_t len)
 uint64_t
 hash_u64(uint64_t seed, uint64_t v)
 {
-	return hash_mix(seed ^ v, 0x589965cc75374cc3ULL);
+	return hash_u64_inline(seed, v);
 }

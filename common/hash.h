@@ -15,4 +15,14 @@
 uint64_t hash_bytes(uint64_t seed, const void *p, size_t len);
 uint64_t hash_u64(uint64_t seed, uint64_t v);
 
+/* hash_u64 itself, inline, for loops that chain millions of them (the
+ * decoder's stack hashes): the same function, without the call. */
+static inline uint64_t
+hash_u64_inline(uint64_t seed, uint64_t v)
+{
+	__uint128_t r = (__uint128_t)(seed ^ v) * 0x589965cc75374cc3ULL;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
 #endif

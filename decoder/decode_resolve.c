@@ -12,6 +12,7 @@
  * string in its table still gets one frame per (function, file, line).
  */
 #include "decoder/decode_resolve.h"
+#include "decoder/decode_rs.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,43 +20,7 @@
 
 #include "common/hash.h"
 
-struct rs {
-	const struct pprof_profile *pr;
-	const struct decode_limits *lim;
-	struct arena *a;
-	char *err;
-	size_t errlen;
-	/* strings: the profile's, then "0x..." names made for locations
-	 * without lines */
-	size_t n_str;
-	char **extra;
-	size_t *extra_len;
-	size_t n_extra;
-	/* frames */
-	uint32_t *f_name;
-	uint32_t *f_file;
-	int64_t *f_line;
-	uint64_t *f_hash;
-	size_t n_frames;
-	uint32_t *f_slots; /* frame id + 1, 0 empty */
-	uint64_t f_mask;
-	/* each location's run of frame ids */
-	uint32_t *loc_off; /* n_locations + 1 */
-	uint32_t *loc_frames;
-	/* label sets: [0] empty */
-	uint32_t *ls_off;
-	struct pprof_label *ls_labels;
-	uint64_t *ls_hash;
-	size_t n_ls;
-	uint32_t *ls_slots;
-	uint64_t ls_mask;
-	struct pprof_label *tmp_labels;
-};
-
-static int rs_fail(struct rs *rs, int rv, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
+int
 rs_fail(struct rs *rs, int rv, const char *fmt, ...)
 {
 	va_list ap;
@@ -66,11 +31,7 @@ rs_fail(struct rs *rs, int rv, const char *fmt, ...)
 	return rv;
 }
 
-#define RS_NOMEM(rs, what)                                                    \
-	rs_fail(                                                              \
-	    (rs), DECODE_ENOMEM, "out of memory for %s (arena cap)", (what))
-
-static uint64_t
+uint64_t
 rs_slots(size_t n)
 {
 	uint64_t s = 16;
@@ -171,25 +132,30 @@ rs_address_frame(struct rs *rs, uint64_t addr, uint32_t *out)
 	return 0;
 }
 
-/* Expand every location into its run of frames. */
+/* Make every location's frames: one frame per line, innermost first, or
+ * one named by its address when it has no lines. */
 static int
 rs_locations(struct rs *rs)
 {
 	const struct pprof_profile *pr = rs->pr;
 	const struct pprof_location *l;
 	const struct pprof_function *fn;
+	const struct pprof_line *ln;
 	size_t bound = 0;
-	size_t nl = 0;
+	size_t nruns = 0;
+	size_t naddr = 0;
 	uint64_t *fnh;
 	uint64_t slots;
+	uint32_t f = 0;
 	size_t i;
 	uint32_t k;
 	int rv;
 
 	for (i = 0; i < pr->n_locations; i++) {
-		bound +=
-		    pr->locations[i].n_lines ? pr->locations[i].n_lines : 1;
-		nl += pr->locations[i].n_lines ? 0 : 1;
+		k = pr->locations[i].n_lines;
+		bound += k ? k : 1;
+		naddr += k == 0;
+		nruns += k > 1 ? k : 0;
 	}
 	if (bound > UINT32_MAX / 2)
 		return rs_fail(rs, DECODE_EBAD, "%zu frames: too many", bound);
@@ -200,17 +166,17 @@ rs_locations(struct rs *rs)
 	rs->f_file = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_file));
 	rs->f_line = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_line));
 	rs->f_hash = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_hash));
-	rs->loc_off =
-	    arena_alloc(rs->a, (pr->n_locations + 1) * sizeof(*rs->loc_off));
-	rs->loc_frames =
-	    arena_alloc(rs->a, (bound + 1) * sizeof(*rs->loc_frames));
-	rs->extra = arena_alloc(rs->a, (nl + 1) * sizeof(*rs->extra));
-	rs->extra_len = arena_alloc(rs->a, (nl + 1) * sizeof(*rs->extra_len));
+	rs->locs =
+	    arena_alloc(rs->a, (pr->n_locations + 1) * sizeof(*rs->locs));
+	rs->runs = arena_alloc(rs->a, (nruns + 1) * sizeof(*rs->runs));
+	rs->extra = arena_alloc(rs->a, (naddr + 1) * sizeof(*rs->extra));
+	rs->extra_len =
+	    arena_alloc(rs->a, (naddr + 1) * sizeof(*rs->extra_len));
 	fnh = arena_alloc(rs->a, (pr->n_functions + 1) * sizeof(*fnh));
 	if (rs->f_slots == NULL || rs->f_name == NULL || rs->f_file == NULL ||
-	    rs->f_line == NULL || rs->f_hash == NULL || rs->loc_off == NULL ||
-	    rs->loc_frames == NULL || rs->extra == NULL ||
-	    rs->extra_len == NULL || fnh == NULL)
+	    rs->f_line == NULL || rs->f_hash == NULL || rs->locs == NULL ||
+	    rs->runs == NULL || rs->extra == NULL || rs->extra_len == NULL ||
+	    fnh == NULL)
 		return RS_NOMEM(rs, "frames");
 	/* The text half of every frame hash, once per function. */
 	for (i = 0; i < pr->n_functions; i++) {
@@ -220,26 +186,37 @@ rs_locations(struct rs *rs)
 		        pr->strings[fn->name].n),
 		    pr->strings[fn->filename].p, pr->strings[fn->filename].n);
 	}
-	nl = 0;
+	nruns = 0;
 	for (i = 0; i < pr->n_locations; i++) {
 		l = &pr->locations[i];
-		rs->loc_off[i] = (uint32_t)nl;
+		rs->locs[i].n = l->n_lines ? l->n_lines : 1;
 		if (l->n_lines == 0) {
-			rv = rs_address_frame(
-			    rs, l->address, &rs->loc_frames[nl++]);
+			rv = rs_address_frame(rs, l->address, &f);
 			if (rv != 0)
 				return rv;
+			rs->locs[i].frame = f;
+			rs->locs[i].hash = rs->f_hash[f];
 			continue;
 		}
 		for (k = 0; k < l->n_lines; k++) {
-			fn = &pr->functions[l->lines[k].function];
-			rs->loc_frames[nl++] = rs_frame(rs, fn->name,
-			    fn->filename, l->lines[k].line,
-			    hash_u64(fnh[l->lines[k].function],
-			        (uint64_t)l->lines[k].line));
+			ln = &l->lines[k];
+			fn = &pr->functions[ln->function];
+			f = rs_frame(rs, fn->name, fn->filename, ln->line,
+			    hash_u64(fnh[ln->function], (uint64_t)ln->line));
+			if (l->n_lines == 1) {
+				rs->locs[i].frame = f;
+				rs->locs[i].hash = rs->f_hash[f];
+				break;
+			}
+			rs->runs[nruns + k].frame = f;
+			rs->runs[nruns + k].hash = rs->f_hash[f];
+			rs->runs[nruns + k].n = 1;
+		}
+		if (l->n_lines > 1) {
+			rs->locs[i].frame = (uint32_t)nruns;
+			nruns += l->n_lines;
 		}
 	}
-	rs->loc_off[i] = (uint32_t)nl;
 	return 0;
 }
 
@@ -257,7 +234,7 @@ rs_label_less(const struct pprof_label *x, const struct pprof_label *y)
 
 /* The label set of a sample: its labels sorted (a set has no order), found
  * or added. */
-static int
+int
 rs_label_set(struct rs *rs, const struct pprof_sample *smp, uint32_t *out)
 {
 	struct pprof_label *t = rs->tmp_labels;
@@ -340,142 +317,6 @@ rs_labels_alloc(struct rs *rs)
 	rs->ls_off[1] = 0;
 	rs->ls_hash[0] = 0;
 	rs->n_ls = 1;
-	return 0;
-}
-
-/* Stack depth of every sample (checked against max_depth) and their sum,
- * which sizes the frame array exactly. */
-static int
-rs_depths(struct rs *rs, size_t *total)
-{
-	const struct pprof_profile *pr = rs->pr;
-	const struct pprof_sample *smp;
-	const uint32_t *off = rs->loc_off;
-	size_t sum = 0;
-	size_t d;
-	size_t i;
-	uint32_t j;
-
-	for (i = 0; i < pr->n_samples; i++) {
-		smp = &pr->samples[i];
-		d = 0;
-		for (j = 0; j < smp->n_loc; j++)
-			d += off[smp->loc[j] + 1] - off[smp->loc[j]];
-		if (d > rs->lim->max_depth)
-			return rs_fail(rs, DECODE_EBAD,
-			    "sample %zu: %zu frames "
-			    "with inlining, over the cap of %u (max_depth)",
-			    i, d, rs->lim->max_depth);
-		sum += d;
-	}
-	if (sum > UINT32_MAX)
-		return rs_fail(
-		    rs, DECODE_EBAD, "%zu frames in all: too many", sum);
-	*total = sum;
-	return 0;
-}
-
-/* Every sample into a stack; identical ones summed into the first. */
-static int
-rs_stacks(struct rs *rs, Profpipe__Decoded *out)
-{
-	const struct pprof_profile *pr = rs->pr;
-	const struct pprof_sample *smp;
-	const uint32_t *off = rs->loc_off;
-	const uint32_t *lf = rs->loc_frames;
-	const uint64_t *fh = rs->f_hash;
-	size_t nt = pr->n_sample_types;
-	size_t ns = pr->n_samples;
-	size_t total = 0;
-	size_t n = 0;
-	uint32_t *frames;
-	uint32_t *offs;
-	uint64_t *hashes;
-	int64_t *values;
-	const int64_t *sv;
-	uint32_t *labels;
-	uint32_t *slots;
-	uint64_t mask;
-	uint64_t h;
-	uint64_t sl;
-	uint32_t top = 0;
-	uint32_t k;
-	uint32_t o;
-	uint32_t e;
-	uint32_t ls;
-	uint32_t j;
-	size_t i;
-	size_t t;
-	int rv;
-
-	rv = rs_depths(rs, &total);
-	if (rv != 0)
-		return rv;
-	mask = rs_slots(ns) - 1;
-	frames = arena_alloc(rs->a, (total + 1) * sizeof(*frames));
-	offs = arena_alloc(rs->a, (ns + 1) * sizeof(*offs));
-	hashes = arena_alloc(rs->a, (ns + 1) * sizeof(*hashes));
-	values = arena_alloc(rs->a, (ns * nt + 1) * sizeof(*values));
-	labels = arena_alloc(rs->a, (ns + 1) * sizeof(*labels));
-	slots = arena_calloc(rs->a, mask + 1, sizeof(*slots));
-	if (frames == NULL || offs == NULL || hashes == NULL ||
-	    values == NULL || labels == NULL || slots == NULL)
-		return RS_NOMEM(rs, "stacks");
-	offs[0] = 0;
-	for (i = 0; i < ns; i++) {
-		smp = &pr->samples[i];
-		sv = pr->values + i * nt;
-		rv = rs_label_set(rs, smp, &ls);
-		if (rv != 0)
-			return rv;
-		h = HASH_SEED;
-		k = top;
-		for (j = 0; j < smp->n_loc; j++) {
-			for (o = off[smp->loc[j]]; o < off[smp->loc[j] + 1];
-			     o++) {
-				frames[k++] = lf[o];
-				h = hash_u64(h, fh[lf[o]]);
-			}
-		}
-		sl = ((h ^ (uint64_t)ls * 0x9e3779b97f4a7c15ULL) >> 7) & mask;
-		while ((e = slots[sl]) != 0) {
-			e--;
-			if (hashes[e] == h && labels[e] == ls &&
-			    offs[e + 1] - offs[e] == k - top &&
-			    memcmp(frames + offs[e], frames + top,
-			        (k - top) * sizeof(*frames)) == 0)
-				break;
-			sl = (sl + 1) & mask;
-		}
-		if (slots[sl] != 0) {
-			for (t = 0; t < nt; t++) {
-				if (__builtin_add_overflow(values[e * nt + t],
-				        sv[t], &values[e * nt + t]))
-					return rs_fail(rs, DECODE_EBAD,
-					    "sample %zu: value %zu overflows "
-					    "int64 when summed",
-					    i, t);
-			}
-			continue;
-		}
-		hashes[n] = h;
-		labels[n] = ls;
-		memcpy(values + n * nt, sv, nt * sizeof(*values));
-		offs[n + 1] = k;
-		top = k;
-		slots[sl] = (uint32_t)++n;
-	}
-	out->n_stack_offset = n + 1;
-	out->stack_offset = offs;
-	out->n_stack_frames = top;
-	out->stack_frames = frames;
-	out->n_stack_hash = n;
-	out->stack_hash = hashes;
-	out->n_values = n * nt;
-	out->values = values;
-	out->n_stack_labels = n;
-	out->stack_labels = labels;
-	out->n_samples = ns;
 	return 0;
 }
 

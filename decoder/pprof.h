@@ -12,6 +12,10 @@
  * id up. Ids may be sparse and in any order (Go writes 1..N, others need
  * not); duplicates and the reserved id 0 are refused.
  *
+ * A sample's frames (its locations' lines, or one for a location without
+ * lines) are counted as it is read and checked against max_depth, so the
+ * resolver can size its arrays without another pass.
+ *
  * Memory: all in the arena given; the input must outlive the result.
  */
 #ifndef PROFPIPE_PPROF_H
@@ -46,6 +50,7 @@ struct pprof_label {
 struct pprof_sample {
 	uint32_t *loc; /* indices into locations, leaf first */
 	uint32_t n_loc;
+	uint32_t n_frames; /* with inlining: sum of max(1, n_lines) */
 	uint32_t n_labels;
 	struct pprof_label *labels; /* as in the input, empty ones dropped */
 };
@@ -110,6 +115,7 @@ struct pprof_profile {
 	int64_t period;
 	uint32_t default_sample_type; /* string index; 0: not given */
 	size_t n_loc_refs;            /* sum of n_loc over samples */
+	size_t n_frame_refs;          /* sum of n_frames over samples */
 };
 
 /* Read buf (len bytes of uncompressed profile.proto) into *out. Returns 0,

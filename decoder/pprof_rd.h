@@ -34,6 +34,7 @@ struct pb_slice {
 
 struct rd {
 	const uint8_t *base;
+	const uint8_t *end; /* of the whole buffer: 8-byte loads stop here */
 	const struct decode_limits *lim;
 	struct arena *a;
 	struct pprof_profile *pr;
@@ -53,6 +54,7 @@ struct rd {
 	uint32_t *tmp_loc;             /* max_depth */
 	struct pprof_line *tmp_line;   /* max_depth */
 	struct pprof_label *tmp_label; /* max_labels */
+	uint32_t *nfr;                 /* per location: frames it makes */
 };
 
 int rd_fail(struct rd *rd, const uint8_t *at, const char *fmt, ...)

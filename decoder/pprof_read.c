@@ -287,6 +287,12 @@ rd_tables(struct rd *rd)
 	        pr->n_locations, "location", rd->msgs[F_LOCATION]);
 	if (rv != 0)
 		return rv;
+	rd->nfr = arena_alloc(rd->a, (pr->n_locations + 1) * sizeof(*rd->nfr));
+	if (rd->nfr == NULL)
+		return rd_nomem(rd, "locations");
+	for (i = 0; i < pr->n_locations; i++)
+		rd->nfr[i] =
+		    pr->locations[i].n_lines ? pr->locations[i].n_lines : 1;
 	rd->kind = "sample type";
 	rd->id = 0;
 	for (i = 0; i < pr->n_sample_types; i++) {
@@ -332,6 +338,7 @@ rd_samples(struct rd *rd)
 		if (rv != 0)
 			return rv;
 		pr->n_loc_refs += pr->samples[i].n_loc;
+		pr->n_frame_refs += pr->samples[i].n_frames;
 	}
 	rd->kind = NULL;
 	return 0;
@@ -347,6 +354,7 @@ pprof_read(const uint8_t *buf, size_t len, const struct decode_limits *lim,
 	memset(out, 0, sizeof(*out));
 	memset(&rd, 0, sizeof(rd));
 	rd.base = buf;
+	rd.end = buf + len;
 	rd.lim = lim;
 	rd.a = a;
 	rd.pr = out;

@@ -86,6 +86,57 @@ pb_varint(const uint8_t *p, const uint8_t *end, uint64_t *out)
 	return NULL;
 }
 
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "pprof_wire assumes a little-endian host"
+#endif
+
+/* The value of a varint of at most 8 bytes held in the low bytes of x
+ * (nothing above it): its 7-bit groups squeezed together. */
+static inline uint64_t
+pb_squeeze(uint64_t x)
+{
+	x &= 0x7f7f7f7f7f7f7f7fULL;
+	x = ((x & 0x7f007f007f007f00ULL) >> 1) | (x & 0x007f007f007f007fULL);
+	x = ((x & 0x3fff00003fff0000ULL) >> 2) | (x & 0x00003fff00003fffULL);
+	x = ((x & 0x0fffffff00000000ULL) >> 4) | (x & 0x000000000fffffffULL);
+	return x;
+}
+
+/* A varint of at most 8 bytes from one 8-byte load at p (which the caller
+ * guarantees is readable, though it may run past the message): no branch
+ * on the length, which is what makes packed ids fast, since their lengths
+ * vary unpredictably. Returns the length, or 0 for a longer varint. */
+static inline size_t
+pb_varint8(const uint8_t *p, uint64_t *out)
+{
+	uint64_t w;
+	uint64_t stop;
+	uint64_t x;
+	unsigned bits;
+
+	memcpy(&w, p, 8);
+	stop = ~w & 0x8080808080808080ULL;
+	if (stop == 0)
+		return 0;
+	bits = (unsigned)__builtin_ctzll(stop) + 1; /* 8, 16, ... 64 */
+	x = w & (~0ULL >> (64 - bits));
+	*out = pb_squeeze(x);
+	return bits >> 3;
+}
+
+/* pb_varint for packed payloads: the 8-byte path where 8 bytes are there
+ * to load (limit is the end of the whole buffer), else the careful one. */
+static inline const uint8_t *
+pb_varint_packed(
+    const uint8_t *p, const uint8_t *end, const uint8_t *limit, uint64_t *out)
+{
+	size_t n = limit - p >= 8 ? pb_varint8(p, out) : 0;
+
+	if (n != 0 && n <= (size_t)(end - p))
+		return p + n;
+	return pb_varint(p, end, out);
+}
+
 static inline uint64_t
 pb_le(const uint8_t *p, size_t n)
 {

@@ -1,0 +1,74 @@
+/*
+ * decode_rs: the resolver's state, shared by decode_resolve.c (frames,
+ * label sets, the Decoded's tables) and decode_stacks.c (samples into
+ * collapsed stacks). Internal to the resolver.
+ */
+#ifndef PROFPIPE_DECODE_RS_H
+#define PROFPIPE_DECODE_RS_H
+
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/wire.pb-c.h"
+#include "decoder/decode.h"
+#include "decoder/pprof.h"
+
+/* A frame and its hash; for a location, n frames (n > 1: at
+ * runs[frame ... frame + n)). */
+struct rs_fr {
+	uint64_t hash;
+	uint32_t frame;
+	uint32_t n;
+};
+
+struct rs {
+	const struct pprof_profile *pr;
+	const struct decode_limits *lim;
+	struct arena *a;
+	char *err;
+	size_t errlen;
+	/* strings: the profile's, then "0x..." names made for locations
+	 * without lines */
+	size_t n_str;
+	char **extra;
+	size_t *extra_len;
+	size_t n_extra;
+	/* frames */
+	uint32_t *f_name;
+	uint32_t *f_file;
+	int64_t *f_line;
+	uint64_t *f_hash;
+	size_t n_frames;
+	uint32_t *f_slots; /* frame id + 1, 0 empty */
+	uint64_t f_mask;
+	/* each location's frames: locs[l] is the frame itself when it has
+	 * one (the usual case), else n frames at runs[frame ...] */
+	struct rs_fr *locs;
+	struct rs_fr *runs;
+	/* label sets: [0] empty */
+	uint32_t *ls_off;
+	struct pprof_label *ls_labels;
+	uint64_t *ls_hash;
+	size_t n_ls;
+	uint32_t *ls_slots;
+	uint64_t ls_mask;
+	struct pprof_label *tmp_labels;
+};
+
+int rs_fail(struct rs *rs, int rv, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define RS_NOMEM(rs, what)                                                    \
+	rs_fail(                                                              \
+	    (rs), DECODE_ENOMEM, "out of memory for %s (arena cap)", (what))
+
+/* Open-addressing table size for n entries: a power of two, half full. */
+uint64_t rs_slots(size_t n);
+
+/* The label set of a sample (0: none), found or added. */
+int rs_label_set(struct rs *rs, const struct pprof_sample *smp, uint32_t *out);
+
+/* Samples into collapsed stacks (decode_stacks.c). */
+int rs_stacks(struct rs *rs, Profpipe__Decoded *out);
+
+#endif
