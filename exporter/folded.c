@@ -133,7 +133,7 @@ folded_add(struct folded *f, size_t off, int64_t v)
 	if ((f->n_lines + 1) * 2 > f->mask + 1 && folded_grow_index(f) < 0)
 		return -1;
 	for (k = (size_t)h & f->mask; f->index[k] != 0;
-	    k = (k + 1) & f->mask) {
+	     k = (k + 1) & f->mask) {
 		l = &f->lines[f->index[k] - 1];
 		if (l->hash != h || l->len != len ||
 		    memcmp(f->keys.data + l->off, key, len) != 0)
@@ -147,8 +147,8 @@ folded_add(struct folded *f, size_t off, int64_t v)
 }
 
 int
-folded_render(struct folded *f, const Profpipe__Decoded *p,
-    struct buf *out, size_t *nlines)
+folded_render(struct folded *f, const Profpipe__Decoded *p, struct buf *out,
+    size_t *nlines)
 {
 	struct export_col col;
 	const uint32_t *frames;
@@ -169,8 +169,8 @@ folded_render(struct folded *f, const Profpipe__Decoded *p,
 			continue;
 		off = f->keys.len;
 		while (n-- > 0) {
-			folded_name(&f->keys, export_frame_function(p,
-			    frames[n]));
+			folded_name(
+			    &f->keys, export_frame_function(p, frames[n]));
 			if (n > 0)
 				buf_putc(&f->keys, ';');
 		}
@@ -180,8 +180,8 @@ folded_render(struct folded *f, const Profpipe__Decoded *p,
 	for (i = 0; i < f->n_lines; i++) {
 		if (f->lines[i].sum <= 0)
 			continue;
-		buf_append(out, f->keys.data + f->lines[i].off,
-		    f->lines[i].len);
+		buf_append(
+		    out, f->keys.data + f->lines[i].off, f->lines[i].len);
 		buf_printf(out, " %" PRId64 "\n", f->lines[i].sum);
 		(*nlines)++;
 	}

@@ -27,11 +27,11 @@
 struct folded_line;
 
 struct folded {
-	struct buf keys;            /* every distinct stack's text */
-	struct folded_line *lines;  /* in first-seen order */
+	struct buf keys;           /* every distinct stack's text */
+	struct folded_line *lines; /* in first-seen order */
 	size_t n_lines;
 	size_t size_lines;
-	uint32_t *index;            /* open addressing: line + 1; 0 empty */
+	uint32_t *index; /* open addressing: line + 1; 0 empty */
 	size_t mask;
 };
 

@@ -57,16 +57,19 @@ export_parse(int argc, char **argv, struct export_opts *o)
 			o->config = argv[++i];
 		} else if (i + 1 < argc && strcmp(argv[i], "--results") == 0) {
 			o->url = argv[++i];
-		} else if (i + 1 < argc && strcmp(argv[i], "--ready-fd") == 0) {
-			if (proc_parse_long(argv[++i], 0, 1 << 20,
-			    &o->ready_fd) < 0) {
+		} else if (i + 1 < argc &&
+		    strcmp(argv[i], "--ready-fd") == 0) {
+			if (proc_parse_long(
+			        argv[++i], 0, 1 << 20, &o->ready_fd) < 0) {
 				log_error("--ready-fd: not a file descriptor: "
-				    "%s", argv[i]);
+				          "%s",
+				    argv[i]);
 				return -1;
 			}
 		} else {
 			log_error("unknown or incomplete option: %s (see "
-			    "--help)", argv[i]);
+			          "--help)",
+			    argv[i]);
 			return -1;
 		}
 	}
@@ -96,13 +99,13 @@ main(int argc, char **argv)
 	if (o.url == NULL) {
 		if (proc_default_url(url, sizeof(url), "results.ipc") < 0) {
 			log_error("run directory: cannot create it or name "
-			    "too long");
+			          "too long");
 			return EXIT_SYSTEM;
 		}
 		o.url = url;
 	}
-	if (o.config != NULL && cfg_load(&cfg, o.config, err,
-	    sizeof(err)) < 0) {
+	if (o.config != NULL &&
+	    cfg_load(&cfg, o.config, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return EXIT_USAGE;
 	}
@@ -111,8 +114,8 @@ main(int argc, char **argv)
 		cfg_free(cfg);
 		return EXIT_USAGE;
 	}
-	if (export_stage_new(&st, o.url, outs.sinks, outs.n, err,
-	    sizeof(err)) < 0) {
+	if (export_stage_new(
+	        &st, o.url, outs.sinks, outs.n, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out_close_outputs;
 	}

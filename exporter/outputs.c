@@ -12,8 +12,8 @@
 #include "common/log.h"
 
 static const struct sink_ops *const outputs_types[] = {
-	&sink_jsonl_ops,
-	&sink_folded_ops,
+    &sink_jsonl_ops,
+    &sink_folded_ops,
 };
 
 #define OUTPUTS_N_TYPES (sizeof(outputs_types) / sizeof(outputs_types[0]))
@@ -47,23 +47,27 @@ outputs_open_one(struct outputs *o, const struct cfg *c,
 	size_t i;
 
 	if (n->type != CFG_MAP)
-		return cfg_error(c, n, err, errlen, "outputs: each entry "
+		return cfg_error(c, n, err, errlen,
+		    "outputs: each entry "
 		    "must be a map (- Type: jsonl ...)");
 	if (cfg_str(c, n, "Type", NULL, &type, err, errlen) < 0)
 		return -1;
 	if (type == NULL)
-		return cfg_error(c, n, err, errlen, "outputs: entry without "
+		return cfg_error(c, n, err, errlen,
+		    "outputs: entry without "
 		    "Type");
 	if (o->n == OUTPUTS_MAX)
-		return cfg_error(c, n, err, errlen, "outputs: more than %d "
-		    "entries", OUTPUTS_MAX);
+		return cfg_error(c, n, err, errlen,
+		    "outputs: more than %d "
+		    "entries",
+		    OUTPUTS_MAX);
 	for (i = 0; i < OUTPUTS_N_TYPES; i++) {
 		if (strcmp(type, outputs_types[i]->type) == 0)
 			break;
 	}
 	if (i == OUTPUTS_N_TYPES)
-		return outputs_unknown_type(c, cfg_get(n, "Type"), type, err,
-		    errlen);
+		return outputs_unknown_type(
+		    c, cfg_get(n, "Type"), type, err, errlen);
 	if (outputs_types[i]->open(&o->sinks[o->n], c, n, err, errlen) < 0)
 		return -1;
 	o->n++;
@@ -71,15 +75,14 @@ outputs_open_one(struct outputs *o, const struct cfg *c,
 }
 
 int
-outputs_open(struct outputs *o, const struct cfg *c, char *err,
-    size_t errlen)
+outputs_open(struct outputs *o, const struct cfg *c, char *err, size_t errlen)
 {
 	struct cfg_node *list = NULL;
 	const struct cfg_node *n;
 
 	memset(o, 0, sizeof(*o));
-	if (c != NULL && cfg_seq(c, c->root, "outputs", &list, err,
-	    errlen) < 0)
+	if (c != NULL &&
+	    cfg_seq(c, c->root, "outputs", &list, err, errlen) < 0)
 		return -1;
 	if (list == NULL) {
 		if (sink_jsonl_stdout(&o->sinks[0], err, errlen) < 0)

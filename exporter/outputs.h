@@ -26,8 +26,8 @@ struct outputs {
 };
 
 /* c may be NULL (no config file). On error nothing stays open. */
-int outputs_open(struct outputs *o, const struct cfg *c, char *err,
-    size_t errlen);
+int outputs_open(
+    struct outputs *o, const struct cfg *c, char *err, size_t errlen);
 /* Flush and close every sink. */
 void outputs_close(struct outputs *o);
 

@@ -1,14 +1,15 @@
 /*
- * profile: checks and views over a Decoded profile for the sinks. The
- * aggregator is trusted to send what wire.proto promises, but a message
- * that breaks the promise must cost a rejected ack, not a crash, so every
- * index a sink will follow is bounds-checked once here and the sinks then
- * read without checks.
+ * profile: views over a Decoded profile for the sinks. The aggregator is
+ * trusted to send what wire.proto promises, but a message that breaks the
+ * promise must cost a rejected ack, not a crash: common/decoded.h checks
+ * every index once, and the sinks then read without checks.
  */
 #include "exporter/profile.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include "common/decoded.h"
 
 const char *
 export_string(const Profpipe__Decoded *p, uint32_t i)
@@ -18,153 +19,25 @@ export_string(const Profpipe__Decoded *p, uint32_t i)
 	return p->strings[i];
 }
 
-/* Index i refers to p's string table: in range, or 0 in an empty table. */
-static int
-export_str_ok(const Profpipe__Decoded *p, uint32_t i)
-{
-	return i < p->n_strings || i == 0;
-}
-
 size_t
 export_n_stacks(const Profpipe__Decoded *p)
 {
-	return p->n_stack_offset > 0 ? p->n_stack_offset - 1 : 0;
-}
-
-static int
-export_check_frames(const Profpipe__Decoded *p, char *err, size_t errlen)
-{
-	size_t i;
-
-	if (p->n_frame_file != p->n_frame_function) {
-		snprintf(err, errlen, "%zu frame functions but %zu frame files",
-		    p->n_frame_function, p->n_frame_file);
-		return -1;
-	}
-	for (i = 0; i < p->n_frame_function; i++) {
-		if (!export_str_ok(p, p->frame_function[i]) ||
-		    !export_str_ok(p, p->frame_file[i])) {
-			snprintf(err, errlen, "frame %zu: string index out of "
-			    "range", i);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-export_check_stacks(const Profpipe__Decoded *p, size_t n, char *err,
-    size_t errlen)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (p->stack_offset[i] > p->stack_offset[i + 1]) {
-			snprintf(err, errlen, "stack %zu: offsets go backwards",
-			    i);
-			return -1;
-		}
-	}
-	if (n > 0 && p->stack_offset[n] > p->n_stack_frames) {
-		snprintf(err, errlen, "stack offsets run past the %zu stack "
-		    "frames", p->n_stack_frames);
-		return -1;
-	}
-	for (i = 0; i < p->n_stack_frames; i++) {
-		if (p->stack_frames[i] >= p->n_frame_function) {
-			snprintf(err, errlen, "stack frame %zu: frame %u of "
-			    "%zu", i, p->stack_frames[i], p->n_frame_function);
-			return -1;
-		}
-	}
-	if (p->n_stack_hash != n) {
-		snprintf(err, errlen, "%zu stacks but %zu stack hashes", n,
-		    p->n_stack_hash);
-		return -1;
-	}
-	if (p->n_sample_types != 0 && n > SIZE_MAX / p->n_sample_types) {
-		snprintf(err, errlen, "too many stacks");
-		return -1;
-	}
-	if (p->n_values != n * p->n_sample_types) {
-		snprintf(err, errlen, "%zu values for %zu stacks of %zu "
-		    "types", p->n_values, n, p->n_sample_types);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-export_check_labels(const Profpipe__Decoded *p, size_t n, char *err,
-    size_t errlen)
-{
-	const Profpipe__LabelSet *ls;
-	const Profpipe__SampleLabel *l;
-	size_t i;
-	size_t j;
-
-	if (p->n_stack_labels != 0 && p->n_stack_labels != n) {
-		snprintf(err, errlen, "%zu stacks but %zu stack labels", n,
-		    p->n_stack_labels);
-		return -1;
-	}
-	for (i = 0; i < p->n_stack_labels; i++) {
-		if (p->stack_labels[i] != 0 &&
-		    p->stack_labels[i] >= p->n_label_sets) {
-			snprintf(err, errlen, "stack %zu: label set %u of %zu",
-			    i, p->stack_labels[i], p->n_label_sets);
-			return -1;
-		}
-	}
-	for (i = 0; i < p->n_label_sets; i++) {
-		ls = p->label_sets[i];
-		if (ls == NULL)
-			goto bad;
-		for (j = 0; j < ls->n_labels; j++) {
-			l = ls->labels[j];
-			if (l == NULL || !export_str_ok(p, l->key) ||
-			    !export_str_ok(p, l->str) ||
-			    !export_str_ok(p, l->unit))
-				goto bad;
-		}
-	}
-	return 0;
-bad:
-	snprintf(err, errlen, "label set %zu: string index out of range", i);
-	return -1;
+	return decoded_n_stacks(p);
 }
 
 int
 export_check(const Profpipe__Decoded *p, char *err, size_t errlen)
 {
-	const Profpipe__ValueType *vt;
-	size_t n;
-	size_t i;
-
-	if (p == NULL || p->origin == NULL) {
-		snprintf(err, errlen, "no profile or no origin");
+	if (p == NULL) {
+		snprintf(err, errlen, "no profile");
 		return -1;
 	}
-	for (i = 0; i < p->n_sample_types; i++) {
-		vt = p->sample_types[i];
-		if (vt == NULL || !export_str_ok(p, vt->type) ||
-		    !export_str_ok(p, vt->unit)) {
-			snprintf(err, errlen, "sample type %zu: string index "
-			    "out of range", i);
-			return -1;
-		}
-	}
-	n = export_n_stacks(p);
-	if (export_check_frames(p, err, errlen) < 0 ||
-	    export_check_stacks(p, n, err, errlen) < 0 ||
-	    export_check_labels(p, n, err, errlen) < 0)
-		return -1;
-	return 0;
+	return decoded_check(p, err, errlen);
 }
 
 void
-export_stack(const Profpipe__Decoded *p, size_t i, const uint32_t **frames,
-    size_t *n)
+export_stack(
+    const Profpipe__Decoded *p, size_t i, const uint32_t **frames, size_t *n)
 {
 	*frames = p->stack_frames + p->stack_offset[i];
 	*n = p->stack_offset[i + 1] - p->stack_offset[i];
@@ -183,8 +56,8 @@ export_frame_file(const Profpipe__Decoded *p, uint32_t f)
 }
 
 static int
-export_is(const Profpipe__Decoded *p, size_t t, const char *type,
-    const char *unit)
+export_is(
+    const Profpipe__Decoded *p, size_t t, const char *type, const char *unit)
 {
 	const Profpipe__ValueType *vt = p->sample_types[t];
 
@@ -220,8 +93,7 @@ export_cpu_samples(const Profpipe__Decoded *p)
 }
 
 void
-export_columns(const Profpipe__Decoded *p, struct export_col *cols,
-    size_t *n)
+export_columns(const Profpipe__Decoded *p, struct export_col *cols, size_t *n)
 {
 	const Profpipe__ValueType *vt;
 	int cpu = export_is_cpu(p);
@@ -253,13 +125,13 @@ static const struct {
 	const char *kind;
 	const char *type;
 } export_kind_types[] = {
-	{"cpu", "cpu"},
-	{"mem", "inuse_space"},
-	{"goroutines", "goroutine"},
-	{"mutex", "delay"},
-	{"block", "delay"},
-	{"allocs", "alloc_space"},
-	{"threadcreate", "threadcreate"},
+    {"cpu", "cpu"},
+    {"mem", "inuse_space"},
+    {"goroutines", "goroutine"},
+    {"mutex", "delay"},
+    {"block", "delay"},
+    {"allocs", "alloc_space"},
+    {"threadcreate", "threadcreate"},
 };
 
 int
@@ -271,14 +143,16 @@ export_kind_column(const Profpipe__Decoded *p, struct export_col *out)
 	size_t i;
 
 	export_columns(p, cols, &n);
-	for (i = 0; i < sizeof(export_kind_types) /
-	    sizeof(export_kind_types[0]); i++) {
+	for (i = 0;
+	     i < sizeof(export_kind_types) / sizeof(export_kind_types[0]);
+	     i++) {
 		if (strcmp(p->origin->kind, export_kind_types[i].kind) == 0)
 			want = export_kind_types[i].type;
 	}
 	for (i = 0; i < n; i++) {
-		if (want != NULL ? strcmp(cols[i].type, want) == 0 :
-		    cols[i].src == (size_t)p->default_sample_type) {
+		if (want != NULL
+		        ? strcmp(cols[i].type, want) == 0
+		        : cols[i].src == (size_t)p->default_sample_type) {
 			*out = cols[i];
 			return 0;
 		}

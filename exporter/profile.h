@@ -28,17 +28,17 @@ struct export_col {
 
 #define EXPORT_MAX_COLS 16
 
-/* Is p safe to read: every index in range, every parallel array the right
- * length? 0, or -1 with the first problem in err. A profile that fails can
- * never be written and is rejected rather than retried. */
+/* Is p (which may be NULL) safe to read: decoded_check's invariants. 0,
+ * or -1 with the first problem in err. A profile that fails can never be
+ * written and is rejected rather than retried. */
 int export_check(const Profpipe__Decoded *p, char *err, size_t errlen);
 
 /* Number of stacks of a checked profile. */
 size_t export_n_stacks(const Profpipe__Decoded *p);
 
 /* Frames of stack i, leaf first: *frames points into p->stack_frames. */
-void export_stack(const Profpipe__Decoded *p, size_t i,
-    const uint32_t **frames, size_t *n);
+void export_stack(
+    const Profpipe__Decoded *p, size_t i, const uint32_t **frames, size_t *n);
 
 /* String i of p's table; "" when out of range. */
 const char *export_string(const Profpipe__Decoded *p, uint32_t i);
@@ -47,8 +47,8 @@ const char *export_frame_file(const Profpipe__Decoded *p, uint32_t f);
 
 /* The value types p reports, in sample-type order, at most
  * EXPORT_MAX_COLS. *n may be 0 (all types absent). */
-void export_columns(const Profpipe__Decoded *p, struct export_col *cols,
-    size_t *n);
+void export_columns(
+    const Profpipe__Decoded *p, struct export_col *cols, size_t *n);
 
 /* The one column a single-value format shows for p's kind (cpu: cpu
  * nanoseconds, mem: inuse_space, goroutines: goroutine, mutex and block:
@@ -57,7 +57,7 @@ void export_columns(const Profpipe__Decoded *p, struct export_col *cols,
 int export_kind_column(const Profpipe__Decoded *p, struct export_col *out);
 
 /* Stack i's value in column c; saturates rather than overflows. */
-int64_t export_value(const Profpipe__Decoded *p, size_t i,
-    const struct export_col *c);
+int64_t export_value(
+    const Profpipe__Decoded *p, size_t i, const struct export_col *c);
 
 #endif

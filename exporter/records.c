@@ -46,8 +46,8 @@ records_init_labels(struct records *r)
 	for (i = 0; i < o->n_labels; i++) {
 		if (o->labels[i] == NULL)
 			continue;
-		records_label(&r->labels, o->labels[i]->key,
-		    o->labels[i]->value);
+		records_label(
+		    &r->labels, o->labels[i]->key, o->labels[i]->value);
 	}
 	return r->labels.failed ? -1 : 0;
 }
@@ -65,15 +65,17 @@ records_init(struct records *r, const Profpipe__Decoded *p)
 	buf_init(&r->text, RECORDS_FIELD_CAP);
 	buf_init(&r->head, RECORDS_FIELD_CAP);
 	export_columns(p, r->cols, &r->n_cols);
-	duration = p->duration_ns > 0 ? p->duration_ns :
-	    o->end_ns - o->start_ns;
+	duration =
+	    p->duration_ns > 0 ? p->duration_ns : o->end_ns - o->start_ns;
 	r->time_s = (long long)(o->start_ns / 1000000000);
 
 	buf_printf(&r->text, "profile_%s", o->kind);
 	buf_puts(&r->common, ",\"language\":\"go\",\"type\":");
 	buf_json_str(&r->common, (char *)r->text.data, r->text.len);
-	buf_printf(&r->common, ",\"dataType\":\"CallStack\","
-	    "\"durationNs\":\"%" PRId64 "\",\"profileID\":", duration);
+	buf_printf(&r->common,
+	    ",\"dataType\":\"CallStack\","
+	    "\"durationNs\":\"%" PRId64 "\",\"profileID\":",
+	    duration);
 	records_json(&r->common, o->profile_id);
 	if (r->common.failed || r->text.failed)
 		return -1;
@@ -117,7 +119,8 @@ records_sample_labels(struct records *r, size_t i)
 		for (j = 0; j < ls->n_labels; j++) {
 			l = ls->labels[j];
 			if (l->str != 0) {
-				records_label(&r->text, export_string(p, l->key),
+				records_label(&r->text,
+				    export_string(p, l->key),
 				    export_string(p, l->str));
 				continue;
 			}
@@ -149,10 +152,10 @@ records_head(struct records *r, size_t i, const uint32_t *frames, size_t n)
 		records_frame(r, frames[k]);
 	}
 	buf_puts(&r->head, ",\"stack\":");
-	buf_json_str(&r->head, r->text.len ? (char *)r->text.data : "",
-	    r->text.len);
-	buf_printf(&r->head, ",\"stackID\":\"%016" PRIx64 "\"",
-	    r->p->stack_hash[i]);
+	buf_json_str(
+	    &r->head, r->text.len ? (char *)r->text.data : "", r->text.len);
+	buf_printf(
+	    &r->head, ",\"stackID\":\"%016" PRIx64 "\"", r->p->stack_hash[i]);
 	buf_append(&r->head, r->common.data, r->common.len);
 
 	records_sample_labels(r, i);
@@ -187,8 +190,10 @@ records_stack(struct records *r, size_t i, struct buf *out, size_t *nrec)
 		records_json(out, c->unit);
 		buf_puts(out, ",\"valueTypes\":");
 		records_json(out, c->type);
-		buf_printf(out, ",\"aggTypes\":\"sum\",\"val\":\"%" PRId64
-		    ".00\",\"__time__\":%lld}\n", v, r->time_s);
+		buf_printf(out,
+		    ",\"aggTypes\":\"sum\",\"val\":\"%" PRId64
+		    ".00\",\"__time__\":%lld}\n",
+		    v, r->time_s);
 		if (out->failed)
 			return -1;
 		if (nrec != NULL)

@@ -28,11 +28,11 @@ struct records {
 	const Profpipe__Decoded *p;
 	struct export_col cols[EXPORT_MAX_COLS];
 	size_t n_cols;
-	struct buf common;  /* ,"language":...,"profileID":"..." (JSON) */
-	struct buf labels;  /* {"__name__":...,"job":"..." plus origin
-			     * labels, unclosed (the text of a JSON object) */
-	struct buf text;    /* scratch: a field's text before escaping */
-	struct buf head;    /* scratch: one stack's fields up to labels */
+	struct buf common; /* ,"language":...,"profileID":"..." (JSON) */
+	struct buf labels; /* {"__name__":...,"job":"..." plus origin
+	                    * labels, unclosed (the text of a JSON object) */
+	struct buf text;   /* scratch: a field's text before escaping */
+	struct buf head;   /* scratch: one stack's fields up to labels */
 	long long time_s;
 };
 
@@ -44,8 +44,7 @@ void records_release(struct records *r);
 /* Append stack i's records (zero or more lines) to out; *nrec (may be
  * NULL) is increased by their number. 0, or -1 when out hit its cap or
  * memory ran out. */
-int records_stack(struct records *r, size_t i, struct buf *out,
-    size_t *nrec);
+int records_stack(struct records *r, size_t i, struct buf *out, size_t *nrec);
 
 /* Every record of p into out: init, each stack, release. */
 int records_all(const Profpipe__Decoded *p, struct buf *out, size_t *nrec);

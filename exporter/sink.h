@@ -32,8 +32,8 @@ struct sink_ops {
 	    const struct cfg_node *n, char *err, size_t errlen);
 	/* p has passed export_check. *nrec: records/lines written, for the
 	 * log. On error, err names the file and the reason. */
-	int (*write)(struct sink *s, const Profpipe__Decoded *p,
-	    size_t *nrec, char *err, size_t errlen);
+	int (*write)(struct sink *s, const Profpipe__Decoded *p, size_t *nrec,
+	    char *err, size_t errlen);
 	int (*flush)(struct sink *s, char *err, size_t errlen);
 	void (*close)(struct sink *s);
 };

@@ -26,15 +26,14 @@ sink_file_start(int fd)
 }
 
 int
-sink_file_open(struct sink_file *f, const char *path, char *err,
-    size_t errlen)
+sink_file_open(struct sink_file *f, const char *path, char *err, size_t errlen)
 {
 	f->path = path;
 	if (strcmp(path, "-") == 0) {
 		f->fd = STDOUT_FILENO;
 	} else {
-		f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		    0644);
+		f->fd = open(
+		    path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 		if (f->fd < 0) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			return -1;
@@ -45,8 +44,8 @@ sink_file_open(struct sink_file *f, const char *path, char *err,
 }
 
 int
-sink_file_write(struct sink_file *f, const void *p, size_t n, char *err,
-    size_t errlen)
+sink_file_write(
+    struct sink_file *f, const void *p, size_t n, char *err, size_t errlen)
 {
 	const char *c = p;
 	ssize_t k;
@@ -73,8 +72,8 @@ sink_file_commit(struct sink_file *f, char *err, size_t errlen)
 	if (f->fd == STDOUT_FILENO)
 		return 0;
 	if (close(f->fd) < 0) {
-		snprintf(err, errlen, "%s: close: %s", f->path,
-		    strerror(errno));
+		snprintf(
+		    err, errlen, "%s: close: %s", f->path, strerror(errno));
 		f->fd = -1;
 		if (f->start >= 0 && truncate(f->path, f->start) < 0) {
 			/* the retry will duplicate; nothing else to do */

@@ -15,15 +15,15 @@
 struct sink_file {
 	const char *path; /* "-": standard output */
 	int fd;
-	off_t start;      /* size before this profile; -1: cannot truncate */
+	off_t start; /* size before this profile; -1: cannot truncate */
 };
 
 /* Open path for appending (creating it 0644). 0, or -1 with err. */
-int sink_file_open(struct sink_file *f, const char *path, char *err,
-    size_t errlen);
+int sink_file_open(
+    struct sink_file *f, const char *path, char *err, size_t errlen);
 /* Write all of p, retrying short writes and EINTR. 0, or -1 with err. */
-int sink_file_write(struct sink_file *f, const void *p, size_t n, char *err,
-    size_t errlen);
+int sink_file_write(
+    struct sink_file *f, const void *p, size_t n, char *err, size_t errlen);
 /* Close after success (a failing close(2) is a failed write: NFS reports
  * lost data there). 0, or -1 with err, the bytes truncated away. */
 int sink_file_commit(struct sink_file *f, char *err, size_t errlen);

@@ -87,8 +87,8 @@ sink_folded_open(struct sink **out, const struct cfg *c,
 		    "folded: Dir: required (the directory for KIND.folded "
 		    "files)");
 	if (sink_folded_mkdirs(dir, why, sizeof(why)) < 0)
-		return cfg_error(c, cfg_get(n, "Dir"), err, errlen,
-		    "Dir: %s", why);
+		return cfg_error(
+		    c, cfg_get(n, "Dir"), err, errlen, "Dir: %s", why);
 	f = xcalloc(1, sizeof(*f));
 	if (f == NULL)
 		goto out_oom;
@@ -143,8 +143,10 @@ sink_folded_write(struct sink *s, const Profpipe__Decoded *p, size_t *nrec,
 	*nrec = 0;
 	buf_clear(&f->out);
 	if (folded_render(&f->fold, p, &f->out, nrec) < 0) {
-		snprintf(err, errlen, "%s: out of memory or more than %zu "
-		    "bytes of stacks", s->name, SINK_FOLDED_CAP);
+		snprintf(err, errlen,
+		    "%s: out of memory or more than %zu "
+		    "bytes of stacks",
+		    s->name, SINK_FOLDED_CAP);
 		return -1;
 	}
 	if (*nrec == 0)
@@ -189,9 +191,9 @@ sink_folded_close(struct sink *s)
 }
 
 const struct sink_ops sink_folded_ops = {
-	.type = "folded",
-	.open = sink_folded_open,
-	.write = sink_folded_write,
-	.flush = sink_folded_flush,
-	.close = sink_folded_close,
+    .type = "folded",
+    .open = sink_folded_open,
+    .write = sink_folded_write,
+    .flush = sink_folded_flush,
+    .close = sink_folded_close,
 };

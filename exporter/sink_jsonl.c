@@ -27,8 +27,7 @@ struct sink_jsonl {
 };
 
 static int
-sink_jsonl_new(struct sink **out, const char *path, char *err,
-    size_t errlen)
+sink_jsonl_new(struct sink **out, const char *path, char *err, size_t errlen)
 {
 	struct sink_jsonl *j;
 
@@ -83,8 +82,8 @@ sink_jsonl_open(struct sink **out, const struct cfg *c,
 }
 
 static int
-sink_jsonl_drain(struct sink_jsonl *j, struct sink_file *f, char *err,
-    size_t errlen)
+sink_jsonl_drain(
+    struct sink_jsonl *j, struct sink_file *f, char *err, size_t errlen)
 {
 	int rv = sink_file_write(f, j->out.data, j->out.len, err, errlen);
 
@@ -112,9 +111,10 @@ sink_jsonl_write(struct sink *s, const Profpipe__Decoded *p, size_t *nrec,
 		goto out_release;
 	for (i = 0; i < n; i++) {
 		if (records_stack(&r, i, &j->out, nrec) < 0) {
-			snprintf(err, errlen, "%s: stack %zu: out of memory "
-			    "or longer than %zu bytes", s->name, i,
-			    SINK_JSONL_CAP);
+			snprintf(err, errlen,
+			    "%s: stack %zu: out of memory "
+			    "or longer than %zu bytes",
+			    s->name, i, SINK_JSONL_CAP);
 			goto out_abort;
 		}
 		if (j->out.len >= SINK_JSONL_CHUNK &&
@@ -157,9 +157,9 @@ sink_jsonl_close(struct sink *s)
 }
 
 const struct sink_ops sink_jsonl_ops = {
-	.type = "jsonl",
-	.open = sink_jsonl_open,
-	.write = sink_jsonl_write,
-	.flush = sink_jsonl_flush,
-	.close = sink_jsonl_close,
+    .type = "jsonl",
+    .open = sink_jsonl_open,
+    .write = sink_jsonl_write,
+    .flush = sink_jsonl_flush,
+    .close = sink_jsonl_close,
 };

@@ -97,7 +97,8 @@ export_reply(struct export_stage *st, const char *reason)
 
 	if (rv < 0)
 		log_warn("ack: %s (the result will come again and be "
-		    "recognised)", bus_strerror(rv));
+		         "recognised)",
+		    bus_strerror(rv));
 }
 
 static void
@@ -131,7 +132,8 @@ export_to_sink(struct export_stage *st, size_t i, const Profpipe__Decoded *p)
 	}
 	if (id[0] != '\0' && dedup_add(st->seen[i], id) < 0)
 		log_warn("profile %s: %s: cannot remember it; a redelivery "
-		    "would be written again", id, s->name);
+		         "would be written again",
+		    id, s->name);
 	log_debug("profile %s %s: %s: %zu records", id, p->origin->kind,
 	    s->name, nrec);
 	return 1;
@@ -154,21 +156,26 @@ export_handle(struct export_stage *st, const void *req, size_t len)
 	arena_pb_allocator(st->arena, &alloc);
 	res = profpipe__result__unpack(&alloc, len, req);
 	if (res == NULL) {
-		snprintf(why, sizeof(why), "%zu bytes do not unpack (or out "
-		    "of memory)", len);
+		snprintf(why, sizeof(why),
+		    "%zu bytes do not unpack (or out "
+		    "of memory)",
+		    len);
 		export_reject(st, "result", why);
 		return;
 	}
 	p = res->profile;
 	if (export_check(p, why, sizeof(why)) < 0) {
-		export_reject(st, p != NULL && p->origin != NULL ?
-		    p->origin->profile_id : "result", why);
+		export_reject(st,
+		    p != NULL && p->origin != NULL ? p->origin->profile_id
+		                                   : "result",
+		    why);
 		return;
 	}
 	o = p->origin;
 	if (o->profile_id[0] == '\0')
 		log_warn("profile without id (%s %s): redeliveries cannot be "
-		    "recognised", o->kind, o->instance);
+		         "recognised",
+		    o->kind, o->instance);
 	for (i = 0; i < st->n_sinks; i++) {
 		rv = export_to_sink(st, i, p);
 		if (rv < 0)

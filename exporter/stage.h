@@ -41,7 +41,7 @@ void export_stage_free(struct export_stage *st);
  * failed. */
 int export_stage_step(struct export_stage *st, int timeout_ms);
 
-void export_stage_stats(const struct export_stage *st,
-    struct export_stats *out);
+void export_stage_stats(
+    const struct export_stage *st, struct export_stats *out);
 
 #endif

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int tap_json_object(struct buf *b, const ProtobufCMessage *m,
-    int depth);
+static int tap_json_object(
+    struct buf *b, const ProtobufCMessage *m, int depth);
 
 /* NaN and infinities have no JSON number: print them as proto3 does. */
 static int
@@ -24,8 +24,8 @@ tap_json_special(struct buf *b, double v)
 	if (isnan(v))
 		return buf_puts(b, "\"NaN\"") == 0;
 	if (isinf(v))
-		return buf_puts(b, v > 0 ? "\"Infinity\"" :
-		    "\"-Infinity\"") == 0;
+		return buf_puts(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"") ==
+		    0;
 	return 0;
 }
 
@@ -83,8 +83,8 @@ tap_json_enum(struct buf *b, const ProtobufCFieldDescriptor *f, int v)
 /* One value of field f at p (an element of a repeated field, or the
  * field itself). */
 static int
-tap_json_value(struct buf *b, const ProtobufCFieldDescriptor *f,
-    const void *p, int depth)
+tap_json_value(
+    struct buf *b, const ProtobufCFieldDescriptor *f, const void *p, int depth)
 {
 	const ProtobufCBinaryData *bd;
 	const char *s;
@@ -111,8 +111,8 @@ tap_json_value(struct buf *b, const ProtobufCFieldDescriptor *f,
 		tap_json_double(b, *(const double *)p);
 		break;
 	case PROTOBUF_C_TYPE_BOOL:
-		return buf_puts(b, *(const protobuf_c_boolean *)p ? "true" :
-		    "false");
+		return buf_puts(
+		    b, *(const protobuf_c_boolean *)p ? "true" : "false");
 	case PROTOBUF_C_TYPE_ENUM:
 		tap_json_enum(b, f, *(const int *)p);
 		break;
@@ -125,8 +125,8 @@ tap_json_value(struct buf *b, const ProtobufCFieldDescriptor *f,
 		bd = p;
 		return buf_printf(b, "{\"bytes\":%zu}", bd->len);
 	case PROTOBUF_C_TYPE_MESSAGE:
-		return tap_json_object(b, *(ProtobufCMessage *const *)p,
-		    depth + 1);
+		return tap_json_object(
+		    b, *(ProtobufCMessage *const *)p, depth + 1);
 	default:
 		return buf_puts(b, "null");
 	}

@@ -35,9 +35,9 @@ static const struct {
 	const char *stage;
 	const ProtobufCMessageDescriptor *desc;
 } tap_stages[] = {
-	{"fetcher", &profpipe__raw_profile__descriptor},
-	{"decoder", &profpipe__decoded__descriptor},
-	{"aggregator", &profpipe__result__descriptor},
+    {"fetcher", &profpipe__raw_profile__descriptor},
+    {"decoder", &profpipe__decoded__descriptor},
+    {"aggregator", &profpipe__result__descriptor},
 };
 
 struct tap_opts {
@@ -73,8 +73,8 @@ tap_parse(int argc, char **argv, struct tap_opts *o)
 		if (i + 1 < argc && strcmp(argv[i], "--url") == 0) {
 			o->url = argv[++i];
 		} else if (i + 1 < argc && strcmp(argv[i], "--count") == 0) {
-			if (proc_parse_long(argv[++i], 1, 1L << 40,
-			    &o->count) < 0) {
+			if (proc_parse_long(
+			        argv[++i], 1, 1L << 40, &o->count) < 0) {
 				log_error("--count: not a positive number: %s",
 				    argv[i]);
 				return -1;
@@ -83,19 +83,21 @@ tap_parse(int argc, char **argv, struct tap_opts *o)
 			o->stage = argv[i];
 		} else {
 			log_error("unknown or incomplete option: %s (see "
-			    "--help)", argv[i]);
+			          "--help)",
+			    argv[i]);
 			return -1;
 		}
 	}
 	if (o->stage == NULL) {
 		log_error("which stage? fetcher, decoder or aggregator (see "
-		    "--help)");
+		          "--help)");
 		return -1;
 	}
 	o->desc = tap_stage_desc(o->stage);
 	if (o->desc == NULL) {
 		log_error("unknown stage \"%s\": fetcher, decoder or "
-		    "aggregator", o->stage);
+		          "aggregator",
+		    o->stage);
 		return -1;
 	}
 	return 0;
@@ -163,7 +165,7 @@ main(int argc, char **argv)
 	if (o.url == NULL) {
 		if (bus_tap_url(url, sizeof(url), o.stage) < 0) {
 			log_error("run directory: cannot create it or name "
-			    "too long");
+			          "too long");
 			return EXIT_SYSTEM;
 		}
 		o.url = url;

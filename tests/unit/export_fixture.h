@@ -20,9 +20,22 @@
 #include "common/wire.pb-c.h"
 
 enum {
-	FX_EMPTY, FX_SAMPLES, FX_COUNT, FX_CPU, FX_NS, FX_MAIN, FX_MAIN_GO,
-	FX_WORK, FX_WORK_GO, FX_LEAF, FX_LEAF_GO, FX_REQ, FX_GET, FX_SIZE,
-	FX_BYTES, FX_N_STRINGS
+	FX_EMPTY,
+	FX_SAMPLES,
+	FX_COUNT,
+	FX_CPU,
+	FX_NS,
+	FX_MAIN,
+	FX_MAIN_GO,
+	FX_WORK,
+	FX_WORK_GO,
+	FX_LEAF,
+	FX_LEAF_GO,
+	FX_REQ,
+	FX_GET,
+	FX_SIZE,
+	FX_BYTES,
+	FX_N_STRINGS
 };
 
 struct fixture {
@@ -54,12 +67,12 @@ fixture_cpu(struct fixture *f)
 {
 	static const char *const s[FX_N_STRINGS] = {"", "samples", "count",
 	    "cpu", "nanoseconds", "main.main", "/src/main.go", "main.work",
-	    "/src/work.go", "runtime.leaf", "/src/rt.go", "req", "GET",
-	    "size", "bytes"};
+	    "/src/work.go", "runtime.leaf", "/src/rt.go", "req", "GET", "size",
+	    "bytes"};
 	static const uint32_t frames[] = {3, 1, 0, 0, 1, 0, 2, 0};
 	static const uint32_t off[] = {0, 3, 4, 6, 8};
-	static const int64_t values[] = {3, 30000000, 0, 0, 1, 10000000, 2,
-	    20000000};
+	static const int64_t values[] = {
+	    3, 30000000, 0, 0, 1, 10000000, 2, 20000000};
 	size_t i;
 
 	memset(f, 0, sizeof(*f));
@@ -176,8 +189,8 @@ static inline int fx_json_value(struct fx_json *j);
 static inline void
 fx_json_ws(struct fx_json *j)
 {
-	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
-	    *j->p == '\n' || *j->p == '\r'))
+	while (j->p < j->end &&
+	    (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
 		j->p++;
 }
 
@@ -240,7 +253,8 @@ fx_json_string(struct fx_json *j)
 			for (i = 1; i <= 4; i++) {
 				if (j->p + i >= j->end ||
 				    strchr("0123456789abcdefABCDEF",
-				    j->p[i]) == NULL || j->p[i] == 0)
+				        j->p[i]) == NULL ||
+				    j->p[i] == 0)
 					return -1;
 			}
 			j->p += 5;
@@ -389,8 +403,8 @@ fx_jsonl_valid(const char *s, size_t n)
 
 	while (n > 0) {
 		nl = memchr(s, '\n', n);
-		if (nl == NULL || *s != '{' || !fx_json_valid(s, (size_t)(nl -
-		    s)))
+		if (nl == NULL || *s != '{' ||
+		    !fx_json_valid(s, (size_t)(nl - s)))
 			return 0;
 		n -= (size_t)(nl - s) + 1;
 		s = nl + 1;

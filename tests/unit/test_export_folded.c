@@ -48,12 +48,16 @@ test_cpu_folded(void **state)
 
 	(void)state;
 	fixture_cpu(&f);
-	render(&f, "main.main;main.work;runtime.leaf 30000000\n"
-	    "main.main;main.work 30000000\n", 2);
+	render(&f,
+	    "main.main;main.work;runtime.leaf 30000000\n"
+	    "main.main;main.work 30000000\n",
+	    2);
 	/* samples/count x period when cpu/nanoseconds is absent */
 	f.vt[1].absent = 1;
-	render(&f, "main.main;main.work;runtime.leaf 30000000\n"
-	    "main.main;main.work 30000000\n", 2);
+	render(&f,
+	    "main.main;main.work;runtime.leaf 30000000\n"
+	    "main.main;main.work 30000000\n",
+	    2);
 }
 
 /* Each kind shows its own type; the fixture's two types are renamed. */
@@ -67,26 +71,32 @@ test_kind_value_types(void **state)
 		const char *want;
 		size_t lines;
 	} cases[] = {
-		{"mem", "inuse_space", "alloc_space",
-		    "main.main;main.work;runtime.leaf 3\n"
-		    "main.main;main.work 3\n", 2},
-		{"allocs", "inuse_space", "alloc_space",
-		    "main.main;main.work;runtime.leaf 30000000\n"
-		    "main.main;main.work 30000000\n", 2},
-		{"goroutines", "goroutine", "other",
-		    "main.main;main.work;runtime.leaf 3\n"
-		    "main.main;main.work 3\n", 2},
-		{"mutex", "contentions", "delay",
-		    "main.main;main.work;runtime.leaf 30000000\n"
-		    "main.main;main.work 30000000\n", 2},
-		{"block", "contentions", "delay",
-		    "main.main;main.work;runtime.leaf 30000000\n"
-		    "main.main;main.work 30000000\n", 2},
-		{"threadcreate", "threadcreate", "x",
-		    "main.main;main.work;runtime.leaf 3\n"
-		    "main.main;main.work 3\n", 2},
-		/* the kind's type is missing: nothing */
-		{"mem", "alloc_space", "inuse_objects", "", 0},
+	    {"mem", "inuse_space", "alloc_space",
+	        "main.main;main.work;runtime.leaf 3\n"
+	        "main.main;main.work 3\n",
+	        2},
+	    {"allocs", "inuse_space", "alloc_space",
+	        "main.main;main.work;runtime.leaf 30000000\n"
+	        "main.main;main.work 30000000\n",
+	        2},
+	    {"goroutines", "goroutine", "other",
+	        "main.main;main.work;runtime.leaf 3\n"
+	        "main.main;main.work 3\n",
+	        2},
+	    {"mutex", "contentions", "delay",
+	        "main.main;main.work;runtime.leaf 30000000\n"
+	        "main.main;main.work 30000000\n",
+	        2},
+	    {"block", "contentions", "delay",
+	        "main.main;main.work;runtime.leaf 30000000\n"
+	        "main.main;main.work 30000000\n",
+	        2},
+	    {"threadcreate", "threadcreate", "x",
+	        "main.main;main.work;runtime.leaf 3\n"
+	        "main.main;main.work 3\n",
+	        2},
+	    /* the kind's type is missing: nothing */
+	    {"mem", "alloc_space", "inuse_objects", "", 0},
 	};
 	struct fixture f;
 	size_t i;
@@ -132,10 +142,10 @@ open_folded(const char *dir)
 	struct sink *s = NULL;
 
 	snprintf(text, sizeof(text), "Type: folded\nDir: %s\n", dir);
-	assert_int_equal(cfg_parse(&c, "t.yaml", text, strlen(text), err,
-	    sizeof(err)), 0);
-	assert_int_equal(sink_folded_ops.open(&s, c, c->root, err,
-	    sizeof(err)), 0);
+	assert_int_equal(
+	    cfg_parse(&c, "t.yaml", text, strlen(text), err, sizeof(err)), 0);
+	assert_int_equal(
+	    sink_folded_ops.open(&s, c, c->root, err, sizeof(err)), 0);
 	cfg_free(c);
 	return s;
 }
@@ -209,13 +219,13 @@ test_sink_config_errors(void **state)
 		const char *text;
 		const char *want;
 	} cases[] = {
-		{"Type: folded\n", "t.yaml:1: folded: Dir: required"},
-		{"Type: folded\nDir: \"\"\n", "t.yaml:1: folded: Dir: required"},
-		{"Type: folded\nDir: /dev/null\n",
-		    "t.yaml:2: Dir: /dev/null: not a directory"},
-		{"Type: folded\nDir: /tmp\nPath: x\n",
-		    "t.yaml:3: unknown key \"Path\""},
-		{"Type: folded\nDir: [a]\n", "t.yaml:2: Dir: expected a value"},
+	    {"Type: folded\n", "t.yaml:1: folded: Dir: required"},
+	    {"Type: folded\nDir: \"\"\n", "t.yaml:1: folded: Dir: required"},
+	    {"Type: folded\nDir: /dev/null\n",
+	        "t.yaml:2: Dir: /dev/null: not a directory"},
+	    {"Type: folded\nDir: /tmp\nPath: x\n",
+	        "t.yaml:3: unknown key \"Path\""},
+	    {"Type: folded\nDir: [a]\n", "t.yaml:2: Dir: expected a value"},
 	};
 	struct cfg *c;
 	struct sink *s;
@@ -225,10 +235,12 @@ test_sink_config_errors(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		assert_int_equal(cfg_parse(&c, "t.yaml", cases[i].text,
-		    strlen(cases[i].text), err, sizeof(err)), 0);
+		                     strlen(cases[i].text), err, sizeof(err)),
+		    0);
 		s = NULL;
-		assert_int_equal(sink_folded_ops.open(&s, c, c->root, err,
-		    sizeof(err)), -1);
+		assert_int_equal(
+		    sink_folded_ops.open(&s, c, c->root, err, sizeof(err)),
+		    -1);
 		assert_null(s);
 		if (strncmp(err, cases[i].want, strlen(cases[i].want)) != 0)
 			fail_msg("case %zu: got \"%s\"", i, err);
@@ -240,11 +252,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cpu_folded),
-		cmocka_unit_test(test_kind_value_types),
-		cmocka_unit_test(test_names_and_signs),
-		cmocka_unit_test(test_sink_appends_per_kind),
-		cmocka_unit_test(test_sink_config_errors),
+	    cmocka_unit_test(test_cpu_folded),
+	    cmocka_unit_test(test_kind_value_types),
+	    cmocka_unit_test(test_names_and_signs),
+	    cmocka_unit_test(test_sink_appends_per_kind),
+	    cmocka_unit_test(test_sink_config_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

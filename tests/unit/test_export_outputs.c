@@ -22,8 +22,8 @@ parse(const char *text)
 	struct cfg *c;
 	char err[512];
 
-	if (cfg_parse(&c, "pipe.yaml", text, strlen(text), err,
-	    sizeof(err)) < 0)
+	if (cfg_parse(&c, "pipe.yaml", text, strlen(text), err, sizeof(err)) <
+	    0)
 		fail_msg("%s", err);
 	return c;
 }
@@ -68,7 +68,8 @@ test_two_sinks(void **state)
 	    "    Path: %s/out.jsonl\n"
 	    "  - Type: folded\n"
 	    "    Dir: %s/folded\n"
-	    "  - Type: jsonl\n", dir, dir);
+	    "  - Type: jsonl\n",
+	    dir, dir);
 	c = parse(text);
 	assert_int_equal(outputs_open(&o, c, err, sizeof(err)), 0);
 	assert_int_equal(o.n, 3);
@@ -90,25 +91,26 @@ test_config_errors(void **state)
 		const char *text;
 		const char *want;
 	} cases[] = {
-		{"outputs: jsonl\n", "pipe.yaml:1: outputs: expected a list"},
-		{"outputs: []\n", "pipe.yaml:1: outputs: empty list"},
-		{"outputs:\n  - jsonl\n",
-		    "pipe.yaml:2: outputs: each entry must be a map"},
-		{"outputs:\n  - Path: x\n",
-		    "pipe.yaml:2: outputs: entry without Type"},
-		{"outputs:\n  - Type: jsonl\n  - Type: parquet\n",
-		    "pipe.yaml:3: Type: unknown output type \"parquet\" (known: "
-		    "jsonl, folded)"},
-		{"outputs:\n  - Type: [jsonl]\n",
-		    "pipe.yaml:2: Type: expected a value, found a list"},
-		{"outputs:\n  - Type: jsonl\n    Pth: /tmp/x\n",
-		    "pipe.yaml:3: unknown key \"Pth\""},
-		{"outputs:\n  - Type: jsonl\n    Path: \"\"\n",
-		    "pipe.yaml:3: Path: empty"},
-		{"outputs:\n  - Type: jsonl\n    Path: /nonexistent/dir/x\n",
-		    "pipe.yaml:3: Path: /nonexistent/dir/x: No such file"},
-		{"outputs:\n  - Type: jsonl\n  - Type: folded\n    Dir: a\n"
-		    "    Dirs: b\n", "pipe.yaml:5: unknown key \"Dirs\""},
+	    {"outputs: jsonl\n", "pipe.yaml:1: outputs: expected a list"},
+	    {"outputs: []\n", "pipe.yaml:1: outputs: empty list"},
+	    {"outputs:\n  - jsonl\n",
+	        "pipe.yaml:2: outputs: each entry must be a map"},
+	    {"outputs:\n  - Path: x\n",
+	        "pipe.yaml:2: outputs: entry without Type"},
+	    {"outputs:\n  - Type: jsonl\n  - Type: parquet\n",
+	        "pipe.yaml:3: Type: unknown output type \"parquet\" (known: "
+	        "jsonl, folded)"},
+	    {"outputs:\n  - Type: [jsonl]\n",
+	        "pipe.yaml:2: Type: expected a value, found a list"},
+	    {"outputs:\n  - Type: jsonl\n    Pth: /tmp/x\n",
+	        "pipe.yaml:3: unknown key \"Pth\""},
+	    {"outputs:\n  - Type: jsonl\n    Path: \"\"\n",
+	        "pipe.yaml:3: Path: empty"},
+	    {"outputs:\n  - Type: jsonl\n    Path: /nonexistent/dir/x\n",
+	        "pipe.yaml:3: Path: /nonexistent/dir/x: No such file"},
+	    {"outputs:\n  - Type: jsonl\n  - Type: folded\n    Dir: a\n"
+	     "    Dirs: b\n",
+	        "pipe.yaml:5: unknown key \"Dirs\""},
 	};
 	struct outputs o;
 	struct cfg *c;
@@ -144,16 +146,18 @@ test_jsonl_file_and_full_disk(void **state)
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	close(fd);
-	snprintf(text, sizeof(text), "outputs:\n  - Type: jsonl\n"
-	    "    Path: %s\n  - Type: jsonl\n    Path: /dev/full\n", path);
+	snprintf(text, sizeof(text),
+	    "outputs:\n  - Type: jsonl\n"
+	    "    Path: %s\n  - Type: jsonl\n    Path: /dev/full\n",
+	    path);
 	c = parse(text);
 	assert_int_equal(outputs_open(&o, c, err, sizeof(err)), 0);
 	fixture_cpu(&f);
-	assert_int_equal(o.sinks[0]->ops->write(o.sinks[0], &f.d, &n, err,
-	    sizeof(err)), 0);
+	assert_int_equal(
+	    o.sinks[0]->ops->write(o.sinks[0], &f.d, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 3);
-	assert_int_equal(o.sinks[0]->ops->write(o.sinks[0], &f.d, &n, err,
-	    sizeof(err)), 0);
+	assert_int_equal(
+	    o.sinks[0]->ops->write(o.sinks[0], &f.d, &n, err, sizeof(err)), 0);
 	fp = fopen(path, "r");
 	assert_non_null(fp);
 	n = fread(got, 1, sizeof(got) - 1, fp);
@@ -164,8 +168,9 @@ test_jsonl_file_and_full_disk(void **state)
 	assert_int_equal(n % 2, 0);
 	assert_memory_equal(got, got + n / 2, n / 2); /* appended twice */
 
-	assert_int_equal(o.sinks[1]->ops->write(o.sinks[1], &f.d, &n, err,
-	    sizeof(err)), -1);
+	assert_int_equal(
+	    o.sinks[1]->ops->write(o.sinks[1], &f.d, &n, err, sizeof(err)),
+	    -1);
 	assert_string_equal(err, "/dev/full: write: No space left on device");
 	outputs_close(&o);
 	cfg_free(c);
@@ -176,10 +181,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_default_is_jsonl_stdout),
-		cmocka_unit_test(test_two_sinks),
-		cmocka_unit_test(test_config_errors),
-		cmocka_unit_test(test_jsonl_file_and_full_disk),
+	    cmocka_unit_test(test_default_is_jsonl_stdout),
+	    cmocka_unit_test(test_two_sinks),
+	    cmocka_unit_test(test_config_errors),
+	    cmocka_unit_test(test_jsonl_file_and_full_disk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

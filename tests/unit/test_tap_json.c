@@ -42,7 +42,7 @@ struct every {
 	int32_t opt_unset;
 	protobuf_c_boolean has_opt_set;
 	int64_t opt_set;
-	char *opt_str; /* optional string: NULL is unset */
+	char *opt_str;  /* optional string: NULL is unset */
 	uint32_t which; /* oneof case */
 	int32_t one_a;
 	char *one_b;
@@ -66,66 +66,68 @@ struct every {
 	float *r_empty;
 };
 
-#define F(name_, id_, label_, type_, q_, field_, desc_, flags_) \
-	{ .name = name_, .id = id_, .label = PROTOBUF_C_LABEL_##label_, \
-	  .type = PROTOBUF_C_TYPE_##type_, .quantifier_offset = q_, \
-	  .offset = offsetof(struct every, field_), .descriptor = desc_, \
-	  .flags = flags_ }
-#define S(name_, id_, type_, field_) \
+#define F(name_, id_, label_, type_, q_, field_, desc_, flags_)               \
+	{                                                                     \
+		.name = name_, .id = id_, .label = PROTOBUF_C_LABEL_##label_, \
+		.type = PROTOBUF_C_TYPE_##type_, .quantifier_offset = q_,     \
+		.offset = offsetof(struct every, field_),                     \
+		.descriptor = desc_, .flags = flags_                          \
+	}
+#define S(name_, id_, type_, field_)                                          \
 	F(name_, id_, NONE, type_, 0, field_, NULL, 0)
-#define R(name_, id_, type_, field_, desc_) \
-	F(name_, id_, REPEATED, type_, offsetof(struct every, n_##field_), \
-	  field_, desc_, 0)
+#define R(name_, id_, type_, field_, desc_)                                   \
+	F(name_, id_, REPEATED, type_, offsetof(struct every, n_##field_),    \
+	    field_, desc_, 0)
 
 static const ProtobufCFieldDescriptor every_fields[] = {
-	S("i32", 1, INT32, i32),
-	S("s32", 2, SINT32, s32),
-	S("sf32", 3, SFIXED32, sf32),
-	S("u32", 4, UINT32, u32),
-	S("f32", 5, FIXED32, f32),
-	S("i64", 6, INT64, i64),
-	S("s64", 7, SINT64, s64),
-	S("sf64", 8, SFIXED64, sf64),
-	S("u64", 9, UINT64, u64),
-	S("f64", 10, FIXED64, f64),
-	S("fl", 11, FLOAT, fl),
-	S("db", 12, DOUBLE, db),
-	S("b", 13, BOOL, b),
-	F("en", 14, NONE, ENUM, 0, en, &profpipe__ack__status__descriptor, 0),
-	S("str", 15, STRING, str),
-	S("by", 16, BYTES, by),
-	F("msg", 17, NONE, MESSAGE, 0, msg, &profpipe__label__descriptor, 0),
-	F("null_msg", 18, NONE, MESSAGE, 0, null_msg,
-	    &profpipe__label__descriptor, 0),
-	F("opt_unset", 19, OPTIONAL, INT32,
-	    offsetof(struct every, has_opt_unset), opt_unset, NULL, 0),
-	F("opt_set", 20, OPTIONAL, INT64,
-	    offsetof(struct every, has_opt_set), opt_set, NULL, 0),
-	F("opt_str", 21, OPTIONAL, STRING, 0, opt_str, NULL, 0),
-	F("one_a", 22, OPTIONAL, INT32, offsetof(struct every, which), one_a,
-	    NULL, PROTOBUF_C_FIELD_FLAG_ONEOF),
-	F("one_b", 23, OPTIONAL, STRING, offsetof(struct every, which), one_b,
-	    NULL, PROTOBUF_C_FIELD_FLAG_ONEOF),
-	R("r_i32", 24, INT32, r_i32, NULL),
-	R("r_u64", 25, UINT64, r_u64, NULL),
-	R("r_d", 26, DOUBLE, r_d, NULL),
-	R("r_b", 27, BOOL, r_b, NULL),
-	R("r_en", 28, ENUM, r_en, &profpipe__ack__status__descriptor),
-	R("r_str", 29, STRING, r_str, NULL),
-	R("r_by", 30, BYTES, r_by, NULL),
-	R("r_msg", 31, MESSAGE, r_msg, &profpipe__label__descriptor),
-	R("r_empty", 32, FLOAT, r_empty, NULL),
+    S("i32", 1, INT32, i32),
+    S("s32", 2, SINT32, s32),
+    S("sf32", 3, SFIXED32, sf32),
+    S("u32", 4, UINT32, u32),
+    S("f32", 5, FIXED32, f32),
+    S("i64", 6, INT64, i64),
+    S("s64", 7, SINT64, s64),
+    S("sf64", 8, SFIXED64, sf64),
+    S("u64", 9, UINT64, u64),
+    S("f64", 10, FIXED64, f64),
+    S("fl", 11, FLOAT, fl),
+    S("db", 12, DOUBLE, db),
+    S("b", 13, BOOL, b),
+    F("en", 14, NONE, ENUM, 0, en, &profpipe__ack__status__descriptor, 0),
+    S("str", 15, STRING, str),
+    S("by", 16, BYTES, by),
+    F("msg", 17, NONE, MESSAGE, 0, msg, &profpipe__label__descriptor, 0),
+    F("null_msg", 18, NONE, MESSAGE, 0, null_msg, &profpipe__label__descriptor,
+        0),
+    F("opt_unset", 19, OPTIONAL, INT32, offsetof(struct every, has_opt_unset),
+        opt_unset, NULL, 0),
+    F("opt_set", 20, OPTIONAL, INT64, offsetof(struct every, has_opt_set),
+        opt_set, NULL, 0),
+    F("opt_str", 21, OPTIONAL, STRING, 0, opt_str, NULL, 0),
+    F("one_a", 22, OPTIONAL, INT32, offsetof(struct every, which), one_a, NULL,
+        PROTOBUF_C_FIELD_FLAG_ONEOF),
+    F("one_b", 23, OPTIONAL, STRING, offsetof(struct every, which), one_b,
+        NULL, PROTOBUF_C_FIELD_FLAG_ONEOF),
+    R("r_i32", 24, INT32, r_i32, NULL),
+    R("r_u64", 25, UINT64, r_u64, NULL),
+    R("r_d", 26, DOUBLE, r_d, NULL),
+    R("r_b", 27, BOOL, r_b, NULL),
+    R("r_en", 28, ENUM, r_en, &profpipe__ack__status__descriptor),
+    R("r_str", 29, STRING, r_str, NULL),
+    R("r_by", 30, BYTES, r_by, NULL),
+    R("r_msg", 31, MESSAGE, r_msg, &profpipe__label__descriptor),
+    R("r_empty", 32, FLOAT, r_empty, NULL),
 };
 
 static const ProtobufCMessageDescriptor every_descriptor = {
-	.magic = PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
-	.name = "test.Every",
-	.short_name = "Every",
-	.c_name = "Every",
-	.package_name = "test",
-	.sizeof_message = sizeof(struct every),
-	.n_fields = sizeof(every_fields) / sizeof(every_fields[0]),
-	.fields = every_fields,
+    .magic = PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+    .name = "test.Every",
+    .short_name = "Every",
+    .c_name = "Every",
+    .package_name = "test",
+    .sizeof_message = sizeof(struct every),
+    .n_fields = sizeof(every_fields) / sizeof(every_fields[0]),
+    .fields = every_fields,
 };
 
 static void
@@ -235,8 +237,8 @@ test_special_floats(void **state)
 	e.fl = 3.0e38f;
 	buf_init(&b, 0);
 	assert_int_equal(tap_json_message(&b, &e.base), 0);
-	assert_non_null(strstr((char *)b.data,
-	    "\"r_d\":[\"NaN\",\"Infinity\",\"-Infinity\"]"));
+	assert_non_null(strstr(
+	    (char *)b.data, "\"r_d\":[\"NaN\",\"Infinity\",\"-Infinity\"]"));
 	assert_non_null(strstr((char *)b.data, "\"fl\":3e+38,"));
 	assert_non_null(strstr((char *)b.data, "\"str\":null,"));
 	assert_true(fx_json_valid(b.data, b.len));
@@ -264,8 +266,8 @@ test_wire_messages(void **state)
 	len = profpipe__raw_profile__get_packed_size(&raw);
 	packed = malloc(len);
 	profpipe__raw_profile__pack(&raw, packed);
-	m = protobuf_c_message_unpack(&profpipe__raw_profile__descriptor,
-	    NULL, len, packed);
+	m = protobuf_c_message_unpack(
+	    &profpipe__raw_profile__descriptor, NULL, len, packed);
 	assert_non_null(m);
 	buf_init(&b, 0);
 	assert_int_equal(tap_json_message(&b, m), 0);
@@ -285,17 +287,20 @@ test_wire_messages(void **state)
 	len = profpipe__result__get_packed_size(&f.r);
 	packed = malloc(len);
 	profpipe__result__pack(&f.r, packed);
-	m = protobuf_c_message_unpack(&profpipe__result__descriptor, NULL,
-	    len, packed);
+	m = protobuf_c_message_unpack(
+	    &profpipe__result__descriptor, NULL, len, packed);
 	assert_non_null(m);
 	buf_clear(&b);
 	assert_int_equal(tap_json_message(&b, m), 0);
 	assert_true(fx_json_valid(b.data, b.len));
-	assert_non_null(strstr((char *)b.data, "\"stack_hash\":["
+	assert_non_null(strstr((char *)b.data,
+	    "\"stack_hash\":["
 	    "\"81985529216486895\",\"1\",\"18364758544493064720\",\"2\"]"));
-	assert_non_null(strstr((char *)b.data, "\"sample_types\":[{\"type\":1,"
+	assert_non_null(strstr((char *)b.data,
+	    "\"sample_types\":[{\"type\":1,"
 	    "\"unit\":2,\"absent\":false},"));
-	assert_non_null(strstr((char *)b.data, "\"label_sets\":[{\"labels\":"
+	assert_non_null(strstr((char *)b.data,
+	    "\"label_sets\":[{\"labels\":"
 	    "[]},{\"labels\":[{\"key\":11,\"str\":12,\"num\":\"0\","
 	    "\"unit\":0},"));
 	protobuf_c_message_free_unpacked(m, NULL);
@@ -313,9 +318,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_field_kind),
-		cmocka_unit_test(test_special_floats),
-		cmocka_unit_test(test_wire_messages),
+	    cmocka_unit_test(test_every_field_kind),
+	    cmocka_unit_test(test_special_floats),
+	    cmocka_unit_test(test_wire_messages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
