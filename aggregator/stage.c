@@ -297,12 +297,14 @@ agg_pack(
 	return 0;
 }
 
-/* After the exporter's Ack: everything that must not happen before it. */
+/* After the exporter's Ack: everything that must not happen before it,
+ * counters and their log lines too, so a retried profile counts once. */
 static void
 agg_commit(struct agg_stage *st, const char *who, struct series *s,
     struct delta_state *next, const Profpipe__Decoded *d, const void *buf,
     size_t len, const struct delta_report *rep)
 {
+	agg_log_delta(st, who, rep);
 	if (s != NULL) {
 		delta_commit(&s->delta, next);
 		series_touch(st->series, s, agg_now_ns());
@@ -361,7 +363,6 @@ agg_handle(struct agg_stage *st, const void *req, size_t len)
 		agg_reply(st, who, why);
 		goto out_release_next;
 	}
-	agg_log_delta(st, who, &rep);
 	switch (agg_hand_on(st, who, buf, blen, why, sizeof(why))) {
 	case AGG_ACKED:
 		agg_commit(st, who, s, &next, d, buf, blen, &rep);
