@@ -28,6 +28,7 @@ struct delta_run {
 	int64_t total[DELTA_NSLOTS];
 	enum delta_mode mode;
 	uint64_t *key;        /* per stack */
+	const int64_t **was;  /* per stack: its row in prev, or NULL */
 	unsigned char *first; /* per stack: first of its key */
 	struct delta_state next;
 	int64_t *emit; /* nst x nty */
@@ -259,22 +260,26 @@ delta_baseline(struct delta_run *r, size_t max_stacks, struct arena *a)
 	size_t i;
 
 	r->key = arena_alloc(a, (r->nst + 1) * sizeof(*r->key));
+	r->was = arena_calloc(a, r->nst + 1, sizeof(*r->was));
 	r->first = arena_calloc(a, r->nst + 1, 1);
-	if (r->key == NULL || r->first == NULL)
+	if (r->key == NULL || r->was == NULL || r->first == NULL)
 		return -1;
 	if (stacktab_new(&r->next.stacks, DELTA_NSLOTS,
 	        r->nst < max_stacks ? r->nst : max_stacks) < 0)
 		return -1;
-	for (i = 0; i < r->nst; i++)
+	for (i = 0; i < r->nst; i++) {
 		r->key[i] = delta_stack_key(r->in, i);
+		if (prev != NULL)
+			r->was[i] = stacktab_get(prev, r->key[i]);
+	}
 	/* Known stacks first: a capped baseline keeps tracking the same
 	 * stacks, and those of prev always fit (prev held <= max_stacks). */
-	for (i = 0; i < r->nst && prev != NULL; i++) {
-		if (stacktab_get(prev, r->key[i]) != NULL)
+	for (i = 0; i < r->nst; i++) {
+		if (r->was[i] != NULL)
 			delta_take(r, i);
 	}
 	for (i = 0; i < r->nst; i++) {
-		if (prev == NULL || stacktab_get(prev, r->key[i]) == NULL)
+		if (r->was[i] == NULL)
 			delta_take(r, i);
 	}
 	r->next.start_ns = r->in->origin->start_ns;
@@ -286,8 +291,9 @@ delta_baseline(struct delta_run *r, size_t max_stacks, struct arena *a)
 
 /* Stack i's delta for cumulative type t (slot s) in DELTA_APPLIED mode. */
 static int64_t
-delta_one(struct delta_run *r, size_t i, size_t t, int s, const int64_t *was)
+delta_one(const struct delta_run *r, size_t i, size_t t, int s)
 {
+	const int64_t *was = r->was[i];
 	const int64_t *now;
 	int64_t d;
 
@@ -306,7 +312,6 @@ delta_one(struct delta_run *r, size_t i, size_t t, int s, const int64_t *was)
 static int
 delta_emit(struct delta_run *r, struct arena *a)
 {
-	const int64_t *was;
 	size_t i;
 	size_t t;
 	int s;
@@ -315,12 +320,9 @@ delta_emit(struct delta_run *r, struct arena *a)
 	if (r->emit == NULL)
 		return -1;
 	for (i = 0; i < r->nst; i++) {
-		was = NULL;
-		if (r->mode == DELTA_APPLIED) {
-			was = stacktab_get(r->prev->stacks, r->key[i]);
-			if (was == NULL && r->prev->overflowed)
-				r->untracked++;
-		}
+		if (r->mode == DELTA_APPLIED && r->was[i] == NULL &&
+		    r->prev->overflowed)
+			r->untracked++;
 		for (t = 0; t < r->nty; t++) {
 			s = r->slot[t];
 			if (s >= 0 && (r->absent & (1u << s)))
@@ -329,7 +331,7 @@ delta_emit(struct delta_run *r, struct arena *a)
 				r->emit[i * r->nty + t] = delta_value(r, i, t);
 			else
 				r->emit[i * r->nty + t] =
-				    delta_one(r, i, t, s, was);
+				    delta_one(r, i, t, s);
 		}
 	}
 	return 0;
