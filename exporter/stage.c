@@ -193,9 +193,10 @@ export_handle(struct export_stage *st, const void *req, size_t len)
 		    o->profile_id, o->kind, o->instance);
 	} else {
 		st->stats.written++;
-		log_info("profile %s %s %s: %zu stacks written to %d sinks",
-		    o->profile_id, o->kind, o->instance, export_n_stacks(p),
-		    written);
+		log_info("profile %s %s %s: written to %d of %zu sinks "
+		    "(stacks: %zu)",
+		    o->profile_id, o->kind, o->instance, written, st->n_sinks,
+		    export_n_stacks(p));
 	}
 	export_reply(st, NULL);
 }
