@@ -194,7 +194,7 @@ export_handle(struct export_stage *st, const void *req, size_t len)
 	} else {
 		st->stats.written++;
 		log_info("profile %s %s %s: written to %d of %zu sinks "
-		    "(stacks: %zu)",
+		         "(stacks: %zu)",
 		    o->profile_id, o->kind, o->instance, written, st->n_sinks,
 		    export_n_stacks(p));
 	}
