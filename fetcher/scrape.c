@@ -266,6 +266,7 @@ static void
 scrape_on_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct scrape_sock *k = w->data;
+	struct scrape *s = k->s; /* curl may free k (and w) in the call */
 	int action = 0;
 	int running;
 
@@ -274,8 +275,8 @@ scrape_on_io(struct ev_loop *loop, ev_io *w, int revents)
 		action |= CURL_CSELECT_IN;
 	if (revents & EV_WRITE)
 		action |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(k->s->multi, w->fd, action, &running);
-	scrape_collect(k->s);
+	curl_multi_socket_action(s->multi, w->fd, action, &running);
+	scrape_collect(s);
 }
 
 static void
