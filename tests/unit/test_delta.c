@@ -14,6 +14,7 @@
 #include "aggregator/delta.h"
 #include "aggregator/stacktab.h"
 #include "common/arena.h"
+#include "common/xalloc.h"
 #include "test_delta_fixture.h"
 
 #define MAXSTACKS 1000
@@ -425,6 +426,53 @@ test_stacks_cap(void **state)
 	assert_int_equal(stacktab_count(f->st.stacks), 2);
 }
 
+/* Every allocation delta_apply makes may fail: it then says so, holds
+ * nothing, and the baseline is as it was. */
+static void
+test_out_of_memory_leaves_baseline(void **state)
+{
+	static const struct fx_stack s2[] = {
+	    {.hash = 0x10, .v = {15, 1500, 0, 0}},
+	    {.hash = 0x20, .v = {5, 500, 0, 0}},
+	    {.hash = 0x30, .v = {7, 700, 0, 0}},
+	};
+	static const struct fx_profile p2 = {
+	    "id-2", NULL, "mem", 0, 2000, s2, 3};
+	struct fx *f = *state;
+	struct delta_state next;
+	Profpipe__Decoded *in;
+	Profpipe__Decoded *out;
+	struct arena *a;
+	uint8_t *buf;
+	size_t len;
+	char err[256];
+	long n;
+	int rv;
+
+	run(f, &first);
+	buf = fx_pack(&p2, &len);
+	for (n = 0;; n++) {
+		a = arena_new(0);
+		assert_int_equal(
+		    delta_unpack(a, buf, len, &in, err, sizeof(err)), 0);
+		xalloc_fail_after(n);
+		rv = delta_apply(
+		    &f->st, in, MAXSTACKS, a, &out, &next, &f->rep);
+		xalloc_fail_after(-1);
+		if (rv == 0)
+			break;
+		assert_int_equal(rv, -1);
+		assert_null(next.stacks);
+		assert_int_equal(f->st.start_ns, 1000);
+		arena_free(a);
+	}
+	assert_true(n > 0);
+	assert_int_equal(fx_val(out, 0x10, FX_AO), 5);
+	delta_state_release(&next);
+	arena_free(a);
+	free(buf);
+}
+
 static void
 expect_refused(struct fx *f, const uint8_t *buf, size_t len, const char *want)
 {
@@ -566,6 +614,8 @@ main(void)
 	        test_nothing_changes_until_commit, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_stacks_cap, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_out_of_memory_leaves_baseline, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_malformed_refused, fx_setup, fx_teardown),
 	    cmocka_unit_test(test_stacktab),

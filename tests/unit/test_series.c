@@ -13,6 +13,7 @@
 
 #include "aggregator/series.h"
 #include "aggregator/stacktab.h"
+#include "common/xalloc.h"
 
 #define SEC 1000000000LL
 
@@ -150,6 +151,24 @@ test_many_series(void **state)
 	series_table_free(t);
 }
 
+static void
+test_out_of_memory_refuses_cleanly(void **state)
+{
+	struct series_table *t;
+	struct series *s = NULL;
+	int created;
+
+	(void)state;
+	assert_int_equal(series_table_new(&t, 10, 60 * SEC), 0);
+	get(t, "a", "mem", 0, 1);
+	xalloc_fail_after(0);
+	assert_int_equal(series_get(t, "b", "i", "mem", 0, &s, &created), -2);
+	xalloc_fail_after(-1);
+	assert_int_equal(series_count(t), 1);
+	get(t, "b", "mem", 0, 1);
+	series_table_free(t);
+}
+
 int
 main(void)
 {
@@ -158,6 +177,7 @@ main(void)
 	    cmocka_unit_test(test_ttl_frees_unseen_series),
 	    cmocka_unit_test(test_cap_refuses_then_takes_after_expiry),
 	    cmocka_unit_test(test_many_series),
+	    cmocka_unit_test(test_out_of_memory_refuses_cleanly),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
