@@ -20,34 +20,33 @@ struct inputs_kind_info {
 };
 
 static const struct inputs_kind_info inputs_kinds[INPUTS_NKINDS] = {
-	[INPUTS_CPU] = {"cpu", "/debug/pprof/profile", 1},
-	[INPUTS_MEM] = {"mem", "/debug/pprof/heap", 0},
-	[INPUTS_GOROUTINES] = {"goroutines", "/debug/pprof/goroutine", 0},
-	[INPUTS_MUTEX] = {"mutex", "/debug/pprof/mutex", 1},
-	[INPUTS_BLOCK] = {"block", "/debug/pprof/block", 1},
-	[INPUTS_ALLOCS] = {"allocs", "/debug/pprof/allocs", 0},
-	[INPUTS_THREADCREATE] = {"threadcreate", "/debug/pprof/threadcreate",
-	    0},
+    [INPUTS_CPU] = {"cpu", "/debug/pprof/profile", 1},
+    [INPUTS_MEM] = {"mem", "/debug/pprof/heap", 0},
+    [INPUTS_GOROUTINES] = {"goroutines", "/debug/pprof/goroutine", 0},
+    [INPUTS_MUTEX] = {"mutex", "/debug/pprof/mutex", 1},
+    [INPUTS_BLOCK] = {"block", "/debug/pprof/block", 1},
+    [INPUTS_ALLOCS] = {"allocs", "/debug/pprof/allocs", 0},
+    [INPUTS_THREADCREATE] = {"threadcreate", "/debug/pprof/threadcreate", 0},
 };
 
-#define INPUTS_KNOWN_KINDS \
+#define INPUTS_KNOWN_KINDS                                                    \
 	"cpu, mem, goroutines, mutex, block, allocs, threadcreate"
 
 /* iLogtail's default set. */
-#define INPUTS_DEFAULT_KINDS \
-	((1u << INPUTS_CPU) | (1u << INPUTS_MEM) | \
-	    (1u << INPUTS_GOROUTINES) | (1u << INPUTS_MUTEX) | \
+#define INPUTS_DEFAULT_KINDS                                                  \
+	((1u << INPUTS_CPU) | (1u << INPUTS_MEM) |                            \
+	    (1u << INPUTS_GOROUTINES) | (1u << INPUTS_MUTEX) |                \
 	    (1u << INPUTS_BLOCK))
 
 #define INPUTS_MAX_SECONDS 10
 #define INPUTS_MAX_LIMIT_KB (256L * 1024)
 
 static const char *const inputs_input_keys[] = {"Type", "Name", "Mode",
-	"Interval", "Timeout", "BodyLimitSize", "EnabledProfiles", "Labels",
-	"Config", NULL};
+    "Interval", "Timeout", "BodyLimitSize", "EnabledProfiles", "Labels",
+    "Config", NULL};
 static const char *const inputs_config_keys[] = {"Addresses", NULL};
-static const char *const inputs_address_keys[] = {"Host", "Port",
-	"InstanceLabels", NULL};
+static const char *const inputs_address_keys[] = {
+    "Host", "Port", "InstanceLabels", NULL};
 
 /* One input's settings, shared by its addresses. */
 struct inputs_common {
@@ -106,16 +105,16 @@ inputs_oom(struct inputs_parse *p, const struct cfg_node *n)
 
 /* The kinds of EnabledProfiles; absent means iLogtail's default set. */
 static int
-inputs_parse_kinds(struct inputs_parse *p, const struct cfg_node *input,
-    unsigned *out)
+inputs_parse_kinds(
+    struct inputs_parse *p, const struct cfg_node *input, unsigned *out)
 {
 	struct cfg_node *seq;
 	const struct cfg_node *n;
 	enum inputs_kind k;
 	unsigned kinds = 0;
 
-	if (cfg_seq(p->c, input, "EnabledProfiles", &seq, p->err,
-	    p->errlen) < 0)
+	if (cfg_seq(p->c, input, "EnabledProfiles", &seq, p->err, p->errlen) <
+	    0)
 		return -1;
 	if (seq == NULL) {
 		*out = INPUTS_DEFAULT_KINDS;
@@ -128,7 +127,8 @@ inputs_parse_kinds(struct inputs_parse *p, const struct cfg_node *input,
 		if (inputs_kind_parse(n->value, &k) < 0)
 			return cfg_error(p->c, n, p->err, p->errlen,
 			    "EnabledProfiles: unknown profile \"%s\" "
-			    "(known: " INPUTS_KNOWN_KINDS ")", n->value);
+			    "(known: " INPUTS_KNOWN_KINDS ")",
+			    n->value);
 		if (kinds & (1u << k))
 			return cfg_error(p->c, n, p->err, p->errlen,
 			    "EnabledProfiles: %s is listed twice", n->value);
@@ -143,8 +143,8 @@ inputs_parse_kinds(struct inputs_parse *p, const struct cfg_node *input,
 
 /* A Labels or InstanceLabels map: every member a plain value. */
 static int
-inputs_check_labels(struct inputs_parse *p, const struct cfg_node *m,
-    const char *what)
+inputs_check_labels(
+    struct inputs_parse *p, const struct cfg_node *m, const char *what)
 {
 	const struct cfg_node *n;
 
@@ -192,10 +192,9 @@ inputs_merge_labels(struct inputs_parse *p, struct inputs_target *t,
 	if (l == NULL)
 		return inputs_oom(p, where);
 	for (n = global ? global->child : NULL; n != NULL; n = n->next) {
-		l[k].key = arena_strndup(p->in->arena, n->key,
-		    strlen(n->key));
-		l[k].value = arena_strndup(p->in->arena, n->value,
-		    strlen(n->value));
+		l[k].key = arena_strndup(p->in->arena, n->key, strlen(n->key));
+		l[k].value =
+		    arena_strndup(p->in->arena, n->value, strlen(n->value));
 		if (l[k].key == NULL || l[k].value == NULL)
 			return inputs_oom(p, where);
 		k++;
@@ -206,14 +205,14 @@ inputs_merge_labels(struct inputs_parse *p, struct inputs_target *t,
 				break;
 		}
 		if (i == k) {
-			l[k].key = arena_strndup(p->in->arena, n->key,
-			    strlen(n->key));
+			l[k].key = arena_strndup(
+			    p->in->arena, n->key, strlen(n->key));
 			if (l[k].key == NULL)
 				return inputs_oom(p, where);
 			k++;
 		}
-		l[i].value = arena_strndup(p->in->arena, n->value,
-		    strlen(n->value));
+		l[i].value =
+		    arena_strndup(p->in->arena, n->value, strlen(n->value));
 		if (l[i].value == NULL)
 			return inputs_oom(p, where);
 	}
@@ -236,8 +235,8 @@ inputs_host_ok(const char *h)
 	for (i = 0; h[i] != '\0'; i++) {
 		ch = (unsigned char)h[i];
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
-		    ch == '_' || ch == ':'))
+		        (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
+		        ch == '_' || ch == ':'))
 			return 0;
 	}
 	return 1;
@@ -263,24 +262,21 @@ inputs_parse_address(struct inputs_parse *p, const struct cfg_node *a,
 	if (cfg_str(p->c, a, "Host", NULL, &host, p->err, p->errlen) < 0)
 		return -1;
 	if (host == NULL)
-		return cfg_error(p->c, a, p->err, p->errlen,
-		    "Host: missing");
+		return cfg_error(p->c, a, p->err, p->errlen, "Host: missing");
 	if (!inputs_host_ok(host))
 		return cfg_error(p->c, cfg_get(a, "Host"), p->err, p->errlen,
 		    "Host: \"%s\" is not a host name or IP address", host);
-	if (cfg_int(p->c, a, "Port", 0, 1, 65535, &port, p->err,
-	    p->errlen) < 0)
+	if (cfg_int(p->c, a, "Port", 0, 1, 65535, &port, p->err, p->errlen) <
+	    0)
 		return -1;
 	if (port == 0)
-		return cfg_error(p->c, a, p->err, p->errlen,
-		    "Port: missing");
-	if (cfg_map(p->c, a, "InstanceLabels", &local, p->err,
-	    p->errlen) < 0)
+		return cfg_error(p->c, a, p->err, p->errlen, "Port: missing");
+	if (cfg_map(p->c, a, "InstanceLabels", &local, p->err, p->errlen) < 0)
 		return -1;
 	if (inputs_check_labels(p, local, "InstanceLabels") < 0)
 		return -1;
-	snprintf(inst, sizeof(inst), strchr(host, ':') ? "[%s]:%ld" :
-	    "%s:%ld", host, port);
+	snprintf(inst, sizeof(inst), strchr(host, ':') ? "[%s]:%ld" : "%s:%ld",
+	    host, port);
 	for (i = 0; i < p->in->ntargets; i++) {
 		if (strcmp(p->in->targets[i].instance, inst) == 0)
 			return cfg_error(p->c, cfg_get(a, "Host"), p->err,
@@ -296,8 +292,9 @@ inputs_parse_address(struct inputs_parse *p, const struct cfg_node *a,
 	t->kinds = ic->kinds;
 	t->interval_s = ic->interval_s;
 	t->timeout_s = ic->timeout_s;
-	t->seconds_s = ic->interval_s - 1 < INPUTS_MAX_SECONDS ?
-	    ic->interval_s - 1 : INPUTS_MAX_SECONDS;
+	t->seconds_s = ic->interval_s - 1 < INPUTS_MAX_SECONDS
+	    ? ic->interval_s - 1
+	    : INPUTS_MAX_SECONDS;
 	if (t->seconds_s < 1)
 		t->seconds_s = 1;
 	t->body_limit = (size_t)ic->limit_kb * 1024;
@@ -326,7 +323,7 @@ inputs_parse_pull(struct inputs_parse *p, const struct cfg_node *input)
 	if (cfg_only(p->c, input, inputs_input_keys, p->err, p->errlen) < 0)
 		return -1;
 	if (cfg_str(p->c, input, "Name", INPUTS_DEFAULT_JOB, &s, p->err,
-	    p->errlen) < 0)
+	        p->errlen) < 0)
 		return -1;
 	if (s[0] == '\0')
 		return cfg_error(p->c, cfg_get(input, "Name"), p->err,
@@ -338,18 +335,21 @@ inputs_parse_pull(struct inputs_parse *p, const struct cfg_node *input)
 		return -1;
 	if (strcmp(s, "kubernetes") == 0)
 		return cfg_error(p->c, cfg_get(input, "Mode"), p->err,
-		    p->errlen, "Mode: kubernetes is not supported yet "
+		    p->errlen,
+		    "Mode: kubernetes is not supported yet "
 		    "(use Mode: host with Config.Addresses)");
 	if (strcmp(s, "host") != 0)
 		return cfg_error(p->c, cfg_get(input, "Mode"), p->err,
-		    p->errlen, "Mode: expected host or kubernetes, "
-		    "found \"%s\"", s);
+		    p->errlen,
+		    "Mode: expected host or kubernetes, "
+		    "found \"%s\"",
+		    s);
 	if (cfg_int(p->c, input, "Interval", 10, 1, 86400, &ic.interval_s,
-	    p->err, p->errlen) < 0 ||
-	    cfg_int(p->c, input, "Timeout", 15, 1, 3600, &ic.timeout_s,
-	    p->err, p->errlen) < 0 ||
+	        p->err, p->errlen) < 0 ||
+	    cfg_int(p->c, input, "Timeout", 15, 1, 3600, &ic.timeout_s, p->err,
+	        p->errlen) < 0 ||
 	    cfg_int(p->c, input, "BodyLimitSize", 10240, 1,
-	    INPUTS_MAX_LIMIT_KB, &ic.limit_kb, p->err, p->errlen) < 0)
+	        INPUTS_MAX_LIMIT_KB, &ic.limit_kb, p->err, p->errlen) < 0)
 		return -1;
 	if (inputs_parse_kinds(p, input, &ic.kinds) < 0)
 		return -1;
@@ -364,16 +364,16 @@ inputs_parse_pull(struct inputs_parse *p, const struct cfg_node *input)
 		return cfg_error(p->c, input, p->err, p->errlen,
 		    "Config: missing (Config: {Addresses: [{Host: ..., "
 		    "Port: ...}]})");
-	if (cfg_only(p->c, config, inputs_config_keys, p->err,
-	    p->errlen) < 0)
+	if (cfg_only(p->c, config, inputs_config_keys, p->err, p->errlen) < 0)
 		return -1;
-	if (cfg_seq(p->c, config, "Addresses", &addrs, p->err,
-	    p->errlen) < 0)
+	if (cfg_seq(p->c, config, "Addresses", &addrs, p->err, p->errlen) < 0)
 		return -1;
 	if (addrs == NULL || addrs->child == NULL)
 		return cfg_error(p->c, addrs ? addrs : config, p->err,
-		    p->errlen, "Addresses: %s: list at least one "
-		    "{Host: ..., Port: ...}", addrs ? "empty" : "missing");
+		    p->errlen,
+		    "Addresses: %s: list at least one "
+		    "{Host: ..., Port: ...}",
+		    addrs ? "empty" : "missing");
 	for (a = addrs->child; a != NULL; a = a->next) {
 		if (inputs_parse_address(p, a, &ic) < 0)
 			return -1;
@@ -382,8 +382,7 @@ inputs_parse_pull(struct inputs_parse *p, const struct cfg_node *input)
 }
 
 static int
-inputs_note(struct inputs_parse *p, const struct cfg_node *n,
-    const char *msg)
+inputs_note(struct inputs_parse *p, const struct cfg_node *n, const char *msg)
 {
 	char line[512];
 	char *s;
@@ -410,12 +409,15 @@ inputs_parse_input(struct inputs_parse *p, const struct cfg_node *input)
 		return cfg_error(p->c, input, p->err, p->errlen,
 		    "Type: missing (service_go_profile or profile_push)");
 	if (strcmp(type, "profile_push") == 0)
-		return inputs_note(p, input, "Type: profile_push: the push "
+		return inputs_note(p, input,
+		    "Type: profile_push: the push "
 		    "intake is not supported yet; input skipped");
 	if (strcmp(type, "service_go_profile") != 0)
 		return cfg_error(p->c, cfg_get(input, "Type"), p->err,
-		    p->errlen, "Type: unknown input type \"%s\" "
-		    "(known: service_go_profile, profile_push)", type);
+		    p->errlen,
+		    "Type: unknown input type \"%s\" "
+		    "(known: service_go_profile, profile_push)",
+		    type);
 	return inputs_parse_pull(p, input);
 }
 
@@ -437,8 +439,8 @@ inputs_count_addresses(const struct cfg_node *seq)
 }
 
 int
-inputs_from_cfg(struct inputs **out, const struct cfg *c, char *err,
-    size_t errlen)
+inputs_from_cfg(
+    struct inputs **out, const struct cfg *c, char *err, size_t errlen)
 {
 	struct inputs_parse p;
 	struct inputs *in;
@@ -449,7 +451,8 @@ inputs_from_cfg(struct inputs **out, const struct cfg *c, char *err,
 	if (cfg_seq(c, c->root, "inputs", &seq, err, errlen) < 0)
 		return -1;
 	if (seq == NULL)
-		return cfg_error(c, c->root, err, errlen, "inputs: missing "
+		return cfg_error(c, c->root, err, errlen,
+		    "inputs: missing "
 		    "(the fetcher pulls from the targets listed there)");
 	in = xcalloc(1, sizeof(*in));
 	if (in == NULL)
@@ -459,10 +462,10 @@ inputs_from_cfg(struct inputs **out, const struct cfg *c, char *err,
 	max = inputs_count_addresses(seq);
 	if (in->arena == NULL)
 		goto out_oom;
-	in->targets = arena_calloc(in->arena, max ? max : 1,
-	    sizeof(*in->targets));
-	in->notes = arena_calloc(in->arena, cfg_count(seq) + 1,
-	    sizeof(*in->notes));
+	in->targets =
+	    arena_calloc(in->arena, max ? max : 1, sizeof(*in->targets));
+	in->notes =
+	    arena_calloc(in->arena, cfg_count(seq) + 1, sizeof(*in->notes));
 	if (in->targets == NULL || in->notes == NULL)
 		goto out_oom;
 	p.c = c;
@@ -483,8 +486,7 @@ out_free_inputs:
 }
 
 int
-inputs_load(struct inputs **out, const char *path, char *err,
-    size_t errlen)
+inputs_load(struct inputs **out, const char *path, char *err, size_t errlen)
 {
 	struct cfg *c;
 	int rv;

@@ -66,17 +66,17 @@ struct inputs_label {
 struct inputs_target {
 	const char *host;
 	int port;
-	const char *instance;   /* "host:port", "[v6]:port" */
-	const char *job;        /* the input's Name */
-	const char *service;    /* the "service" label, else the job */
+	const char *instance; /* "host:port", "[v6]:port" */
+	const char *job;      /* the input's Name */
+	const char *service;  /* the "service" label, else the job */
 	const struct inputs_label *labels; /* sorted by key */
 	size_t nlabels;
-	unsigned kinds;         /* bit (1u << kind) per enabled kind */
+	unsigned kinds; /* bit (1u << kind) per enabled kind */
 	long interval_s;
-	long timeout_s;         /* per request; delta kinds add seconds_s */
-	long seconds_s;         /* S of ?seconds=S: min(Interval-1, 10), >= 1 */
-	size_t body_limit;      /* bytes */
-	int line;               /* the address's line in the file */
+	long timeout_s;    /* per request; delta kinds add seconds_s */
+	long seconds_s;    /* S of ?seconds=S: min(Interval-1, 10), >= 1 */
+	size_t body_limit; /* bytes */
+	int line;          /* the address's line in the file */
 };
 
 /* Immutable once built, shared by reference count: a fetch in flight keeps
@@ -84,19 +84,19 @@ struct inputs_target {
 struct inputs {
 	struct inputs_target *targets;
 	size_t ntargets;
-	const char **notes;     /* "file:line: ..." for the log: skipped inputs */
+	const char **notes; /* "file:line: ..." for the log: skipped inputs */
 	size_t nnotes;
-	struct arena *arena;    /* everything above lives here */
+	struct arena *arena; /* everything above lives here */
 	int refs;
 };
 
 /* Read c's inputs: section. On success *out has one reference (drop it with
  * inputs_unref). On error -1 and "file:line: key: reason" in err. */
-int inputs_from_cfg(struct inputs **out, const struct cfg *c, char *err,
-    size_t errlen);
+int inputs_from_cfg(
+    struct inputs **out, const struct cfg *c, char *err, size_t errlen);
 /* The same from a file. */
-int inputs_load(struct inputs **out, const char *path, char *err,
-    size_t errlen);
+int inputs_load(
+    struct inputs **out, const char *path, char *err, size_t errlen);
 
 struct inputs *inputs_ref(struct inputs *in);
 void inputs_unref(struct inputs *in);

@@ -73,15 +73,15 @@ static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longs[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"raw", required_argument, NULL, 'r'},
-		{"tap", required_argument, NULL, 't'},
-		{"inflight", required_argument, NULL, 'n'},
-		{"ready-fd", required_argument, NULL, 'f'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"raw", required_argument, NULL, 'r'},
+	    {"tap", required_argument, NULL, 't'},
+	    {"inflight", required_argument, NULL, 'n'},
+	    {"ready-fd", required_argument, NULL, 'f'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -104,18 +104,20 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->tap = optarg;
 			break;
 		case 'n':
-			if (proc_parse_long(optarg, 1, 4096,
-			    &o->inflight) < 0) {
+			if (proc_parse_long(optarg, 1, 4096, &o->inflight) <
+			    0) {
 				log_error("--inflight: expected 1 to 4096, "
-				    "found \"%s\"", optarg);
+				          "found \"%s\"",
+				    optarg);
 				return -1;
 			}
 			break;
 		case 'f':
-			if (proc_parse_long(optarg, 0, INT_MAX,
-			    &o->ready_fd) < 0) {
+			if (proc_parse_long(optarg, 0, INT_MAX, &o->ready_fd) <
+			    0) {
 				log_error("--ready-fd: expected a file "
-				    "descriptor, found \"%s\"", optarg);
+				          "descriptor, found \"%s\"",
+				    optarg);
 				return -1;
 			}
 			break;
@@ -134,8 +136,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (optind < argc) {
-		log_error("unexpected argument \"%s\" (try --help)",
-		    argv[optind]);
+		log_error(
+		    "unexpected argument \"%s\" (try --help)", argv[optind]);
 		return -1;
 	}
 	if (o->config == NULL) {
@@ -246,8 +248,11 @@ watch_signals(struct fetcher *f)
 
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; sigs[i] != 0; i++) {
-		ev_signal_init(&f->sig[i], sigs[i] == SIGHUP ? on_hup :
-		    sigs[i] == SIGUSR1 ? on_usr1 : on_stop, sigs[i]);
+		ev_signal_init(&f->sig[i],
+		    sigs[i] == SIGHUP        ? on_hup
+		        : sigs[i] == SIGUSR1 ? on_usr1
+		                             : on_stop,
+		    sigs[i]);
 		f->sig[i].data = f;
 		ev_signal_start(f->loop, &f->sig[i]);
 	}
@@ -276,11 +281,11 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	log_notes(in);
-	if ((o.raw == NULL && proc_default_url(raw, sizeof(raw),
-	    "raw.ipc") < 0) || (o.tap == NULL && bus_tap_url(tap,
-	    sizeof(tap), "fetcher") < 0)) {
+	if ((o.raw == NULL &&
+	        proc_default_url(raw, sizeof(raw), "raw.ipc") < 0) ||
+	    (o.tap == NULL && bus_tap_url(tap, sizeof(tap), "fetcher") < 0)) {
 		log_error("cannot make the run directory for the sockets "
-		    "($PROFPIPE_RUN)");
+		          "($PROFPIPE_RUN)");
 		goto out_free_inputs;
 	}
 	/* Before any thread exists: curl's global init is not thread-safe. */
@@ -296,7 +301,7 @@ main(int argc, char **argv)
 		goto out_curl;
 	}
 	if (sender_new(&f.snd, f.loop, o.raw ? o.raw : raw,
-	    o.tap ? o.tap : tap, (int)o.inflight, err, sizeof(err)) < 0) {
+	        o.tap ? o.tap : tap, (int)o.inflight, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out_curl;
 	}
@@ -313,7 +318,8 @@ main(int argc, char **argv)
 	abandoned = sender_inflight(f.snd);
 	if (abandoned > 0)
 		log_warn("%zu profiles in flight abandoned at exit (no ack "
-		    "from a decoder)", abandoned);
+		         "from a decoder)",
+		    abandoned);
 	log_counters(&f, abandoned);
 	code = EXIT_OK;
 	pull_free(f.pull);

@@ -31,7 +31,7 @@ struct pull {
 	size_t njobs;
 	ev_timer tick;
 	int stopping;
-	uint64_t full_skips;        /* since the pipeline last had room */
+	uint64_t full_skips; /* since the pipeline last had room */
 	struct pull_stats st;
 };
 
@@ -39,7 +39,7 @@ struct pull {
 struct pull_fetch {
 	struct pull *p;
 	struct schedule_slot *slot;
-	struct inputs *in;          /* a reference: keeps t alive */
+	struct inputs *in; /* a reference: keeps t alive */
 	const struct inputs_target *t;
 	enum inputs_kind kind;
 	char url[INPUTS_INSTANCE_MAX + 64];
@@ -136,7 +136,8 @@ pull_start(struct pull *p, struct schedule_slot *slot)
 		/* With no decoder every job is skipped every interval: one
 		 * line says so, the counter keeps the rest. */
 		if (p->full_skips++ == 0)
-			log_warn("%s %s: skipped: pipeline full (%zu profiles "
+			log_warn(
+			    "%s %s: skipped: pipeline full (%zu profiles "
 			    "await a decoder; further skips are only counted)",
 			    job->t->instance, kind, sender_inflight(p->snd));
 		else
@@ -159,7 +160,7 @@ pull_start(struct pull *p, struct schedule_slot *slot)
 	f->kind = job->kind;
 	if (inputs_url(job->t, job->kind, f->url, sizeof(f->url)) < 0 ||
 	    scrape_start(p->scr, f->url, inputs_timeout_ms(job->t, job->kind),
-	    job->t->body_limit, pull_on_fetched, f) < 0)
+	        job->t->body_limit, pull_on_fetched, f) < 0)
 		goto out_free_fetch;
 	p->st.scrapes++;
 	log_debug("%s %s: GET %s", job->t->instance, kind, f->url);
@@ -194,8 +195,7 @@ pull_on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	next = schedule_next_ms(p->sched);
 	if (next < 0)
 		return;
-	ev_timer_set(w, next > now ? (double)(next - now) / 1000.0 : 0.0,
-	    0.0);
+	ev_timer_set(w, next > now ? (double)(next - now) / 1000.0 : 0.0, 0.0);
 	ev_timer_start(loop, w);
 }
 
@@ -231,8 +231,8 @@ pull_reload(struct pull *p, struct inputs *in, char *err, size_t errlen)
 			    in->targets[i].instance,
 			    inputs_kind_name((enum inputs_kind)k));
 			failed = schedule_put(p->sched, key,
-			    in->targets[i].interval_s * 1000, pull_now_ms(p),
-			    &jobs[n], &slot) < 0;
+			             in->targets[i].interval_s * 1000,
+			             pull_now_ms(p), &jobs[n], &slot) < 0;
 			n++;
 		}
 	}
@@ -330,7 +330,8 @@ pull_format_counters(const struct pull *p, const struct sender *snd,
 	const struct pull_stats *ps = &p->st;
 
 	sender_stats(snd, &ss);
-	snprintf(out, outlen, "scrapes=%llu fetched=%llu sent=%llu "
+	snprintf(out, outlen,
+	    "scrapes=%llu fetched=%llu sent=%llu "
 	    "rejected=%llu send_failed=%llu failed_connect=%llu "
 	    "failed_timeout=%llu failed_http=%llu failed_too_large=%llu "
 	    "failed_not_profile=%llu failed_other=%llu skipped_running=%llu "

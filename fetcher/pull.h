@@ -30,12 +30,12 @@
 struct ev_loop;
 
 struct pull_stats {
-	uint64_t scrapes;           /* requests started */
-	uint64_t fetched;           /* profiles handed to the sender */
+	uint64_t scrapes;                /* requests started */
+	uint64_t fetched;                /* profiles handed to the sender */
 	uint64_t failed[SCRAPE_NSTATUS]; /* by scrape_status (aborted too) */
-	uint64_t skipped_running;   /* due while its last fetch ran */
-	uint64_t skipped_full;      /* due while no context was free */
-	uint64_t dropped_full;      /* fetched, but the pipeline had filled */
+	uint64_t skipped_running;        /* due while its last fetch ran */
+	uint64_t skipped_full;           /* due while no context was free */
+	uint64_t dropped_full; /* fetched, but the pipeline had filled */
 };
 
 struct pull;
@@ -50,8 +50,7 @@ void pull_free(struct pull *p);
 /* Replace the targets. Fetches in flight finish (a job that stays keeps
  * its single-flight state). 0, or -1 (out of memory) with the old targets
  * kept. The pull takes its own reference to in. */
-int pull_reload(struct pull *p, struct inputs *in, char *err,
-    size_t errlen);
+int pull_reload(struct pull *p, struct inputs *in, char *err, size_t errlen);
 
 /* Stop scheduling and abort the fetches in flight. */
 void pull_stop(struct pull *p);

@@ -29,7 +29,7 @@ struct schedule {
 	struct schedule_slot **retired; /* running, no longer configured */
 	size_t nretired;
 	size_t retired_size;
-	struct schedule_put *puts;      /* during a sync */
+	struct schedule_put *puts; /* during a sync */
 	size_t nputs;
 	size_t puts_size;
 	int put_failed;
@@ -175,8 +175,9 @@ schedule_put(struct schedule *s, const char *key, int64_t interval_ms,
 	struct schedule_put *p;
 	size_t i;
 
-	if (interval_ms <= 0 || schedule_reserve((void **)&s->puts,
-	    s->nputs + 1, &s->puts_size, sizeof(*s->puts)) < 0)
+	if (interval_ms <= 0 ||
+	    schedule_reserve((void **)&s->puts, s->nputs + 1, &s->puts_size,
+	        sizeof(*s->puts)) < 0)
 		goto fail;
 	/* Reloads are rare and sets small: a scan keeps this simple. */
 	for (i = 0; i < s->n; i++) {
@@ -239,9 +240,9 @@ schedule_sync_end(struct schedule *s, int failed)
 		if (!s->heap[i]->put && s->heap[i]->running)
 			retiring++;
 	}
-	if (!failed && schedule_reserve((void **)&s->retired,
-	    s->nretired + retiring, &s->retired_size,
-	    sizeof(*s->retired)) < 0)
+	if (!failed &&
+	    schedule_reserve((void **)&s->retired, s->nretired + retiring,
+	        &s->retired_size, sizeof(*s->retired)) < 0)
 		failed = 1;
 	if (failed) {
 		xfree(heap);
@@ -264,10 +265,10 @@ schedule_sync_end(struct schedule *s, int failed)
 		p = &s->puts[i];
 		if (p->is_new || p->slot->interval_ms != p->interval_ms) {
 			p->slot->interval_ms = p->interval_ms;
-			p->slot->offset_ms = schedule_offset(p->slot->key,
-			    p->interval_ms);
-			p->slot->next_ms = schedule_first(p->now_ms,
-			    p->interval_ms, p->slot->offset_ms);
+			p->slot->offset_ms =
+			    schedule_offset(p->slot->key, p->interval_ms);
+			p->slot->next_ms = schedule_first(
+			    p->now_ms, p->interval_ms, p->slot->offset_ms);
 		}
 		p->slot->user = p->user;
 		heap[i] = p->slot;

@@ -25,14 +25,14 @@
 #include <stdint.h>
 
 struct schedule_slot {
-	char *key;          /* e.g. "127.0.0.1:6060 cpu"; owned */
+	char *key; /* e.g. "127.0.0.1:6060 cpu"; owned */
 	int64_t interval_ms;
 	int64_t offset_ms;
-	int64_t next_ms;    /* when it is next due */
-	int running;        /* a fetch is in flight */
-	int retired;        /* no longer configured; freed when it ends */
-	void *user;         /* the caller's: set by schedule_put */
-	int put;            /* schedule's own: put again in this sync */
+	int64_t next_ms; /* when it is next due */
+	int running;     /* a fetch is in flight */
+	int retired;     /* no longer configured; freed when it ends */
+	void *user;      /* the caller's: set by schedule_put */
+	int put;         /* schedule's own: put again in this sync */
 };
 
 struct schedule;

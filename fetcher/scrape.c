@@ -29,7 +29,7 @@ struct scrape_xfer {
 	size_t limit;
 	long timeout_ms;
 	int over_limit;
-	int stopped;        /* an error body: stopped after its first line */
+	int stopped; /* an error body: stopped after its first line */
 	int64_t t0_ns;
 	scrape_done_fn done;
 	void *arg;
@@ -67,14 +67,14 @@ const char *
 scrape_status_name(enum scrape_status st)
 {
 	static const char *const names[SCRAPE_NSTATUS] = {
-		[SCRAPE_OK] = "ok",
-		[SCRAPE_ECONNECT] = "connect",
-		[SCRAPE_ETIMEDOUT] = "timeout",
-		[SCRAPE_EHTTP] = "http",
-		[SCRAPE_ETOOLARGE] = "too_large",
-		[SCRAPE_ENOTPROFILE] = "not_profile",
-		[SCRAPE_EFAIL] = "other",
-		[SCRAPE_EABORTED] = "aborted",
+	    [SCRAPE_OK] = "ok",
+	    [SCRAPE_ECONNECT] = "connect",
+	    [SCRAPE_ETIMEDOUT] = "timeout",
+	    [SCRAPE_EHTTP] = "http",
+	    [SCRAPE_ETOOLARGE] = "too_large",
+	    [SCRAPE_ENOTPROFILE] = "not_profile",
+	    [SCRAPE_EFAIL] = "other",
+	    [SCRAPE_EABORTED] = "aborted",
 	};
 
 	return (unsigned)st < SCRAPE_NSTATUS ? names[st] : "?";
@@ -105,19 +105,19 @@ scrape_xfer_free(struct scrape_xfer *x)
 
 /* Copy the first line of p into out, printable ASCII only. */
 static void
-scrape_first_line(char *out, size_t outlen, const unsigned char *p,
-    size_t len)
+scrape_first_line(char *out, size_t outlen, const unsigned char *p, size_t len)
 {
 	size_t i;
 	size_t k = 0;
 
-	while (len > 0 && (*p == ' ' || *p == '\t' || *p == '\r' ||
-	    *p == '\n')) {
+	while (
+	    len > 0 && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
 		p++;
 		len--;
 	}
 	for (i = 0; i < len && p[i] != '\n' && p[i] != '\r' &&
-	    k + 1 < outlen && k < SCRAPE_LINE_MAX; i++)
+	     k + 1 < outlen && k < SCRAPE_LINE_MAX;
+	     i++)
 		out[k++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
 	while (k > 0 && out[k - 1] == ' ')
 		k--;
@@ -136,8 +136,8 @@ scrape_limit_text(char *out, size_t outlen, size_t limit)
 
 /* What a finished transfer amounts to. */
 static enum scrape_status
-scrape_judge(struct scrape_xfer *x, CURLcode rc, long code, char *reason,
-    size_t rlen)
+scrape_judge(
+    struct scrape_xfer *x, CURLcode rc, long code, char *reason, size_t rlen)
 {
 	char line[SCRAPE_LINE_MAX + 1];
 	char lim[32];
@@ -146,8 +146,8 @@ scrape_judge(struct scrape_xfer *x, CURLcode rc, long code, char *reason,
 
 	reason[0] = '\0';
 	if (code != 0 && code != 200) {
-		scrape_first_line(line, sizeof(line), x->body.data,
-		    x->body.len);
+		scrape_first_line(
+		    line, sizeof(line), x->body.data, x->body.len);
 		snprintf(reason, rlen, line[0] ? "HTTP %ld: %s" : "HTTP %ld%s",
 		    code, line);
 		return SCRAPE_EHTTP;
@@ -162,8 +162,8 @@ scrape_judge(struct scrape_xfer *x, CURLcode rc, long code, char *reason,
 			return SCRAPE_EFAIL;
 		}
 		scrape_limit_text(lim, sizeof(lim), x->limit);
-		snprintf(reason, rlen, "body larger than %s (BodyLimitSize)",
-		    lim);
+		snprintf(
+		    reason, rlen, "body larger than %s (BodyLimitSize)", lim);
 		return SCRAPE_ETOOLARGE;
 	case CURLE_OPERATION_TIMEDOUT:
 		if (x->timeout_ms % 1000 == 0)
@@ -177,15 +177,15 @@ scrape_judge(struct scrape_xfer *x, CURLcode rc, long code, char *reason,
 	case CURLE_COULDNT_RESOLVE_HOST:
 		curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &oserr);
 		if (rc == CURLE_COULDNT_CONNECT && oserr != 0)
-			snprintf(reason, rlen, "connect: %s",
-			    strerror((int)oserr));
+			snprintf(
+			    reason, rlen, "connect: %s", strerror((int)oserr));
 		else
-			snprintf(reason, rlen, "%s", x->errbuf[0] ?
-			    x->errbuf : curl_easy_strerror(rc));
+			snprintf(reason, rlen, "%s",
+			    x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
 		return SCRAPE_ECONNECT;
 	default:
-		snprintf(reason, rlen, "%s", x->errbuf[0] ? x->errbuf :
-		    curl_easy_strerror(rc));
+		snprintf(reason, rlen, "%s",
+		    x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
 		return SCRAPE_EFAIL;
 	}
 	kind = sniff_body(x->body.data, x->body.len);
@@ -306,8 +306,8 @@ scrape_sock_free(struct scrape *s, struct scrape_sock *k)
 
 /* CURLMOPT_SOCKETFUNCTION: watch fd for what curl asks. */
 static int
-scrape_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
-    void *socketp)
+scrape_on_socket(
+    CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
 	struct scrape *s = userp;
 	struct scrape_sock *k = socketp;
@@ -374,8 +374,7 @@ scrape_new(struct scrape **out, struct ev_loop *loop)
 	}
 	ev_init(&s->timer, scrape_on_timeout);
 	s->timer.data = s;
-	curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION,
-	    scrape_on_socket);
+	curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, scrape_on_socket);
 	curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
 	curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, scrape_on_timer);
 	curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
@@ -441,13 +440,12 @@ scrape_setup(struct scrape_xfer *x, const char *url)
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, scrape_on_body) !=
 	    CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, x) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) !=
-	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, x->timeout_ms) !=
-	    CURLE_OK;
+	bad |=
+	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, x->timeout_ms) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)x->limit) != CURLE_OK;
+	           (curl_off_t)x->limit) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, "profpipe-fetcher") !=
 	    CURLE_OK;
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -460,8 +458,8 @@ scrape_setup(struct scrape_xfer *x, const char *url)
 }
 
 int
-scrape_start(struct scrape *s, const char *url, long timeout_ms,
-    size_t limit, scrape_done_fn done, void *arg)
+scrape_start(struct scrape *s, const char *url, long timeout_ms, size_t limit,
+    scrape_done_fn done, void *arg)
 {
 	struct scrape_xfer *x = xcalloc(1, sizeof(*x));
 

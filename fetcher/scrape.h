@@ -35,12 +35,12 @@ struct scrape_result {
 	/* For people: "HTTP 500: cpu profiling already in use", "timed out
 	 * after 25 s"; "" on success. */
 	const char *reason;
-	long http_code;             /* 0 when no response came */
-	const unsigned char *body;  /* SCRAPE_OK: valid during done only */
+	long http_code;            /* 0 when no response came */
+	const unsigned char *body; /* SCRAPE_OK: valid during done only */
 	size_t len;
-	size_t received;            /* body bytes kept: never over the limit */
-	int64_t start_ns;           /* unix ns: the request went out */
-	int64_t end_ns;             /* unix ns: the response was complete */
+	size_t received;  /* body bytes kept: never over the limit */
+	int64_t start_ns; /* unix ns: the request went out */
+	int64_t end_ns;   /* unix ns: the response was complete */
 };
 
 typedef void (*scrape_done_fn)(void *arg, const struct scrape_result *r);

@@ -41,7 +41,7 @@ struct sender {
 	size_t busy;
 	ev_async wake;
 	pthread_mutex_t mu;
-	size_t *ring;           /* slot indices done, under mu */
+	size_t *ring; /* slot indices done, under mu */
 	size_t head;
 	size_t count;
 	void (*idle_fn)(void *);
@@ -94,7 +94,8 @@ sender_report(struct sender *s, struct sender_slot *slot)
 		    slot->kind, reason);
 	} else {
 		s->st.failed++;
-		log_warn("%s %s: profile %s: unreadable reply from the decoder",
+		log_warn(
+		    "%s %s: profile %s: unreadable reply from the decoder",
 		    slot->instance, slot->kind, slot->id);
 	}
 }
@@ -152,14 +153,14 @@ sender_new(struct sender **out, struct ev_loop *loop, const char *raw_url,
 		goto out_free_sender;
 	if (bus_open(&s->raw, BUS_REQ, raw_url, 1, err, errlen) != BUS_OK)
 		goto out_free_sender;
-	if (tap_url != NULL && bus_open(&s->tap, BUS_PUB, tap_url, 1, err,
-	    errlen) != BUS_OK)
+	if (tap_url != NULL &&
+	    bus_open(&s->tap, BUS_PUB, tap_url, 1, err, errlen) != BUS_OK)
 		goto out_free_sender;
 	for (i = 0; i < s->nslots; i++) {
 		s->slots[i].s = s;
 		if (bus_ctx_new(s->raw, &s->slots[i].ctx) != BUS_OK) {
-			snprintf(err, errlen, "%s: cannot make a context",
-			    raw_url);
+			snprintf(
+			    err, errlen, "%s: cannot make a context", raw_url);
 			goto out_free_sender;
 		}
 	}

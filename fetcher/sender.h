@@ -31,12 +31,12 @@ struct ev_loop;
 /* Who, what and when: copied into the message, not kept. */
 struct sender_origin {
 	const char *profile_id;
-	const char *source;     /* "pull" or "push" */
+	const char *source; /* "pull" or "push" */
 	const char *kind;
 	const char *service;
 	const char *instance;
 	const char *job;
-	const char *target;     /* the URL */
+	const char *target; /* the URL */
 	const struct inputs_label *labels;
 	size_t nlabels;
 	int64_t start_ns;
@@ -45,19 +45,18 @@ struct sender_origin {
 };
 
 struct sender_stats {
-	uint64_t sent;          /* acked OK */
-	uint64_t rejected;      /* acked REJECTED: not a profile */
-	uint64_t failed;        /* bus failure or unreadable ack */
-	uint64_t tap_dropped;   /* tap subscriber too slow */
+	uint64_t sent;        /* acked OK */
+	uint64_t rejected;    /* acked REJECTED: not a profile */
+	uint64_t failed;      /* bus failure or unreadable ack */
+	uint64_t tap_dropped; /* tap subscriber too slow */
 };
 
 struct sender;
 
 /* Listen on raw_url (REQ) and, unless tap_url is NULL, tap_url (PUB);
  * inflight contexts. 0, or -1 with the reason in err. */
-int sender_new(struct sender **out, struct ev_loop *loop,
-    const char *raw_url, const char *tap_url, int inflight, char *err,
-    size_t errlen);
+int sender_new(struct sender **out, struct ev_loop *loop, const char *raw_url,
+    const char *tap_url, int inflight, char *err, size_t errlen);
 /* Closes the sockets; profiles still in flight are abandoned (nng drops
  * them; the decoders never acked them, so nothing is lost downstream). */
 void sender_free(struct sender *s);

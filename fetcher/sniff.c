@@ -48,8 +48,8 @@ sniff_body(const void *body, size_t len)
 	/* A message starts with a tag: field number >= 1 and a wire type
 	 * protobuf defines (varint, 64-bit, length-delimited, 32-bit). */
 	wire = p[0] & 7u;
-	if ((p[0] >> 3) >= 1 && (wire == 0 || wire == 1 || wire == 2 ||
-	    wire == 5))
+	if ((p[0] >> 3) >= 1 &&
+	    (wire == 0 || wire == 1 || wire == 2 || wire == 5))
 		return SNIFF_PROTOBUF;
 	return SNIFF_UNKNOWN;
 }

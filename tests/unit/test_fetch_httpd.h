@@ -44,12 +44,12 @@ struct httpd {
 	pthread_cond_t cv;
 	/* seen, under mu */
 	int requests;
-	int big_write_failed;  /* the client hung up on /big* */
-	int slow_waiting;      /* a /slow request is being held */
-	int cpu_inflight;      /* /debug/pprof/profile being answered */
-	int cpu_max;           /* most at once */
+	int big_write_failed; /* the client hung up on /big* */
+	int slow_waiting;     /* a /slow request is being held */
+	int cpu_inflight;     /* /debug/pprof/profile being answered */
+	int cpu_max;          /* most at once */
 	int cpu_requests;
-	int release_cpu;       /* let held CPU profiles answer */
+	int release_cpu; /* let held CPU profiles answer */
 	char last_path[256];
 	/* called on the server's thread once a /slow request is held */
 	void (*on_slow)(void *arg);
@@ -57,8 +57,8 @@ struct httpd {
 };
 
 /* The gzip magic and some bytes: enough for the sniffing. */
-static const unsigned char httpd_gzip[] = {0x1f, 0x8b, 0x08, 0x00, 0x00,
-	0x00, 0x00, 0x00, 0x00, 0xff, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06};
+static const unsigned char httpd_gzip[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0xff, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06};
 
 struct httpd_conn {
 	struct httpd *h;
@@ -84,14 +84,14 @@ httpd_send(int fd, const void *p, size_t n)
 }
 
 static int
-httpd_answer(int fd, int code, const char *ctype, const void *body,
-    size_t len)
+httpd_answer(int fd, int code, const char *ctype, const void *body, size_t len)
 {
 	char head[256];
 
-	snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", code, ctype,
-	    len);
+	snprintf(head, sizeof(head),
+	    "HTTP/1.1 %d X\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+	    code, ctype, len);
 	if (httpd_send(fd, head, strlen(head)) < 0)
 		return -1;
 	return httpd_send(fd, body, len);
@@ -107,11 +107,13 @@ httpd_big(struct httpd *h, int fd, int declared)
 
 	memcpy(chunk, httpd_gzip, sizeof(httpd_gzip));
 	if (declared)
-		snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\n"
+		snprintf(head, sizeof(head),
+		    "HTTP/1.1 200 OK\r\n"
 		    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
 		    HTTPD_BIG);
 	else
-		snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\n"
+		snprintf(head, sizeof(head),
+		    "HTTP/1.1 200 OK\r\n"
 		    "Connection: close\r\n\r\n");
 	if (httpd_send(fd, head, strlen(head)) < 0)
 		failed = 1;
@@ -153,9 +155,9 @@ httpd_serve(void *arg)
 	size_t len = 0;
 	ssize_t k;
 	static const char busy[] = "Could not enable CPU profiling: "
-	    "cpu profiling already in use\n";
+	                           "cpu profiling already in use\n";
 	static const char html[] = "<!DOCTYPE html>\n<html><body>"
-	    "nothing here</body></html>\n";
+	                           "nothing here</body></html>\n";
 	static const char nf[] = "404 page not found\n";
 
 	while (len < sizeof(req) - 1) {

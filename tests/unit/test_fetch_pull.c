@@ -127,8 +127,8 @@ inputs_for(const char *body)
 	struct cfg *c;
 	char err[512];
 
-	if (cfg_parse(&c, "cfg.yaml", body, strlen(body), err,
-	    sizeof(err)) < 0)
+	if (cfg_parse(&c, "cfg.yaml", body, strlen(body), err, sizeof(err)) <
+	    0)
 		fail_msg("%s", err);
 	if (inputs_from_cfg(&in, c, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
@@ -145,10 +145,11 @@ rig_start(struct rig *r, const char *name, const char *yaml, int inflight)
 	r->loop = ev_loop_new(EVFLAG_AUTO);
 	snprintf(r->url, sizeof(r->url), "ipc://%s/%s.ipc", dir, name);
 	assert_int_equal(sender_new(&r->snd, r->loop, r->url, NULL, inflight,
-	    err, sizeof(err)), 0);
+	                     err, sizeof(err)),
+	    0);
 	r->in = inputs_for(yaml);
-	assert_int_equal(pull_new(&r->pull, r->loop, r->snd, r->in, err,
-	    sizeof(err)), 0);
+	assert_int_equal(
+	    pull_new(&r->pull, r->loop, r->snd, r->in, err, sizeof(err)), 0);
 }
 
 static void
@@ -203,7 +204,8 @@ static char yaml[1024];
 static const char *
 config(int port, const char *kinds)
 {
-	snprintf(yaml, sizeof(yaml), "inputs:\n"
+	snprintf(yaml, sizeof(yaml),
+	    "inputs:\n"
 	    "  - Type: service_go_profile\n"
 	    "    Name: checkout-pprof\n"
 	    "    Interval: 1\n"
@@ -212,7 +214,8 @@ config(int port, const char *kinds)
 	    "    Config:\n"
 	    "      Addresses:\n"
 	    "        - {Host: 127.0.0.1, Port: %d, "
-	    "InstanceLabels: {zone: a}}\n", kinds, port);
+	    "InstanceLabels: {zone: a}}\n",
+	    kinds, port);
 	return yaml;
 }
 
@@ -269,8 +272,8 @@ test_profiles_reach_the_decoder(void **state)
 	assert_string_equal(o->labels[1]->key, "service");
 	assert_string_equal(o->labels[2]->key, "zone");
 	assert_int_equal(p.first->body.len, sizeof(httpd_gzip));
-	assert_memory_equal(p.first->body.data, httpd_gzip,
-	    sizeof(httpd_gzip));
+	assert_memory_equal(
+	    p.first->body.data, httpd_gzip, sizeof(httpd_gzip));
 	peer_free(&p);
 	rig_stop(&r);
 }
@@ -430,10 +433,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_profiles_reach_the_decoder),
-		cmocka_unit_test(test_one_cpu_profile_at_a_time),
-		cmocka_unit_test(test_full_pipeline_skips),
-		cmocka_unit_test(test_failures_counted_and_reload),
+	    cmocka_unit_test(test_profiles_reach_the_decoder),
+	    cmocka_unit_test(test_one_cpu_profile_at_a_time),
+	    cmocka_unit_test(test_full_pipeline_skips),
+	    cmocka_unit_test(test_failures_counted_and_reload),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -20,8 +20,8 @@ put(struct schedule *s, const char *key, int64_t interval, int64_t now)
 {
 	struct schedule_slot *slot = NULL;
 
-	assert_int_equal(schedule_put(s, key, interval, now, (void *)key,
-	    &slot), 0);
+	assert_int_equal(
+	    schedule_put(s, key, interval, now, (void *)key, &slot), 0);
 	return slot;
 }
 
@@ -35,8 +35,8 @@ test_offsets_spread_and_stable(void **state)
 
 	(void)state;
 	for (i = 0; i < 1000; i++) {
-		snprintf(key, sizeof(key), "10.0.%d.%d:6060 cpu", i / 250,
-		    i % 250);
+		snprintf(
+		    key, sizeof(key), "10.0.%d.%d:6060 cpu", i / 250, i % 250);
 		off = schedule_offset(key, 10000);
 		assert_true(off >= 0 && off < 10000);
 		assert_int_equal(schedule_offset(key, 10000), off);
@@ -197,8 +197,8 @@ test_failed_reload_keeps_old(void **state)
 	schedule_sync_begin(s);
 	put(s, "b cpu", 10000, NOW);
 	xalloc_fail_after(0);
-	assert_int_equal(schedule_put(s, "c cpu", 10000, NOW, NULL, &slot),
-	    -1);
+	assert_int_equal(
+	    schedule_put(s, "c cpu", 10000, NOW, NULL, &slot), -1);
 	xalloc_fail_after(-1);
 	schedule_sync_end(s, 0);
 	assert_int_equal(schedule_count(s), 1);
@@ -208,8 +208,8 @@ test_failed_reload_keeps_old(void **state)
 	/* the same key twice in one reload is refused as well */
 	schedule_sync_begin(s);
 	put(s, "a cpu", 10000, NOW);
-	assert_int_equal(schedule_put(s, "a cpu", 10000, NOW, NULL, &slot),
-	    -1);
+	assert_int_equal(
+	    schedule_put(s, "a cpu", 10000, NOW, NULL, &slot), -1);
 	schedule_sync_end(s, 0);
 	assert_int_equal(schedule_count(s), 1);
 	schedule_free(s);
@@ -219,12 +219,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_offsets_spread_and_stable),
-		cmocka_unit_test(test_due_once_per_interval),
-		cmocka_unit_test(test_due_in_time_order),
-		cmocka_unit_test(test_single_flight),
-		cmocka_unit_test(test_reload_keeps_running),
-		cmocka_unit_test(test_failed_reload_keeps_old),
+	    cmocka_unit_test(test_offsets_spread_and_stable),
+	    cmocka_unit_test(test_due_once_per_interval),
+	    cmocka_unit_test(test_due_in_time_order),
+	    cmocka_unit_test(test_single_flight),
+	    cmocka_unit_test(test_reload_keeps_running),
+	    cmocka_unit_test(test_failed_reload_keeps_old),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,8 +76,7 @@ run(struct ev_loop *loop, struct got *g)
 }
 
 static void
-fetch(const char *path, int port, long timeout_ms, size_t limit,
-    struct got *g)
+fetch(const char *path, int port, long timeout_ms, size_t limit, struct got *g)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct scrape *s;
@@ -88,8 +87,8 @@ fetch(const char *path, int port, long timeout_ms, size_t limit,
 	g->loop = loop;
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
 	assert_int_equal(scrape_new(&s, loop), 0);
-	assert_int_equal(scrape_start(s, url, timeout_ms, limit, on_done, g),
-	    0);
+	assert_int_equal(
+	    scrape_start(s, url, timeout_ms, limit, on_done, g), 0);
 	assert_int_equal(g->n, 0); /* never from inside scrape_start */
 	assert_int_equal(scrape_running(s), 1);
 	run(loop, g);
@@ -124,7 +123,8 @@ test_http_500_first_line(void **state)
 	fetch("/busy", srv.port, 10000, 1024, &g);
 	assert_int_equal(g.status, SCRAPE_EHTTP);
 	assert_int_equal(g.code, 500);
-	assert_string_equal(g.reason, "HTTP 500: Could not enable CPU "
+	assert_string_equal(g.reason,
+	    "HTTP 500: Could not enable CPU "
 	    "profiling: cpu profiling already in use");
 	fetch("/notfound", srv.port, 10000, 1024, &g);
 	assert_int_equal(g.status, SCRAPE_EHTTP);
@@ -139,8 +139,8 @@ test_not_a_profile(void **state)
 	(void)state;
 	fetch("/html", srv.port, 10000, 1024, &g);
 	assert_int_equal(g.status, SCRAPE_ENOTPROFILE);
-	assert_string_equal(g.reason,
-	    "not a profile: HTML body: <!DOCTYPE html>");
+	assert_string_equal(
+	    g.reason, "not a profile: HTML body: <!DOCTYPE html>");
 	fetch("/empty", srv.port, 10000, 1024, &g);
 	assert_int_equal(g.status, SCRAPE_ENOTPROFILE);
 	assert_string_equal(g.reason, "not a profile: empty body");
@@ -157,8 +157,8 @@ test_oversize_aborts_at_limit(void **state)
 	pthread_mutex_unlock(&srv.mu);
 	fetch("/big", srv.port, 60000, 100 * 1024, &g);
 	assert_int_equal(g.status, SCRAPE_ETOOLARGE);
-	assert_string_equal(g.reason,
-	    "body larger than 100 KB (BodyLimitSize)");
+	assert_string_equal(
+	    g.reason, "body larger than 100 KB (BodyLimitSize)");
 	assert_true(g.received <= 100 * 1024);
 	assert_int_equal(g.len, 0);
 	/* the server was cut off: the rest of 64 MB was never read */
@@ -169,8 +169,8 @@ test_oversize_aborts_at_limit(void **state)
 	pthread_mutex_unlock(&srv.mu);
 	fetch("/big-declared", srv.port, 60000, 100 * 1024 + 1, &g);
 	assert_int_equal(g.status, SCRAPE_ETOOLARGE);
-	assert_string_equal(g.reason,
-	    "body larger than 102401 bytes (BodyLimitSize)");
+	assert_string_equal(
+	    g.reason, "body larger than 102401 bytes (BodyLimitSize)");
 	assert_int_equal(g.received, 0); /* refused on Content-Length */
 	assert_int_equal(httpd_wait(&srv, &srv.big_write_failed, 1), 0);
 }
@@ -213,8 +213,9 @@ test_bad_url(void **state)
 	g.want = 1;
 	g.loop = loop;
 	assert_int_equal(scrape_new(&s, loop), 0);
-	assert_int_equal(scrape_start(s, "gopher://127.0.0.1:1/x", 1000, 10,
-	    on_done, &g), 0);
+	assert_int_equal(
+	    scrape_start(s, "gopher://127.0.0.1:1/x", 1000, 10, on_done, &g),
+	    0);
 	run(loop, &g);
 	assert_int_equal(g.status, SCRAPE_EFAIL);
 	scrape_free(s);
@@ -264,8 +265,8 @@ test_concurrent_and_abort(void **state)
 	ev_async_start(loop, &m.held);
 	assert_int_equal(scrape_new(&m.s, loop), 0);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", srv.port);
-	assert_int_equal(scrape_start(m.s, url, 60000, 1024, on_done,
-	    &m.fast), 0);
+	assert_int_equal(
+	    scrape_start(m.s, url, 60000, 1024, on_done, &m.fast), 0);
 	run(loop, &m.fast);
 	assert_int_equal(m.fast.status, SCRAPE_OK);
 
@@ -279,11 +280,11 @@ test_concurrent_and_abort(void **state)
 	srv.on_slow_arg = &m;
 	pthread_mutex_unlock(&srv.mu);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/slow", srv.port);
-	assert_int_equal(scrape_start(m.s, url, 60000, 1024, on_done,
-	    &m.slow), 0);
+	assert_int_equal(
+	    scrape_start(m.s, url, 60000, 1024, on_done, &m.slow), 0);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", srv.port);
-	assert_int_equal(scrape_start(m.s, url, 60000, 1024, on_done,
-	    &m.fast), 0);
+	assert_int_equal(
+	    scrape_start(m.s, url, 60000, 1024, on_done, &m.fast), 0);
 	assert_int_equal(scrape_running(m.s), 2);
 	ev_run(loop, 0); /* until the slow one is held and aborted */
 	assert_int_equal(m.slow.n, 1);
@@ -319,14 +320,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_profile),
-		cmocka_unit_test(test_http_500_first_line),
-		cmocka_unit_test(test_not_a_profile),
-		cmocka_unit_test(test_oversize_aborts_at_limit),
-		cmocka_unit_test(test_timeout),
-		cmocka_unit_test(test_connection_refused),
-		cmocka_unit_test(test_bad_url),
-		cmocka_unit_test(test_concurrent_and_abort),
+	    cmocka_unit_test(test_profile),
+	    cmocka_unit_test(test_http_500_first_line),
+	    cmocka_unit_test(test_not_a_profile),
+	    cmocka_unit_test(test_oversize_aborts_at_limit),
+	    cmocka_unit_test(test_timeout),
+	    cmocka_unit_test(test_connection_refused),
+	    cmocka_unit_test(test_bad_url),
+	    cmocka_unit_test(test_concurrent_and_abort),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

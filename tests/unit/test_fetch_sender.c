@@ -60,8 +60,8 @@ peer_run(void *arg)
 			p->first = rp;
 		else
 			profpipe__raw_profile__free_unpacked(rp, NULL);
-		bus_reply(ctx, ack, ack_pack(ack, reject ? "no sample types" :
-		    NULL));
+		bus_reply(ctx, ack,
+		    ack_pack(ack, reject ? "no sample types" : NULL));
 		p->got++;
 	}
 	bus_ctx_free(ctx);
@@ -84,7 +84,7 @@ on_stuck(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static const struct inputs_label labels[] = {
-	{"env", "prod"}, {"service", "checkout"}, {"zone", "a"}};
+    {"env", "prod"}, {"service", "checkout"}, {"zone", "a"}};
 
 static void
 origin(struct sender_origin *o, const char *id, const char *kind)
@@ -155,8 +155,8 @@ test_delivers_and_logs(void **state)
 	memset(&p, 0, sizeof(p));
 	snprintf(p.url, sizeof(p.url), "ipc://%s/raw1.ipc", dir);
 	p.n = 3;
-	assert_int_equal(sender_new(&s, loop, p.url, NULL, 4, err,
-	    sizeof(err)), 0);
+	assert_int_equal(
+	    sender_new(&s, loop, p.url, NULL, 4, err, sizeof(err)), 0);
 	assert_int_equal(pthread_create(&p.th, NULL, peer_run, &p), 0);
 	sender_on_idle(s, on_idle, loop);
 	assert_int_equal(sender_free_slots(s), 4);
@@ -184,19 +184,22 @@ test_delivers_and_logs(void **state)
 	assert_int_equal(st.sent, 2);
 	assert_int_equal(st.rejected, 1);
 	assert_int_equal(st.failed, 0);
-	assert_non_null(strstr(logged, "info: 127.0.0.1:18689 cpu: sent "
+	assert_non_null(strstr(logged,
+	    "info: 127.0.0.1:18689 cpu: sent "
 	    "profile 11111111-1111-4111-8111-111111111111 (5 bytes)\n"));
-	assert_non_null(strstr(logged, "info: 127.0.0.1:18689 mem: sent "
+	assert_non_null(strstr(logged,
+	    "info: 127.0.0.1:18689 mem: sent "
 	    "profile 33333333-3333-4333-8333-333333333333 (2 bytes)\n"));
-	assert_non_null(strstr(logged, "warn: 127.0.0.1:18689 bad: not a "
+	assert_non_null(strstr(logged,
+	    "warn: 127.0.0.1:18689 bad: not a "
 	    "profile: no sample types\n"));
 	free(logged);
 
 	pthread_join(p.th, NULL);
 	assert_non_null(p.first);
 	og = p.first->origin;
-	assert_string_equal(og->profile_id,
-	    "11111111-1111-4111-8111-111111111111");
+	assert_string_equal(
+	    og->profile_id, "11111111-1111-4111-8111-111111111111");
 	assert_string_equal(og->source, "pull");
 	assert_string_equal(og->kind, "cpu");
 	assert_string_equal(og->service, "checkout");
@@ -231,8 +234,8 @@ test_full_pool_refuses(void **state)
 	/* no decoder at all: the two requests wait in nng */
 	snprintf(url, sizeof(url), "ipc://%s/raw2.ipc", dir);
 	snprintf(tap, sizeof(tap), "ipc://%s/fetcher.tap", dir);
-	assert_int_equal(sender_new(&s, loop, url, tap, 2, err,
-	    sizeof(err)), 0);
+	assert_int_equal(
+	    sender_new(&s, loop, url, tap, 2, err, sizeof(err)), 0);
 	origin(&o, "44444444-4444-4444-8444-444444444444", "cpu");
 	assert_int_equal(sender_submit(s, &o, "x", 1), 0);
 	assert_int_equal(sender_submit(s, &o, "x", 1), 0);
@@ -252,12 +255,12 @@ test_bad_addresses(void **state)
 	char url[256];
 
 	(void)state;
-	assert_int_equal(sender_new(&s, loop, "nope://x", NULL, 2, err,
-	    sizeof(err)), -1);
+	assert_int_equal(
+	    sender_new(&s, loop, "nope://x", NULL, 2, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "nope://x"));
 	snprintf(url, sizeof(url), "ipc://%s/raw3.ipc", dir);
-	assert_int_equal(sender_new(&s, loop, url, NULL, 0, err,
-	    sizeof(err)), -1);
+	assert_int_equal(
+	    sender_new(&s, loop, url, NULL, 0, err, sizeof(err)), -1);
 	ev_loop_destroy(loop);
 }
 
@@ -283,9 +286,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_delivers_and_logs),
-		cmocka_unit_test(test_full_pool_refuses),
-		cmocka_unit_test(test_bad_addresses),
+	    cmocka_unit_test(test_delivers_and_logs),
+	    cmocka_unit_test(test_full_pool_refuses),
+	    cmocka_unit_test(test_bad_addresses),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -91,9 +91,10 @@ test_full_example(void **state)
 	assert_int_equal(t->seconds_s, 9);
 	assert_int_equal(t->body_limit, 10240 * 1024);
 	assert_int_equal(t->line, 12);
-	assert_int_equal(t->kinds, (1u << INPUTS_CPU) | (1u << INPUTS_MEM) |
-	    (1u << INPUTS_GOROUTINES) | (1u << INPUTS_MUTEX) |
-	    (1u << INPUTS_BLOCK));
+	assert_int_equal(t->kinds,
+	    (1u << INPUTS_CPU) | (1u << INPUTS_MEM) |
+	        (1u << INPUTS_GOROUTINES) | (1u << INPUTS_MUTEX) |
+	        (1u << INPUTS_BLOCK));
 	/* sorted by key */
 	assert_int_equal(t->nlabels, 3);
 	assert_string_equal(t->labels[0].key, "env");
@@ -104,20 +105,20 @@ test_full_example(void **state)
 	assert_string_equal(t->labels[2].value, "a");
 
 	assert_int_equal(inputs_url(t, INPUTS_CPU, url, sizeof(url)), 0);
-	assert_string_equal(url,
-	    "http://127.0.0.1:18689/debug/pprof/profile?seconds=9");
+	assert_string_equal(
+	    url, "http://127.0.0.1:18689/debug/pprof/profile?seconds=9");
 	assert_int_equal(inputs_url(t, INPUTS_MEM, url, sizeof(url)), 0);
 	assert_string_equal(url, "http://127.0.0.1:18689/debug/pprof/heap");
-	assert_int_equal(inputs_url(t, INPUTS_GOROUTINES, url, sizeof(url)),
-	    0);
-	assert_string_equal(url,
-	    "http://127.0.0.1:18689/debug/pprof/goroutine");
+	assert_int_equal(
+	    inputs_url(t, INPUTS_GOROUTINES, url, sizeof(url)), 0);
+	assert_string_equal(
+	    url, "http://127.0.0.1:18689/debug/pprof/goroutine");
 	assert_int_equal(inputs_url(t, INPUTS_MUTEX, url, sizeof(url)), 0);
-	assert_string_equal(url,
-	    "http://127.0.0.1:18689/debug/pprof/mutex?seconds=9");
+	assert_string_equal(
+	    url, "http://127.0.0.1:18689/debug/pprof/mutex?seconds=9");
 	assert_int_equal(inputs_url(t, INPUTS_BLOCK, url, sizeof(url)), 0);
-	assert_string_equal(url,
-	    "http://127.0.0.1:18689/debug/pprof/block?seconds=9");
+	assert_string_equal(
+	    url, "http://127.0.0.1:18689/debug/pprof/block?seconds=9");
 	assert_int_equal(inputs_url(t, INPUTS_CPU, url, 10), -1);
 	/* the CPU request may run S seconds longer than Timeout */
 	assert_int_equal(inputs_timeout_ms(t, INPUTS_CPU), 24000);
@@ -132,7 +133,8 @@ test_defaults(void **state)
 	const struct inputs_target *t;
 
 	(void)state;
-	in = expect_ok("inputs:\n"
+	in = expect_ok(
+	    "inputs:\n"
 	    "  - Type: service_go_profile\n"
 	    "    Config: {Addresses: [{Host: localhost, Port: 6060}]}\n");
 	t = &in->targets[0];
@@ -143,9 +145,10 @@ test_defaults(void **state)
 	assert_int_equal(t->seconds_s, 9);
 	assert_int_equal(t->body_limit, 10240 * 1024);
 	assert_int_equal(t->nlabels, 0);
-	assert_int_equal(t->kinds, (1u << INPUTS_CPU) | (1u << INPUTS_MEM) |
-	    (1u << INPUTS_GOROUTINES) | (1u << INPUTS_MUTEX) |
-	    (1u << INPUTS_BLOCK));
+	assert_int_equal(t->kinds,
+	    (1u << INPUTS_CPU) | (1u << INPUTS_MEM) |
+	        (1u << INPUTS_GOROUTINES) | (1u << INPUTS_MUTEX) |
+	        (1u << INPUTS_BLOCK));
 	inputs_unref(in);
 }
 
@@ -156,7 +159,8 @@ test_instance_labels_win(void **state)
 	const struct inputs_target *t;
 
 	(void)state;
-	in = expect_ok("inputs:\n"
+	in = expect_ok(
+	    "inputs:\n"
 	    "  - Type: service_go_profile\n"
 	    "    Name: job1\n"
 	    "    Labels: {service: global, b: 1}\n"
@@ -192,15 +196,17 @@ test_seconds_follow_interval(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		snprintf(text, sizeof(text), "inputs:\n"
+		snprintf(text, sizeof(text),
+		    "inputs:\n"
 		    "  - Type: service_go_profile\n"
 		    "    Interval: %ld\n"
 		    "    Config: {Addresses: [{Host: h, Port: 1}]}\n",
 		    interval[i]);
 		in = expect_ok(text);
 		assert_int_equal(in->targets[0].seconds_s, want[i]);
-		assert_int_equal(inputs_timeout_ms(&in->targets[0],
-		    INPUTS_BLOCK), (15 + want[i]) * 1000);
+		assert_int_equal(
+		    inputs_timeout_ms(&in->targets[0], INPUTS_BLOCK),
+		    (15 + want[i]) * 1000);
 		inputs_unref(in);
 	}
 }
@@ -212,20 +218,21 @@ test_allocs_threadcreate_ipv6(void **state)
 	char url[256];
 
 	(void)state;
-	in = expect_ok("inputs:\n"
+	in = expect_ok(
+	    "inputs:\n"
 	    "  - Type: service_go_profile\n"
 	    "    EnabledProfiles: [allocs, threadcreate]\n"
 	    "    Config: {Addresses: [{Host: \"::1\", Port: 6060}]}\n");
 	assert_string_equal(in->targets[0].instance, "[::1]:6060");
 	assert_int_equal(in->targets[0].kinds,
 	    (1u << INPUTS_ALLOCS) | (1u << INPUTS_THREADCREATE));
-	assert_int_equal(inputs_url(&in->targets[0], INPUTS_ALLOCS, url,
-	    sizeof(url)), 0);
+	assert_int_equal(
+	    inputs_url(&in->targets[0], INPUTS_ALLOCS, url, sizeof(url)), 0);
 	assert_string_equal(url, "http://[::1]:6060/debug/pprof/allocs");
-	assert_int_equal(inputs_url(&in->targets[0], INPUTS_THREADCREATE,
-	    url, sizeof(url)), 0);
-	assert_string_equal(url,
-	    "http://[::1]:6060/debug/pprof/threadcreate");
+	assert_int_equal(
+	    inputs_url(&in->targets[0], INPUTS_THREADCREATE, url, sizeof(url)),
+	    0);
+	assert_string_equal(url, "http://[::1]:6060/debug/pprof/threadcreate");
 	assert_false(inputs_kind_is_delta(INPUTS_ALLOCS));
 	assert_true(inputs_kind_is_delta(INPUTS_MUTEX));
 	inputs_unref(in);
@@ -238,13 +245,14 @@ test_push_input_skipped(void **state)
 
 	(void)state;
 	in = expect_ok("inputs:\n"
-	    "  - Type: profile_push\n"
-	    "    endpoints: [\"/profiling/v1/input\"]\n"
-	    "  - Type: service_go_profile\n"
-	    "    Config: {Addresses: [{Host: h, Port: 1}]}\n");
+	               "  - Type: profile_push\n"
+	               "    endpoints: [\"/profiling/v1/input\"]\n"
+	               "  - Type: service_go_profile\n"
+	               "    Config: {Addresses: [{Host: h, Port: 1}]}\n");
 	assert_int_equal(in->ntargets, 1);
 	assert_int_equal(in->nnotes, 1);
-	assert_string_equal(in->notes[0], "cfg.yaml:2: Type: profile_push: "
+	assert_string_equal(in->notes[0],
+	    "cfg.yaml:2: Type: profile_push: "
 	    "the push intake is not supported yet; input skipped");
 	inputs_unref(in);
 
@@ -261,8 +269,10 @@ test_kind_names_round_trip(void **state)
 
 	(void)state;
 	for (i = 0; i < INPUTS_NKINDS; i++) {
-		assert_int_equal(inputs_kind_parse(inputs_kind_name(
-		    (enum inputs_kind)i), &k), 0);
+		assert_int_equal(
+		    inputs_kind_parse(
+		        inputs_kind_name((enum inputs_kind)i), &k),
+		    0);
 		assert_int_equal(k, i);
 	}
 	assert_int_equal(inputs_kind_parse("heap", &k), -1);
@@ -275,11 +285,11 @@ test_malformed_yaml(void **state)
 	char err[512];
 
 	(void)state;
-	assert_int_equal(parse("inputs:\n  - Type: [x\n", &in, err,
-	    sizeof(err)), -1);
+	assert_int_equal(
+	    parse("inputs:\n  - Type: [x\n", &in, err, sizeof(err)), -1);
 	assert_memory_equal(err, "cfg.yaml:", 9);
-	assert_int_equal(parse("inputs:\n\t- Type: x\n", &in, err,
-	    sizeof(err)), -1);
+	assert_int_equal(
+	    parse("inputs:\n\t- Type: x\n", &in, err, sizeof(err)), -1);
 	assert_memory_equal(err, "cfg.yaml:2:", 11);
 	expect_error("inputs:\n  - &a {Type: x}\n",
 	    "cfg.yaml:2: anchors are not supported");
@@ -292,13 +302,15 @@ static void
 test_structure_errors(void **state)
 {
 	(void)state;
-	expect_error("outputs: []\n", "cfg.yaml:1: inputs: missing (the "
+	expect_error("outputs: []\n",
+	    "cfg.yaml:1: inputs: missing (the "
 	    "fetcher pulls from the targets listed there)");
-	expect_error("inputs: {a: 1}\n",
-	    "cfg.yaml:1: inputs: expected a list");
+	expect_error(
+	    "inputs: {a: 1}\n", "cfg.yaml:1: inputs: expected a list");
 	expect_error("inputs:\n  - service_go_profile\n",
 	    "cfg.yaml:2: inputs: each input must be a map (Type: ...)");
-	expect_error("inputs:\n  - Name: x\n", "cfg.yaml:2: Type: missing "
+	expect_error("inputs:\n  - Name: x\n",
+	    "cfg.yaml:2: Type: missing "
 	    "(service_go_profile or profile_push)");
 	expect_error("inputs:\n  - Type: metric_go\n",
 	    "cfg.yaml:2: Type: unknown input type \"metric_go\" "
@@ -349,11 +361,13 @@ static void
 test_address_errors(void **state)
 {
 	(void)state;
-	expect_error(HEAD, "cfg.yaml:2: Config: missing (Config: "
+	expect_error(HEAD,
+	    "cfg.yaml:2: Config: missing (Config: "
 	    "{Addresses: [{Host: ..., Port: ...}]})");
 	expect_error(HEAD "    Config:\n      Adresses: []\n",
 	    "cfg.yaml:4: unknown key \"Adresses\"");
-	expect_error(HEAD "    Config: {}\n", "cfg.yaml:3: Addresses: "
+	expect_error(HEAD "    Config: {}\n",
+	    "cfg.yaml:3: Addresses: "
 	    "missing: list at least one {Host: ..., Port: ...}");
 	expect_error(HEAD "    Config:\n      Addresses: []\n",
 	    "cfg.yaml:4: Addresses: empty: list at least one "
@@ -362,31 +376,34 @@ test_address_errors(void **state)
 	    "cfg.yaml:5: Addresses: each address must be a map "
 	    "(Host: ..., Port: ...)");
 	expect_error(HEAD "    Config:\n      Addresses:\n"
-	    "        - Port: 1\n", "cfg.yaml:5: Host: missing");
+	                  "        - Port: 1\n",
+	    "cfg.yaml:5: Host: missing");
 	expect_error(HEAD "    Config:\n      Addresses:\n"
-	    "        - Host: http://h\n          Port: 1\n",
+	                  "        - Host: http://h\n          Port: 1\n",
 	    "cfg.yaml:5: Host: \"http://h\" is not a host name or "
 	    "IP address");
 	expect_error(HEAD "    Config:\n      Addresses:\n"
-	    "        - Host: h\n", "cfg.yaml:5: Port: missing");
+	                  "        - Host: h\n",
+	    "cfg.yaml:5: Port: missing");
 	expect_error(HEAD "    Config:\n      Addresses:\n"
-	    "        - Host: h\n          Port: 70000\n",
+	                  "        - Host: h\n          Port: 70000\n",
 	    "cfg.yaml:6: Port: 70000 is out of range (1 to 65535)");
 	expect_error(HEAD "    Config:\n      Addresses:\n"
-	    "        - Host: h\n          Port: http\n",
+	                  "        - Host: h\n          Port: http\n",
 	    "cfg.yaml:6: Port: \"http\" is not a whole number");
-	expect_error(HEAD "    Config:\n      Addresses:\n"
+	expect_error(HEAD
+	    "    Config:\n      Addresses:\n"
 	    "        - Host: h\n          Port: 1\n          Zone: a\n",
 	    "cfg.yaml:7: unknown key \"Zone\"");
 	expect_error(HEAD "    Config:\n      Addresses:\n"
-	    "        - Host: h\n          Port: 1\n"
-	    "          InstanceLabels: {a: [1]}\n",
+	                  "        - Host: h\n          Port: 1\n"
+	                  "          InstanceLabels: {a: [1]}\n",
 	    "cfg.yaml:7: InstanceLabels: a: expected a value, found a list");
 	expect_error(HEAD "    Config:\n      Addresses:\n"
-	    "        - {Host: h, Port: 1}\n"
-	    "  - Type: service_go_profile\n"
-	    "    Config:\n      Addresses:\n"
-	    "        - {Host: h, Port: 1}\n",
+	                  "        - {Host: h, Port: 1}\n"
+	                  "  - Type: service_go_profile\n"
+	                  "    Config:\n      Addresses:\n"
+	                  "        - {Host: h, Port: 1}\n",
 	    "cfg.yaml:9: Host: h:1 is already listed at line 5");
 }
 
@@ -394,17 +411,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full_example),
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_instance_labels_win),
-		cmocka_unit_test(test_seconds_follow_interval),
-		cmocka_unit_test(test_allocs_threadcreate_ipv6),
-		cmocka_unit_test(test_push_input_skipped),
-		cmocka_unit_test(test_kind_names_round_trip),
-		cmocka_unit_test(test_malformed_yaml),
-		cmocka_unit_test(test_structure_errors),
-		cmocka_unit_test(test_value_errors),
-		cmocka_unit_test(test_address_errors),
+	    cmocka_unit_test(test_full_example),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_instance_labels_win),
+	    cmocka_unit_test(test_seconds_follow_interval),
+	    cmocka_unit_test(test_allocs_threadcreate_ipv6),
+	    cmocka_unit_test(test_push_input_skipped),
+	    cmocka_unit_test(test_kind_names_round_trip),
+	    cmocka_unit_test(test_malformed_yaml),
+	    cmocka_unit_test(test_structure_errors),
+	    cmocka_unit_test(test_value_errors),
+	    cmocka_unit_test(test_address_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
