@@ -28,14 +28,14 @@
 #include "decoder/decode_print.h"
 
 #define RECV_MS 200
-#define FORWARD_MS 2000     /* one try at the aggregator */
-#define DRAIN_MS 10000      /* after SIGTERM: how long to keep trying */
+#define FORWARD_MS 1000     /* one try at the aggregator */
 #define RAW_SLACK (1 << 20) /* a RawProfile's origin, beyond its body */
 
 static const char usage[] =
     "usage: profpipe-decoder [--raw URL] [--decoded URL] [--tap URL]\n"
     "                        [--ready-fd N] [--max-inflated BYTES]\n"
-    "                        [--max-memory BYTES] [-v | -q]\n"
+    "                        [--max-memory BYTES] [--drain SECONDS] [-v | "
+    "-q]\n"
     "       profpipe-decoder [--format folded|json] [--sample-type NAME]\n"
     "                        [--max-inflated BYTES] FILE...\n"
     "\n"
@@ -55,6 +55,8 @@ static const char usage[] =
     "  --max-memory N      memory one decode may use (default 8x "
     "max-inflated,\n"
     "                      at least 256M)\n"
+    "  --drain SECONDS     after SIGTERM, how long to keep offering the\n"
+    "                      profile in hand to the aggregator (default 10)\n"
     "  -v, -q              more, or less, logging\n"
     "\n"
     "Given FILEs (- is stdin), it decodes them to stdout and exits: 0 if all\n"
@@ -77,6 +79,7 @@ struct opts {
 	const char *format;
 	const char *sample_type;
 	long ready_fd;
+	long drain_ms;
 	size_t max_memory;
 	struct decode_limits lim;
 	enum log_level level;
@@ -91,6 +94,7 @@ struct stage {
 	struct decoder *dec;
 	struct arena *a;
 	size_t max_raw;
+	long drain_ms;
 	unsigned long decoded;
 	unsigned long rejected;
 	unsigned long abandoned;
@@ -144,6 +148,7 @@ parse_opts(struct opts *o, int argc, char **argv)
 	    {"sample-type", required_argument, NULL, 's'},
 	    {"max-inflated", required_argument, NULL, 'I'},
 	    {"max-memory", required_argument, NULL, 'M'},
+	    {"drain", required_argument, NULL, 'D'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -187,6 +192,11 @@ parse_opts(struct opts *o, int argc, char **argv)
 		case 'M':
 			if (parse_size(optarg, &o->max_memory) < 0)
 				goto bad;
+			break;
+		case 'D':
+			if (proc_parse_long(optarg, 0, 3600, &o->drain_ms) < 0)
+				goto bad;
+			o->drain_ms *= 1000;
 			break;
 		default:
 			fputs(usage, stderr);
@@ -357,7 +367,7 @@ now_ms(void)
 
 /* Hand msg to the aggregator. Returns 0 (taken), 1 (REJECTED, reason
  * filled) or -1 (given up: the caller must not reply upstream). Retries
- * until it is taken; after SIGTERM, for DRAIN_MS at most. */
+ * until it is taken; after SIGTERM, for --drain seconds at most. */
 static int
 stage_forward(struct stage *st, const void *msg, size_t len, char *reason,
     size_t reasonlen)
@@ -373,7 +383,7 @@ stage_forward(struct stage *st, const void *msg, size_t len, char *reason,
 		timeout = FORWARD_MS;
 		if (proc_stopping()) {
 			if (deadline == 0)
-				deadline = now_ms() + DRAIN_MS;
+				deadline = now_ms() + (double)st->drain_ms;
 			left = deadline - now_ms();
 			if (left <= 0) {
 				log_warn("aggregator: no answer in the drain "
@@ -543,6 +553,7 @@ stage_run(const struct opts *o)
 
 	memset(&st, 0, sizeof(st));
 	st.max_raw = o->lim.max_inflated + RAW_SLACK;
+	st.drain_ms = o->drain_ms;
 	st.a = arena_new(o->max_memory);
 	if (st.a == NULL || decoder_new(&st.dec, &o->lim) != 0) {
 		log_error("out of memory");
@@ -582,6 +593,7 @@ main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.ready_fd = -1;
+	o.drain_ms = 10000;
 	o.level = LOG_INFO;
 	decode_limits_default(&o.lim);
 	log_init("profpipe-decoder", LOG_INFO);

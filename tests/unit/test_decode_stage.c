@@ -1,0 +1,368 @@
+/*
+ * test_decode_stage: the real profpipe-decoder on scratch ipc addresses,
+ * this test playing the fetcher (REQ, listening on raw) and the aggregator
+ * (REP, listening on decoded). A good profile reaches the aggregator with
+ * its origin and is acknowledged upstream only after the aggregator took
+ * it, and shows on the tap; a bad one is answered REJECTED with the reason
+ * and never passed on; the aggregator's REJECTED goes upstream as it is;
+ * SIGTERM ends it with status 0, after a bounded wait if the aggregator
+ * holds a profile. Also the exit status of --help and of a bad flag.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/ack.h"
+#include "common/bus.h"
+#include "common/wire.pb-c.h"
+#include "tests/unit/decode_util.h"
+
+extern char **environ;
+
+static char decoder_bin[512];
+static char dir[] = "/tmp/profpipe-decode-test-XXXXXX";
+
+struct reply {
+	atomic_int done;
+	int err;
+	int status;
+	char reason[ACK_MAX];
+};
+
+static void
+on_reply(void *arg, int err, const void *buf, size_t len)
+{
+	struct reply *r = arg;
+
+	r->err = err;
+	if (err == BUS_OK)
+		r->status = ack_read(buf, len, r->reason, sizeof(r->reason));
+	atomic_store(&r->done, 1);
+}
+
+static int
+wait_reply(struct reply *r, int ms)
+{
+	struct timespec ts = {0, 10 * 1000 * 1000};
+
+	while (!atomic_load(&r->done) && ms > 0) {
+		nanosleep(&ts, NULL);
+		ms -= 10;
+	}
+	return atomic_load(&r->done) ? 0 : -1;
+}
+
+/* Run the decoder with args; ready_fd >= 0: passed as --ready-fd 3. */
+static pid_t
+spawn(char *const *args, int ready_fd)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+
+	posix_spawn_file_actions_init(&fa);
+	if (ready_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, ready_fd, 3);
+	if (posix_spawn(&pid, decoder_bin, &fa, NULL, args, environ) != 0)
+		pid = -1;
+	posix_spawn_file_actions_destroy(&fa);
+	return pid;
+}
+
+static int
+exit_status(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+static uint8_t *
+raw_profile(const char *id, const uint8_t *body, size_t blen, size_t *len)
+{
+	Profpipe__RawProfile raw = PROFPIPE__RAW_PROFILE__INIT;
+	Profpipe__Origin o = PROFPIPE__ORIGIN__INIT;
+	uint8_t *buf;
+
+	o.profile_id = (char *)id;
+	o.kind = "heap";
+	o.target = "http://127.0.0.1:1/debug/pprof/heap";
+	raw.origin = &o;
+	raw.body.data = (uint8_t *)body;
+	raw.body.len = blen;
+	*len = profpipe__raw_profile__get_packed_size(&raw);
+	buf = malloc(*len);
+	profpipe__raw_profile__pack(&raw, buf);
+	return buf;
+}
+
+static void
+test_stage(void **state)
+{
+	char raw_url[256];
+	char dec_url[256];
+	char tap_url[256];
+	char *args[] = {decoder_bin, "--raw", raw_url, "--decoded", dec_url,
+	    "--tap", tap_url, "--ready-fd", "3", "-q", NULL};
+	struct bus_sock *fetcher;
+	struct bus_sock *aggregator;
+	struct bus_sock *tap;
+	struct bus_ctx *fc;
+	struct bus_ctx *ac;
+	struct reply r;
+	Profpipe__Decoded *d;
+	uint8_t ack[ACK_MAX];
+	uint8_t *body;
+	uint8_t *msg;
+	const void *req;
+	void *tapped = NULL;
+	size_t tlen;
+	size_t blen;
+	size_t len;
+	size_t rlen;
+	char err[256];
+	char c;
+	int fds[2];
+	int tries;
+	pid_t pid;
+
+	(void)state;
+	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", dir);
+	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", dir);
+	snprintf(tap_url, sizeof(tap_url), "ipc://%s/decoder.tap", dir);
+	assert_int_equal(pipe(fds), 0);
+	pid = spawn(args, fds[1]);
+	assert_true(pid > 0);
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1); /* ready */
+	close(fds[0]);
+	assert_int_equal(
+	    bus_open(&fetcher, BUS_REQ, raw_url, 1, err, sizeof(err)), 0);
+	assert_int_equal(
+	    bus_open(&aggregator, BUS_REP, dec_url, 1, err, sizeof(err)), 0);
+	assert_int_equal(
+	    bus_open(&tap, BUS_SUB, tap_url, 0, err, sizeof(err)), 0);
+	assert_int_equal(bus_ctx_new(fetcher, &fc), 0);
+	assert_int_equal(bus_ctx_new(aggregator, &ac), 0);
+
+	/* A good profile: passed on, then acknowledged, then on the tap.
+	 * The tap is best effort and a subscriber joins late, so a few
+	 * profiles may pass before one shows there. */
+	body = du_slurp(CORPUS "/real/goapp-heap.pb.gz", &blen);
+	assert_non_null(body);
+	msg = raw_profile("p-1", body, blen, &len);
+	for (tries = 0; tries < 20 && tapped == NULL; tries++) {
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(
+		    bus_call_async(fc, msg, len, 10000, on_reply, &r), 0);
+		assert_int_equal(bus_recv(ac, &req, &rlen, 10000), 0);
+		d = profpipe__decoded__unpack(NULL, rlen, req);
+		assert_non_null(d);
+		assert_non_null(d->origin);
+		assert_string_equal(d->origin->profile_id, "p-1");
+		assert_int_equal(d->n_samples, 19);
+		profpipe__decoded__free_unpacked(d, NULL);
+		/* Not acknowledged upstream before the aggregator answers. */
+		assert_int_equal(wait_reply(&r, 100), -1);
+		assert_int_equal(bus_reply(ac, ack, ack_pack(ack, NULL)), 0);
+		assert_int_equal(wait_reply(&r, 10000), 0);
+		assert_int_equal(r.err, BUS_OK);
+		assert_int_equal(r.status, 0);
+		if (bus_subscribe_recv(tap, &tapped, &tlen, 200) != BUS_OK)
+			tapped = NULL;
+	}
+	assert_non_null(tapped);
+	d = profpipe__decoded__unpack(NULL, tlen, tapped);
+	assert_non_null(d);
+	assert_string_equal(d->origin->profile_id, "p-1");
+	profpipe__decoded__free_unpacked(d, NULL);
+	bus_free(tapped, tlen);
+	free(msg);
+
+	/* The aggregator refuses it: its reason goes upstream. */
+	msg = raw_profile("p-2", body, blen, &len);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(bus_call_async(fc, msg, len, 10000, on_reply, &r), 0);
+	assert_int_equal(bus_recv(ac, &req, &rlen, 10000), 0);
+	assert_int_equal(bus_reply(ac, ack, ack_pack(ack, "too old")), 0);
+	assert_int_equal(wait_reply(&r, 10000), 0);
+	assert_int_equal(r.status, 1);
+	assert_string_equal(r.reason, "too old");
+	free(msg);
+	free(body);
+
+	/* Not a profile: REJECTED with the reason, nothing passed on. */
+	msg =
+	    raw_profile("p-3", (const uint8_t *)"<html>oops</html>", 17, &len);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(bus_call_async(fc, msg, len, 10000, on_reply, &r), 0);
+	assert_int_equal(wait_reply(&r, 10000), 0);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.reason, "not a profile"));
+	assert_int_equal(bus_recv(ac, &req, &rlen, 300), BUS_ETIMEDOUT);
+	free(msg);
+
+	/* Not even a RawProfile. */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(
+	    bus_call_async(fc, "\xff\xff\xff", 3, 10000, on_reply, &r), 0);
+	assert_int_equal(wait_reply(&r, 10000), 0);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.reason, "unreadable"));
+
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(exit_status(pid), 0);
+	bus_ctx_free(fc);
+	bus_ctx_free(ac);
+	bus_close(fetcher);
+	bus_close(aggregator);
+	bus_close(tap);
+}
+
+/* SIGTERM while the aggregator sits on a profile: the decoder keeps
+ * offering it for --drain seconds, then exits 0 without acknowledging it
+ * upstream, so the fetcher's nng resends it to another decoder. */
+static void
+test_drain(void **state)
+{
+	char raw_url[256];
+	char dec_url[256];
+	char *args[] = {decoder_bin, "--raw", raw_url, "--decoded", dec_url,
+	    "--tap", "ipc:///nonexistent/dir/tap", "--ready-fd", "3",
+	    "--drain", "1", "-q", NULL};
+	struct bus_sock *fetcher;
+	struct bus_sock *aggregator;
+	struct bus_ctx *fc;
+	struct bus_ctx *ac;
+	struct reply r;
+	uint8_t *body;
+	uint8_t *msg;
+	const void *req;
+	size_t blen;
+	size_t len;
+	size_t rlen;
+	char err[256];
+	char c;
+	int fds[2];
+	pid_t pid;
+
+	(void)state;
+	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw2.ipc", dir);
+	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded2.ipc", dir);
+	assert_int_equal(pipe(fds), 0);
+	pid = spawn(args, fds[1]);
+	assert_true(pid > 0);
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	assert_int_equal(
+	    bus_open(&fetcher, BUS_REQ, raw_url, 1, err, sizeof(err)), 0);
+	assert_int_equal(
+	    bus_open(&aggregator, BUS_REP, dec_url, 1, err, sizeof(err)), 0);
+	assert_int_equal(bus_ctx_new(fetcher, &fc), 0);
+	assert_int_equal(bus_ctx_new(aggregator, &ac), 0);
+	body = du_slurp(CORPUS "/real/goapp-mutex.pb.gz", &blen);
+	msg = raw_profile("p-9", body, blen, &len);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(bus_call_async(fc, msg, len, 30000, on_reply, &r), 0);
+	assert_int_equal(bus_recv(ac, &req, &rlen, 10000), 0);
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(exit_status(pid), 0);
+	assert_int_equal(wait_reply(&r, 200), -1);
+	bus_ctx_free(fc);
+	bus_ctx_free(ac);
+	bus_close(fetcher);
+	bus_close(aggregator);
+	free(msg);
+	free(body);
+}
+
+static void
+test_flags(void **state)
+{
+	char *help[] = {decoder_bin, "--help", NULL};
+	char *bad[] = {decoder_bin, "--no-such-flag", NULL};
+	char *fmt[] = {decoder_bin, "--format", "xml", "x.pb", NULL};
+	char *nofile[] = {decoder_bin, "--format", "json", NULL};
+	char *bomb[] = {decoder_bin, CORPUS "/bad/gzip-bomb-1GiB.gz",
+	    CORPUS "/real/goapp-heap.pb.gz", NULL};
+	int null = open("/dev/null", O_WRONLY);
+	int out = dup(1);
+	int errfd = dup(2);
+
+	(void)state;
+	dup2(null, 1);
+	dup2(null, 2);
+	assert_int_equal(exit_status(spawn(help, -1)), 0);
+	assert_int_equal(exit_status(spawn(bad, -1)), 100);
+	assert_int_equal(exit_status(spawn(fmt, -1)), 100);
+	assert_int_equal(exit_status(spawn(nofile, -1)), 100);
+	/* A bad file among good ones: the others decode, the status is 1. */
+	assert_int_equal(exit_status(spawn(bomb, -1)), 1);
+	dup2(out, 1);
+	dup2(errfd, 2);
+	close(out);
+	close(errfd);
+	close(null);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	setenv("PROFPIPE_RUN", dir, 1);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[512];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_stage),
+	    cmocka_unit_test(test_drain),
+	    cmocka_unit_test(test_flags),
+	};
+	char *slash;
+
+	/* $(O)/tests/test_decode_stage: the decoder is $(O)/bin's (make
+	 * asan) or else bin's. */
+	(void)argc;
+	snprintf(decoder_bin, sizeof(decoder_bin), "%s", argv[0]);
+	slash = strrchr(decoder_bin, '/');
+	if (slash != NULL)
+		snprintf(slash,
+		    sizeof(decoder_bin) - (size_t)(slash - decoder_bin),
+		    "/../bin/profpipe-decoder");
+	if (slash == NULL || access(decoder_bin, X_OK) != 0)
+		snprintf(
+		    decoder_bin, sizeof(decoder_bin), "bin/profpipe-decoder");
+	if (access(decoder_bin, X_OK) != 0) {
+		fprintf(stderr, "test_decode_stage: %s: not built; skipped\n",
+		    decoder_bin);
+		return 0;
+	}
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
