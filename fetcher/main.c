@@ -45,9 +45,9 @@ static const char usage[] =
     "\n"
     "$PROFPIPE_RUN defaults to /tmp/profpipe.\n"
     "Signals: TERM/INT stop: no new scrapes, transfers aborted, up to 10 s\n"
-    "for acks of profiles already sent; HUP reloads the targets from FILE\n"
-    "(a bad file is logged and the old targets kept); USR1 logs the\n"
-    "counters.\n"
+    "for acks of profiles already sent (a second TERM/INT stops waiting);\n"
+    "HUP reloads the targets from FILE (a bad file is logged and the old\n"
+    "targets kept); USR1 logs the counters, as at exit.\n"
     "Exit: 0 stopped, 100 usage or configuration error, 111 system failure.\n";
 
 struct opts {
