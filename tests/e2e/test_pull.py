@@ -32,6 +32,9 @@ class PullPipeline(unittest.TestCase):
         # Wait for records of every kind (mem's first profile has inuse only).
         wait_until(lambda: {r["type"] for r in read_jsonl(cls.out)} >=
                    {"profile_" + k for k in KINDS}, 60, "records of every kind")
+        # alloc_* deltas need a second heap profile of the series.
+        wait_until(lambda: any(r["valueTypes"] == "alloc_space" for r in read_jsonl(cls.out)),
+                   60, "an alloc_space delta")
         cls.goroutines_then = cls.app.goroutine_total()
         cls.records = read_jsonl(cls.out)
 
@@ -70,6 +73,20 @@ class PullPipeline(unittest.TestCase):
                              seen["profile_mem"])
         self.assertEqual(seen["profile_mutex"], {("contentions", "count"), ("delay", "nanoseconds")})
         self.assertEqual(seen["profile_block"], {("contentions", "count"), ("delay", "nanoseconds")})
+
+    def test_heap_alloc_is_a_delta_from_the_second_profile(self):
+        mem = [r for r in self.records if r["type"] == "profile_mem"]
+        order = list(dict.fromkeys(r["profileID"] for r in mem))
+        self.assertGreaterEqual(len(order), 2)
+        first = {r["valueTypes"] for r in mem if r["profileID"] == order[0]}
+        self.assertNotIn("alloc_space", first)
+        self.assertNotIn("alloc_objects", first)
+        second = [r for r in mem if r["profileID"] == order[1]]
+        alloc = sum(float(r["val"]) for r in second if r["valueTypes"] == "alloc_space")
+        # goapp allocates 8 MiB/s; a delta over one 3 s interval is far
+        # below the service's lifetime total, which grows without bound.
+        self.assertGreater(alloc, 0)
+        self.assertLess(alloc, self.app.memstats()["TotalAlloc"])
 
     def test_cpu_names_hot_function(self):
         per_fn = collections.Counter()
