@@ -142,11 +142,10 @@ rs_locations(struct rs *rs)
 	const struct pprof_function *fn;
 	const struct pprof_line *ln;
 	size_t bound = 0;
-	size_t nruns = 0;
 	size_t naddr = 0;
+	size_t nf = 0;
 	uint64_t *fnh;
 	uint64_t slots;
-	uint32_t f = 0;
 	size_t i;
 	uint32_t k;
 	int rv;
@@ -155,7 +154,6 @@ rs_locations(struct rs *rs)
 		k = pr->locations[i].n_lines;
 		bound += k ? k : 1;
 		naddr += k == 0;
-		nruns += k > 1 ? k : 0;
 	}
 	if (bound > UINT32_MAX / 2)
 		return rs_fail(rs, DECODE_EBAD, "%zu frames: too many", bound);
@@ -166,16 +164,15 @@ rs_locations(struct rs *rs)
 	rs->f_file = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_file));
 	rs->f_line = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_line));
 	rs->f_hash = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_hash));
-	rs->locs =
-	    arena_alloc(rs->a, (pr->n_locations + 1) * sizeof(*rs->locs));
-	rs->runs = arena_alloc(rs->a, (nruns + 1) * sizeof(*rs->runs));
+	rs->lo = arena_alloc(rs->a, (pr->n_locations + 1) * sizeof(*rs->lo));
+	rs->lf = arena_calloc(rs->a, bound + 4, sizeof(*rs->lf));
 	rs->extra = arena_alloc(rs->a, (naddr + 1) * sizeof(*rs->extra));
 	rs->extra_len =
 	    arena_alloc(rs->a, (naddr + 1) * sizeof(*rs->extra_len));
 	fnh = arena_alloc(rs->a, (pr->n_functions + 1) * sizeof(*fnh));
 	if (rs->f_slots == NULL || rs->f_name == NULL || rs->f_file == NULL ||
-	    rs->f_line == NULL || rs->f_hash == NULL || rs->locs == NULL ||
-	    rs->runs == NULL || rs->extra == NULL || rs->extra_len == NULL ||
+	    rs->f_line == NULL || rs->f_hash == NULL || rs->lo == NULL ||
+	    rs->lf == NULL || rs->extra == NULL || rs->extra_len == NULL ||
 	    fnh == NULL)
 		return RS_NOMEM(rs, "frames");
 	/* The text half of every frame hash, once per function. */
@@ -186,37 +183,24 @@ rs_locations(struct rs *rs)
 		        pr->strings[fn->name].n),
 		    pr->strings[fn->filename].p, pr->strings[fn->filename].n);
 	}
-	nruns = 0;
 	for (i = 0; i < pr->n_locations; i++) {
 		l = &pr->locations[i];
-		rs->locs[i].n = l->n_lines ? l->n_lines : 1;
+		rs->lo[i] = (uint32_t)nf;
 		if (l->n_lines == 0) {
-			rv = rs_address_frame(rs, l->address, &f);
+			rv = rs_address_frame(rs, l->address, &rs->lf[nf++]);
 			if (rv != 0)
 				return rv;
-			rs->locs[i].frame = f;
-			rs->locs[i].hash = rs->f_hash[f];
 			continue;
 		}
 		for (k = 0; k < l->n_lines; k++) {
 			ln = &l->lines[k];
 			fn = &pr->functions[ln->function];
-			f = rs_frame(rs, fn->name, fn->filename, ln->line,
+			rs->lf[nf++] = rs_frame(rs, fn->name, fn->filename,
+			    ln->line,
 			    hash_u64(fnh[ln->function], (uint64_t)ln->line));
-			if (l->n_lines == 1) {
-				rs->locs[i].frame = f;
-				rs->locs[i].hash = rs->f_hash[f];
-				break;
-			}
-			rs->runs[nruns + k].frame = f;
-			rs->runs[nruns + k].hash = rs->f_hash[f];
-			rs->runs[nruns + k].n = 1;
-		}
-		if (l->n_lines > 1) {
-			rs->locs[i].frame = (uint32_t)nruns;
-			nruns += l->n_lines;
 		}
 	}
+	rs->lo[i] = (uint32_t)nf;
 	return 0;
 }
 

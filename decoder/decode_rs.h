@@ -13,14 +13,6 @@
 #include "decoder/decode.h"
 #include "decoder/pprof.h"
 
-/* A frame and its hash; for a location, n frames (n > 1: at
- * runs[frame ... frame + n)). */
-struct rs_fr {
-	uint64_t hash;
-	uint32_t frame;
-	uint32_t n;
-};
-
 struct rs {
 	const struct pprof_profile *pr;
 	const struct decode_limits *lim;
@@ -41,10 +33,10 @@ struct rs {
 	size_t n_frames;
 	uint32_t *f_slots; /* frame id + 1, 0 empty */
 	uint64_t f_mask;
-	/* each location's frames: locs[l] is the frame itself when it has
-	 * one (the usual case), else n frames at runs[frame ...] */
-	struct rs_fr *locs;
-	struct rs_fr *runs;
+	/* each location's frames: lf[lo[l] .. lo[l + 1]), innermost first,
+	 * with 4 spare entries at the end so that 4 can always be copied */
+	uint32_t *lo;
+	uint32_t *lf;
 	/* label sets: [0] empty */
 	uint32_t *ls_off;
 	struct pprof_label *ls_labels;

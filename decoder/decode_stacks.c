@@ -77,30 +77,33 @@ st_commit(struct st *st, const struct pending *p)
 }
 
 /* Copy sample smp's frames to frames[k ...] and chain their hashes.
- * Returns the end of its frames; *h is the stack hash. */
+ * Returns the end of its frames; *h is the stack hash. Four frame ids are
+ * copied for every location whatever its count (there is room), so the
+ * loop has no branch on how many lines a location has: that branch,
+ * taken at random for the inlined ones, was most of the time spent here. */
 static uint32_t
 st_expand(const struct rs *rs, const struct pprof_sample *smp,
     uint32_t *frames, uint32_t k, uint64_t *h)
 {
-	const struct rs_fr *locs = rs->locs;
-	const struct rs_fr *runs = rs->runs;
-	const struct rs_fr *l;
+	const uint32_t *lo = rs->lo;
+	const uint32_t *lf = rs->lf;
+	const uint64_t *fh = rs->f_hash;
 	uint64_t x = HASH_SEED;
+	uint32_t start = k;
 	uint32_t j;
-	uint32_t r;
+	uint32_t o;
+	uint32_t n;
 
 	for (j = 0; j < smp->n_loc; j++) {
-		l = &locs[smp->loc[j]];
-		if (l->n == 1) {
-			frames[k++] = l->frame;
-			x = hash_u64_inline(x, l->hash);
-			continue;
-		}
-		for (r = l->frame; r < l->frame + l->n; r++) {
-			frames[k++] = runs[r].frame;
-			x = hash_u64_inline(x, runs[r].hash);
-		}
+		o = lo[smp->loc[j]];
+		n = lo[smp->loc[j] + 1] - o;
+		memcpy(frames + k, lf + o, 4 * sizeof(*frames));
+		if (n > 4)
+			memcpy(frames + k, lf + o, n * sizeof(*frames));
+		k += n;
 	}
+	for (j = start; j < k; j++)
+		x = hash_u64_inline(x, fh[frames[j]]);
 	*h = x;
 	return k;
 }
@@ -113,7 +116,7 @@ st_alloc(struct st *st, struct rs *rs, size_t total)
 	st->pr = rs->pr;
 	st->nt = rs->pr->n_sample_types;
 	st->mask = rs_slots(ns) - 1;
-	st->frames = arena_alloc(rs->a, (total + 1) * sizeof(*st->frames));
+	st->frames = arena_alloc(rs->a, (total + 4) * sizeof(*st->frames));
 	st->offs = arena_alloc(rs->a, (ns + 1) * sizeof(*st->offs));
 	st->hashes = arena_alloc(rs->a, (ns + 1) * sizeof(*st->hashes));
 	st->values = arena_alloc(rs->a, (ns * st->nt + 1) * sizeof(int64_t));

@@ -344,7 +344,8 @@ rd_loc(
 		return rd_fail(rd, at, "more than %u locations (max_depth)",
 		    rd->lim->max_depth);
 	rd->tmp_loc[(*nl)++] = idx;
-	*nf += rd->nfr[idx];
+	*nf += rd->pr->locations[idx].n_lines ? rd->pr->locations[idx].n_lines
+	                                      : 1;
 	return 0;
 }
 
@@ -362,33 +363,38 @@ rd_locs(struct rd *rd, const uint8_t *q, size_t n, uint32_t *nl, uint64_t *nf)
 	const int dense = rd->lmap.dense;
 	const uint64_t nloc = rd->lmap.n;
 	const uint32_t maxd = rd->lim->max_depth;
-	const uint32_t *nfr = rd->nfr;
+	const uint8_t *nfr = rd->nfr;
 	uint32_t *tmp = rd->tmp_loc;
 	uint32_t k = *nl;
 	uint64_t f = *nf;
 	uint64_t w;
 	uint64_t stop;
+	uint64_t b;
 	uint64_t x;
 	unsigned start = 0;
-	unsigned end;
 	int rv;
 
-	while (dense && qend - q >= 8) {
+	while (dense && rd->nfr_ok && qend - q >= 8 && k + 8 <= maxd) {
 		memcpy(&w, q, 8);
 		stop = ~w & 0x8080808080808080ULL;
 		if (stop == 0)
 			break; /* a varint over 8 bytes */
 		start = 0;
 		while (stop != 0) {
-			end = (unsigned)__builtin_ctzll(stop) + 1;
-			x = pb_squeeze(
-			    (w >> start) & (~0ULL >> (64 - (end - start))));
-			if (x - 1 >= nloc || k == maxd)
+			/* The first varint left: through its last byte. */
+			b = stop & -stop;
+			x = (w & ((b << 1) - 1)) >> start;
+			if (x >> 24 == 0) /* up to 3 bytes: ids under 2^21 */
+				x = (x & 0x7f) | ((x >> 1) & 0x3f80) |
+				    ((x >> 2) & 0x1fc000);
+			else
+				x = pb_squeeze(x);
+			if (x - 1 >= nloc)
 				break; /* let rd_loc say why */
 			tmp[k++] = (uint32_t)(x - 1);
 			f += nfr[x - 1];
-			start = end;
-			stop &= stop - 1;
+			start = (unsigned)__builtin_ctzll(b) + 1;
+			stop ^= b;
 		}
 		q += start >> 3;
 		if (stop != 0)

@@ -54,7 +54,10 @@ struct rd {
 	uint32_t *tmp_loc;             /* max_depth */
 	struct pprof_line *tmp_line;   /* max_depth */
 	struct pprof_label *tmp_label; /* max_labels */
-	uint32_t *nfr;                 /* per location: frames it makes */
+	/* per location: the frames it makes (max(1, lines)), in a byte so
+	 * the table stays in L1; nfr_ok: none was over 255 */
+	uint8_t *nfr;
+	int nfr_ok;
 };
 
 int rd_fail(struct rd *rd, const uint8_t *at, const char *fmt, ...)

@@ -244,6 +244,7 @@ rd_tables(struct rd *rd)
 	struct pb_slice *m;
 	int64_t type;
 	int64_t unit;
+	uint32_t n;
 	size_t i;
 	int rv;
 
@@ -287,12 +288,15 @@ rd_tables(struct rd *rd)
 	        pr->n_locations, "location", rd->msgs[F_LOCATION]);
 	if (rv != 0)
 		return rv;
-	rd->nfr = arena_alloc(rd->a, (pr->n_locations + 1) * sizeof(*rd->nfr));
+	rd->nfr = arena_alloc(rd->a, pr->n_locations + 1);
 	if (rd->nfr == NULL)
 		return rd_nomem(rd, "locations");
-	for (i = 0; i < pr->n_locations; i++)
-		rd->nfr[i] =
-		    pr->locations[i].n_lines ? pr->locations[i].n_lines : 1;
+	rd->nfr_ok = 1;
+	for (i = 0; i < pr->n_locations; i++) {
+		n = pr->locations[i].n_lines ? pr->locations[i].n_lines : 1;
+		rd->nfr[i] = (uint8_t)(n < 255 ? n : 255);
+		rd->nfr_ok &= n < 255;
+	}
 	rd->kind = "sample type";
 	rd->id = 0;
 	for (i = 0; i < pr->n_sample_types; i++) {

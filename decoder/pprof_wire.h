@@ -148,7 +148,7 @@ pb_le(const uint8_t *p, size_t n)
 
 /* Read the field at *pp (< end) into f and advance *pp. Returns 0, or a
  * pb_fail (with *pp left at the field's start). */
-static inline int
+static inline __attribute__((always_inline)) int
 pb_next(const uint8_t **pp, const uint8_t *end, struct pb_field *f)
 {
 	const uint8_t *p = *pp;
