@@ -4,10 +4,11 @@
  * same name text), so a group's key is a sequence of small integers:
  * hashing and comparing it never touches the text again.
  */
+#include <stdlib.h>
 #include <string.h>
 
-#include "common/buf.h"
 #include "common/hash.h"
+#include "common/xalloc.h"
 #include "decoder/decode_print.h"
 
 #define FOLD_FLUSH (64 * 1024)
@@ -102,7 +103,7 @@ decode_fold(
 	for (i = 0; i < ns; i++) {
 		h = HASH_SEED;
 		for (k = d->stack_offset[i]; k < d->stack_offset[i + 1]; k++)
-			h = hash_u64(h, cn[d->stack_frames[k]]);
+			h = hash_u64_inline(h, cn[d->stack_frames[k]]);
 		s = (h >> 7) & mask;
 		while ((e = slots[s]) != 0) {
 			if (gh[e - 1] == h &&
@@ -130,31 +131,71 @@ decode_fold(
 	return 0;
 }
 
-static void
-fold_name(struct buf *b, const char *s)
-{
-	size_t start = b->len;
-	size_t i;
+/* Output through a fixed buffer: lines are many and short, so each piece
+ * is a bounds check and a memcpy. */
+struct fold_out {
+	FILE *f;
+	size_t len;
+	int failed;
+	char buf[FOLD_FLUSH];
+};
 
-	buf_puts(b, s);
-	if (b->failed)
-		return;
-	for (i = start; i < b->len; i++) {
-		if (b->data[i] == ';')
-			b->data[i] = ':';
-		else if (b->data[i] < 0x20)
-			b->data[i] = '?';
-	}
+static void
+fold_flush(struct fold_out *o)
+{
+	if (o->len > 0 && !o->failed &&
+	    fwrite(o->buf, 1, o->len, o->f) != o->len)
+		o->failed = 1;
+	o->len = 0;
 }
 
-static int
-fold_flush(struct buf *b, FILE *f)
+static void
+fold_put(struct fold_out *o, const char *p, size_t n)
 {
-	if (b->failed)
-		return -1;
-	if (b->len > 0 && fwrite(b->data, 1, b->len, f) != b->len)
-		return -1;
-	buf_clear(b);
+	if (o->len + n > sizeof(o->buf)) {
+		fold_flush(o);
+		if (n > sizeof(o->buf)) {
+			if (!o->failed && fwrite(p, 1, n, o->f) != n)
+				o->failed = 1;
+			return;
+		}
+	}
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+}
+
+/* Each frame's name as printed: the string itself, or (if it holds ';'
+ * or control bytes) a cleaned copy. */
+static int
+fold_printable(
+    const Profpipe__Decoded *d, struct arena *a, const char **nm, size_t *nl)
+{
+	const char *s;
+	char *c;
+	size_t i;
+	size_t k;
+
+	for (i = 0; i < d->n_frame_function; i++) {
+		s = d->strings[d->frame_function[i]];
+		nl[i] = strlen(s);
+		nm[i] = s;
+		for (k = 0; k < nl[i]; k++) {
+			if (s[k] == ';' || (unsigned char)s[k] < 0x20)
+				break;
+		}
+		if (k == nl[i])
+			continue;
+		c = arena_strndup(a, s, nl[i]);
+		if (c == NULL)
+			return -1;
+		for (; k < nl[i]; k++) {
+			if (c[k] == ';')
+				c[k] = ':';
+			else if ((unsigned char)c[k] < 0x20)
+				c[k] = '?';
+		}
+		nm[i] = c;
+	}
 	return 0;
 }
 
@@ -162,34 +203,49 @@ int
 decode_fold_print(const Profpipe__Decoded *d, const struct decode_fold *g,
     size_t type, FILE *f)
 {
+	struct arena *a = arena_new(0);
+	struct fold_out *o = xmalloc(sizeof(*o));
+	size_t nf = d->n_frame_function;
+	const char **nm = NULL;
+	size_t *nl = NULL;
 	size_t nt = d->n_sample_types;
-	struct buf b;
+	char num[32];
 	uint32_t lo;
 	uint32_t k;
+	uint32_t fr;
 	size_t i;
 	int64_t v;
-	int rv = 0;
+	int n;
+	int rv = -1;
 
-	buf_init(&b, 0);
-	for (i = 0; i < g->n && rv == 0; i++) {
+	if (a == NULL || o == NULL)
+		goto out_free;
+	nm = arena_alloc(a, (nf + 1) * sizeof(*nm));
+	nl = arena_alloc(a, (nf + 1) * sizeof(*nl));
+	if (nm == NULL || nl == NULL || fold_printable(d, a, nm, nl) < 0)
+		goto out_free;
+	o->f = f;
+	o->len = 0;
+	o->failed = 0;
+	for (i = 0; i < g->n && !o->failed; i++) {
 		v = g->values[i * nt + type];
 		if (v == 0)
 			continue;
 		lo = d->stack_offset[g->stack[i]];
 		for (k = d->stack_offset[g->stack[i] + 1]; k > lo; k--) {
-			fold_name(&b,
-			    d->strings
-			        [d->frame_function[d->stack_frames[k - 1]]]);
+			fr = d->stack_frames[k - 1];
+			fold_put(o, nm[fr], nl[fr]);
 			if (k - 1 > lo)
-				buf_putc(&b, ';');
+				fold_put(o, ";", 1);
 		}
-		buf_printf(&b, " %lld\n", (long long)v);
-		if (b.len >= FOLD_FLUSH || b.failed)
-			rv = fold_flush(&b, f);
+		n = snprintf(num, sizeof(num), " %lld\n", (long long)v);
+		fold_put(o, num, (size_t)n);
 	}
-	if (rv == 0)
-		rv = fold_flush(&b, f);
-	buf_release(&b);
+	fold_flush(o);
+	rv = o->failed ? -1 : 0;
+out_free:
+	xfree(o);
+	arena_free(a);
 	return rv;
 }
 
