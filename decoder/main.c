@@ -464,10 +464,16 @@ stage_handle(struct stage *st, const void *req, size_t len)
 	n = protobuf_c_message_get_packed_size(&d.base);
 	packed = arena_alloc(st->a, n);
 	if (packed == NULL) {
-		log_error("%s: out of memory packing %zu bytes; leaving it to "
-		          "the fetcher's resend",
-		    or_dash(o ? o->profile_id : NULL), n);
-		st->abandoned++;
+		/* Deterministic (the arena's cap): resending cannot help. */
+		snprintf(err, sizeof(err),
+		    "decoded profile of %zu bytes does not fit in "
+		    "--max-memory",
+		    n);
+		log_warn("%s %s %s: %s", or_dash(o ? o->target : NULL),
+		    or_dash(o ? o->kind : NULL),
+		    or_dash(o ? o->profile_id : NULL), err);
+		st->rejected++;
+		bus_reply(st->upc, ack, ack_pack(ack, err));
 		return;
 	}
 	protobuf_c_message_pack(&d.base, packed);
