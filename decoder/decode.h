@@ -8,8 +8,9 @@
  * Memory: everything the result points to (strings, frames, stacks, label
  * sets, the inflated bytes the strings live in) is allocated in the arena
  * the caller passes; arena_free or arena_reset drops it in one call. The
- * arena's cap is the decode's memory cap; past it the decode fails with a
- * message naming the cap. The caller fills out->origin.
+ * arena's cap is the decode's memory cap (beyond the decompressors' own
+ * state, kept in struct decoder); past it the decode fails with a message
+ * naming the cap. The caller fills out->origin.
  *
  * The stack hash (Decoded.stack_hash) is computed over the frames' text, so
  * one stack has one hash in every profile, process and run:
