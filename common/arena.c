@@ -81,8 +81,8 @@ arena_grow(struct arena *a, size_t need)
 
 	if (size < need)
 		size = need;
-	if (a->cap != 0 && (a->taken + size + sizeof(*b) > a->cap ||
-	    size > a->cap))
+	if (a->cap != 0 &&
+	    (a->taken + size + sizeof(*b) > a->cap || size > a->cap))
 		return NULL;
 	b = xmalloc(sizeof(*b) + size);
 	if (b == NULL)

@@ -170,8 +170,8 @@ buf_json_str(struct buf *b, const char *s, size_t n)
 	while (i < n) {
 		c = (unsigned char)s[i];
 		if (c >= 0x80) {
-			len = buf_utf8_len((const unsigned char *)s + i, n - i,
-			    &bad);
+			len = buf_utf8_len(
+			    (const unsigned char *)s + i, n - i, &bad);
 			if (len > 0) {
 				i += len;
 				continue;

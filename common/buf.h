@@ -13,8 +13,8 @@ struct buf {
 	unsigned char *data;
 	size_t len;
 	size_t size;
-	size_t cap;  /* 0: no cap */
-	int failed;  /* an append hit the cap or malloc failed */
+	size_t cap; /* 0: no cap */
+	int failed; /* an append hit the cap or malloc failed */
 };
 
 void buf_init(struct buf *b, size_t cap);
@@ -27,7 +27,7 @@ int buf_append(struct buf *b, const void *p, size_t n);
 int buf_putc(struct buf *b, char c);
 int buf_puts(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* JSON: a quoted, escaped string (UTF-8 passes; control bytes escape;
  * bytes that are not well-formed UTF-8 become U+FFFD, so the output is

@@ -27,9 +27,9 @@ struct bus_sock {
 struct bus_ctx {
 	struct bus_sock *s;
 	nng_ctx ctx;
-	nng_msg *held;     /* REP: the request being worked on */
-	nng_aio *aio;      /* async REQ */
-	nng_msg *pending;  /* async REQ: request to send */
+	nng_msg *held;    /* REP: the request being worked on */
+	nng_aio *aio;     /* async REQ */
+	nng_msg *pending; /* async REQ: request to send */
 	int timeout_ms;
 	int sending;
 	bus_done_fn done;
@@ -107,8 +107,8 @@ bus_open(struct bus_sock **out, enum bus_role role, const char *url,
 	nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, 50);
 	nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 1000);
 	if (role == BUS_REQ)
-		nng_socket_set_ms(s->sock, NNG_OPT_REQ_RESENDTIME,
-		    BUS_RESEND_MS);
+		nng_socket_set_ms(
+		    s->sock, NNG_OPT_REQ_RESENDTIME, BUS_RESEND_MS);
 	if (role == BUS_SUB)
 		nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0);
 	if (role == BUS_PUB)
@@ -207,8 +207,8 @@ bus_call(struct bus_ctx *c, const void *req, size_t len, void **reply,
 		nng_msg_free(m);
 		return bus_map(rv);
 	}
-	nng_aio_set_timeout(aio, timeout_ms < 0 ? NNG_DURATION_INFINITE :
-	    timeout_ms);
+	nng_aio_set_timeout(
+	    aio, timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
 	nng_aio_set_msg(aio, m);
 	nng_ctx_send(c->ctx, aio);
 	nng_aio_wait(aio);
@@ -270,8 +270,8 @@ bus_async_cb(void *arg)
 }
 
 int
-bus_call_async(struct bus_ctx *c, const void *req, size_t len,
-    int timeout_ms, bus_done_fn done, void *arg)
+bus_call_async(struct bus_ctx *c, const void *req, size_t len, int timeout_ms,
+    bus_done_fn done, void *arg)
 {
 	nng_msg *m;
 	int rv;
@@ -287,8 +287,8 @@ bus_call_async(struct bus_ctx *c, const void *req, size_t len,
 	c->done = done;
 	c->arg = arg;
 	c->sending = 1;
-	nng_aio_set_timeout(c->aio, timeout_ms < 0 ?
-	    NNG_DURATION_INFINITE : timeout_ms);
+	nng_aio_set_timeout(
+	    c->aio, timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
 	nng_aio_set_msg(c->aio, m);
 	nng_ctx_send(c->ctx, c->aio);
 	return BUS_OK;
@@ -307,8 +307,8 @@ bus_recv(struct bus_ctx *c, const void **req, size_t *len, int timeout_ms)
 	rv = nng_aio_alloc(&aio, NULL, NULL);
 	if (rv != 0)
 		return bus_map(rv);
-	nng_aio_set_timeout(aio, timeout_ms < 0 ? NNG_DURATION_INFINITE :
-	    timeout_ms);
+	nng_aio_set_timeout(
+	    aio, timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
 	nng_ctx_recv(c->ctx, aio);
 	nng_aio_wait(aio);
 	rv = nng_aio_result(aio);
@@ -366,8 +366,7 @@ bus_publish(struct bus_sock *s, const void *buf, size_t len)
 }
 
 int
-bus_subscribe_recv(struct bus_sock *s, void **buf, size_t *len,
-    int timeout_ms)
+bus_subscribe_recv(struct bus_sock *s, void **buf, size_t *len, int timeout_ms)
 {
 	nng_msg *m;
 	int rv;

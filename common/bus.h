@@ -55,23 +55,22 @@ int bus_call(struct bus_ctx *c, const void *req, size_t len, void **reply,
 /* REQ, asynchronous: the same, but returns at once; done(arg, err, reply,
  * rlen) runs on an nng thread when the reply comes or time runs out. The
  * context is busy until then. The reply is freed after done returns. */
-typedef void (*bus_done_fn)(void *arg, int err, const void *reply,
-    size_t rlen);
+typedef void (*bus_done_fn)(
+    void *arg, int err, const void *reply, size_t rlen);
 int bus_call_async(struct bus_ctx *c, const void *req, size_t len,
     int timeout_ms, bus_done_fn done, void *arg);
 
 /* REP: wait up to timeout_ms for a request. *req stays valid until the next
  * bus_recv or bus_reply on c. Not replying is allowed: the next bus_recv
  * abandons the request, and the sender's nng resends it elsewhere. */
-int bus_recv(struct bus_ctx *c, const void **req, size_t *len,
-    int timeout_ms);
+int bus_recv(struct bus_ctx *c, const void **req, size_t *len, int timeout_ms);
 int bus_reply(struct bus_ctx *c, const void *rep, size_t len);
 
 /* PUB: best effort, never blocks; BUS_EAGAIN when dropped. */
 int bus_publish(struct bus_sock *s, const void *buf, size_t len);
 /* SUB (subscribed to everything): *buf is bus_free'd by the caller. */
-int bus_subscribe_recv(struct bus_sock *s, void **buf, size_t *len,
-    int timeout_ms);
+int bus_subscribe_recv(
+    struct bus_sock *s, void **buf, size_t *len, int timeout_ms);
 
 void bus_free(void *p, size_t len);
 

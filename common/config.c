@@ -74,8 +74,8 @@ cfg_next(struct cfg_parser *p, yaml_event_t *ev)
 	return 0;
 }
 
-static int cfg_build(struct cfg_parser *p, yaml_event_t *ev, int depth,
-    struct cfg_node **out);
+static int cfg_build(
+    struct cfg_parser *p, yaml_event_t *ev, int depth, struct cfg_node **out);
 
 /* Build the members of a map or sequence until its end event. */
 static int
@@ -100,8 +100,8 @@ cfg_build_members(struct cfg_parser *p, struct cfg_node *parent, int depth)
 			line = (int)ev.start_mark.line + 1;
 			if (ev.type != YAML_SCALAR_EVENT) {
 				yaml_event_delete(&ev);
-				return cfg_perr(p, line,
-				    "map keys must be plain words");
+				return cfg_perr(
+				    p, line, "map keys must be plain words");
 			}
 			key = xstrdup((char *)ev.data.scalar.value);
 			yaml_event_delete(&ev);
@@ -110,8 +110,8 @@ cfg_build_members(struct cfg_parser *p, struct cfg_node *parent, int depth)
 			for (n = parent->child; n != NULL; n = n->next) {
 				if (strcmp(n->key, key) == 0) {
 					xfree(key);
-					return cfg_perr(p, line,
-					    "duplicate key");
+					return cfg_perr(
+					    p, line, "duplicate key");
 				}
 			}
 			if (cfg_next(p, &ev) < 0) {
@@ -134,8 +134,8 @@ cfg_build_members(struct cfg_parser *p, struct cfg_node *parent, int depth)
 
 /* ev is consumed. */
 static int
-cfg_build(struct cfg_parser *p, yaml_event_t *ev, int depth,
-    struct cfg_node **out)
+cfg_build(
+    struct cfg_parser *p, yaml_event_t *ev, int depth, struct cfg_node **out)
 {
 	struct cfg_node *n;
 	int line = (int)ev->start_mark.line + 1;
@@ -169,12 +169,12 @@ cfg_build(struct cfg_parser *p, yaml_event_t *ev, int depth,
 		n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
 		n->value = xstrdup((char *)ev->data.scalar.value);
 		yaml_event_delete(ev);
-		return n->value == NULL ? cfg_perr(p, line, "out of memory") :
-		    0;
+		return n->value == NULL ? cfg_perr(p, line, "out of memory")
+		                        : 0;
 	case YAML_MAPPING_START_EVENT:
 	case YAML_SEQUENCE_START_EVENT:
-		n->type = ev->type == YAML_MAPPING_START_EVENT ? CFG_MAP :
-		    CFG_SEQ;
+		n->type =
+		    ev->type == YAML_MAPPING_START_EVENT ? CFG_MAP : CFG_SEQ;
 		if (ev->data.mapping_start.anchor != NULL) {
 			yaml_event_delete(ev);
 			return cfg_perr(p, line, "anchors are not supported");
@@ -291,8 +291,8 @@ cfg_load(struct cfg **out, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	fclose(f);
-	rv = cfg_parse(out, path, b.len ? (char *)b.data : "", b.len, err,
-	    errlen);
+	rv = cfg_parse(
+	    out, path, b.len ? (char *)b.data : "", b.len, err, errlen);
 	buf_release(&b);
 	return rv;
 }
@@ -345,8 +345,10 @@ cfg_scalar(const struct cfg *c, const struct cfg_node *n, const char *key,
     char *err, size_t errlen)
 {
 	if (n->type != CFG_SCALAR)
-		return cfg_error(c, n, err, errlen, "%s: expected a value, "
-		    "found a %s", key, n->type == CFG_MAP ? "map" : "list");
+		return cfg_error(c, n, err, errlen,
+		    "%s: expected a value, "
+		    "found a %s",
+		    key, n->type == CFG_MAP ? "map" : "list");
 	return 0;
 }
 
@@ -390,13 +392,11 @@ cfg_bool(const struct cfg *c, const struct cfg_node *m, const char *key,
 		return -1;
 	if (strcmp(n->value, "true") == 0 || strcmp(n->value, "yes") == 0)
 		*out = 1;
-	else if (strcmp(n->value, "false") == 0 ||
-	    strcmp(n->value, "no") == 0)
+	else if (strcmp(n->value, "false") == 0 || strcmp(n->value, "no") == 0)
 		*out = 0;
 	else
 		return cfg_error(c, n, err, errlen,
-		    "%s: expected true or false, found \"%s\"", key,
-		    n->value);
+		    "%s: expected true or false, found \"%s\"", key, n->value);
 	return 0;
 }
 
@@ -461,8 +461,8 @@ cfg_only(const struct cfg *c, const struct cfg_node *m,
 				break;
 		}
 		if (known[i] == NULL)
-			return cfg_error(c, n, err, errlen,
-			    "unknown key \"%s\"", n->key);
+			return cfg_error(
+			    c, n, err, errlen, "unknown key \"%s\"", n->key);
 	}
 	return 0;
 }

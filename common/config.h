@@ -17,11 +17,11 @@ enum cfg_type { CFG_SCALAR, CFG_MAP, CFG_SEQ };
 struct cfg_node {
 	enum cfg_type type;
 	int line;
-	char *key;             /* for a map member: its key, else NULL */
-	char *value;           /* scalars */
-	int quoted;            /* scalar was quoted: never a number or bool */
-	struct cfg_node *child;/* maps and sequences: first member */
-	struct cfg_node *next; /* next member of the parent */
+	char *key;              /* for a map member: its key, else NULL */
+	char *value;            /* scalars */
+	int quoted;             /* scalar was quoted: never a number or bool */
+	struct cfg_node *child; /* maps and sequences: first member */
+	struct cfg_node *next;  /* next member of the parent */
 };
 
 struct cfg {
@@ -32,8 +32,8 @@ struct cfg {
 /* Load path. On error returns -1 with "path:line: reason" in err. */
 int cfg_load(struct cfg **out, const char *path, char *err, size_t errlen);
 /* The same from a string; name stands for the path in messages. */
-int cfg_parse(struct cfg **out, const char *name, const char *text,
-    size_t len, char *err, size_t errlen);
+int cfg_parse(struct cfg **out, const char *name, const char *text, size_t len,
+    char *err, size_t errlen);
 void cfg_free(struct cfg *c);
 
 /* The member of map m named key (exact match), or NULL. */

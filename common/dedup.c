@@ -131,8 +131,8 @@ dedup_add(struct dedup *d, const char *id)
 	if (d->table[slot] != 0)
 		return 0;
 	if (d->count == d->cap) {
-		old = dedup_find(d, d->ring[r], strlen(d->ring[r]),
-		    d->ring_hash[r]);
+		old = dedup_find(
+		    d, d->ring[r], strlen(d->ring[r]), d->ring_hash[r]);
 		dedup_remove_slot(d, old);
 		d->count--;
 		slot = dedup_find(d, id, len, h);

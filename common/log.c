@@ -44,8 +44,8 @@ log_msg(enum log_level level, const char *fmt, ...)
 
 	if (!log_enabled(level))
 		return;
-	n = snprintf(line, sizeof(line), "%s: %s: ", log_prog,
-	    level_names[level]);
+	n = snprintf(
+	    line, sizeof(line), "%s: %s: ", log_prog, level_names[level]);
 	if (n < 0)
 		return;
 	va_start(ap, fmt);

@@ -9,14 +9,14 @@
 #include <stddef.h>
 
 #define EXIT_OK 0
-#define EXIT_USAGE 100   /* bad flags or configuration: do not restart */
-#define EXIT_SYSTEM 111  /* a system failure: a restart may help */
+#define EXIT_USAGE 100  /* bad flags or configuration: do not restart */
+#define EXIT_SYSTEM 111 /* a system failure: a restart may help */
 
 /* Signal-driven flags. proc_signals installs the handlers (no SA_RESTART,
  * so blocking calls return EINTR). */
 void proc_signals(void);
-int proc_stopping(void);  /* SIGTERM or SIGINT seen */
-int proc_take_hup(void);  /* SIGHUP seen since last call; clears it */
+int proc_stopping(void); /* SIGTERM or SIGINT seen */
+int proc_take_hup(void); /* SIGHUP seen since last call; clears it */
 void proc_request_stop(void);
 
 /* s6 readiness: write "\n" to fd and close it. fd < 0: nothing. */

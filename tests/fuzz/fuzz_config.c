@@ -23,8 +23,8 @@ walk(const struct cfg *c, const struct cfg_node *n, int depth)
 
 	for (k = n->child; k != NULL && depth < 80; k = k->next) {
 		if (k->key != NULL) {
-			cfg_int(c, n, k->key, 0, -100, 100, &v, err,
-			    sizeof(err));
+			cfg_int(
+			    c, n, k->key, 0, -100, 100, &v, err, sizeof(err));
 			cfg_bool(c, n, k->key, 0, &b, err, sizeof(err));
 			cfg_str(c, n, k->key, NULL, &s, err, sizeof(err));
 			cfg_map(c, n, k->key, &m, err, sizeof(err));
@@ -40,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[512];
 
 	if (cfg_parse(&c, "fuzz.yaml", (const char *)data, size, err,
-	    sizeof(err)) == 0) {
+	        sizeof(err)) == 0) {
 		walk(c, c->root, 0);
 		cfg_free(c);
 	} else if (err[0] == '\0') {

@@ -29,8 +29,8 @@ parse_err(const char *text, const char *want)
 	struct cfg *c = NULL;
 	char err[256] = "";
 
-	assert_int_equal(cfg_parse(&c, "t.yaml", text, strlen(text), err,
-	    sizeof(err)), -1);
+	assert_int_equal(
+	    cfg_parse(&c, "t.yaml", text, strlen(text), err, sizeof(err)), -1);
 	if (strstr(err, want) == NULL)
 		fail_msg("error \"%s\" lacks \"%s\"", err, want);
 }
@@ -39,9 +39,9 @@ static void
 test_tree_and_lines(void **state)
 {
 	struct cfg *c = parse_ok("inputs:\n"
-				 "  - Type: service_go_profile\n"
-				 "    Interval: 10\n"
-				 "    Labels: {service: checkout}\n");
+	                         "  - Type: service_go_profile\n"
+	                         "    Interval: 10\n"
+	                         "    Labels: {service: checkout}\n");
 	struct cfg_node *inputs = NULL;
 	struct cfg_node *in;
 	char err[256];
@@ -49,20 +49,21 @@ test_tree_and_lines(void **state)
 	const char *s;
 
 	(void)state;
-	assert_int_equal(cfg_seq(c, c->root, "inputs", &inputs, err,
-	    sizeof(err)), 0);
+	assert_int_equal(
+	    cfg_seq(c, c->root, "inputs", &inputs, err, sizeof(err)), 0);
 	assert_non_null(inputs);
 	assert_int_equal(cfg_count(inputs), 1);
 	in = inputs->child;
 	assert_int_equal(in->line, 2);
-	assert_int_equal(cfg_int(c, in, "Interval", 5, 1, 3600, &v, err,
-	    sizeof(err)), 0);
+	assert_int_equal(
+	    cfg_int(c, in, "Interval", 5, 1, 3600, &v, err, sizeof(err)), 0);
 	assert_int_equal(v, 10);
-	assert_int_equal(cfg_int(c, in, "Timeout", 15, 1, 3600, &v, err,
-	    sizeof(err)), 0);
+	assert_int_equal(
+	    cfg_int(c, in, "Timeout", 15, 1, 3600, &v, err, sizeof(err)), 0);
 	assert_int_equal(v, 15);
-	assert_int_equal(cfg_str(c, cfg_get(in, "Labels"), "service", NULL,
-	    &s, err, sizeof(err)), 0);
+	assert_int_equal(cfg_str(c, cfg_get(in, "Labels"), "service", NULL, &s,
+	                     err, sizeof(err)),
+	    0);
 	assert_string_equal(s, "checkout");
 	assert_int_equal(cfg_get(in, "Interval")->line, 3);
 	cfg_free(c);
@@ -78,17 +79,18 @@ test_typed_errors_name_line(void **state)
 	const char *s;
 
 	(void)state;
-	assert_int_equal(cfg_int(c, c->root, "a", 0, 0, 10, &v, err,
-	    sizeof(err)), -1);
-	assert_string_equal(err, "t.yaml:1: a: \"soon\" is not a whole number");
-	assert_int_equal(cfg_int(c, c->root, "b", 0, 0, 10, &v, err,
-	    sizeof(err)), -1);
+	assert_int_equal(
+	    cfg_int(c, c->root, "a", 0, 0, 10, &v, err, sizeof(err)), -1);
+	assert_string_equal(
+	    err, "t.yaml:1: a: \"soon\" is not a whole number");
+	assert_int_equal(
+	    cfg_int(c, c->root, "b", 0, 0, 10, &v, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "t.yaml:2: b: 99999 is out of range"));
-	assert_int_equal(cfg_str(c, c->root, "c", NULL, &s, err,
-	    sizeof(err)), -1);
+	assert_int_equal(
+	    cfg_str(c, c->root, "c", NULL, &s, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "t.yaml:3: c: expected a value"));
-	assert_int_equal(cfg_bool(c, c->root, "d", 0, &bv, err,
-	    sizeof(err)), -1);
+	assert_int_equal(
+	    cfg_bool(c, c->root, "d", 0, &bv, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "t.yaml:4: d: expected true or false"));
 	cfg_free(c);
 }
@@ -147,22 +149,22 @@ test_load_missing_file(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(cfg_load(&c, "/nonexistent/p.yaml", err,
-	    sizeof(err)), -1);
-	assert_string_equal(err,
-	    "/nonexistent/p.yaml: No such file or directory");
+	assert_int_equal(
+	    cfg_load(&c, "/nonexistent/p.yaml", err, sizeof(err)), -1);
+	assert_string_equal(
+	    err, "/nonexistent/p.yaml: No such file or directory");
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tree_and_lines),
-		cmocka_unit_test(test_typed_errors_name_line),
-		cmocka_unit_test(test_only_known_keys),
-		cmocka_unit_test(test_empty_file_is_empty_map),
-		cmocka_unit_test(test_hostile_yaml),
-		cmocka_unit_test(test_load_missing_file),
+	    cmocka_unit_test(test_tree_and_lines),
+	    cmocka_unit_test(test_typed_errors_name_line),
+	    cmocka_unit_test(test_only_known_keys),
+	    cmocka_unit_test(test_empty_file_is_empty_map),
+	    cmocka_unit_test(test_hostile_yaml),
+	    cmocka_unit_test(test_load_missing_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,8 +54,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_seen_after_add),
-		cmocka_unit_test(test_evicts_oldest_only),
+	    cmocka_unit_test(test_seen_after_add),
+	    cmocka_unit_test(test_evicts_oldest_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
