@@ -47,8 +47,8 @@ static const char usage[] =
     "(ipc://$PROFPIPE_RUN/raw.ipc)\n"
     "  --decoded URL       the aggregator's address (.../decoded.ipc)\n"
     "  --tap URL           where to publish a copy of each decoded profile\n"
-    "                      (.../decoder.tap; if another decoder has it, "
-    "none)\n"
+    "                      (.../decoder.tap, dialed: profpipe-tap decoder\n"
+    "                      listens there and hears every decoder)\n"
     "  --ready-fd N        write a newline to fd N once the sockets are open\n"
     "  --max-inflated N    refuse profiles larger than N bytes once inflated\n"
     "                      (default 64M; K, M and G suffixes are binary)\n"
@@ -527,9 +527,10 @@ stage_open(struct stage *st, const struct opts *o)
 		log_error("nng: cannot make a context");
 		return -1;
 	}
-	/* The tap is best effort: with several decoders on one host only
-	 * the first gets the address, and that is fine. */
-	if (bus_open(&st->tap, BUS_PUB, o->tap ? o->tap : tap, 1, err,
+	/* Decoders are many, so like their other sockets they dial the tap
+	 * and profpipe-tap listens: one tap hears all of them. Until a tap
+	 * listens, what is published is dropped. */
+	if (bus_open(&st->tap, BUS_PUB, o->tap ? o->tap : tap, 0, err,
 	        sizeof(err)) != 0) {
 		log_info("tap: %s; running without", err);
 		st->tap = NULL;

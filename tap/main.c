@@ -176,7 +176,10 @@ main(int argc, char **argv)
 		return EXIT_SYSTEM;
 	}
 	buf_init(&line, TAP_LINE_CAP);
-	if (bus_open(&sock, BUS_SUB, o.url, 0, err, sizeof(err)) < 0) {
+	/* Every stage listens on its tap but the decoders, which are many and
+	 * dial it, so that one tap hears them all. */
+	if (bus_open(&sock, BUS_SUB, o.url, strcmp(o.stage, "decoder") == 0,
+	        err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out_free_arena;
 	}
