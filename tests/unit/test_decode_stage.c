@@ -152,7 +152,7 @@ test_stage(void **state)
 	assert_int_equal(
 	    bus_open(&aggregator, BUS_REP, dec_url, 1, err, sizeof(err)), 0);
 	assert_int_equal(
-	    bus_open(&tap, BUS_SUB, tap_url, 0, err, sizeof(err)), 0);
+	    bus_open(&tap, BUS_SUB, tap_url, 1, err, sizeof(err)), 0);
 	assert_int_equal(bus_ctx_new(fetcher, &fc), 0);
 	assert_int_equal(bus_ctx_new(aggregator, &ac), 0);
 
