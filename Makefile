@@ -101,8 +101,29 @@ fuzz-build:
 fuzz: fuzz-build
 	@tests/fuzz/run build/fuzz $(FUZZ_SECONDS)
 
-bench: all
-	@tests/bench/run
+# Benchmarks: the programs tests/bench/run puts side by side. It runs from
+# the repository root and finds them in $(O)/bench.
+BENCH_BIN = $(O)/bench/bench_decode $(O)/bench/pipebench $(O)/bench/goparse
+bench: all $(BENCH_BIN)
+	@BENCH_DIR=$(O)/bench BIN_DIR=$(BIN) tests/bench/run
+
+$(O)/bench/bench_decode: tests/bench/bench_decode.c \
+		tests/bench/bench_profpipe.c tests/bench/bench_profpipe.h \
+		$(O)/libprofpipe.a $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
+		tests/bench/bench_decode.c tests/bench/bench_profpipe.c \
+		$(O)/libprofpipe.a $(LIBS)
+
+$(O)/bench/pipebench: tests/bench/pipebench.c $(O)/libprofpipe.a $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(O)/libprofpipe.a $(LIBS)
+
+# Go's own parser, the baseline: GOPATH mode like $(O)/goapp below.
+$(O)/bench/goparse: tests/bench/goparse.go
+	@mkdir -p $(dir $@)
+	cd tests/bench && $(GOENV) go build -o $(CURDIR)/$@ goparse.go
 
 demo: deps
 	@$(MAKE) --no-print-directory all

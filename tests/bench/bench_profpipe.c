@@ -1,0 +1,76 @@
+/*
+ * bench_profpipe: the profpipe mode of bench_decode. It goes through the
+ * decoder's public API only (decoder/decode.h), the way the decoder stage's
+ * main loop does, so the number it yields is the stage's per-profile cost
+ * without the sockets around it.
+ */
+#include "tests/bench/bench_profpipe.h"
+
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/arena.h"
+#include "decoder/decode.h"
+
+struct bench_profpipe {
+	struct decoder *dec;
+	struct arena *a;
+};
+
+int
+bench_profpipe_new(struct bench_profpipe **out)
+{
+	struct decode_limits lim;
+	struct bench_profpipe *bp = calloc(1, sizeof(*bp));
+
+	if (bp == NULL)
+		return -1;
+	decode_limits_default(&lim);
+	/* The stage's malloc settings (decoder/main.c): freed arena blocks
+	 * stay in the heap for the next profile instead of being unmapped
+	 * and faulted in again. Without them the bench would time page
+	 * faults the stage does not pay. */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	if (decoder_new(&bp->dec, &lim) != 0)
+		goto out_free;
+	bp->a = arena_new(decode_arena_cap(&lim));
+	if (bp->a == NULL)
+		goto out_free_decoder;
+	*out = bp;
+	return 0;
+
+out_free_decoder:
+	decoder_free(bp->dec);
+out_free:
+	free(bp);
+	return -1;
+}
+
+void
+bench_profpipe_free(struct bench_profpipe *bp)
+{
+	if (bp == NULL)
+		return;
+	arena_free(bp->a);
+	decoder_free(bp->dec);
+	free(bp);
+}
+
+int
+bench_profpipe_decode(struct bench_profpipe *bp, const uint8_t *body,
+    size_t len, size_t *samples)
+{
+	Profpipe__Decoded d = PROFPIPE__DECODED__INIT;
+	char err[256];
+
+	arena_reset(bp->a);
+	if (decoder_run(bp->dec, body, len, bp->a, &d, err, sizeof(err)) !=
+	    DECODE_OK) {
+		fprintf(stderr, "profpipe: %s\n", err);
+		return -1;
+	}
+	*samples = (size_t)d.n_samples;
+	return 0;
+}

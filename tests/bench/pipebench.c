@@ -1,0 +1,579 @@
+/*
+ * pipebench: the decoder stage fed at full speed, through its real sockets.
+ * It plays the fetcher (a REQ socket listening on a scratch raw.ipc, with
+ * K requests in flight) and whatever sits downstream, and starts real
+ * bin/profpipe-decoder processes between them:
+ *
+ *   pipebench -n N            fetcher -> N decoders -> sink
+ *   pipebench -n N -a         fetcher -> N decoders -> profpipe-aggregator
+ *                             -> sink (the sink plays the exporter)
+ *
+ * The requests are RawProfile messages packed once from the files given;
+ * each send only writes a fresh profile_id into a copy (the aggregator drops
+ * an id it has seen). The sink acks every message without unpacking it.
+ * So what the harness does per profile is nng's copying and nothing else,
+ * and what is measured is the stage under test, not the harness. It still
+ * runs on the same cores, so its CPU time is reported beside the result.
+ *
+ * After a warm-up, profiles completed (acked OK by the first decoder hop)
+ * are counted over a fixed time. Output: one line of key=value pairs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/ack.h"
+#include "common/bus.h"
+#include "common/wire.pb-c.h"
+
+extern char **environ;
+
+#define MAX_FILES 64
+#define MAX_KIDS 17 /* decoders, and the aggregator */
+#define MAX_INFLIGHT 64
+#define ID_TEMPLATE "00000000-0000-4000-8000-000000000000"
+#define ID_COUNTER 24 /* where the last 12 hex digits start */
+#define CALL_MS 60000
+
+/* One corpus file as a packed RawProfile. */
+struct raw {
+	uint8_t *msg;
+	size_t len;
+	size_t id_at; /* offset of the profile_id's text in msg */
+	size_t body;  /* the gzipped body's size */
+};
+
+struct slot {
+	struct pb *pb;
+	struct bus_ctx *ctx;
+	int file;
+};
+
+struct sink {
+	struct bus_sock *s;
+	atomic_int *stop;
+	atomic_ulong msgs;
+	atomic_ulong bytes;
+};
+
+struct pb {
+	struct raw raws[MAX_FILES];
+	int nfiles;
+	struct slot slots[MAX_INFLIGHT];
+	int nslots;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int ready[MAX_INFLIGHT]; /* slots whose call is done, to send again */
+	int nready;
+	unsigned long ok;       /* acked OK */
+	unsigned long rejected; /* acked REJECTED */
+	unsigned long failed;   /* no reply: timeout or closed */
+	unsigned long long bytes_ok;
+	unsigned long long next_id;
+	int next_file;
+};
+
+static double
+pb_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *
+pb_kind(const char *path)
+{
+	static const char *const map[][2] = {{"heap", "mem"},
+	    {"allocs", "allocs"}, {"goroutine", "goroutines"},
+	    {"mutex", "mutex"}, {"block", "block"},
+	    {"threadcreate", "threadcreate"}};
+	const char *base = strrchr(path, '/');
+	size_t i;
+
+	base = base != NULL ? base + 1 : path;
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (strstr(base, map[i][0]) != NULL)
+			return map[i][1];
+	}
+	return "cpu";
+}
+
+static int
+pb_load(struct raw *r, const char *path, int index)
+{
+	Profpipe__RawProfile rp = PROFPIPE__RAW_PROFILE__INIT;
+	Profpipe__Origin o = PROFPIPE__ORIGIN__INIT;
+	char id[] = ID_TEMPLATE;
+	char instance[32];
+	uint8_t *body;
+	uint8_t *at;
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	if (f == NULL || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) < 0) {
+		perror(path);
+		return -1;
+	}
+	body = malloc((size_t)n + 1);
+	if (body == NULL || fread(body, 1, (size_t)n, f) != (size_t)n) {
+		perror(path);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	/* One series per file: the aggregator's heap deltas then see the
+	 * same profile again and again, as from a steady service. */
+	snprintf(instance, sizeof(instance), "file%d:6060", index);
+	o.profile_id = id;
+	o.source = "pull";
+	o.kind = (char *)pb_kind(path);
+	o.service = "pipebench";
+	o.instance = instance;
+	o.job = "pipebench";
+	o.start_ns = 1700000000000000000LL;
+	o.end_ns = o.start_ns + 10000000000LL;
+	o.is_delta = strstr(path, "delta") != NULL;
+	o.target = (char *)path;
+	rp.origin = &o;
+	rp.body.data = body;
+	rp.body.len = (size_t)n;
+	r->len = profpipe__raw_profile__get_packed_size(&rp);
+	r->msg = malloc(r->len);
+	if (r->msg == NULL)
+		return -1;
+	profpipe__raw_profile__pack(&rp, r->msg);
+	free(body);
+	at = memmem(r->msg, r->len, ID_TEMPLATE, strlen(ID_TEMPLATE));
+	if (at == NULL)
+		return -1;
+	r->id_at = (size_t)(at - r->msg);
+	r->body = (size_t)n;
+	return 0;
+}
+
+static void pb_done(void *arg, int err, const void *reply, size_t rlen);
+
+/* Send the next file on s's context; pb->mu held. */
+static int
+pb_send(struct pb *pb, struct slot *s)
+{
+	struct raw *r = &pb->raws[pb->next_file];
+	char hex[16];
+
+	s->file = pb->next_file;
+	pb->next_file = (pb->next_file + 1) % pb->nfiles;
+	snprintf(
+	    hex, sizeof(hex), "%012llx", pb->next_id++ & 0xffffffffffffULL);
+	/* bus_call_async copies the message, so the template is reused. */
+	memcpy(r->msg + r->id_at + ID_COUNTER, hex, 12);
+	return bus_call_async(s->ctx, r->msg, r->len, CALL_MS, pb_done, s);
+}
+
+/* On an nng thread: count, and hand the slot back to the main thread,
+ * which sends the next request (never from inside nng's callback). */
+static void
+pb_done(void *arg, int err, const void *reply, size_t rlen)
+{
+	struct slot *s = arg;
+	struct pb *pb = s->pb;
+	char why[ACK_MAX];
+	int rv = err == BUS_OK ? ack_read(reply, rlen, why, sizeof(why)) : -1;
+
+	pthread_mutex_lock(&pb->mu);
+	if (rv == 0) {
+		pb->ok++;
+		pb->bytes_ok += pb->raws[s->file].body;
+	} else if (rv == 1) {
+		if (pb->rejected++ == 0)
+			fprintf(stderr, "pipebench: rejected: %s\n", why);
+	} else {
+		pb->failed++;
+	}
+	pb->ready[pb->nready++] = (int)(s - pb->slots);
+	pthread_cond_signal(&pb->cv);
+	pthread_mutex_unlock(&pb->mu);
+}
+
+/* Plays the aggregator (or the exporter): ack without unpacking. */
+static void *
+pb_sink_main(void *arg)
+{
+	struct sink *k = arg;
+	struct bus_ctx *c;
+	uint8_t ack[ACK_MAX];
+	size_t alen = ack_pack(ack, NULL);
+	const void *req;
+	size_t len;
+	int rv;
+
+	if (bus_ctx_new(k->s, &c) != 0)
+		return NULL;
+	while (!atomic_load(k->stop)) {
+		rv = bus_recv(c, &req, &len, 200);
+		if (rv == BUS_ETIMEDOUT)
+			continue;
+		if (rv != BUS_OK)
+			break;
+		atomic_fetch_add(&k->msgs, 1);
+		atomic_fetch_add(&k->bytes, len);
+		bus_reply(c, ack, alen);
+	}
+	bus_ctx_free(c);
+	return NULL;
+}
+
+/* Start prog with args; wait until it writes its readiness line. */
+static int
+pb_spawn(pid_t *pid, char *const *argv)
+{
+	posix_spawn_file_actions_t fa;
+	struct pollfd p;
+	char c;
+	int fds[2];
+	int rv;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 3);
+	rv = posix_spawn(pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	if (rv != 0) {
+		fprintf(stderr, "pipebench: %s: %s\n", argv[0], strerror(rv));
+		close(fds[0]);
+		return -1;
+	}
+	p.fd = fds[0];
+	p.events = POLLIN;
+	rv = poll(&p, 1, 20000) == 1 && read(fds[0], &c, 1) == 1 ? 0 : -1;
+	close(fds[0]);
+	if (rv < 0)
+		fprintf(stderr, "pipebench: %s not ready\n", argv[0]);
+	return rv;
+}
+
+/* user + system seconds of a child so far, from /proc. */
+static double
+pb_child_cpu(pid_t pid)
+{
+	char path[64];
+	char buf[1024];
+	unsigned long ut = 0;
+	unsigned long st = 0;
+	char *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* After the name: state and 10 more fields, then utime stime. */
+	if (p == NULL ||
+	    sscanf(p + 2,
+	        "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	        "%lu %lu",
+	        &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double
+pb_self_cpu(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* SIGTERM, and SIGKILL what has not exited 10 s later. Returns how many
+ * did not exit 0. */
+static int
+pb_stop_kids(const pid_t *pids, int n)
+{
+	int bad = 0;
+	int st;
+	int i;
+	int tries;
+
+	for (i = 0; i < n; i++)
+		kill(pids[i], SIGTERM);
+	for (i = 0; i < n; i++) {
+		for (tries = 0; tries < 1000; tries++) {
+			if (waitpid(pids[i], &st, WNOHANG) == pids[i])
+				break;
+			usleep(10000);
+		}
+		if (tries == 1000) {
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], &st, 0);
+		}
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			bad++;
+	}
+	return bad;
+}
+
+struct opts {
+	int decoders;
+	int aggregator;
+	int inflight;
+	double warmup;
+	double seconds;
+	const char *bin;
+};
+
+static const char usage[] =
+    "usage: pipebench [-n DECODERS] [-a] [-k INFLIGHT] [-w WARMUP_S]\n"
+    "                 [-s SECONDS] [-b BINDIR] FILE...\n";
+
+static int
+pb_opts(struct opts *o, int argc, char **argv)
+{
+	int c;
+
+	o->decoders = 1;
+	o->aggregator = 0;
+	o->inflight = 8;
+	o->warmup = 1;
+	o->seconds = 3;
+	o->bin = "bin";
+	while ((c = getopt(argc, argv, "n:ak:w:s:b:")) != -1) {
+		switch (c) {
+		case 'n':
+			o->decoders = atoi(optarg);
+			break;
+		case 'a':
+			o->aggregator = 1;
+			break;
+		case 'k':
+			o->inflight = atoi(optarg);
+			break;
+		case 'w':
+			o->warmup = atof(optarg);
+			break;
+		case 's':
+			o->seconds = atof(optarg);
+			break;
+		case 'b':
+			o->bin = optarg;
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (o->decoders < 1 || o->decoders >= MAX_KIDS || o->inflight < 1 ||
+	    o->inflight > MAX_INFLIGHT || optind >= argc ||
+	    argc - optind > MAX_FILES)
+		return -1;
+	return 0;
+}
+
+/* Counters at one instant, to subtract. failed counts calls without an
+ * OK inside the measured time; those cut off at the end are not. */
+struct snap {
+	double t;
+	unsigned long ok;
+	unsigned long long bytes;
+	double self_cpu;
+	double dec_cpu;
+	double agg_cpu;
+	unsigned long failed;
+};
+
+static void
+pb_snap(struct pb *pb, struct snap *s, const pid_t *kids, int ndec, int agg)
+{
+	int i;
+
+	s->t = pb_now();
+	s->ok = pb->ok;
+	s->bytes = pb->bytes_ok;
+	s->failed = pb->failed + pb->rejected;
+	s->self_cpu = pb_self_cpu();
+	s->dec_cpu = 0;
+	for (i = 0; i < ndec; i++)
+		s->dec_cpu += pb_child_cpu(kids[i]);
+	s->agg_cpu = agg ? pb_child_cpu(kids[ndec]) : 0;
+}
+
+/* Keep every slot busy until the end of the measured time. */
+static void
+pb_drive(struct pb *pb, const struct opts *o, const pid_t *kids,
+    struct snap *a, struct snap *b)
+{
+	struct timespec ts;
+	double t0 = pb_now();
+	double until;
+	int taken = 0;
+	int i;
+
+	pthread_mutex_lock(&pb->mu);
+	for (i = 0; i < pb->nslots; i++) {
+		if (pb_send(pb, &pb->slots[i]) != BUS_OK)
+			pb->failed++;
+	}
+	for (;;) {
+		while (pb->nready > 0) {
+			i = pb->ready[--pb->nready];
+			if (pb_send(pb, &pb->slots[i]) != BUS_OK)
+				pb->failed++;
+		}
+		if (!taken && pb_now() >= t0 + o->warmup) {
+			pb_snap(pb, a, kids, o->decoders, o->aggregator);
+			taken = 1;
+		}
+		if (taken && pb_now() >= a->t + o->seconds)
+			break;
+		until = pb_now() + 0.05;
+		ts.tv_sec = (time_t)until;
+		ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+		pthread_cond_timedwait(&pb->cv, &pb->mu, &ts);
+	}
+	pb_snap(pb, b, kids, o->decoders, o->aggregator);
+	pthread_mutex_unlock(&pb->mu);
+}
+
+int
+main(int argc, char **argv)
+{
+	char dir[] = "/tmp/pipebench.XXXXXX";
+	char raw_url[128], dec_url[128], res_url[128];
+	char dtap_url[128], atap_url[128], dec_bin[1024], agg_bin[1024];
+	char err[512];
+	struct opts o;
+	struct pb pb;
+	struct sink sink;
+	struct snap a, b;
+	struct bus_sock *raw = NULL;
+	pthread_t sinks[MAX_KIDS];
+	pthread_condattr_t ca;
+	pid_t kids[MAX_KIDS];
+	atomic_int stop = 0;
+	int nkids = 0;
+	int nsinks;
+	int bad = 0;
+	double w;
+	int i;
+
+	if (pb_opts(&o, argc, argv) < 0) {
+		fputs(usage, stderr);
+		return 100;
+	}
+	memset(&pb, 0, sizeof(pb));
+	memset(&sink, 0, sizeof(sink));
+	pthread_mutex_init(&pb.mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&pb.cv, &ca);
+	for (i = optind; i < argc; i++) {
+		if (pb_load(&pb.raws[pb.nfiles], argv[i], pb.nfiles) < 0)
+			return 111;
+		pb.nfiles++;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (mkdtemp(dir) == NULL) {
+		perror("pipebench: mkdtemp");
+		return 111;
+	}
+	setenv("PROFPIPE_RUN", dir, 1);
+	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", dir);
+	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", dir);
+	snprintf(res_url, sizeof(res_url), "ipc://%s/results.ipc", dir);
+	snprintf(dtap_url, sizeof(dtap_url), "ipc://%s/decoder.tap", dir);
+	snprintf(atap_url, sizeof(atap_url), "ipc://%s/aggregator.tap", dir);
+	snprintf(dec_bin, sizeof(dec_bin), "%s/profpipe-decoder", o.bin);
+	snprintf(agg_bin, sizeof(agg_bin), "%s/profpipe-aggregator", o.bin);
+
+	/* Listeners first; the stages dial them. posix_spawn (exec at once)
+	 * is safe with nng's threads running, unlike a bare fork. */
+	if (bus_open(&raw, BUS_REQ, raw_url, 1, err, sizeof(err)) != 0 ||
+	    bus_open(&sink.s, BUS_REP, o.aggregator ? res_url : dec_url, 1,
+	        err, sizeof(err)) != 0) {
+		fprintf(stderr, "pipebench: %s\n", err);
+		return 111;
+	}
+	sink.stop = &stop;
+	nsinks = o.aggregator ? 1 : o.decoders;
+	for (i = 0; i < nsinks; i++)
+		pthread_create(&sinks[i], NULL, pb_sink_main, &sink);
+	if (o.aggregator) {
+		char *av[] = {agg_bin, "--decoded", dec_url, "--results",
+		    res_url, "--tap", atap_url, "--ready-fd", "3", "-q", NULL};
+
+		if (pb_spawn(&kids[o.decoders], av) < 0)
+			return 111;
+	}
+	for (i = 0; i < o.decoders; i++) {
+		char *av[] = {dec_bin, "--raw", raw_url, "--decoded", dec_url,
+		    "--tap", dtap_url, "--ready-fd", "3", "--drain", "5", "-q",
+		    NULL};
+
+		if (pb_spawn(&kids[i], av) < 0)
+			return 111;
+		nkids++;
+	}
+	nkids += o.aggregator;
+	pb.nslots = o.inflight;
+	for (i = 0; i < pb.nslots; i++) {
+		pb.slots[i].pb = &pb;
+		if (bus_ctx_new(raw, &pb.slots[i].ctx) != 0)
+			return 111;
+	}
+
+	pb_drive(&pb, &o, kids, &a, &b);
+
+	/* Upstream first, as the supervisor does: each decoder finishes the
+	 * profile in hand while everything downstream still answers. */
+	bad += pb_stop_kids(kids, o.decoders);
+	if (o.aggregator)
+		bad += pb_stop_kids(kids + o.decoders, 1);
+	atomic_store(&stop, 1);
+	for (i = 0; i < nsinks; i++)
+		pthread_join(sinks[i], NULL);
+	for (i = 0; i < pb.nslots; i++)
+		bus_ctx_free(pb.slots[i].ctx);
+	bus_close(raw);
+	bus_close(sink.s);
+	rmdir(dir);
+
+	w = b.t - a.t;
+	printf("decoders=%d aggregator=%d inflight=%d files=%d seconds=%.3f "
+	       "profiles=%lu profiles_per_s=%.2f gz_mb_per_s=%.2f "
+	       "harness_cpu=%.3f decoder_cpu=%.3f aggregator_cpu=%.3f "
+	       "sink_msgs=%lu sink_bytes_per_msg=%.0f rejected=%lu "
+	       "failed=%lu bad_exits=%d\n",
+	    o.decoders, o.aggregator, o.inflight, pb.nfiles, w, b.ok - a.ok,
+	    (double)(b.ok - a.ok) / w, (double)(b.bytes - a.bytes) / w / 1e6,
+	    (b.self_cpu - a.self_cpu) / w, (b.dec_cpu - a.dec_cpu) / w,
+	    (b.agg_cpu - a.agg_cpu) / w, atomic_load(&sink.msgs),
+	    atomic_load(&sink.msgs) > 0 ? (double)atomic_load(&sink.bytes) /
+	            (double)atomic_load(&sink.msgs)
+	                                : 0.0,
+	    pb.rejected, b.failed - a.failed, bad);
+	for (i = 0; i < pb.nfiles; i++)
+		free(pb.raws[i].msg);
+	return pb.rejected > 0 || bad > 0 ? 1 : 0;
+}
