@@ -1,7 +1,9 @@
 /*
  * arena: a bump allocator for everything one profile's decode produces.
  * Allocations are never freed one by one; arena_free drops all of them in
- * one call, arena_reset keeps the first block for the next profile.
+ * one call; arena_reset keeps the blocks (up to a limit) for the next
+ * profile, so a decoder that resets once per profile stops calling malloc
+ * once it has seen the largest.
  *
  * An arena has a cap (bytes it may take from malloc in all); past it every
  * allocation fails, so hostile input cannot make a decode balloon.
@@ -24,7 +26,9 @@ void *arena_alloc(struct arena *a, size_t n);
 void *arena_calloc(struct arena *a, size_t nmemb, size_t size);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 
-/* Bytes taken from malloc so far (the peak, since nothing is given back). */
+/* Bytes of the blocks in use since the last reset (the peak since then,
+ * since nothing is given back before it); spare blocks kept by
+ * arena_reset are not counted, though the cap counts them. */
 size_t arena_used(const struct arena *a);
 
 /* A protobuf-c allocator whose free is a no-op: unpack into the arena. */
