@@ -13,13 +13,16 @@
  *         idle       read the file and stop: the RSS every mode starts from
  *
  * Output, tab-separated: file bytes samples iterations seconds peak_rss_kb
+ *
+ * Peak RSS is VmHWM, not getrusage's ru_maxrss: Linux keeps ru_maxrss
+ * across execve, so a process forked from a big parent (the Python runner)
+ * would report the parent's size. VmHWM belongs to the new image alone.
  */
 #include <libdeflate.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -56,6 +59,23 @@ slurp(const char *path, size_t *len)
 	fclose(f);
 	*len = (size_t)n;
 	return p;
+}
+
+static long
+peak_rss_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
 }
 
 static size_t
@@ -160,7 +180,6 @@ int
 main(int argc, char **argv)
 {
 	struct bench b;
-	struct rusage ru;
 	uint8_t *in;
 	size_t samples = 0;
 	long iters = 0;
@@ -211,9 +230,8 @@ main(int argc, char **argv)
 		iters++;
 		secs = now() - t0;
 	} while (secs < min && strcmp(b.mode, "idle") != 0);
-	getrusage(RUSAGE_SELF, &ru);
 	printf("%s\t%zu\t%zu\t%ld\t%.6f\t%ld\n", argv[2], b.len, samples,
-	    iters, secs, ru.ru_maxrss);
+	    iters, secs, peak_rss_kb());
 	bench_profpipe_free(b.bp);
 	arena_free(b.a);
 	libdeflate_free_decompressor(b.d);

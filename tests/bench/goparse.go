@@ -6,13 +6,16 @@
 //	file  bytes  samples  iterations  seconds  peak_rss_kb
 //
 // Built in GOPATH mode against Debian's golang-github-google-pprof-dev.
+// Peak RSS is VmHWM from /proc/self/status (getrusage's Maxrss survives
+// execve, so it would report the forking parent's size).
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
-	"syscall"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/pprof/profile"
@@ -45,8 +48,25 @@ func main() {
 		}
 	}
 	secs := time.Since(start).Seconds()
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	fmt.Printf("%s\t%d\t%d\t%d\t%.6f\t%d\n", flag.Arg(0), len(data), samples,
-		iters, secs, ru.Maxrss)
+		iters, secs, peakRSSKB())
+}
+
+func peakRSSKB() int64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, err := strconv.ParseInt(f[1], 10, 64)
+				if err == nil {
+					return kb
+				}
+			}
+		}
+	}
+	return -1
 }
