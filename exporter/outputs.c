@@ -75,6 +75,26 @@ outputs_open_one(struct outputs *o, const struct cfg *c,
 }
 
 int
+sink_per(const struct cfg *c, const struct cfg_node *n, unsigned *takes,
+    char *err, size_t errlen)
+{
+	const char *per;
+
+	if (cfg_str(c, n, "Per", "profile", &per, err, errlen) < 0)
+		return -1;
+	if (strcmp(per, "profile") == 0)
+		*takes = SINK_PROFILES;
+	else if (strcmp(per, "window") == 0)
+		*takes = SINK_WINDOWS;
+	else if (strcmp(per, "both") == 0)
+		*takes = SINK_PROFILES | SINK_WINDOWS;
+	else
+		return cfg_error(c, cfg_get(n, "Per"), err, errlen,
+		    "Per: \"%s\": one of profile, window, both", per);
+	return 0;
+}
+
+int
 outputs_open(struct outputs *o, const struct cfg *c, char *err, size_t errlen)
 {
 	struct cfg_node *list = NULL;

@@ -6,6 +6,10 @@
  *
  *   - Type: folded
  *     Dir: /var/lib/profpipe/folded
+ *     Per: profile         # or window, or both
+ *
+ * Windows go to DIR/KIND.window.folded, so that with Per: both a stack is
+ * not counted twice in one file.
  *
  * The kind comes from the wire and becomes a file name, so it is reduced
  * to [A-Za-z0-9_-] first: no kind can name a file outside DIR.
@@ -74,13 +78,15 @@ static int
 sink_folded_open(struct sink **out, const struct cfg *c,
     const struct cfg_node *n, char *err, size_t errlen)
 {
-	static const char *const known[] = {"Type", "Dir", NULL};
+	static const char *const known[] = {"Type", "Dir", "Per", NULL};
 	struct sink_folded *f;
 	const char *dir;
+	unsigned takes;
 	char why[512];
 
 	if (cfg_only(c, n, known, err, errlen) < 0 ||
-	    cfg_str(c, n, "Dir", NULL, &dir, err, errlen) < 0)
+	    cfg_str(c, n, "Dir", NULL, &dir, err, errlen) < 0 ||
+	    sink_per(c, n, &takes, err, errlen) < 0)
 		return -1;
 	if (dir == NULL || dir[0] == '\0')
 		return cfg_error(c, n, err, errlen,
@@ -96,6 +102,7 @@ sink_folded_open(struct sink **out, const struct cfg *c,
 	if (f->dir == NULL)
 		goto out_free_sink;
 	f->base.ops = &sink_folded_ops;
+	f->base.takes = takes;
 	snprintf(f->base.name, sizeof(f->base.name), "folded %s", dir);
 	folded_init(&f->fold);
 	buf_init(&f->out, SINK_FOLDED_CAP);
@@ -108,9 +115,9 @@ out_oom:
 	return cfg_error(c, n, err, errlen, "folded: out of memory");
 }
 
-/* DIR/KIND.folded into f->path. */
+/* DIR/KIND.folded (DIR/KIND.window.folded for windows) into f->path. */
 static int
-sink_folded_path(struct sink_folded *f, const char *kind)
+sink_folded_path(struct sink_folded *f, const char *kind, const char *suffix)
 {
 	size_t i;
 	char k;
@@ -128,13 +135,13 @@ sink_folded_path(struct sink_folded *f, const char *kind)
 		else
 			buf_putc(&f->path, '_');
 	}
-	buf_puts(&f->path, ".folded");
+	buf_puts(&f->path, suffix);
 	return f->path.failed ? -1 : 0;
 }
 
 static int
-sink_folded_write(struct sink *s, const Profpipe__Decoded *p, size_t *nrec,
-    char *err, size_t errlen)
+sink_folded_append(struct sink *s, const Profpipe__Decoded *p,
+    const char *suffix, size_t *nrec, char *err, size_t errlen)
 {
 	struct sink_folded *f = (struct sink_folded *)s;
 	struct sink_file file;
@@ -151,7 +158,7 @@ sink_folded_write(struct sink *s, const Profpipe__Decoded *p, size_t *nrec,
 	}
 	if (*nrec == 0)
 		return 0; /* no file for a profile without the kind's values */
-	if (sink_folded_path(f, p->origin->kind) < 0) {
+	if (sink_folded_path(f, p->origin->kind, suffix) < 0) {
 		snprintf(err, errlen, "%s: path too long", s->name);
 		return -1;
 	}
@@ -164,6 +171,23 @@ sink_folded_write(struct sink *s, const Profpipe__Decoded *p, size_t *nrec,
 	rv = sink_file_commit(&file, err, errlen);
 	buf_clear(&f->out);
 	return rv;
+}
+
+static int
+sink_folded_write(struct sink *s, const Profpipe__Decoded *p, size_t *nrec,
+    char *err, size_t errlen)
+{
+	return sink_folded_append(s, p, ".folded", nrec, err, errlen);
+}
+
+/* A window is written as a profile: the stage made its merged profile
+ * carry the window's origin (profileID: the window's id) and length. */
+static int
+sink_folded_write_window(struct sink *s, const Profpipe__Window *w,
+    size_t *nrec, char *err, size_t errlen)
+{
+	return sink_folded_append(
+	    s, w->merged, ".window.folded", nrec, err, errlen);
 }
 
 /* Every write closes its file: nothing waits to be flushed. */
@@ -194,6 +218,7 @@ const struct sink_ops sink_folded_ops = {
     .type = "folded",
     .open = sink_folded_open,
     .write = sink_folded_write,
+    .write_window = sink_folded_write_window,
     .flush = sink_folded_flush,
     .close = sink_folded_close,
 };

@@ -7,6 +7,10 @@
  *
  *   - Type: jsonl
  *     Path: "-"            # or a file, appended to
+ *     Per: profile         # or window, or both
+ *
+ * Per window, the records have the same shape: profileID is the window's
+ * id, durationNs its length, instance "" when instances were merged.
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,7 +31,8 @@ struct sink_jsonl {
 };
 
 static int
-sink_jsonl_new(struct sink **out, const char *path, char *err, size_t errlen)
+sink_jsonl_new(struct sink **out, const char *path, unsigned takes, char *err,
+    size_t errlen)
 {
 	struct sink_jsonl *j;
 
@@ -38,6 +43,7 @@ sink_jsonl_new(struct sink **out, const char *path, char *err, size_t errlen)
 	if (j->path == NULL)
 		goto out_free_sink;
 	j->base.ops = &sink_jsonl_ops;
+	j->base.takes = takes;
 	snprintf(j->base.name, sizeof(j->base.name), "jsonl %s", path);
 	buf_init(&j->out, SINK_JSONL_CAP);
 	*out = &j->base;
@@ -52,20 +58,22 @@ out_oom:
 int
 sink_jsonl_stdout(struct sink **out, char *err, size_t errlen)
 {
-	return sink_jsonl_new(out, "-", err, errlen);
+	return sink_jsonl_new(out, "-", SINK_PROFILES, err, errlen);
 }
 
 static int
 sink_jsonl_open(struct sink **out, const struct cfg *c,
     const struct cfg_node *n, char *err, size_t errlen)
 {
-	static const char *const known[] = {"Type", "Path", NULL};
+	static const char *const known[] = {"Type", "Path", "Per", NULL};
 	struct sink_file f;
 	const char *path;
+	unsigned takes;
 	char why[512];
 
 	if (cfg_only(c, n, known, err, errlen) < 0 ||
-	    cfg_str(c, n, "Path", "-", &path, err, errlen) < 0)
+	    cfg_str(c, n, "Path", "-", &path, err, errlen) < 0 ||
+	    sink_per(c, n, &takes, err, errlen) < 0)
 		return -1;
 	if (path[0] == '\0')
 		return cfg_error(c, cfg_get(n, "Path"), err, errlen,
@@ -78,7 +86,7 @@ sink_jsonl_open(struct sink **out, const struct cfg *c,
 			    "Path: %s", why);
 		sink_file_commit(&f, err, errlen);
 	}
-	return sink_jsonl_new(out, path, err, errlen);
+	return sink_jsonl_new(out, path, takes, err, errlen);
 }
 
 static int
@@ -133,6 +141,15 @@ out_release:
 	return -1;
 }
 
+/* A window is written as a profile: the stage made its merged profile
+ * carry the window's origin (profileID: the window's id) and length. */
+static int
+sink_jsonl_write_window(struct sink *s, const Profpipe__Window *w,
+    size_t *nrec, char *err, size_t errlen)
+{
+	return sink_jsonl_write(s, w->merged, nrec, err, errlen);
+}
+
 /* Each write ends with the bytes in the kernel's hands (the file is closed
  * or standard output written): nothing is left to flush. */
 static int
@@ -160,6 +177,7 @@ const struct sink_ops sink_jsonl_ops = {
     .type = "jsonl",
     .open = sink_jsonl_open,
     .write = sink_jsonl_write,
+    .write_window = sink_jsonl_write_window,
     .flush = sink_jsonl_flush,
     .close = sink_jsonl_close,
 };

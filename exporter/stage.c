@@ -1,8 +1,9 @@
 /*
- * stage: receive → check → write to each sink not yet holding the profile
- * → ack. Redeliveries are recognised per sink rather than once for the
- * stage: when one sink of two fails, the retry must reach the failed sink
- * without writing the profile a second time to the one that succeeded.
+ * stage: receive → check → write to each sink that takes the result's
+ * shape (profile, window, metrics) and does not yet hold it → ack.
+ * Redeliveries are recognised per sink rather than once for the stage: when
+ * one sink of two fails, the retry must reach the failed sink without writing
+ * the profile a second time to the one that succeeded.
  */
 #include "exporter/stage.h"
 
@@ -112,31 +113,112 @@ export_reject(struct export_stage *st, const char *what, const char *why)
 	export_reply(st, reason);
 }
 
-/* Write p to sink i unless it already holds it. 1 written, 0 already
- * there, -1 failed (logged). */
+/* One result, whichever shape it came in. */
+struct export_item {
+	unsigned takes; /* the SINK_* bit of its shape */
+	const char *shape;
+	const Profpipe__Origin *o;
+	const Profpipe__Decoded *p; /* profile, or a window's merged */
+	const Profpipe__Window *w;
+	const Profpipe__Metrics *m;
+	char key[64]; /* "p:", "w:" or "m:" + id: what dedup remembers */
+};
+
 static int
-export_to_sink(struct export_stage *st, size_t i, const Profpipe__Decoded *p)
+export_write_one(struct sink *s, const struct export_item *it, size_t *nrec,
+    char *err, size_t errlen)
+{
+	if (it->takes == SINK_PROFILES)
+		return s->ops->write(s, it->p, nrec, err, errlen);
+	if (it->takes == SINK_WINDOWS)
+		return s->ops->write_window(s, it->w, nrec, err, errlen);
+	return s->ops->write_metrics(s, it->m, nrec, err, errlen);
+}
+
+/* Write the item to sink i unless it does not take the shape or already
+ * holds it. 1 written, 0 not for it or already there, -1 failed
+ * (logged). */
+static int
+export_to_sink(struct export_stage *st, size_t i, const struct export_item *it)
 {
 	struct sink *s = st->sinks[i];
-	const char *id = p->origin->profile_id;
+	const char *id = it->o->profile_id;
 	char err[1024];
 	size_t nrec = 0;
 
-	if (id[0] != '\0' && dedup_seen(st->seen[i], id))
+	if ((s->takes & it->takes) == 0)
 		return 0;
-	if (s->ops->write(s, p, &nrec, err, sizeof(err)) < 0 ||
+	if (id[0] != '\0' && dedup_seen(st->seen[i], it->key))
+		return 0;
+	if (export_write_one(s, it, &nrec, err, sizeof(err)) < 0 ||
 	    s->ops->flush(s, err, sizeof(err)) < 0) {
-		log_error("profile %s %s: %s: %s; not acked, will be retried",
-		    id, p->origin->kind, s->name, err);
+		log_error("%s %s %s: %s: %s; not acked, will be retried",
+		    it->shape, id, it->o->kind, s->name, err);
 		return -1;
 	}
-	if (id[0] != '\0' && dedup_add(st->seen[i], id) < 0)
-		log_warn("profile %s: %s: cannot remember it; a redelivery "
+	if (id[0] != '\0' && dedup_add(st->seen[i], it->key) < 0)
+		log_warn("%s %s: %s: cannot remember it; a redelivery "
 		         "would be written again",
-		    id, s->name);
-	log_debug("profile %s %s: %s: %zu records", id, p->origin->kind,
+		    it->shape, id, s->name);
+	log_debug("%s %s %s: %s: %zu records", it->shape, id, it->o->kind,
 	    s->name, nrec);
 	return 1;
+}
+
+/* The shape res carries, checked so that sinks read it without checks.
+ * A window's merged profile gets the window's origin and length, so the
+ * profile writers take it as it is. 0, or -1 with why (and *who, the id
+ * to name in the rejection, when there is one). */
+static int
+export_item(struct export_item *it, Profpipe__Result *res, const char **who,
+    char *why, size_t whylen)
+{
+	Profpipe__Window *w = res->window;
+
+	memset(it, 0, sizeof(*it));
+	*who = "result";
+	if (res->profile != NULL) {
+		it->takes = SINK_PROFILES;
+		it->shape = "profile";
+		it->p = res->profile;
+		if (it->p->origin != NULL)
+			*who = it->p->origin->profile_id;
+		if (export_check(it->p, why, whylen) < 0)
+			return -1;
+		it->o = it->p->origin;
+	} else if (w != NULL) {
+		it->takes = SINK_WINDOWS;
+		it->shape = "window";
+		it->w = w;
+		if (w->origin == NULL || w->merged == NULL) {
+			snprintf(why, whylen, "window without %s",
+			    w->origin == NULL ? "origin" : "merged profile");
+			return -1;
+		}
+		*who = w->origin->profile_id;
+		w->merged->origin = w->origin;
+		w->merged->duration_ns =
+		    w->origin->end_ns - w->origin->start_ns;
+		if (export_check(w->merged, why, whylen) < 0)
+			return -1;
+		it->p = w->merged;
+		it->o = w->origin;
+	} else if (res->metrics != NULL) {
+		it->takes = SINK_METRICS;
+		it->shape = "metrics";
+		it->m = res->metrics;
+		if (it->m->origin == NULL) {
+			snprintf(why, whylen, "metrics without origin");
+			return -1;
+		}
+		it->o = it->m->origin;
+	} else {
+		snprintf(why, whylen, "no profile, window or metrics in it");
+		return -1;
+	}
+	snprintf(it->key, sizeof(it->key), "%c:%s", it->shape[0],
+	    it->o->profile_id);
+	return 0;
 }
 
 static void
@@ -144,11 +226,13 @@ export_handle(struct export_stage *st, const void *req, size_t len)
 {
 	ProtobufCAllocator alloc;
 	Profpipe__Result *res;
-	const Profpipe__Decoded *p;
+	struct export_item it;
 	const Profpipe__Origin *o;
+	const char *who;
 	char why[256];
 	size_t i;
 	int written = 0;
+	int takers = 0;
 	int failed = 0;
 	int rv;
 
@@ -163,21 +247,19 @@ export_handle(struct export_stage *st, const void *req, size_t len)
 		export_reject(st, "result", why);
 		return;
 	}
-	p = res->profile;
-	if (export_check(p, why, sizeof(why)) < 0) {
-		export_reject(st,
-		    p != NULL && p->origin != NULL ? p->origin->profile_id
-		                                   : "result",
-		    why);
+	if (export_item(&it, res, &who, why, sizeof(why)) < 0) {
+		export_reject(st, who, why);
 		return;
 	}
-	o = p->origin;
+	o = it.o;
 	if (o->profile_id[0] == '\0')
-		log_warn("profile without id (%s %s): redeliveries cannot be "
+		log_warn("%s without id (%s %s): redeliveries cannot be "
 		         "recognised",
-		    o->kind, o->instance);
+		    it.shape, o->kind, o->instance);
 	for (i = 0; i < st->n_sinks; i++) {
-		rv = export_to_sink(st, i, p);
+		if (st->sinks[i]->takes & it.takes)
+			takers++;
+		rv = export_to_sink(st, i, &it);
 		if (rv < 0)
 			failed = 1;
 		else
@@ -187,16 +269,20 @@ export_handle(struct export_stage *st, const void *req, size_t len)
 		st->stats.failed++;
 		return;
 	}
-	if (written == 0 && st->n_sinks > 0) {
+	if (takers == 0) {
+		st->stats.unwanted++;
+		log_debug("%s %s %s %s: no sink takes %ss; acked", it.shape,
+		    o->profile_id, o->kind, o->instance, it.shape);
+	} else if (written == 0) {
 		st->stats.duplicates++;
-		log_info("profile %s %s %s: already written; acked again",
+		log_info("%s %s %s %s: already written; acked again", it.shape,
 		    o->profile_id, o->kind, o->instance);
 	} else {
 		st->stats.written++;
-		log_info("profile %s %s %s: written to %d of %zu sinks "
+		log_info("%s %s %s %s: written to %d of %zu sinks "
 		         "(stacks: %zu)",
-		    o->profile_id, o->kind, o->instance, written, st->n_sinks,
-		    export_n_stacks(p));
+		    it.shape, o->profile_id, o->kind, o->instance, written,
+		    st->n_sinks, it.p != NULL ? export_n_stacks(it.p) : 0);
 	}
 	export_reply(st, NULL);
 }

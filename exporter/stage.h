@@ -1,8 +1,9 @@
 /*
  * stage: the exporter's hop. A REP socket listens for the aggregator's
- * Results; each is checked, written to every sink, and acked only once
- * every sink has written and flushed it. A sink that fails (a full disk)
- * leaves the result unacked, so the aggregator's nng resends it; sinks
+ * Results (a profile, a window or runtime metrics); each is checked,
+ * written to every sink that takes its shape (sink.takes), and acked only
+ * once every such sink has written and flushed it. A sink that fails (a full
+ * disk) leaves the result unacked, so the aggregator's nng resends it; sinks
  * that did write it remember its profile id and skip it then, so each
  * profile reaches each sink once. A result that can never be written (it
  * does not unpack, or breaks wire.proto's promises) is acked REJECTED.
@@ -26,6 +27,7 @@ struct export_stage;
 struct export_stats {
 	uint64_t written;    /* results acked after being written */
 	uint64_t duplicates; /* redeliveries acked without writing */
+	uint64_t unwanted;   /* acked: no sink takes results of its shape */
 	uint64_t rejected;   /* acked REJECTED */
 	uint64_t failed;     /* left unacked for a retry */
 };

@@ -42,6 +42,10 @@ struct tsink {
 	int writes;
 	int done_seq; /* t_seq when the last write finished */
 	char last_id[64];
+	int windows; /* write_window calls */
+	int metrics; /* write_metrics calls */
+	int64_t window_duration;
+	size_t n_metrics;
 };
 
 static int
@@ -73,6 +77,40 @@ tsink_write(struct sink *s, const Profpipe__Decoded *p, size_t *nrec,
 }
 
 static int
+tsink_write_window(struct sink *s, const Profpipe__Window *w, size_t *nrec,
+    char *err, size_t errlen)
+{
+	struct tsink *t = (struct tsink *)s;
+
+	(void)err;
+	(void)errlen;
+	pthread_mutex_lock(&t_mu);
+	t->windows++;
+	t->window_duration = w->merged->duration_ns;
+	snprintf(t->last_id, sizeof(t->last_id), "%s",
+	    w->merged->origin->profile_id);
+	*nrec = 1;
+	pthread_mutex_unlock(&t_mu);
+	return 0;
+}
+
+static int
+tsink_write_metrics(struct sink *s, const Profpipe__Metrics *m, size_t *nrec,
+    char *err, size_t errlen)
+{
+	struct tsink *t = (struct tsink *)s;
+
+	(void)err;
+	(void)errlen;
+	pthread_mutex_lock(&t_mu);
+	t->metrics++;
+	t->n_metrics = m->n_metrics;
+	*nrec = m->n_metrics;
+	pthread_mutex_unlock(&t_mu);
+	return 0;
+}
+
+static int
 tsink_flush(struct sink *s, char *err, size_t errlen)
 {
 	(void)s;
@@ -90,6 +128,8 @@ tsink_close(struct sink *s)
 static const struct sink_ops tsink_ops = {
     .type = "test",
     .write = tsink_write,
+    .write_window = tsink_write_window,
+    .write_metrics = tsink_write_metrics,
     .flush = tsink_flush,
     .close = tsink_close,
 };
@@ -99,6 +139,7 @@ tsink_init(struct tsink *t, const char *name)
 {
 	memset(t, 0, sizeof(*t));
 	t->base.ops = &tsink_ops;
+	t->base.takes = SINK_PROFILES;
 	snprintf(t->base.name, sizeof(t->base.name), "%s", name);
 }
 
@@ -442,6 +483,106 @@ quiet(void **state)
 	return 0;
 }
 
+/* Each shape reaches the sinks that take it, once; a result no sink takes
+ * is acked; a window without its merged profile is rejected. */
+static void
+test_routes_by_shape(void **state)
+{
+	struct export_stats stats;
+	Profpipe__Result res;
+	Profpipe__Metrics m;
+	Profpipe__Metric metric;
+	Profpipe__Metric *mp = &metric;
+	Profpipe__Origin mo;
+	struct fixture f;
+	struct tsink prof;
+	struct tsink win;
+	struct sink *sinks[2];
+	struct rig r;
+	char err[256];
+	uint8_t *msg;
+	size_t len;
+
+	(void)state;
+	tsink_init(&prof, "profiles");
+	tsink_init(&win, "windows+metrics");
+	win.base.takes = SINK_WINDOWS | SINK_METRICS;
+	sinks[0] = &prof.base;
+	sinks[1] = &win.base;
+	rig_start(&r, sinks, 2);
+
+	/* a window: the merged profile gets the window's origin, length */
+	fixture_cpu(&f);
+	profpipe__result__init(&res);
+	f.r.profile = NULL;
+	f.r.window = &(Profpipe__Window)PROFPIPE__WINDOW__INIT;
+	f.r.window->origin = &f.o;
+	f.r.window->merged = &f.d;
+	f.d.origin = NULL;
+	f.o.profile_id = (char *)"7a2b0c1d-0000-4000-8000-0000000000aa";
+	msg = pack(&f, &len);
+	assert_int_equal(call(&r, msg, len, 5000, err, sizeof(err)), 0);
+	assert_int_equal(call(&r, msg, len, 5000, err, sizeof(err)), 0);
+	free(msg);
+	assert_int_equal(win.windows, 1);
+	assert_int_equal(win.window_duration, f.o.end_ns - f.o.start_ns);
+	assert_string_equal(win.last_id, f.o.profile_id);
+	assert_int_equal(prof.writes, 0);
+
+	/* metrics with the window's id: not taken for a duplicate */
+	profpipe__metrics__init(&m);
+	profpipe__metric__init(&metric);
+	profpipe__origin__init(&mo);
+	mo.profile_id = f.o.profile_id;
+	mo.service = (char *)"shop";
+	metric.name = (char *)"prof_go_cpu_cores";
+	metric.value = 0.5;
+	m.origin = &mo;
+	m.n_metrics = 1;
+	m.metrics = &mp;
+	res.metrics = &m;
+	len = profpipe__result__get_packed_size(&res);
+	msg = malloc(len);
+	profpipe__result__pack(&res, msg);
+	assert_int_equal(call(&r, msg, len, 5000, err, sizeof(err)), 0);
+	free(msg);
+	assert_int_equal(win.metrics, 1);
+	assert_int_equal(win.n_metrics, 1);
+
+	/* a profile: only the profile sink */
+	fixture_cpu(&f);
+	msg = pack(&f, &len);
+	assert_int_equal(call(&r, msg, len, 5000, err, sizeof(err)), 0);
+	free(msg);
+	assert_int_equal(prof.writes, 1);
+	assert_int_equal(win.windows, 1);
+
+	/* a window without its profile can never be written */
+	f.r.profile = NULL;
+	f.r.window = &(Profpipe__Window)PROFPIPE__WINDOW__INIT;
+	f.r.window->origin = &f.o;
+	msg = pack(&f, &len);
+	assert_int_equal(call(&r, msg, len, 5000, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "window without merged profile"));
+	free(msg);
+	rig_stop(&r, &stats);
+	assert_int_equal(stats.written, 3);
+	assert_int_equal(stats.duplicates, 1);
+	assert_int_equal(stats.rejected, 1);
+
+	/* nobody takes metrics: acked, counted apart */
+	tsink_init(&prof, "profiles");
+	sinks[0] = &prof.base;
+	rig_start(&r, sinks, 1);
+	msg = malloc(profpipe__result__get_packed_size(&res));
+	len = profpipe__result__pack(&res, msg);
+	assert_int_equal(call(&r, msg, len, 5000, err, sizeof(err)), 0);
+	free(msg);
+	rig_stop(&r, &stats);
+	assert_int_equal(stats.unwanted, 1);
+	assert_int_equal(prof.writes, 0);
+}
+
 int
 main(void)
 {
@@ -451,6 +592,7 @@ main(void)
 	    cmocka_unit_test(test_failed_write_not_acked),
 	    cmocka_unit_test(test_malformed_rejected),
 	    cmocka_unit_test(test_no_id_written_each_time),
+	    cmocka_unit_test(test_routes_by_shape),
 	};
 
 	return cmocka_run_group_tests(tests, quiet, NULL);
