@@ -1,0 +1,267 @@
+/*
+ * window: merging real profiles (decoded from the corpus) into a window,
+ * checked against window_oracle.h's independent sums by text: the same
+ * profile N times gives N times each stack's value; two instances give
+ * their sum; the stack cap folds the smallest stacks into "(other)" and
+ * keeps every total; the wire message passes decoded_check.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "aggregator/window.h"
+#include "common/decoded.h"
+#include "decode_util.h"
+#include "window_oracle.h"
+
+struct fixture {
+	struct arena *a;
+	Profpipe__Origin o;
+};
+
+/* Decode corpus file name into f's arena, with origin (instance). */
+static Profpipe__Decoded *
+load(struct fixture *f, const char *name, const char *instance)
+{
+	Profpipe__Origin init = PROFPIPE__ORIGIN__INIT;
+	struct decode_limits lim;
+	Profpipe__Decoded *d;
+	Profpipe__Origin *o;
+	char path[256];
+	char err[256];
+	uint8_t *body;
+	size_t len;
+
+	snprintf(path, sizeof(path), CORPUS "/real/%s", name);
+	body = du_slurp(path, &len);
+	assert_non_null(body);
+	decode_limits_default(&lim);
+	d = arena_calloc(f->a, 1, sizeof(*d));
+	o = arena_calloc(f->a, 1, sizeof(*o));
+	assert_int_equal(
+	    decode_profile(body, len, &lim, f->a, d, err, sizeof(err)), 0);
+	free(body);
+	*o = init;
+	o->profile_id = "00000000-0000-4000-8000-000000000000";
+	o->kind = "cpu";
+	o->service = "svc";
+	o->instance = (char *)instance;
+	o->job = "job";
+	d->origin = o;
+	return d;
+}
+
+static int
+setup(void **state)
+{
+	static struct fixture f;
+
+	f.a = arena_new(0);
+	*state = &f;
+	return f.a == NULL;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	arena_free(f->a);
+	return 0;
+}
+
+static Profpipe__Decoded *
+message(struct window *w, struct arena *a)
+{
+	Profpipe__Window *m;
+	char err[256];
+
+	assert_int_equal(window_message(w, a, &m), 0);
+	assert_null(m->merged->origin); /* wire.proto: unset */
+	m->merged->origin = m->origin;
+	if (decoded_check(m->merged, err, sizeof(err)) < 0)
+		fail_msg("window message: %s", err);
+	m->merged->origin = NULL;
+	assert_int_equal(m->n_profiles, w->n_profiles);
+	assert_true(m->origin->is_delta);
+	assert_int_equal(strlen(m->origin->profile_id), 36);
+	return m->merged;
+}
+
+static void
+assert_same(const struct wo_set *want, const struct wo_set *got)
+{
+	size_t i;
+
+	for (i = 0; i < want->n && i < got->n; i++) {
+		assert_string_equal(want->e[i].key, got->e[i].key);
+		if (want->e[i].val != got->e[i].val)
+			fail_msg("%s: want %lld, got %lld", want->e[i].key,
+			    (long long)want->e[i].val,
+			    (long long)got->e[i].val);
+	}
+	assert_int_equal(want->n, got->n);
+}
+
+static void
+same_profile_n_times(struct fixture *f, const char *name, int n)
+{
+	struct wo_set want = {0};
+	struct wo_set got = {0};
+	Profpipe__Decoded *d = load(f, name, "10.0.0.1:6060");
+	struct window *w;
+	int i;
+
+	assert_int_equal(window_new(&w, 0, 60, 100000, 0), 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(window_add(w, d, f->a), 0);
+	assert_int_equal(w->n_profiles, n);
+	assert_int_equal(w->n_folded, 0);
+	wo_add(&want, d, n);
+	wo_sum(&want);
+	wo_add(&got, message(w, f->a), 1);
+	wo_sum(&got);
+	assert_same(&want, &got);
+	assert_int_equal(w->n_instances, 1);
+	assert_string_equal(w->instances[0], "10.0.0.1:6060");
+	wo_free(&want);
+	wo_free(&got);
+	window_free(w);
+}
+
+static void
+test_same_profile_n_times(void **state)
+{
+	struct fixture *f = *state;
+
+	same_profile_n_times(f, "goapp-cpu.pb.gz", 3);
+	same_profile_n_times(f, "biggo-heap.pb.gz", 5);
+	same_profile_n_times(f, "goapp-goroutine.pb.gz", 2);
+	same_profile_n_times(f, "biggo-cpu-30s.pb.gz", 2);
+}
+
+static void
+test_two_instances_sum(void **state)
+{
+	struct fixture *f = *state;
+	Profpipe__Decoded *a = load(f, "goapp-heap.pb.gz", "10.0.0.2:6060");
+	Profpipe__Decoded *b = load(f, "biggo-heap.pb.gz", "10.0.0.1:6060");
+	struct wo_set want = {0};
+	struct wo_set got = {0};
+	Profpipe__Window *m;
+	struct window *w;
+
+	assert_int_equal(window_new(&w, 60, 120, 100000, 1), 0);
+	assert_int_equal(window_add(w, a, f->a), 0);
+	assert_int_equal(window_add(w, b, f->a), 0);
+	assert_int_equal(window_add(w, a, f->a), 0);
+	wo_add(&want, a, 2);
+	wo_add(&want, b, 1);
+	wo_sum(&want);
+	wo_add(&got, message(w, f->a), 1);
+	wo_sum(&got);
+	assert_same(&want, &got);
+	assert_int_equal(window_message(w, f->a, &m), 0);
+	assert_string_equal(m->origin->instance, "");
+	assert_int_equal(m->n_instances, 2);
+	assert_string_equal(m->instances[0], "10.0.0.1:6060");
+	assert_string_equal(m->instances[1], "10.0.0.2:6060");
+	assert_int_equal(m->n_profiles, 3);
+	assert_int_equal(m->origin->start_ns, 60);
+	assert_int_equal(m->origin->end_ns, 120);
+	wo_free(&want);
+	wo_free(&got);
+	window_free(w);
+}
+
+/* The largest `keep` stacks of one profile survive a cap exactly; the
+ * others are in "(other)"; totals per type are those of the input. */
+static void
+test_cap_folds_smallest(void **state)
+{
+	struct fixture *f = *state;
+	Profpipe__Decoded *d = load(f, "biggo-cpu-30s.pb.gz", "i");
+	const size_t cap = 40;
+	const size_t keep = cap * 3 / 4 - 1;
+	struct wo_set want = {0};
+	struct wo_set got = {0};
+	const struct wo_entry *e;
+	Profpipe__Decoded *out;
+	struct window *w;
+	int64_t *by_cpu;
+	size_t nst = decoded_n_stacks(d);
+	size_t nty = d->n_sample_types;
+	size_t i;
+	size_t t;
+	size_t seen = 0;
+	int other = 0;
+
+	assert_true(nst > cap * 4);
+	assert_int_equal(window_new(&w, 0, 60, cap, 0), 0);
+	assert_int_equal(window_add(w, d, f->a), 0);
+	assert_true(w->tab.n_st <= cap);
+	assert_true(w->n_folded >= nst - cap);
+	out = message(w, f->a);
+	wo_add(&want, d, 1);
+	wo_sum(&want);
+	wo_add(&got, out, 1);
+	wo_sum(&got);
+	for (t = 0; t < nty; t++) {
+		const char *ty = d->strings[d->sample_types[t]->type];
+		assert_int_equal(wo_total(&want, ty), wo_total(&got, ty));
+	}
+	/* A stack with fewer than keep others at least as large (ties
+	 * count against it) is in the top keep at every fold: it must be
+	 * in the window with its own value. */
+	by_cpu = malloc(nst * sizeof(*by_cpu));
+	for (i = 0; i < nst; i++)
+		by_cpu[i] = d->values[i * nty + nty - 1];
+	for (i = 0; i < nst; i++) {
+		size_t larger = 0;
+		size_t j;
+		for (j = 0; j < nst; j++)
+			larger += j != i && by_cpu[j] >= by_cpu[i];
+		if (larger >= keep)
+			continue;
+		e = wo_find(&got, wo_key(d, i, nty - 1));
+		if (e == NULL)
+			fail_msg("stack %zu (%lld, %zu larger) folded: %s", i,
+			    (long long)by_cpu[i], larger,
+			    wo_key(d, i, nty - 1));
+		assert_int_equal(e->val, by_cpu[i]);
+		seen++;
+	}
+	assert_true(seen > 0);
+	for (i = 0; i < got.n; i++)
+		other += strstr(got.e[i].key, "|(other) :0;") != NULL;
+	assert_int_equal(other, (int)nty);
+	free(by_cpu);
+	wo_free(&want);
+	wo_free(&got);
+	window_free(w);
+}
+
+static void
+test_align(void **state)
+{
+	(void)state;
+	assert_int_equal(window_align(125, 60), 120);
+	assert_int_equal(window_align(120, 60), 120);
+	assert_int_equal(window_align(-1, 60), -60);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_same_profile_n_times),
+	    cmocka_unit_test(test_two_instances_sum),
+	    cmocka_unit_test(test_cap_folds_smallest),
+	    cmocka_unit_test(test_align),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
