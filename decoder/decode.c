@@ -4,7 +4,10 @@
  * the inflated buffer, which the decoder owns and which has a spare byte
  * at its end. The byte after a string's payload is the next field's tag
  * (or that spare byte), never part of anything still to be read, because
- * the reader is done with the buffer by then.
+ * the reader has recorded where every top-level payload is by then: the
+ * samples, read after the strings are terminated, lie in payloads, and a
+ * tag byte is never part of one. (The reader's 8-byte loads may cross a
+ * payload's end, but only bytes inside it are ever used.)
  *
  * A body that is not a profile at all is usually text: an HTML error page,
  * or Go's "Could not enable CPU profiling: cpu profiling already in use".
@@ -103,6 +106,16 @@ decode_text_error(
 	    prefix, (int)n, (const char *)p, n < len && n == 100 ? "..." : "");
 }
 
+/* Say the error is in the inflated bytes, not the body. */
+static void
+decode_prefix_error(const char *prefix, char *err, size_t errlen)
+{
+	char inner[512];
+
+	snprintf(inner, sizeof(inner), "%s", err);
+	snprintf(err, errlen, "%s%s", prefix, inner);
+}
+
 int
 decoder_run(struct decoder *d, const uint8_t *body, size_t len,
     struct arena *a, Profpipe__Decoded *out, char *err, size_t errlen)
@@ -112,6 +125,7 @@ decoder_run(struct decoder *d, const uint8_t *body, size_t len,
 	    : codec == DECODE_GZIP                 ? "after gzip: "
 	                                           : "after zstd: ";
 	struct pprof_profile pr;
+	struct rd *rd = NULL;
 	uint8_t *buf;
 	size_t n;
 	char **strs;
@@ -127,18 +141,13 @@ decoder_run(struct decoder *d, const uint8_t *body, size_t len,
 	    d->z, body, len, d->lim.max_inflated, a, &buf, &n, err, errlen);
 	if (rv != 0)
 		return rv;
-	rv = pprof_read(buf, n, &d->lim, a, &pr, err, errlen);
+	rv = pprof_read_tables(buf, n, &d->lim, a, &pr, &rd, err, errlen);
 	if (rv == DECODE_EBAD && decode_looks_text(buf, n)) {
 		decode_text_error(buf, n, prefix, err, errlen);
 		return rv;
 	}
-	if (rv == DECODE_EBAD && codec != DECODE_PLAIN) {
-		/* Say the error is in the inflated bytes, not the body. */
-		char inner[512];
-
-		snprintf(inner, sizeof(inner), "%s", err);
-		snprintf(err, errlen, "%s%s", prefix, inner);
-	}
+	if (rv == DECODE_EBAD && codec != DECODE_PLAIN)
+		decode_prefix_error(prefix, err, errlen);
 	if (rv != 0)
 		return rv;
 	strs = arena_alloc(a, (pr.n_strings + 1) * sizeof(*strs));
@@ -150,7 +159,10 @@ decoder_run(struct decoder *d, const uint8_t *body, size_t len,
 		strs[i] = (char *)pr.strings[i].p;
 		strs[i][pr.strings[i].n] = '\0';
 	}
-	return decode_resolve(&pr, strs, &d->lim, a, out, err, errlen);
+	rv = decode_resolve(&pr, rd, strs, &d->lim, a, out, err, errlen);
+	if (rv == DECODE_EBAD && codec != DECODE_PLAIN)
+		decode_prefix_error(prefix, err, errlen);
+	return rv;
 }
 
 int

@@ -17,15 +17,25 @@
  *
  *	frame_hash = hash_u64(hash_bytes(hash_bytes(HASH_SEED, name, name_len),
  *	                                 file, file_len), (uint64_t)line)
- *	h = HASH_SEED
- *	for each frame, leaf to root:  h = hash_u64(h, frame_hash)
+ *	sum = frame_hash[0] + frame_hash[1] * K + frame_hash[2] * K^2 + ...
+ *	      (frame 0 the leaf; mod 2^64; K = DECODE_STACK_K)
+ *	h = hash_u64(hash_u64(HASH_SEED, sum), n_frames)
  *
  * A frame's text is hashed once per profile, not once per sample it appears
- * in: hashing the text inside the per-stack chain cost ~35 ms on a 28k-stack
- * heap profile, several times the whole rest of the decode. decode_frame_hash
- * and decode_stack_hash_step compute it for anyone who needs to match it.
- * A frame of a location without lines is named "0x" + the address in hex,
- * with file "" and line 0.
+ * in: hashing the text inside the per-stack loop cost ~35 ms on a 28k-stack
+ * heap profile, several times the whole rest of the decode. The sum (a
+ * polynomial in K, the frame hashes its coefficients) replaced a chain of
+ * hash_u64 over the frames in 2026: a chain is one long dependency, ~6
+ * cycles a frame, and a sum splits at any point, so a location's frames
+ * make one precomputed term that a stack adds times K^i, i where they
+ * start; that is one multiply per location, independent of the others.
+ * For two different stacks the difference of the sums is a frame-hash
+ * difference times a power of an odd K, plus others: as likely to be zero
+ * as any 64-bit value, short of frames swapped at distances 2^j apart,
+ * which lose j + 2 bits; the final hash_u64 spreads the sum's bits.
+ * decode_frame_hash and decode_stack_hash compute it for anyone who needs
+ * to match it. A frame of a location without lines is named "0x" + the
+ * address in hex, with file "" and line 0.
  */
 #ifndef PROFPIPE_DECODE_H
 #define PROFPIPE_DECODE_H
@@ -34,6 +44,7 @@
 #include <stdint.h>
 
 #include "common/arena.h"
+#include "common/hash.h"
 #include "common/wire.pb-c.h"
 
 struct decode_limits {
@@ -78,9 +89,16 @@ int decode_profile(const uint8_t *body, size_t len,
     const struct decode_limits *lim, struct arena *a, Profpipe__Decoded *out,
     char *err, size_t errlen);
 
-/* The stack hash, as above. */
+/* The stack hash, as above: frame_hashes leaf first. */
+#define DECODE_STACK_K 0xc4ceb9fe1a85ec53ULL
 uint64_t decode_frame_hash(const char *name, size_t name_len, const char *file,
     size_t file_len, int64_t line);
-uint64_t decode_stack_hash_step(uint64_t h, uint64_t frame_hash);
+uint64_t decode_stack_hash(const uint64_t *frame_hashes, size_t n);
+
+static inline uint64_t
+decode_stack_hash_final(uint64_t sum, uint64_t n_frames)
+{
+	return hash_u64_inline(hash_u64_inline(HASH_SEED, sum), n_frames);
+}
 
 #endif

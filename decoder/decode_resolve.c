@@ -78,9 +78,17 @@ decode_frame_hash(const char *name, size_t name_len, const char *file,
 }
 
 uint64_t
-decode_stack_hash_step(uint64_t h, uint64_t frame_hash)
+decode_stack_hash(const uint64_t *frame_hashes, size_t n)
 {
-	return hash_u64(h, frame_hash);
+	uint64_t sum = 0;
+	uint64_t pow = 1;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		sum += frame_hashes[i] * pow;
+		pow *= DECODE_STACK_K;
+	}
+	return decode_stack_hash_final(sum, n);
 }
 
 /* The frame (name, file, line) whose text hashes to fh: found or added. */
@@ -132,6 +140,26 @@ rs_address_frame(struct rs *rs, uint64_t addr, uint32_t *out)
 	return 0;
 }
 
+/* A location's n frames (lf[t->off ...]) as a term of the stack hash's
+ * sum, as if the stack started with them: the stack adds it times K^i,
+ * i the position of its first frame. */
+static void
+rs_loc_term(struct rs *rs, struct pprof_loc_frames *t, uint32_t n)
+{
+	uint64_t pow = 1;
+	uint64_t sum = 0;
+	uint32_t j;
+
+	for (j = 0; j < n; j++) {
+		sum += rs->f_hash[rs->lf[t->off + j]] * pow;
+		pow *= DECODE_STACK_K;
+	}
+	t->n = n;
+	t->hash = sum;
+	if (n > rs->max_n)
+		rs->max_n = n;
+}
+
 /* Make every location's frames: one frame per line, innermost first, or
  * one named by its address when it has no lines. */
 static int
@@ -164,14 +192,14 @@ rs_locations(struct rs *rs)
 	rs->f_file = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_file));
 	rs->f_line = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_line));
 	rs->f_hash = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_hash));
-	rs->lo = arena_alloc(rs->a, (pr->n_locations + 1) * sizeof(*rs->lo));
+	rs->loc = arena_alloc(rs->a, (pr->n_locations + 1) * sizeof(*rs->loc));
 	rs->lf = arena_calloc(rs->a, bound + 4, sizeof(*rs->lf));
 	rs->extra = arena_alloc(rs->a, (naddr + 1) * sizeof(*rs->extra));
 	rs->extra_len =
 	    arena_alloc(rs->a, (naddr + 1) * sizeof(*rs->extra_len));
 	fnh = arena_alloc(rs->a, (pr->n_functions + 1) * sizeof(*fnh));
 	if (rs->f_slots == NULL || rs->f_name == NULL || rs->f_file == NULL ||
-	    rs->f_line == NULL || rs->f_hash == NULL || rs->lo == NULL ||
+	    rs->f_line == NULL || rs->f_hash == NULL || rs->loc == NULL ||
 	    rs->lf == NULL || rs->extra == NULL || rs->extra_len == NULL ||
 	    fnh == NULL)
 		return RS_NOMEM(rs, "frames");
@@ -183,14 +211,14 @@ rs_locations(struct rs *rs)
 		        pr->strings[fn->name].n),
 		    pr->strings[fn->filename].p, pr->strings[fn->filename].n);
 	}
+	rs->max_n = 0;
 	for (i = 0; i < pr->n_locations; i++) {
 		l = &pr->locations[i];
-		rs->lo[i] = (uint32_t)nf;
+		rs->loc[i].off = (uint32_t)nf;
 		if (l->n_lines == 0) {
 			rv = rs_address_frame(rs, l->address, &rs->lf[nf++]);
 			if (rv != 0)
 				return rv;
-			continue;
 		}
 		for (k = 0; k < l->n_lines; k++) {
 			ln = &l->lines[k];
@@ -199,8 +227,11 @@ rs_locations(struct rs *rs)
 			    ln->line,
 			    hash_u64(fnh[ln->function], (uint64_t)ln->line));
 		}
+		rs_loc_term(rs, &rs->loc[i], (uint32_t)nf - rs->loc[i].off);
 	}
-	rs->lo[i] = (uint32_t)nf;
+	rs->loc[i].off = (uint32_t)nf; /* where they end, in all */
+	rs->loc[i].n = 0;
+	rs->loc[i].hash = 0;
 	return 0;
 }
 
@@ -216,15 +247,35 @@ rs_label_less(const struct pprof_label *x, const struct pprof_label *y)
 	return x->unit < y->unit;
 }
 
+/* Room for n more labels in the label sets: the total is not known before
+ * the samples are read, and most profiles have few. */
+static int
+rs_labels_grow(struct rs *rs, uint32_t n)
+{
+	size_t used = rs->ls_off[rs->n_ls];
+	size_t cap = rs->ls_cap * 2;
+	struct pprof_label *p;
+
+	if (cap < used + n)
+		cap = used + n;
+	p = arena_alloc(rs->a, cap * sizeof(*p));
+	if (p == NULL)
+		return DECODE_ENOMEM;
+	memcpy(p, rs->ls_labels, used * sizeof(*p));
+	rs->ls_labels = p;
+	rs->ls_cap = cap;
+	return 0;
+}
+
 /* The label set of a sample: its labels sorted (a set has no order), found
  * or added. */
 int
-rs_label_set(struct rs *rs, const struct pprof_sample *smp, uint32_t *out)
+rs_label_set(
+    struct rs *rs, const struct pprof_label *labels, uint32_t n, uint32_t *out)
 {
 	struct pprof_label *t = rs->tmp_labels;
 	struct pprof_label x;
 	uint64_t h = HASH_SEED;
-	uint32_t n = smp->n_labels;
 	uint32_t i;
 	uint32_t j;
 	uint32_t e;
@@ -235,7 +286,7 @@ rs_label_set(struct rs *rs, const struct pprof_sample *smp, uint32_t *out)
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
-		x = smp->labels[i];
+		x = labels[i];
 		for (j = i; j > 0 && rs_label_less(&x, &t[j - 1]); j--)
 			t[j] = t[j - 1];
 		t[j] = x;
@@ -262,6 +313,9 @@ rs_label_set(struct rs *rs, const struct pprof_sample *smp, uint32_t *out)
 		}
 		s = (s + 1) & rs->ls_mask;
 	}
+	if (rs->ls_off[rs->n_ls] + (size_t)n > rs->ls_cap &&
+	    rs_labels_grow(rs, n) != 0)
+		return RS_NOMEM(rs, "label sets");
 	e = (uint32_t)rs->n_ls++;
 	memcpy(rs->ls_labels + rs->ls_off[e], t, n * sizeof(*t));
 	rs->ls_off[e + 1] = rs->ls_off[e] + n;
@@ -274,23 +328,16 @@ rs_label_set(struct rs *rs, const struct pprof_sample *smp, uint32_t *out)
 static int
 rs_labels_alloc(struct rs *rs)
 {
-	const struct pprof_profile *pr = rs->pr;
-	size_t total = 0;
-	size_t sets = 1;
-	uint64_t slots;
-	size_t i;
+	size_t sets = rs->pr->n_samples + 1;
+	uint64_t slots = rs_slots(sets);
 
-	for (i = 0; i < pr->n_samples; i++) {
-		total += pr->samples[i].n_labels;
-		sets += pr->samples[i].n_labels != 0;
-	}
-	slots = rs_slots(sets);
 	rs->ls_mask = slots - 1;
 	rs->ls_slots = arena_calloc(rs->a, slots, sizeof(*rs->ls_slots));
 	rs->ls_off = arena_alloc(rs->a, (sets + 1) * sizeof(*rs->ls_off));
 	rs->ls_hash = arena_alloc(rs->a, sets * sizeof(*rs->ls_hash));
+	rs->ls_cap = 64;
 	rs->ls_labels =
-	    arena_alloc(rs->a, (total + 1) * sizeof(*rs->ls_labels));
+	    arena_alloc(rs->a, rs->ls_cap * sizeof(*rs->ls_labels));
 	rs->tmp_labels = arena_alloc(
 	    rs->a, (rs->lim->max_labels + 1) * sizeof(*rs->tmp_labels));
 	if (rs->ls_slots == NULL || rs->ls_off == NULL ||
@@ -393,7 +440,7 @@ rs_out_tables(struct rs *rs, char **strs, Profpipe__Decoded *out)
 }
 
 int
-decode_resolve(const struct pprof_profile *pr, char **strs,
+decode_resolve(const struct pprof_profile *pr, struct rd *rd, char **strs,
     const struct decode_limits *lim, struct arena *a, Profpipe__Decoded *out,
     char *err, size_t errlen)
 {
@@ -402,6 +449,7 @@ decode_resolve(const struct pprof_profile *pr, char **strs,
 
 	memset(&rs, 0, sizeof(rs));
 	rs.pr = pr;
+	rs.rd = rd;
 	rs.lim = lim;
 	rs.a = a;
 	rs.err = err;

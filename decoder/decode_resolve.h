@@ -15,11 +15,12 @@
 #include "decoder/decode.h"
 #include "decoder/pprof.h"
 
-/* strs[i] is pr->strings[i] NUL-terminated (same length): the Decoded's
- * string table points at them. Everything else is allocated in a. Returns
- * 0, DECODE_EBAD (a limit, an overflowing sum) or DECODE_ENOMEM, with a
- * message in err. */
-int decode_resolve(const struct pprof_profile *pr, char **strs,
+/* pr and rd are what pprof_read_tables gave: the samples are read here,
+ * one at a time, straight into stacks. strs[i] is pr->strings[i]
+ * NUL-terminated (same length): the Decoded's string table points at them.
+ * Everything else is allocated in a. Returns 0, DECODE_EBAD (a bad sample,
+ * a limit, an overflowing sum) or DECODE_ENOMEM, with a message in err. */
+int decode_resolve(const struct pprof_profile *pr, struct rd *rd, char **strs,
     const struct decode_limits *lim, struct arena *a, Profpipe__Decoded *out,
     char *err, size_t errlen);
 

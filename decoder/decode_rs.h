@@ -33,18 +33,23 @@ struct rs {
 	size_t n_frames;
 	uint32_t *f_slots; /* frame id + 1, 0 empty */
 	uint64_t f_mask;
-	/* each location's frames: lf[lo[l] .. lo[l + 1]), innermost first,
-	 * with 4 spare entries at the end so that 4 can always be copied */
-	uint32_t *lo;
+	/* each location's frames and hash term (pprof.h), innermost first,
+	 * with 4 spare entries at the end of lf so that 4 can always be
+	 * copied; max_n: the most frames a location makes */
+	struct pprof_loc_frames *loc;
 	uint32_t *lf;
+	uint32_t max_n;
 	/* label sets: [0] empty */
 	uint32_t *ls_off;
-	struct pprof_label *ls_labels;
+	struct pprof_label *ls_labels; /* ls_cap of them, grown on demand */
+	size_t ls_cap;
 	uint64_t *ls_hash;
 	size_t n_ls;
 	uint32_t *ls_slots;
 	uint64_t ls_mask;
 	struct pprof_label *tmp_labels;
+	/* the reader, for the samples */
+	struct rd *rd;
 };
 
 int rs_fail(struct rs *rs, int rv, const char *fmt, ...)
@@ -57,8 +62,9 @@ int rs_fail(struct rs *rs, int rv, const char *fmt, ...)
 /* Open-addressing table size for n entries: a power of two, half full. */
 uint64_t rs_slots(size_t n);
 
-/* The label set of a sample (0: none), found or added. */
-int rs_label_set(struct rs *rs, const struct pprof_sample *smp, uint32_t *out);
+/* The label set of a sample's n labels (0: none), found or added. */
+int rs_label_set(struct rs *rs, const struct pprof_label *labels, uint32_t n,
+    uint32_t *out);
 
 /* Samples into collapsed stacks (decode_stacks.c). */
 int rs_stacks(struct rs *rs, Profpipe__Decoded *out);

@@ -1,26 +1,26 @@
 /*
- * decode_stacks: samples into stacks, the resolver's hot loop. For each
- * sample its locations' frames are copied into the output array while the
- * stack hash is chained over their precomputed frame hashes; then the
- * stack is looked up in the collapsing table by that hash (and label set),
- * and either summed into the stack it repeats or kept.
+ * decode_stacks: samples into stacks, the resolver's hot loop, in one pass
+ * over the samples' bytes. The reader (pprof_read_stack) writes each
+ * sample's frames straight to the end of the output's frame array and sums
+ * its stack hash from the locations' precomputed terms; then the stack is
+ * looked up in the collapsing table (open addressing, keyed by the stack
+ * hash and label set, frames compared only when both match) and either
+ * kept, by moving the array's end past it, or summed into the stack it
+ * repeats, its frames then simply overwritten by the next sample's.
  *
- * The lookup is done one sample late: the table slot is prefetched as soon
- * as a sample's hash is known, and probed only after the next sample has
- * been expanded, so the cache miss of a table that does not fit in L1
- * overlaps useful work instead of stalling it. A sample that turns out to
- * repeat a stack then has its frames removed from the array, which means
- * moving the next sample's frames down over them.
+ * The sample's values are read into the row the stack would get if it is
+ * new, so a new stack costs no copy either. Nothing is allocated per
+ * sample: the frame array is sized from a guess and grows (rarely, by
+ * doubling) when a sample might not fit.
  */
 #include <string.h>
 
-#include "common/hash.h"
 #include "decoder/decode_rs.h"
 
 struct st {
-	const struct pprof_profile *pr;
 	size_t nt;
 	uint32_t *frames;
+	size_t cap;       /* of frames */
 	uint32_t *offs;   /* n + 1 */
 	uint64_t *hashes; /* per stack */
 	uint32_t *labels; /* per stack */
@@ -30,33 +30,25 @@ struct st {
 	size_t n; /* stacks so far */
 };
 
-/* A sample expanded but not yet looked up. */
-struct pending {
-	size_t sample;
-	uint64_t hash;
-	uint64_t slot;
-	uint32_t labels;
-	uint32_t top; /* its frames: frames[top .. end) */
-	uint32_t end;
-};
-
-/* Look p up: 0 if it is a new stack (kept where it is), 1 if it repeats
- * one (values summed into it), -1 if a sum overflows. */
+/* Look the stack at frames[offs[n] ...] (len frames, values in row n) up:
+ * 0 if it is new (kept), 1 if it repeats one (values summed into it), -1
+ * if a sum overflows. */
 static int
-st_commit(struct st *st, const struct pending *p)
+st_commit(struct st *st, uint64_t hash, uint32_t labels, uint32_t len)
 {
-	const int64_t *sv = st->pr->values + p->sample * st->nt;
-	uint32_t len = p->end - p->top;
-	uint64_t s = p->slot;
+	uint32_t top = st->offs[st->n];
+	const int64_t *sv = st->values + st->n * st->nt;
+	uint64_t s = ((hash ^ (uint64_t)labels * 0x9e3779b97f4a7c15ULL) >> 7) &
+	    st->mask;
 	int64_t *v;
 	uint32_t e;
 	size_t t;
 
 	while ((e = st->slots[s]) != 0) {
 		e--;
-		if (st->hashes[e] == p->hash && st->labels[e] == p->labels &&
+		if (st->hashes[e] == hash && st->labels[e] == labels &&
 		    st->offs[e + 1] - st->offs[e] == len &&
-		    memcmp(st->frames + st->offs[e], st->frames + p->top,
+		    memcmp(st->frames + st->offs[e], st->frames + top,
 		        len * sizeof(*st->frames)) == 0) {
 			v = st->values + e * st->nt;
 			for (t = 0; t < st->nt; t++) {
@@ -68,55 +60,71 @@ st_commit(struct st *st, const struct pending *p)
 		s = (s + 1) & st->mask;
 	}
 	e = (uint32_t)st->n++;
-	st->hashes[e] = p->hash;
-	st->labels[e] = p->labels;
-	memcpy(st->values + e * st->nt, sv, st->nt * sizeof(*sv));
-	st->offs[e + 1] = p->end;
+	st->hashes[e] = hash;
+	st->labels[e] = labels;
+	st->offs[e + 1] = top + len;
 	st->slots[s] = e + 1;
 	return 0;
 }
 
-/* Copy sample smp's frames to frames[k ...] and chain their hashes.
- * Returns the end of its frames; *h is the stack hash. Four frame ids are
- * copied for every location whatever its count (there is room), so the
- * loop has no branch on how many lines a location has: that branch,
- * taken at random for the inlined ones, was most of the time spent here. */
-static uint32_t
-st_expand(const struct rs *rs, const struct pprof_sample *smp,
-    uint32_t *frames, uint32_t k, uint64_t *h)
+/* Room for need more frames after the kept ones. */
+static int
+st_room(struct st *st, struct rs *rs, size_t need)
 {
-	const uint32_t *lo = rs->lo;
-	const uint32_t *lf = rs->lf;
-	const uint64_t *fh = rs->f_hash;
-	uint64_t x = HASH_SEED;
-	uint32_t start = k;
-	uint32_t j;
-	uint32_t o;
-	uint32_t n;
+	size_t used = st->offs[st->n];
+	size_t cap = st->cap * 2;
+	uint32_t *p;
 
-	for (j = 0; j < smp->n_loc; j++) {
-		o = lo[smp->loc[j]];
-		n = lo[smp->loc[j] + 1] - o;
-		memcpy(frames + k, lf + o, 4 * sizeof(*frames));
-		if (n > 4)
-			memcpy(frames + k, lf + o, n * sizeof(*frames));
-		k += n;
-	}
-	for (j = start; j < k; j++)
-		x = hash_u64_inline(x, fh[frames[j]]);
-	*h = x;
-	return k;
+	if (used + need <= st->cap)
+		return 0;
+	if (used + need > UINT32_MAX)
+		return rs_fail(rs, DECODE_EBAD,
+		    "over %u frames in all: too many", UINT32_MAX);
+	if (cap < used + need)
+		cap = used + need;
+	p = arena_alloc(rs->a, cap * sizeof(*p));
+	if (p == NULL)
+		return RS_NOMEM(rs, "stacks");
+	memcpy(p, st->frames, used * sizeof(*p));
+	st->frames = p;
+	st->cap = cap;
+	return 0;
+}
+
+/* K^i for every position a stack may have. */
+static uint64_t *
+st_powers(struct rs *rs, size_t n)
+{
+	uint64_t *pow = arena_alloc(rs->a, (n + 1) * sizeof(*pow));
+	size_t i;
+
+	if (pow == NULL)
+		return NULL;
+	pow[0] = 1;
+	for (i = 1; i <= n; i++)
+		pow[i] = pow[i - 1] * DECODE_STACK_K;
+	return pow;
 }
 
 static int
-st_alloc(struct st *st, struct rs *rs, size_t total)
+st_alloc(struct st *st, struct rs *rs)
 {
-	size_t ns = rs->pr->n_samples;
+	const struct pprof_profile *pr = rs->pr;
+	size_t ns = pr->n_samples;
+	size_t nloc = pr->n_locations ? pr->n_locations : 1;
+	size_t guess;
 
-	st->pr = rs->pr;
-	st->nt = rs->pr->n_sample_types;
+	st->nt = pr->n_sample_types;
 	st->mask = rs_slots(ns) - 1;
-	st->frames = arena_alloc(rs->a, (total + 4) * sizeof(*st->frames));
+	/* A location id takes two bytes or so, and makes lf's average of
+	 * frames; a wrong guess costs a doubling. */
+	guess = pprof_samples_bytes(rs->rd) / 2 *
+	        (rs->loc[pr->n_locations].off + nloc - 1) / nloc +
+	    64;
+	if (guess > UINT32_MAX)
+		guess = UINT32_MAX;
+	st->cap = guess;
+	st->frames = arena_alloc(rs->a, st->cap * sizeof(*st->frames));
 	st->offs = arena_alloc(rs->a, (ns + 1) * sizeof(*st->offs));
 	st->hashes = arena_alloc(rs->a, (ns + 1) * sizeof(*st->hashes));
 	st->values = arena_alloc(rs->a, (ns * st->nt + 1) * sizeof(int64_t));
@@ -134,54 +142,39 @@ int
 rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 {
 	const struct pprof_profile *pr = rs->pr;
-	struct pending p = {0, 0, 0, 0, 0, 0};
-	struct pending c;
+	struct pprof_expand x;
+	struct pprof_stack o;
 	struct st st;
-	size_t total;
-	uint32_t shift;
+	uint32_t labels;
 	size_t i;
-	int have = 0;
 	int rv;
 
-	/* The reader counted the frames and checked each sample's depth. */
-	total = pr->n_frame_refs;
-	if (total > UINT32_MAX)
-		return rs_fail(
-		    rs, DECODE_EBAD, "%zu frames in all: too many", total);
-	rv = st_alloc(&st, rs, total);
+	rv = st_alloc(&st, rs);
 	if (rv != 0)
 		return rv;
+	x.loc = rs->loc;
+	x.lf = rs->lf;
+	x.max_n = rs->max_n;
+	x.pow = st_powers(rs, pprof_stack_depth(rs->rd, rs->max_n));
+	if (x.pow == NULL)
+		return RS_NOMEM(rs, "stacks");
 	for (i = 0; i < pr->n_samples; i++) {
-		c.sample = i;
-		c.top = have ? p.end : 0;
-		c.end =
-		    st_expand(rs, &pr->samples[i], st.frames, c.top, &c.hash);
-		rv = rs_label_set(rs, &pr->samples[i], &c.labels);
+		rv = st_room(&st, rs, pprof_stack_room(rs->rd, i, rs->max_n));
 		if (rv != 0)
 			return rv;
-		c.slot =
-		    ((c.hash ^ (uint64_t)c.labels * 0x9e3779b97f4a7c15ULL) >>
-		        7) &
-		    st.mask;
-		__builtin_prefetch(&st.slots[c.slot]);
-		if (have) {
-			rv = st_commit(&st, &p);
-			if (rv < 0)
-				goto overflow;
-			if (rv == 1) {
-				/* p repeated a stack: close its gap. */
-				shift = p.end - p.top;
-				memmove(st.frames + p.top, st.frames + c.top,
-				    (c.end - c.top) * sizeof(*st.frames));
-				c.top -= shift;
-				c.end -= shift;
-			}
-		}
-		p = c;
-		have = 1;
+		rv = pprof_read_stack(rs->rd, i, &x, st.frames + st.offs[st.n],
+		    st.values + st.n * st.nt, &o);
+		if (rv != 0)
+			return rv;
+		rv = rs_label_set(rs, o.labels, o.n_labels, &labels);
+		if (rv != 0)
+			return rv;
+		if (st_commit(&st, decode_stack_hash_final(o.sum, o.n_frames),
+		        labels, o.n_frames) < 0)
+			return rs_fail(rs, DECODE_EBAD,
+			    "sample %zu: a value overflows int64 when summed",
+			    i);
 	}
-	if (have && st_commit(&st, &p) < 0)
-		goto overflow;
 	out->n_stack_offset = st.n + 1;
 	out->stack_offset = st.offs;
 	out->n_stack_frames = st.offs[st.n];
@@ -194,7 +187,4 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 	out->stack_labels = st.labels;
 	out->n_samples = pr->n_samples;
 	return 0;
-overflow:
-	return rs_fail(rs, DECODE_EBAD,
-	    "sample %zu: a value overflows int64 when summed", p.sample);
 }

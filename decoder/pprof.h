@@ -123,6 +123,60 @@ struct pprof_profile {
 int pprof_read(const uint8_t *buf, size_t len, const struct decode_limits *lim,
     struct arena *a, struct pprof_profile *out, char *err, size_t errlen);
 
+/*
+ * The decoder's way, in two steps: pprof_read_tables reads and checks
+ * everything but the samples' contents (out->samples, values, n_loc_refs
+ * and n_frame_refs stay empty; n_samples is set), and returns the reader
+ * (in the arena, holding err) for pprof_read_stack to read sample i
+ * straight into a stack of frames, with the same checks and messages as
+ * pprof_read.
+ */
+struct rd; /* the reader's state (pprof_rd.h) */
+
+int pprof_read_tables(const uint8_t *buf, size_t len,
+    const struct decode_limits *lim, struct arena *a,
+    struct pprof_profile *out, struct rd **rdp, char *err, size_t errlen);
+
+/* A location's frames, made by the caller: lf[off .. off + n), and their
+ * hash term, sum over j < n of frame_hash(lf[off + j]) * K^j. */
+struct pprof_loc_frames {
+	uint64_t hash;
+	uint32_t off;
+	uint32_t n;
+};
+
+struct pprof_expand {
+	const struct pprof_loc_frames *loc; /* per location */
+	const uint32_t *lf;  /* 4 readable entries past the end */
+	const uint64_t *pow; /* K^i, i < pprof_stack_depth() */
+	uint32_t max_n;      /* the largest n */
+};
+
+/* What pprof_read_stack found besides the frames and values. */
+struct pprof_stack {
+	uint32_t n_frames;
+	uint64_t sum; /* sum over frames i (leaf 0) of hash(frame i) * K^i */
+	uint32_t n_labels;
+	const struct pprof_label
+	    *labels; /* the reader's: until the next call */
+};
+
+/* How deep any stack can be: min(max_depth, the largest sample's bytes *
+ * max_n); pow needs as many entries. */
+size_t pprof_stack_depth(const struct rd *rd, uint32_t max_n);
+
+/* How many frame ids pprof_read_stack may write for sample i. */
+size_t pprof_stack_room(const struct rd *rd, size_t i, uint32_t max_n);
+
+/* Bytes of all the samples: for a first guess at the frames' size. */
+size_t pprof_samples_bytes(const struct rd *rd);
+
+/* Sample i: its frames, leaf first, to frames[0 .. n_frames) (writing at
+ * most pprof_stack_room ids), its values to vals[0 .. n_sample_types).
+ * Returns 0, DECODE_EBAD with err set, or DECODE_ENOMEM. */
+int pprof_read_stack(struct rd *rd, size_t i, const struct pprof_expand *x,
+    uint32_t *frames, int64_t *vals, struct pprof_stack *out);
+
 /* Id to index maps (pprof_idmap.c). Dense ids 1..N in order, the usual
  * case, cost nothing to look up; others go through a table. */
 struct pprof_idmap {

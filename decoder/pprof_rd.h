@@ -58,6 +58,8 @@ struct rd {
 	 * the table stays in L1; nfr_ok: none was over 255 */
 	uint8_t *nfr;
 	int nfr_ok;
+	size_t samples_bytes; /* of all the samples' messages */
+	size_t max_sample;    /* bytes of the largest */
 };
 
 int rd_fail(struct rd *rd, const uint8_t *at, const char *fmt, ...)

@@ -192,8 +192,6 @@ rd_alloc(struct rd *rd)
 	pr->locations =
 	    arena_alloc(rd->a, (pr->n_locations + 1) * sizeof(*pr->locations));
 	pr->n_samples = rd->count[F_SAMPLE];
-	pr->samples =
-	    arena_alloc(rd->a, (pr->n_samples + 1) * sizeof(*pr->samples));
 	rd->tmp_loc =
 	    arena_alloc(rd->a, lim->max_depth * sizeof(*rd->tmp_loc));
 	rd->tmp_line =
@@ -203,8 +201,8 @@ rd_alloc(struct rd *rd)
 	if (pr->strings == NULL || pr->comments == NULL ||
 	    pr->sample_types == NULL || pr->functions == NULL ||
 	    pr->mappings == NULL || pr->locations == NULL ||
-	    pr->samples == NULL || rd->tmp_loc == NULL ||
-	    rd->tmp_line == NULL || rd->tmp_label == NULL)
+	    rd->tmp_loc == NULL || rd->tmp_line == NULL ||
+	    rd->tmp_label == NULL)
 		return rd_nomem(rd, "tables");
 	return 0;
 }
@@ -324,14 +322,12 @@ rd_samples(struct rd *rd)
 	size_t i;
 	int rv;
 
-	if (nt == 0 && pr->n_samples > 0)
-		return rd_fail(rd, rd->msgs[F_SAMPLE][0].p,
-		    "samples but no "
-		    "sample types");
 	if (nt != 0 && pr->n_samples > SIZE_MAX / sizeof(int64_t) / nt)
 		return rd_nomem(rd, "values");
+	pr->samples =
+	    arena_alloc(rd->a, (pr->n_samples + 1) * sizeof(*pr->samples));
 	pr->values = arena_alloc(rd->a, pr->n_samples * nt * sizeof(int64_t));
-	if (pr->values == NULL)
+	if (pr->samples == NULL || pr->values == NULL)
 		return rd_nomem(rd, "values");
 	rd->kind = "sample";
 	rd->id = 0;
@@ -348,36 +344,74 @@ rd_samples(struct rd *rd)
 	return 0;
 }
 
-int
-pprof_read(const uint8_t *buf, size_t len, const struct decode_limits *lim,
-    struct arena *a, struct pprof_profile *out, char *err, size_t errlen)
+/* The sizes pprof_read_stack's callers plan with. */
+static void
+rd_sample_bytes(struct rd *rd)
 {
-	struct rd rd;
+	size_t i;
+	size_t n;
+
+	for (i = 0; i < rd->pr->n_samples; i++) {
+		n = rd->msgs[F_SAMPLE][i].n;
+		rd->samples_bytes += n;
+		if (n > rd->max_sample)
+			rd->max_sample = n;
+	}
+}
+
+int
+pprof_read_tables(const uint8_t *buf, size_t len,
+    const struct decode_limits *lim, struct arena *a,
+    struct pprof_profile *out, struct rd **rdp, char *err, size_t errlen)
+{
+	struct rd *rd;
 	int rv;
 
 	memset(out, 0, sizeof(*out));
-	memset(&rd, 0, sizeof(rd));
-	rd.base = buf;
-	rd.end = buf + len;
-	rd.lim = lim;
-	rd.a = a;
-	rd.pr = out;
-	rd.err = err;
-	rd.errlen = errlen;
 	if (len == 0) {
 		snprintf(err, errlen, "empty profile");
 		return DECODE_EBAD;
 	}
-	rv = rd_top(&rd, buf, len, 0);
+	rd = arena_calloc(a, 1, sizeof(*rd));
+	if (rd == NULL) {
+		snprintf(
+		    err, errlen, "out of memory for the reader (arena cap)");
+		return DECODE_ENOMEM;
+	}
+	rd->base = buf;
+	rd->end = buf + len;
+	rd->lim = lim;
+	rd->a = a;
+	rd->pr = out;
+	rd->err = err;
+	rd->errlen = errlen;
+	rv = rd_top(rd, buf, len, 0);
 	if (rv == 0)
-		rv = rd_alloc(&rd);
+		rv = rd_alloc(rd);
 	if (rv == 0)
-		rv = rd_top(&rd, buf, len, 1);
+		rv = rd_top(rd, buf, len, 1);
 	if (rv == 0)
-		rv = rd_scalars(&rd, buf);
+		rv = rd_scalars(rd, buf);
 	if (rv == 0)
-		rv = rd_tables(&rd);
+		rv = rd_tables(rd);
+	if (rv == 0 && out->n_sample_types == 0 && out->n_samples > 0)
+		rv = rd_fail(rd, rd->msgs[F_SAMPLE][0].p,
+		    "samples but no sample types");
 	if (rv == 0)
-		rv = rd_samples(&rd);
+		rd_sample_bytes(rd);
+	*rdp = rd;
+	return rv;
+}
+
+int
+pprof_read(const uint8_t *buf, size_t len, const struct decode_limits *lim,
+    struct arena *a, struct pprof_profile *out, char *err, size_t errlen)
+{
+	struct rd *rd;
+	int rv;
+
+	rv = pprof_read_tables(buf, len, lim, a, out, &rd, err, errlen);
+	if (rv == 0)
+		rv = rd_samples(rd);
 	return rv;
 }

@@ -1,0 +1,443 @@
+/*
+ * pprof_sample: one sample at a time, the bulk of a profile's bytes, read
+ * two ways. rd_sample keeps it as read (location indices, values, labels)
+ * for pprof_read. pprof_read_stack, the decoder's way, writes the sample's
+ * frames straight into the stack being built, copying each location's
+ * precomputed run of frame ids and adding up its precomputed hash term, so
+ * that a location id costs a varint, two loads, a 16-byte copy and one
+ * multiply, and nothing is stored per location reference on the way.
+ */
+#include <string.h>
+
+#include "decoder/pprof_rd.h"
+
+static int
+rd_label(struct rd *rd, const struct pb_field *lf, struct pprof_label *lb)
+{
+	const uint8_t *p = lf->d;
+	const uint8_t *end = p + lf->n;
+	int64_t key = 0;
+	int64_t str = 0;
+	int64_t unit = 0;
+	struct pb_field f;
+	int rv;
+
+	lb->num = 0;
+	while (p < end) {
+		rv = pb_next(&p, end, &f);
+		if (rv != 0)
+			return rd_wire(rd, &f, rv);
+		if (f.num > 4)
+			continue;
+		WANT(rd, f, PB_VARINT);
+		switch (f.num) {
+		case 1:
+			key = (int64_t)f.u;
+			break;
+		case 2:
+			str = (int64_t)f.u;
+			break;
+		case 3:
+			lb->num = (int64_t)f.u;
+			break;
+		default:
+			unit = (int64_t)f.u;
+			break;
+		}
+	}
+	if (rd_str(rd, lf->at, key, &lb->key, "label key") != 0 ||
+	    rd_str(rd, lf->at, str, &lb->str, "label str") != 0 ||
+	    rd_str(rd, lf->at, unit, &lb->unit, "label num_unit") != 0)
+		return DECODE_EBAD;
+	return 0;
+}
+
+/* One location id of a sample: resolved to an index, appended to
+ * tmp_loc, its frames counted. at is where it was read. */
+static inline int
+rd_loc(
+    struct rd *rd, const uint8_t *at, uint64_t v, uint32_t *nl, uint64_t *nf)
+{
+	const struct pprof_idmap *lm = &rd->lmap;
+	uint32_t idx;
+
+	if (lm->dense)
+		idx = v - 1 < lm->n ? (uint32_t)(v - 1) : PPROF_NONE;
+	else
+		idx = pprof_idmap_find(lm, v);
+	if (idx == PPROF_NONE)
+		return rd_fail(rd, at, "location id %llu not found",
+		    (unsigned long long)v);
+	if (*nl == rd->lim->max_depth)
+		return rd_fail(rd, at, "more than %u locations (max_depth)",
+		    rd->lim->max_depth);
+	rd->tmp_loc[(*nl)++] = idx;
+	*nf += rd->pr->locations[idx].n_lines ? rd->pr->locations[idx].n_lines
+	                                      : 1;
+	return 0;
+}
+
+/* A sample's packed location ids, the bulk of a profile's bytes. Each
+ * step loads 8 bytes and decodes every varint that ends in them, so the
+ * next load waits on one bit scan instead of on every varint in turn.
+ * The id map's state is copied into locals, so the stores to tmp_loc do
+ * not make the compiler reload it for every id. Anything unusual (sparse
+ * ids, long varints, an error) goes the careful way, one id at a time. */
+static int
+rd_locs(struct rd *rd, const uint8_t *q, size_t n, uint32_t *nl, uint64_t *nf)
+{
+	const uint8_t *qend = q + n;
+	const uint8_t *next;
+	const int dense = rd->lmap.dense;
+	const uint64_t nloc = rd->lmap.n;
+	const uint32_t maxd = rd->lim->max_depth;
+	const uint8_t *nfr = rd->nfr;
+	uint32_t *tmp = rd->tmp_loc;
+	uint32_t k = *nl;
+	uint64_t f = *nf;
+	uint64_t w;
+	uint64_t stop;
+	uint64_t b;
+	uint64_t x;
+	unsigned start = 0;
+	int rv;
+
+	while (dense && rd->nfr_ok && qend - q >= 8 && k + 8 <= maxd) {
+		memcpy(&w, q, 8);
+		stop = ~w & 0x8080808080808080ULL;
+		if (stop == 0)
+			break; /* a varint over 8 bytes */
+		start = 0;
+		while (stop != 0) {
+			/* The first varint left: through its last byte. */
+			b = stop & -stop;
+			x = (w & ((b << 1) - 1)) >> start;
+			if (x >> 24 == 0) /* up to 3 bytes: ids under 2^21 */
+				x = (x & 0x7f) | ((x >> 1) & 0x3f80) |
+				    ((x >> 2) & 0x1fc000);
+			else
+				x = pb_squeeze(x);
+			if (x - 1 >= nloc)
+				break; /* let rd_loc say why */
+			tmp[k++] = (uint32_t)(x - 1);
+			f += nfr[x - 1];
+			start = (unsigned)__builtin_ctzll(b) + 1;
+			stop ^= b;
+		}
+		q += start >> 3;
+		if (stop != 0)
+			break;
+	}
+	*nl = k;
+	*nf = f;
+	while (q < qend) {
+		next = pb_varint_packed(q, qend, rd->end, &x);
+		if (next == NULL)
+			return rd_fail(rd, q, "location ids: bad varint");
+		rv = rd_loc(rd, q, x, nl, nf);
+		if (rv != 0)
+			return rv;
+		q = next;
+	}
+	return 0;
+}
+
+/* A sample's fields other than its location ids: values (packed or
+ * not; more than nt are counted, not stored) and labels (into tmp_label,
+ * *nlab of them). */
+static int
+rd_sample_other(struct rd *rd, const struct pb_field *f, int64_t *vals,
+    size_t *nv, uint32_t *nlab)
+{
+	size_t nt = rd->pr->n_sample_types;
+	const uint8_t *q;
+	const uint8_t *qend;
+	struct pprof_label *lb;
+	uint64_t v;
+	int rv;
+
+	switch (f->num << 3 | f->wt) {
+	case 2 << 3 | PB_LEN:
+		q = f->d;
+		qend = q + f->n;
+		while (q < qend) {
+			q = pb_varint_packed(q, qend, rd->end, &v);
+			if (q == NULL)
+				return rd_fail(rd, f->d, "values: bad varint");
+			if (*nv < nt)
+				vals[*nv] = (int64_t)v;
+			(*nv)++;
+		}
+		return 0;
+	case 2 << 3 | PB_VARINT:
+		if (*nv < nt)
+			vals[*nv] = (int64_t)f->u;
+		(*nv)++;
+		return 0;
+	case 3 << 3 | PB_LEN:
+		if (*nlab == rd->lim->max_labels)
+			return rd_fail(rd, f->at,
+			    "more than %u labels (max_labels)",
+			    rd->lim->max_labels);
+		lb = &rd->tmp_label[*nlab];
+		rv = rd_label(rd, f, lb);
+		if (rv != 0)
+			return rv;
+		/* Go drops a label with neither value nor unit. */
+		if (lb->str != 0 || lb->num != 0 || lb->unit != 0)
+			(*nlab)++;
+		return 0;
+	default:
+		if (f->num <= 3)
+			return rd_mismatch(rd, f);
+		return 0;
+	}
+}
+
+int
+rd_sample(struct rd *rd, const struct pb_slice *s, struct pprof_sample *out,
+    int64_t *vals)
+{
+	const uint8_t *p = s->p;
+	const uint8_t *end = p + s->n;
+	size_t nt = rd->pr->n_sample_types;
+	size_t nv = 0;
+	uint32_t nl = 0;
+	uint32_t nlab = 0;
+	uint64_t nf = 0;
+	struct pb_field f;
+	int rv;
+
+	while (p < end) {
+		rv = pb_next(&p, end, &f);
+		if (rv != 0)
+			return rd_wire(rd, &f, rv);
+		switch (f.num << 3 | f.wt) {
+		case 1 << 3 | PB_LEN:
+			rv = rd_locs(rd, f.d, f.n, &nl, &nf);
+			if (rv != 0)
+				return rv;
+			break;
+		case 1 << 3 | PB_VARINT:
+			rv = rd_loc(rd, f.at, f.u, &nl, &nf);
+			if (rv != 0)
+				return rv;
+			break;
+		default:
+			rv = rd_sample_other(rd, &f, vals, &nv, &nlab);
+			if (rv != 0)
+				return rv;
+			break;
+		}
+	}
+	if (nf > rd->lim->max_depth)
+		return rd_fail(rd, s->p,
+		    "%llu frames with inlining, over the cap of %u "
+		    "(max_depth)",
+		    (unsigned long long)nf, rd->lim->max_depth);
+	if (nv != nt)
+		return rd_fail(
+		    rd, s->p, "%zu values for %zu sample types", nv, nt);
+	out->n_loc = nl;
+	out->n_frames = (uint32_t)nf;
+	out->n_labels = nlab;
+	out->loc = NULL;
+	out->labels = NULL;
+	if (nl > 0) {
+		out->loc = arena_alloc(rd->a, nl * sizeof(*out->loc));
+		if (out->loc == NULL)
+			return rd_nomem(rd, "samples");
+		memcpy(out->loc, rd->tmp_loc, nl * sizeof(*out->loc));
+	}
+	if (nlab > 0) {
+		out->labels = arena_alloc(rd->a, nlab * sizeof(*out->labels));
+		if (out->labels == NULL)
+			return rd_nomem(rd, "labels");
+		memcpy(
+		    out->labels, rd->tmp_label, nlab * sizeof(*out->labels));
+	}
+	return 0;
+}
+
+/* One sample being read into a stack. */
+struct xs {
+	uint32_t *fr; /* its frames */
+	uint64_t sum; /* the hash sum so far */
+	uint32_t k;   /* frames written */
+	uint32_t nl;  /* locations read */
+	uint64_t nf;  /* frames counted, past the cap too */
+};
+
+/* One location id, the careful way: looked up, the caps checked, its
+ * frames appended while they fit under max_depth (past it they are only
+ * counted, so that the message is the one pprof_read gives). */
+static int
+rd_xloc(struct rd *rd, const uint8_t *at, uint64_t v,
+    const struct pprof_expand *x, struct xs *s)
+{
+	const struct pprof_loc_frames *lf;
+	uint32_t idx = pprof_idmap_get(&rd->lmap, v);
+
+	if (idx == PPROF_NONE)
+		return rd_fail(rd, at, "location id %llu not found",
+		    (unsigned long long)v);
+	if (s->nl == rd->lim->max_depth)
+		return rd_fail(rd, at, "more than %u locations (max_depth)",
+		    rd->lim->max_depth);
+	s->nl++;
+	lf = &x->loc[idx];
+	s->nf += lf->n;
+	if (s->nf <= rd->lim->max_depth) {
+		memcpy(s->fr + s->k, x->lf + lf->off, lf->n * sizeof(*s->fr));
+		s->sum += lf->hash * x->pow[s->k];
+		s->k += lf->n;
+	}
+	return 0;
+}
+
+/* A sample's packed location ids into frames. As in rd_locs, each step
+ * decodes every varint that ends in one 8-byte load, while the caps
+ * cannot be reached within it; each location then costs a 16-byte copy of
+ * its frame ids (whatever their number: there is room, and no branch on
+ * it) and a multiply-add into the hash sum, which, unlike a hash chained
+ * frame by frame, is not one long dependency chain. */
+static int
+rd_xlocs(struct rd *rd, const uint8_t *q, size_t n,
+    const struct pprof_expand *x, struct xs *s)
+{
+	const uint8_t *qend = q + n;
+	const uint8_t *next;
+	const struct pprof_loc_frames *loc = x->loc;
+	const struct pprof_loc_frames *lf;
+	const uint32_t *lfr = x->lf;
+	const uint64_t *pow = x->pow;
+	const uint64_t nloc = rd->lmap.n;
+	const uint32_t maxd = rd->lim->max_depth;
+	const uint32_t big = 8 * x->max_n;
+	uint32_t *fr = s->fr;
+	uint32_t k = s->k;
+	uint32_t nl = s->nl;
+	uint64_t sum = s->sum;
+	uint64_t w;
+	uint64_t stop;
+	uint64_t b;
+	uint64_t v;
+	unsigned start = 0;
+	int rv;
+
+	while (rd->lmap.dense && qend - q >= 8 && s->nf == k &&
+	    nl + 8 <= maxd && k + big <= maxd) {
+		memcpy(&w, q, 8);
+		stop = ~w & 0x8080808080808080ULL;
+		if (stop == 0)
+			break; /* a varint over 8 bytes */
+		start = 0;
+		while (stop != 0) {
+			b = stop & -stop;
+			v = (w & ((b << 1) - 1)) >> start;
+			if (v >> 24 == 0) /* up to 3 bytes: ids under 2^21 */
+				v = (v & 0x7f) | ((v >> 1) & 0x3f80) |
+				    ((v >> 2) & 0x1fc000);
+			else
+				v = pb_squeeze(v);
+			if (v - 1 >= nloc)
+				break; /* let rd_xloc say why */
+			lf = &loc[v - 1];
+			memcpy(fr + k, lfr + lf->off, 4 * sizeof(*fr));
+			if (lf->n > 4)
+				memcpy(fr + k, lfr + lf->off,
+				    lf->n * sizeof(*fr));
+			sum += lf->hash * pow[k];
+			k += lf->n;
+			nl++;
+			start = (unsigned)__builtin_ctzll(b) + 1;
+			stop ^= b;
+		}
+		s->nf = k;
+		q += start >> 3;
+		if (stop != 0)
+			break;
+	}
+	s->k = k;
+	s->nl = nl;
+	s->sum = sum;
+	while (q < qend) {
+		next = pb_varint_packed(q, qend, rd->end, &v);
+		if (next == NULL)
+			return rd_fail(rd, q, "location ids: bad varint");
+		rv = rd_xloc(rd, q, v, x, s);
+		if (rv != 0)
+			return rv;
+		q = next;
+	}
+	return 0;
+}
+
+size_t
+pprof_stack_depth(const struct rd *rd, uint32_t max_n)
+{
+	uint64_t d = (uint64_t)rd->max_sample * max_n;
+
+	return d < rd->lim->max_depth ? (size_t)d : rd->lim->max_depth;
+}
+
+size_t
+pprof_stack_room(const struct rd *rd, size_t i, uint32_t max_n)
+{
+	uint64_t d = (uint64_t)rd->msgs[F_SAMPLE][i].n * max_n;
+
+	if (d > rd->lim->max_depth)
+		d = rd->lim->max_depth;
+	return (size_t)d + 4;
+}
+
+size_t
+pprof_samples_bytes(const struct rd *rd)
+{
+	return rd->samples_bytes;
+}
+
+int
+pprof_read_stack(struct rd *rd, size_t i, const struct pprof_expand *x,
+    uint32_t *frames, int64_t *vals, struct pprof_stack *out)
+{
+	const struct pb_slice *sl = &rd->msgs[F_SAMPLE][i];
+	const uint8_t *p = sl->p;
+	const uint8_t *end = p + sl->n;
+	size_t nt = rd->pr->n_sample_types;
+	struct xs s = {frames, 0, 0, 0, 0};
+	struct pb_field f;
+	uint32_t nlab = 0;
+	size_t nv = 0;
+	int rv;
+
+	rd->kind = "sample";
+	rd->index = i;
+	rd->id = 0;
+	while (p < end) {
+		rv = pb_next(&p, end, &f);
+		if (rv != 0)
+			return rd_wire(rd, &f, rv);
+		if (f.num == 1 && f.wt == PB_LEN)
+			rv = rd_xlocs(rd, f.d, f.n, x, &s);
+		else if (f.num == 1 && f.wt == PB_VARINT)
+			rv = rd_xloc(rd, f.at, f.u, x, &s);
+		else
+			rv = rd_sample_other(rd, &f, vals, &nv, &nlab);
+		if (rv != 0)
+			return rv;
+	}
+	if (s.nf > rd->lim->max_depth)
+		return rd_fail(rd, sl->p,
+		    "%llu frames with inlining, over the cap of %u "
+		    "(max_depth)",
+		    (unsigned long long)s.nf, rd->lim->max_depth);
+	if (nv != nt)
+		return rd_fail(
+		    rd, sl->p, "%zu values for %zu sample types", nv, nt);
+	out->n_frames = s.k;
+	out->sum = s.sum;
+	out->n_labels = nlab;
+	out->labels = rd->tmp_label;
+	return 0;
+}
