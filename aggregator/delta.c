@@ -39,7 +39,17 @@ struct delta_run {
 static const char *const delta_slot_names[DELTA_NSLOTS] = {
     "alloc_objects",
     "alloc_space",
+    "contentions",
+    "delay",
 };
+
+/* The kinds whose profiles Go reports cumulative (without seconds=). */
+static int
+delta_kind_cumulative(const char *kind)
+{
+	return strcmp(kind, "mem") == 0 || strcmp(kind, "allocs") == 0 ||
+	    strcmp(kind, "mutex") == 0 || strcmp(kind, "block") == 0;
+}
 
 const char *
 delta_mode_name(enum delta_mode m)
@@ -150,8 +160,7 @@ delta_classify(struct delta_run *r, struct arena *a)
 	size_t t;
 	int s;
 
-	if (o->is_delta ||
-	    (strcmp(o->kind, "mem") != 0 && strcmp(o->kind, "allocs") != 0))
+	if (o->is_delta || !delta_kind_cumulative(o->kind))
 		return 0;
 	r->slot = arena_alloc(a, (r->nty + 1) * sizeof(*r->slot));
 	if (r->slot == NULL)

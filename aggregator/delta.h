@@ -8,9 +8,16 @@
  * commits it (delta_commit) only once the exporter holds the result, so a
  * result that never got through can be computed again, identically.
  *
- * The rules, for a profile of kind "mem" or "allocs" not marked is_delta
- * (everything else passes as it came: cpu, mutex and block are deltas
- * already, inuse_* and goroutine counts are gauges):
+ * The same holds for mutex and block profiles fetched without seconds=
+ * (is_delta false): their contentions and delay are cumulative too.
+ *
+ * The rules, for a profile of kind "mem", "allocs", "mutex" or "block"
+ * not marked is_delta (everything else passes as it came: cpu, and
+ * mutex and block fetched with seconds=, are deltas already; a pushed
+ * delta heap profile is marked is_delta and is not delta'd again;
+ * inuse_* and goroutine counts are gauges). The cumulative types are
+ * alloc_objects and alloc_space (mem, allocs), contentions and delay
+ * (mutex, block); "alloc_*" below stands for whichever are present:
  *
  *  - A stack is known by its key: stack_hash (over the frames' text) mixed
  *    with the text of its label set, so keys are comparable across
@@ -52,7 +59,13 @@ struct arena;
 struct stacktab;
 
 /* The cumulative sample types, known by name; each has a fixed slot. */
-enum delta_slot { DELTA_ALLOC_OBJECTS, DELTA_ALLOC_SPACE, DELTA_NSLOTS };
+enum delta_slot {
+	DELTA_ALLOC_OBJECTS,
+	DELTA_ALLOC_SPACE,
+	DELTA_CONTENTIONS,
+	DELTA_DELAY,
+	DELTA_NSLOTS
+};
 
 /* What a series remembers between profiles. All zero: no baseline. */
 struct delta_state {
