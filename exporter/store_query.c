@@ -1,0 +1,435 @@
+/*
+ * store_query: summing windows back into one profile. The sum is done in
+ * C, not in SQL: the value rows of the selected windows are read in
+ * primary-key order (one range scan per window) and added into an array
+ * indexed by stack id, which is dense because stack ids are rowids. A
+ * GROUP BY over an hour of a 20k-stack service would sort a million rows
+ * first; the array costs a few bytes per stack ever stored.
+ *
+ * Only then are the stacks with a value read (one scan over their id
+ * range), their frames named, and the whole laid out as a Decoded in the
+ * caller's arena.
+ */
+#include "exporter/store_query.h"
+
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Ids past these are refused rather than sized into an array. */
+#define SQ_MAX_IDS ((int64_t)1 << 26)
+/* Series merged by one query (instances of a service). */
+#define SQ_MAX_SERIES 4096
+/* Frame ids of all the stacks of one answer. */
+#define SQ_MAX_FRAMES ((size_t)1 << 27)
+
+static int
+sq_fail(sqlite3 *db, const char *what, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(db));
+	return -1;
+}
+
+static int
+sq_oom(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "out of memory (or the query's memory cap)");
+	return -1;
+}
+
+static int
+sq_prepare(
+    sqlite3 *db, const char *sql, sqlite3_stmt **st, char *err, size_t errlen)
+{
+	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+		return sq_fail(db, "query", err, errlen);
+	return 0;
+}
+
+/* The selected series as a JSON array of ids ("[3,7]"), which SQL reads
+ * with json_each. */
+static int
+sq_series(sqlite3 *db, const struct store_sel *q, struct buf *ids, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *st;
+	const char *inst;
+	int64_t merged = -1;
+	size_t n = 0;
+	int rc;
+
+	if (sq_prepare(db,
+	        "SELECT id, instance FROM series WHERE service = ?1"
+	        " AND kind = ?2 ORDER BY instance",
+	        &st, err, errlen) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, q->service, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, q->kind, -1, SQLITE_STATIC);
+	buf_putc(ids, '[');
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < SQ_MAX_SERIES) {
+		inst = (const char *)sqlite3_column_text(st, 1);
+		if (q->instance != NULL && strcmp(inst, q->instance) != 0)
+			continue;
+		if (q->instance == NULL && inst[0] == '\0')
+			merged = sqlite3_column_int64(st, 0);
+		buf_printf(ids, n ? ",%" PRId64 : "%" PRId64,
+		    (int64_t)sqlite3_column_int64(st, 0));
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail(db, "series", err, errlen);
+	if (merged >= 0) {
+		buf_clear(ids);
+		buf_printf(ids, "[%" PRId64, merged);
+	}
+	buf_puts(ids, "]");
+	if (buf_putc(ids, '\0') < 0)
+		return sq_oom(err, errlen);
+	if (n == 0) {
+		snprintf(err, errlen, "no series service=%s kind=%s%s%s",
+		    q->service, q->kind, q->instance ? " instance=" : "",
+		    q->instance ? q->instance : "");
+		return STORE_ENOTFOUND;
+	}
+	return 0;
+}
+
+static int
+sq_value_type(sqlite3 *db, const char *type, struct arena *a, int64_t *id,
+    const char **unit, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rv = STORE_ENOTFOUND;
+
+	if (sq_prepare(db,
+	        "SELECT id, unit FROM value_types WHERE type = ?1"
+	        " ORDER BY id LIMIT 1",
+	        &st, err, errlen) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		*unit =
+		    arena_strndup(a, (const char *)sqlite3_column_text(st, 1),
+		        (size_t)sqlite3_column_bytes(st, 1));
+		rv = *unit != NULL ? 0 : sq_oom(err, errlen);
+	} else {
+		snprintf(err, errlen, "no value type %s", type);
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+static int
+sq_max_id(
+    sqlite3 *db, const char *table, int64_t *out, char *err, size_t errlen)
+{
+	char sql[128];
+	sqlite3_stmt *st;
+
+	snprintf(
+	    sql, sizeof(sql), "SELECT COALESCE(MAX(id), 0) FROM %s", table);
+	if (sq_prepare(db, sql, &st, err, errlen) < 0)
+		return -1;
+	*out =
+	    sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (*out < 0 || *out >= SQ_MAX_IDS) {
+		snprintf(err, errlen, "%s: ids out of range", table);
+		return -1;
+	}
+	return 0;
+}
+
+/* Add range r's values into acc[stack * nr + r]; count windows and sum
+ * window totals. */
+static int
+sq_sum(sqlite3 *db, const char *ids, int64_t vt, const struct store_sel *q,
+    size_t r, int64_t *acc, int64_t max_stack, struct store_merged *out,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int64_t id;
+	int rc;
+
+	if (sq_prepare(db,
+	        "SELECT v.stack_id, v.value FROM windows w"
+	        " JOIN window_values v ON v.window_id = w.id"
+	        " AND v.value_type_id = ?1"
+	        " WHERE w.series_id IN (SELECT value FROM json_each(?2))"
+	        " AND w.start_ns >= ?3 AND w.start_ns < ?4",
+	        &st, err, errlen) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, vt);
+	sqlite3_bind_text(st, 2, ids, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, q->range[r].from_ns);
+	sqlite3_bind_int64(st, 4, q->range[r].to_ns);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		if (id > 0 && id <= max_stack)
+			acc[id * (int64_t)q->n_ranges + (int64_t)r] +=
+			    sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(db, "values", err, errlen);
+	if (sq_prepare(db,
+	        "SELECT COUNT(*), COALESCE(SUM(t.total), 0) FROM windows w"
+	        " LEFT JOIN window_totals t ON t.window_id = w.id"
+	        " AND t.value_type_id = ?1"
+	        " WHERE w.series_id IN (SELECT value FROM json_each(?2))"
+	        " AND w.start_ns >= ?3 AND w.start_ns < ?4",
+	        &st, err, errlen) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, vt);
+	sqlite3_bind_text(st, 2, ids, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, q->range[r].from_ns);
+	sqlite3_bind_int64(st, 4, q->range[r].to_ns);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		out->n_windows += (size_t)sqlite3_column_int64(st, 0);
+		out->total[r] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+struct sq_layout {
+	uint32_t *frame_local; /* db frame id → local frame + 1 */
+	int64_t max_frame;
+	uint32_t n_frames;
+	struct buf frames; /* uint32 local frame ids of every stack */
+};
+
+/* Read the stacks that have a value, in id order, into d. */
+static int
+sq_stacks(sqlite3 *db, const int64_t *acc, int64_t max_stack, size_t nr,
+    struct sq_layout *l, Profpipe__Decoded *d, struct arena *a, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *st;
+	const char *p;
+	char *end;
+	size_t i = 0;
+	size_t r;
+	int64_t id;
+	unsigned long f;
+	uint32_t local;
+	int rc;
+
+	if (sq_prepare(db, "SELECT id, hash, frames FROM stacks ORDER BY id",
+	        &st, err, errlen) < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		if (id <= 0 || id > max_stack || i >= d->n_stack_hash)
+			continue;
+		for (r = 0; r < nr && acc[id * (int64_t)nr + (int64_t)r] == 0;
+		     r++)
+			;
+		if (r == nr)
+			continue;
+		for (r = 0; r < nr; r++)
+			d->values[i * nr + r] =
+			    acc[id * (int64_t)nr + (int64_t)r];
+		d->stack_hash[i] = (uint64_t)sqlite3_column_int64(st, 1);
+		d->stack_offset[i] =
+		    (uint32_t)(l->frames.len / sizeof(uint32_t));
+		p = (const char *)sqlite3_column_text(st, 2);
+		while (p != NULL && *p != '\0') {
+			f = strtoul(p, &end, 10);
+			if (end == p || (int64_t)f > l->max_frame)
+				break;
+			if (l->frame_local[f] == 0)
+				l->frame_local[f] = ++l->n_frames;
+			local = l->frame_local[f] - 1;
+			if (buf_append(&l->frames, &local, sizeof(local)) < 0)
+				break;
+			p = *end == ',' ? end + 1 : end;
+		}
+		i++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(db, "stacks", err, errlen);
+	if (l->frames.failed)
+		return sq_oom(err, errlen);
+	d->n_stack_hash = i;
+	d->n_stack_offset = i + 1;
+	d->stack_offset[i] = (uint32_t)(l->frames.len / sizeof(uint32_t));
+	d->n_values = i * nr;
+	d->n_stack_frames = l->frames.len / sizeof(uint32_t);
+	d->stack_frames = arena_alloc(a, l->frames.len + 1);
+	if (d->stack_frames == NULL)
+		return sq_oom(err, errlen);
+	memcpy(d->stack_frames, l->frames.data, l->frames.len);
+	return 0;
+}
+
+/* Name the frames the stacks use: strings 3.. are function, file pairs. */
+static int
+sq_frames(sqlite3 *db, struct sq_layout *l, Profpipe__Decoded *d,
+    struct arena *a, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int64_t id;
+	uint32_t k;
+	int rc;
+	int c;
+
+	d->n_frame_function = d->n_frame_file = d->n_frame_line = l->n_frames;
+	d->frame_function = arena_calloc(a, l->n_frames + 1, sizeof(uint32_t));
+	d->frame_file = arena_calloc(a, l->n_frames + 1, sizeof(uint32_t));
+	d->frame_line = arena_calloc(a, l->n_frames + 1, sizeof(int64_t));
+	d->strings =
+	    arena_calloc(a, 3 + 2 * (size_t)l->n_frames, sizeof(char *));
+	if (d->frame_function == NULL || d->frame_file == NULL ||
+	    d->frame_line == NULL || d->strings == NULL)
+		return sq_oom(err, errlen);
+	d->n_strings = 3 + 2 * (size_t)l->n_frames;
+	for (k = 3; k < d->n_strings; k++)
+		d->strings[k] = (char *)"";
+	if (sq_prepare(db,
+	        "SELECT f.id, a.s, b.s, f.line FROM frames f"
+	        " JOIN strings a ON a.id = f.function_id"
+	        " JOIN strings b ON b.id = f.file_id ORDER BY f.id",
+	        &st, err, errlen) < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		if (id <= 0 || id > l->max_frame || l->frame_local[id] == 0)
+			continue;
+		k = l->frame_local[id] - 1;
+		for (c = 0; c < 2; c++) {
+			d->strings[3 + 2 * k + (uint32_t)c] = arena_strndup(a,
+			    (const char *)sqlite3_column_text(st, 1 + c),
+			    (size_t)sqlite3_column_bytes(st, 1 + c));
+			if (d->strings[3 + 2 * k + (uint32_t)c] == NULL) {
+				sqlite3_finalize(st);
+				return sq_oom(err, errlen);
+			}
+		}
+		d->frame_function[k] = 3 + 2 * k;
+		d->frame_file[k] = 3 + 2 * k + 1;
+		d->frame_line[k] = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(db, "frames", err, errlen);
+	return 0;
+}
+
+static int
+sq_shape(struct store_merged *out, const struct store_sel *q, size_t ns,
+    struct arena *a, char *err, size_t errlen)
+{
+	Profpipe__Decoded *d = &out->d;
+	size_t nr = q->n_ranges;
+	size_t r;
+
+	d->sample_types = arena_calloc(a, nr, sizeof(*d->sample_types));
+	d->stack_offset = arena_calloc(a, ns + 1, sizeof(uint32_t));
+	d->stack_hash = arena_calloc(a, ns + 1, sizeof(uint64_t));
+	d->values = arena_calloc(a, ns * nr + 1, sizeof(int64_t));
+	if (d->sample_types == NULL || d->stack_offset == NULL ||
+	    d->stack_hash == NULL || d->values == NULL)
+		return sq_oom(err, errlen);
+	d->n_sample_types = nr;
+	for (r = 0; r < nr; r++) {
+		d->sample_types[r] =
+		    arena_calloc(a, 1, sizeof(Profpipe__ValueType));
+		if (d->sample_types[r] == NULL)
+			return sq_oom(err, errlen);
+		profpipe__value_type__init(d->sample_types[r]);
+		d->sample_types[r]->type = 1;
+		d->sample_types[r]->unit = 2;
+	}
+	d->n_stack_hash = ns; /* capacity until sq_stacks sets the count */
+	return 0;
+}
+
+int
+store_merge(struct store *s, const struct store_sel *q, struct arena *a,
+    struct store_merged *out, char *err, size_t errlen)
+{
+	sqlite3 *db = store_db(s);
+	struct sq_layout l;
+	struct buf ids;
+	int64_t *acc;
+	int64_t vt;
+	int64_t max_stack;
+	size_t nr = q->n_ranges;
+	size_t ns = 0;
+	size_t r;
+	int64_t i;
+	int rv;
+
+	memset(out, 0, sizeof(*out));
+	memset(&l, 0, sizeof(l));
+	profpipe__decoded__init(&out->d);
+	profpipe__origin__init(&out->origin);
+	buf_init(&ids, 1 << 16);
+	buf_init(&l.frames, SQ_MAX_FRAMES * sizeof(uint32_t));
+	rv = sq_series(db, q, &ids, err, errlen);
+	if (rv < 0)
+		goto out_release;
+	rv = sq_value_type(db, q->value_type, a, &vt, &out->unit, err, errlen);
+	if (rv < 0)
+		goto out_release;
+	rv = -1;
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		sq_fail(db, "begin", err, errlen);
+		goto out_release;
+	}
+	if (sq_max_id(db, "stacks", &max_stack, err, errlen) < 0 ||
+	    sq_max_id(db, "frames", &l.max_frame, err, errlen) < 0)
+		goto out_end;
+	acc = arena_calloc(a, (size_t)(max_stack + 1) * nr, sizeof(int64_t));
+	l.frame_local =
+	    arena_calloc(a, (size_t)l.max_frame + 1, sizeof(uint32_t));
+	if (acc == NULL || l.frame_local == NULL) {
+		sq_oom(err, errlen);
+		goto out_end;
+	}
+	for (r = 0; r < nr; r++) {
+		if (sq_sum(db, (const char *)ids.data, vt, q, r, acc,
+		        max_stack, out, err, errlen) < 0)
+			goto out_end;
+	}
+	for (i = 1; i <= max_stack; i++) {
+		for (r = 0; r < nr; r++) {
+			if (acc[i * (int64_t)nr + (int64_t)r] != 0) {
+				ns++;
+				break;
+			}
+		}
+	}
+	if (sq_shape(out, q, ns, a, err, errlen) < 0 ||
+	    sq_stacks(db, acc, max_stack, nr, &l, &out->d, a, err, errlen) <
+	        0 ||
+	    sq_frames(db, &l, &out->d, a, err, errlen) < 0)
+		goto out_end;
+	out->d.strings[0] = (char *)"";
+	out->d.strings[1] =
+	    arena_strndup(a, q->value_type, strlen(q->value_type));
+	out->d.strings[2] = (char *)out->unit;
+	if (out->d.strings[1] == NULL) {
+		sq_oom(err, errlen);
+		goto out_end;
+	}
+	out->origin.service = (char *)q->service;
+	out->origin.instance = (char *)(q->instance ? q->instance : "");
+	out->origin.kind = (char *)q->kind;
+	out->origin.start_ns = q->range[0].from_ns;
+	out->origin.end_ns = q->range[0].to_ns;
+	out->d.origin = &out->origin;
+	rv = 0;
+out_end:
+	sqlite3_exec(db, "END", NULL, NULL, NULL);
+out_release:
+	buf_release(&ids);
+	buf_release(&l.frames);
+	return rv;
+}
