@@ -468,6 +468,8 @@ delta_apply(const struct delta_state *prev, const Profpipe__Decoded *in,
 	if (delta_emit(&r, a) < 0 || delta_build(&r, a, out) < 0)
 		goto out_free_next;
 	rep->mode = r.mode;
+	if (prev != NULL && prev->stacks != NULL)
+		rep->since_ns = prev->start_ns;
 	rep->stacks_out = (*out)->n_stack_hash;
 	rep->refused = r.refused;
 	rep->untracked = r.untracked;

@@ -90,6 +90,7 @@ struct delta_report {
 	size_t stacks_out;
 	size_t refused;   /* stacks the next baseline had no room for */
 	size_t untracked; /* stacks with no previous value known: alloc 0 */
+	int64_t since_ns; /* APPLIED, RESTART: the baseline's start */
 };
 
 /* Unpack a Decoded into arena a and check what the aggregator and the

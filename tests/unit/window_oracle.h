@@ -121,7 +121,7 @@ wo_sum(struct wo_set *s)
 }
 
 /* The total of value type "type" over s. */
-static int64_t
+__attribute__((unused)) static int64_t
 wo_total(const struct wo_set *s, const char *type)
 {
 	size_t len = strlen(type);
@@ -136,7 +136,7 @@ wo_total(const struct wo_set *s, const char *type)
 	return sum;
 }
 
-static const struct wo_entry *
+__attribute__((unused)) static const struct wo_entry *
 wo_find(const struct wo_set *s, const char *key)
 {
 	struct wo_entry k = {(char *)key, 0};
