@@ -30,26 +30,41 @@ struct st {
 	size_t n; /* stacks so far */
 };
 
-/* Look the stack at frames[offs[n] ...] (len frames, values in row n) up:
- * 0 if it is new (kept), 1 if it repeats one (values summed into it), -1
- * if a sum overflows. */
+/* A sample read but not yet looked up: the stack it would be, n, whose
+ * frames are frames[offs[n] .. offs[n] + len) and whose values are in row
+ * n. */
+struct pending {
+	size_t sample;
+	uint64_t hash;
+	uint64_t slot;
+	uint32_t labels;
+	uint32_t len;
+};
+
+static uint64_t
+st_slot(const struct st *st, uint64_t hash)
+{
+	return (hash >> 7) & st->mask;
+}
+
+/* Look p up: 0 if it is a new stack (kept), 1 if it repeats one (values
+ * summed into it), -1 if a sum overflows. */
 static int
-st_commit(struct st *st, uint64_t hash, uint32_t labels, uint32_t len)
+st_commit(struct st *st, const struct pending *p)
 {
 	uint32_t top = st->offs[st->n];
 	const int64_t *sv = st->values + st->n * st->nt;
-	uint64_t s = ((hash ^ (uint64_t)labels * 0x9e3779b97f4a7c15ULL) >> 7) &
-	    st->mask;
+	uint64_t s = p->slot;
 	int64_t *v;
 	uint32_t e;
 	size_t t;
 
 	while ((e = st->slots[s]) != 0) {
 		e--;
-		if (st->hashes[e] == hash && st->labels[e] == labels &&
-		    st->offs[e + 1] - st->offs[e] == len &&
+		if (st->hashes[e] == p->hash && st->labels[e] == p->labels &&
+		    st->offs[e + 1] - st->offs[e] == p->len &&
 		    memcmp(st->frames + st->offs[e], st->frames + top,
-		        len * sizeof(*st->frames)) == 0) {
+		        p->len * sizeof(*st->frames)) == 0) {
 			v = st->values + e * st->nt;
 			for (t = 0; t < st->nt; t++) {
 				if (__builtin_add_overflow(v[t], sv[t], &v[t]))
@@ -60,18 +75,31 @@ st_commit(struct st *st, uint64_t hash, uint32_t labels, uint32_t len)
 		s = (s + 1) & st->mask;
 	}
 	e = (uint32_t)st->n++;
-	st->hashes[e] = hash;
-	st->labels[e] = labels;
-	st->offs[e + 1] = top + len;
+	st->hashes[e] = p->hash;
+	st->labels[e] = p->labels;
+	st->offs[e + 1] = top + p->len;
 	st->slots[s] = e + 1;
 	return 0;
 }
 
-/* Room for need more frames after the kept ones. */
-static int
-st_room(struct st *st, struct rs *rs, size_t need)
+/* The sample after p (read into stack n + 1's place) moves into p's
+ * place when p turned out to repeat a stack. */
+static void
+st_close_gap(struct st *st, const struct pending *p, const struct pending *c)
 {
-	size_t used = st->offs[st->n];
+	uint32_t top = st->offs[st->n];
+
+	memmove(st->frames + top, st->frames + top + p->len,
+	    c->len * sizeof(*st->frames));
+	memcpy(st->values + st->n * st->nt, st->values + (st->n + 1) * st->nt,
+	    st->nt * sizeof(*st->values));
+}
+
+/* Room for need more frames after the kept ones and the pending ones. */
+static int
+st_room(struct st *st, struct rs *rs, size_t pending, size_t need)
+{
+	size_t used = st->offs[st->n] + pending;
 	size_t cap = st->cap * 2;
 	uint32_t *p;
 
@@ -127,7 +155,8 @@ st_alloc(struct st *st, struct rs *rs)
 	st->frames = arena_alloc(rs->a, st->cap * sizeof(*st->frames));
 	st->offs = arena_alloc(rs->a, (ns + 1) * sizeof(*st->offs));
 	st->hashes = arena_alloc(rs->a, (ns + 1) * sizeof(*st->hashes));
-	st->values = arena_alloc(rs->a, (ns * st->nt + 1) * sizeof(int64_t));
+	st->values =
+	    arena_alloc(rs->a, ((ns + 1) * st->nt + 1) * sizeof(int64_t));
 	st->labels = arena_alloc(rs->a, (ns + 1) * sizeof(*st->labels));
 	st->slots = arena_calloc(rs->a, st->mask + 1, sizeof(*st->slots));
 	if (st->frames == NULL || st->offs == NULL || st->hashes == NULL ||
@@ -144,9 +173,12 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 	const struct pprof_profile *pr = rs->pr;
 	struct pprof_expand x;
 	struct pprof_stack o;
+	struct pending p = {0, 0, 0, 0, 0};
+	struct pending c;
 	struct st st;
-	uint32_t labels;
+	size_t top;
 	size_t i;
+	int have = 0;
 	int rv;
 
 	rv = st_alloc(&st, rs);
@@ -158,23 +190,40 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 	x.pow = st_powers(rs, pprof_stack_depth(rs->rd, rs->max_n));
 	if (x.pow == NULL)
 		return RS_NOMEM(rs, "stacks");
+	/* Each sample is looked up one sample late: its table slot is
+	 * prefetched as soon as its hash is known, and probed only after the
+	 * next sample has been read, so that the slot's cache miss (the
+	 * table outgrows L1 and L2 on large profiles) overlaps that work. */
 	for (i = 0; i < pr->n_samples; i++) {
-		rv = st_room(&st, rs, pprof_stack_room(rs->rd, i, rs->max_n));
+		rv = st_room(&st, rs, have ? p.len : 0,
+		    pprof_stack_room(rs->rd, i, rs->max_n));
 		if (rv != 0)
 			return rv;
-		rv = pprof_read_stack(rs->rd, i, &x, st.frames + st.offs[st.n],
-		    st.values + st.n * st.nt, &o);
+		top = st.offs[st.n] + (have ? p.len : 0);
+		rv = pprof_read_stack(rs->rd, i, &x, st.frames + top,
+		    st.values + (st.n + have) * st.nt, &o);
 		if (rv != 0)
 			return rv;
-		rv = rs_label_set(rs, o.labels, o.n_labels, &labels);
+		c.sample = i;
+		c.len = o.n_frames;
+		c.hash = decode_stack_hash_final(o.sum, o.n_frames);
+		c.slot = st_slot(&st, c.hash);
+		__builtin_prefetch(&st.slots[c.slot]);
+		rv = rs_label_set(rs, o.labels, o.n_labels, &c.labels);
 		if (rv != 0)
 			return rv;
-		if (st_commit(&st, decode_stack_hash_final(o.sum, o.n_frames),
-		        labels, o.n_frames) < 0)
-			return rs_fail(rs, DECODE_EBAD,
-			    "sample %zu: a value overflows int64 when summed",
-			    i);
+		if (have) {
+			rv = st_commit(&st, &p);
+			if (rv < 0)
+				goto overflow;
+			if (rv == 1)
+				st_close_gap(&st, &p, &c);
+		}
+		p = c;
+		have = 1;
 	}
+	if (have && st_commit(&st, &p) < 0)
+		goto overflow;
 	out->n_stack_offset = st.n + 1;
 	out->stack_offset = st.offs;
 	out->n_stack_frames = st.offs[st.n];
@@ -187,4 +236,7 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 	out->stack_labels = st.labels;
 	out->n_samples = pr->n_samples;
 	return 0;
+overflow:
+	return rs_fail(rs, DECODE_EBAD,
+	    "sample %zu: a value overflows int64 when summed", p.sample);
 }

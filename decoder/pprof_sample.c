@@ -313,7 +313,7 @@ rd_xlocs(struct rd *rd, const uint8_t *q, size_t n,
 	const uint64_t *pow = x->pow;
 	const uint64_t nloc = rd->lmap.n;
 	const uint32_t maxd = rd->lim->max_depth;
-	const uint32_t big = 8 * x->max_n;
+	const uint64_t big = 8 * (uint64_t)x->max_n;
 	uint32_t *fr = s->fr;
 	uint32_t k = s->k;
 	uint32_t nl = s->nl;
@@ -325,12 +325,14 @@ rd_xlocs(struct rd *rd, const uint8_t *q, size_t n,
 	unsigned start = 0;
 	int rv;
 
-	while (rd->lmap.dense && qend - q >= 8 && s->nf == k &&
+	while (rd->lmap.dense && q < qend && rd->end - q >= 8 && s->nf == k &&
 	    nl + 8 <= maxd && k + big <= maxd) {
 		memcpy(&w, q, 8);
 		stop = ~w & 0x8080808080808080ULL;
+		if (qend - q < 8) /* only varints that end inside */
+			stop &= ~0ULL >> (64 - 8 * (qend - q));
 		if (stop == 0)
-			break; /* a varint over 8 bytes */
+			break; /* a varint over 8 bytes, or cut short */
 		start = 0;
 		while (stop != 0) {
 			b = stop & -stop;
@@ -418,12 +420,20 @@ pprof_read_stack(struct rd *rd, size_t i, const struct pprof_expand *x,
 		rv = pb_next(&p, end, &f);
 		if (rv != 0)
 			return rd_wire(rd, &f, rv);
-		if (f.num == 1 && f.wt == PB_LEN)
+		/* One switch on one value: testing num and wt one after
+		 * the other made the compiler load them as one 64-bit word
+		 * just stored as two, a store-forwarding stall per field. */
+		switch (f.num << 3 | f.wt) {
+		case 1 << 3 | PB_LEN:
 			rv = rd_xlocs(rd, f.d, f.n, x, &s);
-		else if (f.num == 1 && f.wt == PB_VARINT)
+			break;
+		case 1 << 3 | PB_VARINT:
 			rv = rd_xloc(rd, f.at, f.u, x, &s);
-		else
+			break;
+		default:
 			rv = rd_sample_other(rd, &f, vals, &nv, &nlab);
+			break;
+		}
 		if (rv != 0)
 			return rv;
 	}
