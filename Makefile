@@ -159,3 +159,10 @@ oracle: $(BIN)/profpipe-decoder $(O)/pprof-folded
 
 demo-stop:
 	@scripts/demo stop
+
+# The store's window feeder and query timer: tests/e2e/test_store*.py send
+# windows with it, tests/bench/store-query times queries with it.
+$(O)/bench/store-feed: tests/bench/store_feed.c $(O)/libprofpipe.a $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(O)/libprofpipe.a $(LIBS)

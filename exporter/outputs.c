@@ -14,6 +14,7 @@
 static const struct sink_ops *const outputs_types[] = {
     &sink_jsonl_ops,
     &sink_folded_ops,
+    &sink_store_ops,
     &sink_pprof_ops,
     &sink_flamegraph_ops,
     &sink_metrics_ops,

@@ -70,6 +70,7 @@ extern const struct sink_ops sink_folded_ops;
 extern const struct sink_ops sink_pprof_ops;
 extern const struct sink_ops sink_flamegraph_ops;
 extern const struct sink_ops sink_metrics_ops;
+extern const struct sink_ops sink_store_ops;
 
 /* Per: profile|window|both of a profile sink's entry (default profile)
  * as SINK_PROFILES/SINK_WINDOWS bits in *takes. Defined in outputs.c. */
