@@ -382,20 +382,6 @@ inputs_parse_pull(struct inputs_parse *p, const struct cfg_node *input)
 }
 
 static int
-inputs_note(struct inputs_parse *p, const struct cfg_node *n, const char *msg)
-{
-	char line[512];
-	char *s;
-
-	snprintf(line, sizeof(line), "%s:%d: %s", p->c->path, n->line, msg);
-	s = arena_strndup(p->in->arena, line, strlen(line));
-	if (s == NULL)
-		return inputs_oom(p, n);
-	p->in->notes[p->in->nnotes++] = s;
-	return 0;
-}
-
-static int
 inputs_parse_input(struct inputs_parse *p, const struct cfg_node *input)
 {
 	const char *type;
@@ -409,9 +395,8 @@ inputs_parse_input(struct inputs_parse *p, const struct cfg_node *input)
 		return cfg_error(p->c, input, p->err, p->errlen,
 		    "Type: missing (service_go_profile or profile_push)");
 	if (strcmp(type, "profile_push") == 0)
-		return inputs_note(p, input,
-		    "Type: profile_push: the push "
-		    "intake is not supported yet; input skipped");
+		return inputs_push_parse(
+		    p->c, input, p->in, p->err, p->errlen);
 	if (strcmp(type, "service_go_profile") != 0)
 		return cfg_error(p->c, cfg_get(input, "Type"), p->err,
 		    p->errlen,
@@ -466,7 +451,9 @@ inputs_from_cfg(
 	    arena_calloc(in->arena, max ? max : 1, sizeof(*in->targets));
 	in->notes =
 	    arena_calloc(in->arena, cfg_count(seq) + 1, sizeof(*in->notes));
-	if (in->targets == NULL || in->notes == NULL)
+	in->pushes =
+	    arena_calloc(in->arena, cfg_count(seq) + 1, sizeof(*in->pushes));
+	if (in->targets == NULL || in->notes == NULL || in->pushes == NULL)
 		goto out_oom;
 	p.c = c;
 	p.in = in;

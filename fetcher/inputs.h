@@ -19,8 +19,8 @@
  *
  * Everything is validated here, once, so the rest of the fetcher never meets
  * a bad value: a problem comes back as "file:line: key: reason". Inputs of
- * Type profile_push belong to the push intake, which is not built yet: they
- * are skipped with a note for the log.
+ * Type profile_push are the push intake's: fetcher/inputs_push.h reads
+ * them into pushes[].
  *
  * A target's labels are the input's Labels merged with the address's
  * InstanceLabels (an instance label wins over a global one of the same key),
@@ -32,6 +32,7 @@
 #include <stddef.h>
 
 #include "common/config.h"
+#include "fetcher/inputs_push.h"
 
 enum inputs_kind {
 	INPUTS_CPU,
@@ -86,6 +87,8 @@ struct inputs {
 	size_t ntargets;
 	const char **notes; /* "file:line: ..." for the log: skipped inputs */
 	size_t nnotes;
+	struct inputs_push *pushes; /* Type profile_push */
+	size_t npushes;
 	struct arena *arena; /* everything above lives here */
 	int refs;
 };

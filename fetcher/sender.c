@@ -26,6 +26,8 @@ struct sender_slot {
 	char instance[INPUTS_INSTANCE_MAX + 1];
 	char kind[16];
 	size_t len;
+	sender_done_fn done; /* sender_submit_cb's, or NULL */
+	void *done_arg;
 	/* the completion, written on an nng thread under s->mu */
 	int err;
 	size_t rlen;
@@ -71,33 +73,38 @@ sender_on_reply(void *arg, int err, const void *reply, size_t rlen)
 	ev_async_send(s->loop, &s->wake);
 }
 
-static void
-sender_report(struct sender *s, struct sender_slot *slot)
+/* Log the outcome; reason gets the decoder's for a rejection. */
+static enum sender_outcome
+sender_report(struct sender *s, struct sender_slot *slot, char *reason)
 {
-	char reason[ACK_MAX];
 	int rv;
 
+	reason[0] = '\0';
 	if (slot->err != BUS_OK) {
 		s->st.failed++;
 		log_warn("%s %s: profile %s not delivered: %s", slot->instance,
 		    slot->kind, slot->id, bus_strerror(slot->err));
-		return;
+		snprintf(reason, ACK_MAX, "%s", bus_strerror(slot->err));
+		return SENDER_FAILED;
 	}
-	rv = ack_read(slot->reply, slot->rlen, reason, sizeof(reason));
+	rv = ack_read(slot->reply, slot->rlen, reason, ACK_MAX);
 	if (rv == 0) {
 		s->st.sent++;
 		log_info("%s %s: sent profile %s (%zu bytes)", slot->instance,
 		    slot->kind, slot->id, slot->len);
-	} else if (rv == 1) {
+		return SENDER_ACKED;
+	}
+	if (rv == 1) {
 		s->st.rejected++;
 		log_warn("%s %s: not a profile: %s", slot->instance,
 		    slot->kind, reason);
-	} else {
-		s->st.failed++;
-		log_warn(
-		    "%s %s: profile %s: unreadable reply from the decoder",
-		    slot->instance, slot->kind, slot->id);
+		return SENDER_REJECTED;
 	}
+	s->st.failed++;
+	log_warn("%s %s: profile %s: unreadable reply from the decoder",
+	    slot->instance, slot->kind, slot->id);
+	snprintf(reason, ACK_MAX, "unreadable reply from the decoder");
+	return SENDER_FAILED;
 }
 
 /* On the loop: drain the ring one slot at a time. */
@@ -106,6 +113,8 @@ sender_on_wake(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct sender *s = w->data;
 	struct sender_slot *slot;
+	enum sender_outcome outcome;
+	char reason[ACK_MAX];
 
 	(void)loop;
 	(void)revents;
@@ -119,9 +128,11 @@ sender_on_wake(struct ev_loop *loop, ev_async *w, int revents)
 		s->head = (s->head + 1) % s->nslots;
 		s->count--;
 		pthread_mutex_unlock(&s->mu);
-		sender_report(s, slot);
+		outcome = sender_report(s, slot, reason);
 		slot->busy = 0;
 		s->busy--;
+		if (slot->done != NULL)
+			slot->done(slot->done_arg, outcome, reason);
 		if (s->busy == 0 && s->idle_fn != NULL)
 			s->idle_fn(s->idle_arg);
 	}
@@ -265,6 +276,14 @@ int
 sender_submit(struct sender *s, const struct sender_origin *o,
     const void *body, size_t len)
 {
+	return sender_submit_cb(s, o, body, len, -1, NULL, NULL);
+}
+
+int
+sender_submit_cb(struct sender *s, const struct sender_origin *o,
+    const void *body, size_t len, int timeout_ms, sender_done_fn done,
+    void *arg)
+{
 	struct sender_slot *slot = sender_take_slot(s);
 	uint8_t *msg;
 	size_t mlen;
@@ -281,9 +300,12 @@ sender_submit(struct sender *s, const struct sender_origin *o,
 	snprintf(slot->instance, sizeof(slot->instance), "%s", o->instance);
 	snprintf(slot->kind, sizeof(slot->kind), "%s", o->kind);
 	slot->len = len;
+	slot->done = done;
+	slot->done_arg = arg;
 	slot->busy = 1;
 	s->busy++;
-	rv = bus_call_async(slot->ctx, msg, mlen, -1, sender_on_reply, slot);
+	rv = bus_call_async(
+	    slot->ctx, msg, mlen, timeout_ms, sender_on_reply, slot);
 	if (rv != BUS_OK) {
 		slot->busy = 0;
 		s->busy--;

@@ -66,6 +66,24 @@ void sender_free(struct sender *s);
 int sender_submit(struct sender *s, const struct sender_origin *o,
     const void *body, size_t len);
 
+/* What became of one profile sent with sender_submit_cb. */
+enum sender_outcome {
+	SENDER_ACKED = 0,    /* a decoder took it */
+	SENDER_REJECTED = 1, /* a decoder refused it: reason says why */
+	SENDER_FAILED = 2,   /* no ack within the time, or a bus failure */
+};
+typedef void (*sender_done_fn)(
+    void *arg, enum sender_outcome outcome, const char *reason);
+
+/* sender_submit, and done(arg, ...) on the loop once the profile's fate is
+ * known, after it is logged: exactly once if 0 is returned, never
+ * otherwise. timeout_ms (-1: none) bounds the wait for a decoder's ack;
+ * past it the request is abandoned (nng stops resending it) and the
+ * outcome is SENDER_FAILED. */
+int sender_submit_cb(struct sender *s, const struct sender_origin *o,
+    const void *body, size_t len, int timeout_ms, sender_done_fn done,
+    void *arg);
+
 size_t sender_free_slots(const struct sender *s);
 size_t sender_inflight(const struct sender *s);
 

@@ -239,7 +239,7 @@ test_allocs_threadcreate_ipv6(void **state)
 }
 
 static void
-test_push_input_skipped(void **state)
+test_push_input_read(void **state)
 {
 	struct inputs *in;
 
@@ -250,14 +250,14 @@ test_push_input_skipped(void **state)
 	               "  - Type: service_go_profile\n"
 	               "    Config: {Addresses: [{Host: h, Port: 1}]}\n");
 	assert_int_equal(in->ntargets, 1);
-	assert_int_equal(in->nnotes, 1);
-	assert_string_equal(in->notes[0],
-	    "cfg.yaml:2: Type: profile_push: "
-	    "the push intake is not supported yet; input skipped");
+	assert_int_equal(in->nnotes, 0);
+	assert_int_equal(in->npushes, 1);
+	assert_string_equal(in->pushes[0].endpoints[0], "/profiling/v1/input");
 	inputs_unref(in);
 
 	in = expect_ok("inputs:\n  - Type: profile_push\n");
 	assert_int_equal(in->ntargets, 0);
+	assert_int_equal(in->npushes, 1);
 	inputs_unref(in);
 }
 
@@ -416,7 +416,7 @@ main(void)
 	    cmocka_unit_test(test_instance_labels_win),
 	    cmocka_unit_test(test_seconds_follow_interval),
 	    cmocka_unit_test(test_allocs_threadcreate_ipv6),
-	    cmocka_unit_test(test_push_input_skipped),
+	    cmocka_unit_test(test_push_input_read),
 	    cmocka_unit_test(test_kind_names_round_trip),
 	    cmocka_unit_test(test_malformed_yaml),
 	    cmocka_unit_test(test_structure_errors),
