@@ -17,7 +17,7 @@
 
 #include "exporter/api_int.h"
 #include "exporter/api_params.h"
-#include "exporter/api_pprof.h"
+#include "exporter/pprof_pack.h"
 #include "exporter/store_query.h"
 
 #define API_NS 1000000000LL
@@ -340,11 +340,12 @@ api_profile(void *arg, const struct httpd_req *req, struct httpd_resp *r)
 	struct store_sel q;
 	struct store_merged m;
 	char extra[256];
+	size_t nsamples;
 
 	if (api_read_params(&p, req, api_sel_keys, r) < 0 ||
 	    api_selection(&p, 0, &q, r) < 0 || api_merge(a, &q, &m, r) < 0)
 		return;
-	if (api_pprof(&m.d, 0, a->arena, &a->out) < 0) {
+	if (pprof_pack(&m.d, &a->out, &nsamples) < 0) {
 		api_error(r, 500, "pprof: out of memory or too large");
 		return;
 	}

@@ -424,6 +424,7 @@ store_merge(struct store *s, const struct store_sel *q, struct arena *a,
 	out->origin.kind = (char *)q->kind;
 	out->origin.start_ns = q->range[0].from_ns;
 	out->origin.end_ns = q->range[0].to_ns;
+	out->d.duration_ns = q->range[0].to_ns - q->range[0].from_ns;
 	out->d.origin = &out->origin;
 	rv = 0;
 out_end:
