@@ -16,12 +16,15 @@ static const char usage[] =
     "usage: profpipe-aggregator [-c FILE] [--decoded URL] [--results URL]\n"
     "                           [--tap URL] [--ready-fd N] [-v|-q]\n"
     "\n"
-    "Turns decoded profiles into results: heap alloc_* counters become the\n"
-    "delta since the previous profile of the same (service, instance,\n"
-    "kind); everything else passes as it came.\n"
+    "Turns decoded profiles into results: cumulative counters (heap\n"
+    "alloc_*, mutex and block without seconds=) become the delta since the\n"
+    "previous profile of the same (service, instance, kind); profiles are\n"
+    "merged into time windows and Go runtime metrics per instance.\n"
     "\n"
     "  -c FILE        the pipeline's YAML file; reads its aggregator:\n"
-    "                 section (SeriesTTL, MaxSeries, MaxStacksPerSeries)\n"
+    "                 section (SeriesTTL, MaxSeries, MaxStacksPerSeries,\n"
+    "                 Window, WindowGrace, MaxStacksPerWindow,\n"
+    "                 MergeInstances)\n"
     "  --decoded URL  listen for decoders (default "
     "ipc://$PROFPIPE_RUN/decoded.ipc)\n"
     "  --results URL  the exporter (default "
@@ -132,6 +135,7 @@ main(int argc, char **argv)
 			break;
 		}
 	}
+	agg_finish(st);
 	agg_close(st);
 	return rc;
 }

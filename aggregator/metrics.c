@@ -138,6 +138,22 @@ metrics_acc_for(struct metrics_state *m, int64_t t_ns, int64_t len_ns)
 	return acc;
 }
 
+/* Open windows, not counting the one t_ns would join. */
+static size_t
+metrics_open_count(const struct metrics_state *m, int64_t t_ns, int64_t len)
+{
+	const struct metrics_acc *acc;
+	int64_t start = window_align(t_ns, len);
+	size_t n = 0;
+
+	for (acc = m->open; acc != NULL; acc = acc->next) {
+		if (acc->start_ns == start)
+			return 0;
+		n++;
+	}
+	return n;
+}
+
 /* The column of sample type name in d, or -1; absent types count as not
  * there. */
 static int
@@ -358,6 +374,10 @@ metrics_feed(struct metrics_state *m, const Profpipe__Decoded *d,
 		if (m->origin == NULL)
 			return -1;
 	}
+	if (d->origin->start_ns < m->closed_until ||
+	    metrics_open_count(m, d->origin->start_ns, len_ns) >=
+	        METRICS_MAX_OPEN)
+		return 1;
 	acc = metrics_acc_for(m, d->origin->start_ns, len_ns);
 	if (acc == NULL)
 		return -1;
@@ -401,6 +421,8 @@ metrics_drop(struct metrics_state *m, struct metrics_acc *acc)
 	while (*p != NULL && *p != acc)
 		p = &(*p)->next;
 	if (*p != NULL) {
+		if (acc->end_ns > m->closed_until)
+			m->closed_until = acc->end_ns;
 		*p = acc->next;
 		xfree(acc);
 	}

@@ -117,6 +117,7 @@ struct metrics_acc {
 /* Everything of one instance: open windows, the last snapshots. */
 struct metrics_state {
 	struct metrics_acc *open; /* by start_ns */
+	int64_t closed_until;     /* end of the last window sent */
 	int have_ms;
 	int64_t ms_at_ns;
 	uint64_t ms_frees, ms_num_gc;
@@ -125,9 +126,14 @@ struct metrics_state {
 	Profpipe__Origin *origin; /* of the first profile; owned */
 };
 
+/* Windows an instance may have open at once (a late profile and a
+ * current one; a clock gone wild does not open more). */
+#define METRICS_MAX_OPEN 4
+
 /* Reduce profile d (after delta_apply, with its report) into the window
- * of length len_ns holding d's start. 0, or -1 out of memory (the
- * profile then counts in no metric). */
+ * of length len_ns holding d's start. 0; 1 when d counts in no window
+ * (its window was sent already, or METRICS_MAX_OPEN are open); -1 out of
+ * memory (d then counts in no metric). */
 int metrics_feed(struct metrics_state *m, const Profpipe__Decoded *d,
     const struct delta_report *rep, int64_t len_ns);
 

@@ -6,9 +6,15 @@
  *     SeriesTTL: 600            # seconds a series may go unseen
  *     MaxSeries: 10000
  *     MaxStacksPerSeries: 100000
+ *     Window: 60                # seconds; windows aligned to multiples
+ *     WindowGrace: 15           # seconds past a window's end before it
+ *                               # closes: a seconds=S fetch (S <= 10)
+ *                               # lands S seconds after its start
+ *     MaxStacksPerWindow: 50000 # past it the smallest fold into (other)
+ *     MergeInstances: false     # one window per (service, kind)
  *
- * Window and MergeInstances belong to the time windows still to come; they
- * are accepted now so a file written for them does not fail to load.
+ * SeriesTTL must exceed Window + WindowGrace, or a quiet series would be
+ * freed with its window still open.
  */
 #include "aggregator/options.h"
 
@@ -25,6 +31,10 @@ agg_options_defaults(struct agg_options *o)
 	o->series_ttl_s = 600;
 	o->max_series = 10000;
 	o->max_stacks = 100000;
+	o->window_s = 60;
+	o->window_grace_s = 15;
+	o->window_stacks = 50000;
+	o->merge_instances = 0;
 	o->call_timeout_ms = 2000;
 	o->drain_ms = 10000;
 	o->dedup_ids = 65536;
@@ -37,7 +47,8 @@ agg_options_load(
     struct agg_options *o, const char *path, char *err, size_t errlen)
 {
 	static const char *const known[] = {"SeriesTTL", "MaxSeries",
-	    "MaxStacksPerSeries", "Window", "MergeInstances", NULL};
+	    "MaxStacksPerSeries", "Window", "WindowGrace",
+	    "MaxStacksPerWindow", "MergeInstances", NULL};
 	struct cfg *c;
 	struct cfg_node *m;
 	int rv = -1;
@@ -52,8 +63,22 @@ agg_options_load(
 	    cfg_int(c, m, "MaxSeries", o->max_series, 1, 1000000,
 	        &o->max_series, err, errlen) < 0 ||
 	    cfg_int(c, m, "MaxStacksPerSeries", o->max_stacks, 1, 10000000,
-	        &o->max_stacks, err, errlen) < 0)
+	        &o->max_stacks, err, errlen) < 0 ||
+	    cfg_int(c, m, "Window", o->window_s, 1, 86400, &o->window_s, err,
+	        errlen) < 0 ||
+	    cfg_int(c, m, "WindowGrace", o->window_grace_s, 0, 3600,
+	        &o->window_grace_s, err, errlen) < 0 ||
+	    cfg_int(c, m, "MaxStacksPerWindow", o->window_stacks, 16, 10000000,
+	        &o->window_stacks, err, errlen) < 0 ||
+	    cfg_bool(c, m, "MergeInstances", o->merge_instances,
+	        &o->merge_instances, err, errlen) < 0)
 		goto out_free_cfg;
+	if (o->series_ttl_s <= o->window_s + o->window_grace_s) {
+		cfg_error(c, m, err, errlen,
+		    "SeriesTTL (%ld) must exceed Window + WindowGrace (%ld)",
+		    o->series_ttl_s, o->window_s + o->window_grace_s);
+		goto out_free_cfg;
+	}
 	rv = 0;
 out_free_cfg:
 	cfg_free(c);

@@ -15,6 +15,10 @@ struct agg_options {
 	long series_ttl_s;     /* SeriesTTL: free a series unseen this long */
 	long max_series;       /* MaxSeries */
 	long max_stacks;       /* MaxStacksPerSeries: baseline stacks */
+	long window_s;         /* Window: length of a time window */
+	long window_grace_s;   /* WindowGrace: wait past a window's end */
+	long window_stacks;    /* MaxStacksPerWindow */
+	int merge_instances;   /* MergeInstances */
 	int call_timeout_ms;   /* one attempt at the exporter */
 	int drain_ms;          /* after SIGTERM: stop retrying the exporter */
 	size_t dedup_ids;      /* profile ids remembered */

@@ -49,6 +49,14 @@ series_table_new(struct series_table **out, size_t max_series, int64_t ttl_ns)
 static void
 series_release(struct series *s)
 {
+	struct window *w;
+
+	while (s->windows != NULL) {
+		w = s->windows;
+		s->windows = w->next;
+		window_free(w);
+	}
+	metrics_state_release(&s->metrics);
 	delta_state_release(&s->delta);
 	xfree(s);
 }
@@ -202,4 +210,19 @@ size_t
 series_count(const struct series_table *t)
 {
 	return t->count;
+}
+
+int
+series_each(
+    struct series_table *t, int (*fn)(void *arg, struct series *s), void *arg)
+{
+	struct series *s;
+	int rv;
+
+	for (s = t->oldest; s != NULL; s = s->newer) {
+		rv = fn(arg, s);
+		if (rv != 0)
+			return rv;
+	}
+	return 0;
 }

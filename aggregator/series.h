@@ -1,9 +1,9 @@
 /*
  * series: the aggregator's table of series, one per (service, instance,
  * kind) that has sent a profile. A series holds what must survive from one
- * profile to the next: today the alloc baseline (delta.h); the time
- * windows, flame trees and runtime metrics of later stages of the work
- * join it as more members of struct series.
+ * profile to the next: the cumulative-counter baseline (delta.h), the
+ * series' open time windows (window.h), and for an instance's own series
+ * (kind "", see timeline.h) its runtime-metrics state (metrics.h).
  *
  * Bounded both ways: at most max_series series (series_get refuses the
  * next one), and a series not seen for ttl is freed by series_expire,
@@ -17,6 +17,8 @@
 #include <stdint.h>
 
 #include "aggregator/delta.h"
+#include "aggregator/metrics.h"
+#include "aggregator/window.h"
 
 struct series {
 	const char *service; /* these three point into the series */
@@ -24,6 +26,9 @@ struct series {
 	const char *kind;
 	int64_t last_seen_ns;
 	struct delta_state delta;
+	struct window *windows; /* open ones, by start_ns */
+	int64_t closed_until;   /* end of the last window closed */
+	struct metrics_state metrics;
 
 	/* The table's own links. */
 	uint64_t hash;
@@ -59,5 +64,10 @@ size_t series_expire(struct series_table *t, int64_t now_ns,
     void (*gone)(void *arg, const struct series *s), void *arg);
 
 size_t series_count(const struct series_table *t);
+
+/* Call fn on every series, oldest seen first; fn must not add or remove
+ * series. Stops at and returns fn's first non-zero result. */
+int series_each(
+    struct series_table *t, int (*fn)(void *arg, struct series *s), void *arg);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "aggregator/delta.h"
 #include "aggregator/series.h"
+#include "aggregator/timeline.h"
 #include "common/ack.h"
 #include "common/arena.h"
 #include "common/bus.h"
@@ -43,6 +44,10 @@ struct agg_stage {
 	struct dedup *seen; /* profile ids the exporter acknowledged */
 	struct arena *arena;
 	struct agg_stats stats;
+	struct timeline_opts tl;
+	struct timeline_counts tc;
+	int64_t last_close_ns; /* wall clock */
+	int64_t deadline;      /* monotonic; set at the first stop seen */
 };
 
 /* What agg_hand_on learnt from the exporter. */
@@ -54,6 +59,15 @@ agg_now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t
+agg_wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -127,6 +141,10 @@ agg_open(struct agg_stage **out, const struct agg_options *o, char *err,
 		return -1;
 	}
 	st->opt = *o;
+	st->tl.len_ns = (int64_t)o->window_s * 1000000000;
+	st->tl.grace_ns = (int64_t)o->window_grace_s * 1000000000;
+	st->tl.max_stacks = (size_t)o->window_stacks;
+	st->tl.merge = o->merge_instances;
 	if (agg_url(st->decoded_url, o->decoded_url, "decoded.ipc", err,
 	        errlen) < 0 ||
 	    agg_url(st->results_url, o->results_url, "results.ipc", err,
@@ -177,12 +195,11 @@ agg_stopping(const struct agg_stage *st)
 
 /* Send the packed Result until the exporter answers. Retries forever
  * while running (back-pressure: decoders wait meanwhile); once a stop is
- * seen, for drain_ms more. */
+ * seen, until drain_ms after it (one deadline for everything left). */
 static enum agg_outcome
 agg_hand_on(struct agg_stage *st, const char *who, const void *buf, size_t len,
     char *reason, size_t reasonlen)
 {
-	int64_t deadline = 0;
 	int64_t now;
 	int timeout;
 	int attempt;
@@ -194,14 +211,14 @@ agg_hand_on(struct agg_stage *st, const char *who, const void *buf, size_t len,
 		timeout = st->opt.call_timeout_ms;
 		if (agg_stopping(st)) {
 			now = agg_now_ns();
-			if (deadline == 0)
-				deadline =
+			if (st->deadline == 0)
+				st->deadline =
 				    now + (int64_t)st->opt.drain_ms * 1000000;
-			if (now >= deadline)
+			if (now >= st->deadline)
 				return AGG_GAVE_UP;
-			if ((deadline - now) / 1000000 < timeout)
+			if ((st->deadline - now) / 1000000 < timeout)
 				timeout =
-				    (int)((deadline - now) / 1000000) + 1;
+				    (int)((st->deadline - now) / 1000000) + 1;
 		}
 		if (attempt > 1)
 			st->stats.exporter_retries++;
@@ -301,14 +318,17 @@ agg_pack(
  * counters and their log lines too, so a retried profile counts once. */
 static void
 agg_commit(struct agg_stage *st, const char *who, struct series *s,
-    struct delta_state *next, const Profpipe__Decoded *d, const void *buf,
-    size_t len, const struct delta_report *rep)
+    struct delta_state *next, const Profpipe__Decoded *d,
+    const Profpipe__Decoded *res, const void *buf, size_t len,
+    const struct delta_report *rep)
 {
 	agg_log_delta(st, who, rep);
 	if (s != NULL) {
 		delta_commit(&s->delta, next);
 		series_touch(st->series, s, agg_now_ns());
 	}
+	timeline_feed(st->series, &st->tl, res, rep, s, agg_now_ns(),
+	    st->arena, &st->tc);
 	dedup_add(st->seen, d->origin->profile_id);
 	if (st->tap != NULL)
 		bus_publish(st->tap, buf, len);
@@ -365,7 +385,7 @@ agg_handle(struct agg_stage *st, const void *req, size_t len)
 	}
 	switch (agg_hand_on(st, who, buf, blen, why, sizeof(why))) {
 	case AGG_ACKED:
-		agg_commit(st, who, s, &next, d, buf, blen, &rep);
+		agg_commit(st, who, s, &next, d, res, buf, blen, &rep);
 		agg_reply(st, who, NULL);
 		break;
 	case AGG_REJECTED:
@@ -397,6 +417,63 @@ agg_log_expired(void *arg, const struct series *s)
 	    s->instance, s->kind, st->opt.series_ttl_s);
 }
 
+/* timeline_send_fn: hand a window's or metrics' Result on. */
+static int
+agg_send_result(void *arg, const char *what, const Profpipe__Result *res)
+{
+	struct agg_stage *st = arg;
+	char why[ACK_MAX / 2];
+	size_t len = profpipe__result__get_packed_size(res);
+	void *buf = arena_alloc(st->arena, len);
+
+	if (buf == NULL) {
+		log_warn("%s: out of memory packing it (%zu bytes): lost",
+		    what, len);
+		return -1;
+	}
+	profpipe__result__pack(res, buf);
+	switch (agg_hand_on(st, what, buf, len, why, sizeof(why))) {
+	case AGG_ACKED:
+		if (st->tap != NULL)
+			bus_publish(st->tap, buf, len);
+		log_debug("%s: handed on", what);
+		return 0;
+	case AGG_REJECTED:
+		st->stats.exporter_rejected++;
+		log_warn("%s: exporter rejected it: %s", what, why);
+		return 0;
+	case AGG_GAVE_UP:
+		break;
+	}
+	st->stats.gave_up++;
+	log_warn("%s: exporter did not answer before the drain deadline: "
+	         "lost",
+	    what);
+	return -1;
+}
+
+/* Send the windows and metrics due; at most every 200 ms. */
+static void
+agg_close_due(struct agg_stage *st)
+{
+	int64_t now = agg_wall_ns();
+
+	if (now - st->last_close_ns < 200000000)
+		return;
+	st->last_close_ns = now;
+	timeline_close(st->series, &st->tl, now, 0, st->arena, agg_send_result,
+	    st, &st->tc);
+}
+
+void
+agg_finish(struct agg_stage *st)
+{
+	int64_t now = agg_wall_ns();
+
+	timeline_close(st->series, &st->tl, now, now, st->arena,
+	    agg_send_result, st, &st->tc);
+}
+
 int
 agg_step(struct agg_stage *st, int wait_ms)
 {
@@ -404,6 +481,8 @@ agg_step(struct agg_stage *st, int wait_ms)
 	size_t len;
 	int rv;
 
+	/* Windows close before series expire, so none expires open. */
+	agg_close_due(st);
 	series_expire(st->series, agg_now_ns(), agg_log_expired, st);
 	rv = bus_recv(st->in_ctx, &req, &len, wait_ms);
 	if (rv == BUS_ETIMEDOUT)
@@ -439,5 +518,11 @@ agg_close(struct agg_stage *st)
 	         " given up, %zu series",
 	    n->received, n->handed_on, n->duplicates, n->rejected,
 	    n->exporter_rejected, n->gave_up, series_count(st->series));
+	log_info("windows: %" PRIu64 " sent, %" PRIu64
+	         " instance metrics sent, %" PRIu64 " late profiles, %" PRIu64
+	         " left out (no room), %" PRIu64 " failed, %" PRIu64
+	         " stacks folded",
+	    st->tc.windows_sent, st->tc.metrics_sent, st->tc.late,
+	    st->tc.refused, st->tc.failed, st->tc.folded);
 	agg_free(st);
 }

@@ -8,6 +8,11 @@
  * the tap, and answer the decoder. The Ack upstream therefore means "the
  * exporter has it"; with no Ack the decoder's nng sends it again and the
  * baseline is still the one the result was computed against.
+ *
+ * Once acknowledged, the profile also joins its time window and its
+ * instance's runtime metrics (timeline.h); between messages the stage
+ * sends the windows and metrics that are due as Result{window} and
+ * Result{metrics}, through the same exporter socket and retries.
  */
 #ifndef PROFPIPE_AGG_STAGE_H
 #define PROFPIPE_AGG_STAGE_H
@@ -44,6 +49,10 @@ int agg_open(struct agg_stage **out, const struct agg_options *o, char *err,
  * longer: the exporter is waited for). 0 when a message was handled or
  * none came; -1 when the decoders' socket failed. */
 int agg_step(struct agg_stage *st, int wait_ms);
+
+/* At a stop: send every window and metrics still open, partial (ending
+ * now), within the drain deadline. */
+void agg_finish(struct agg_stage *st);
 
 const struct agg_stats *agg_stats(const struct agg_stage *st);
 

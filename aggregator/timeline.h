@@ -1,0 +1,72 @@
+/*
+ * timeline: where the aggregator's windows and metrics live and when they
+ * close. After the exporter acknowledged a profile's result, timeline_feed
+ * merges it into the window of its series holding its start_ns (series
+ * (service, instance, kind), or (service, "", kind) when instances are
+ * merged) and reduces it into its instance's runtime metrics (kept in the
+ * series (service, instance, ""), kind "" being no real kind).
+ *
+ * Windows are aligned to multiples of their length in wall-clock time; a
+ * window closes once wall time passes its end plus the grace period, which
+ * lets profiles still in the pipeline (a fetch of S seconds, the decoders)
+ * reach it. A profile whose window was closed already is late: it is
+ * counted, and goes on as Result{profile} only. A series holds at most
+ * TIMELINE_MAX_OPEN open windows; a profile that would open another (a
+ * wild clock) is left out of windows the same way.
+ *
+ * Closing sends Result{window} for every due window of every series, then
+ * Result{metrics} for every due instance window, through the caller's
+ * send function. timeline_close with partial_end set closes everything
+ * open (at SIGTERM), each window ending at min(its end, partial_end).
+ */
+#ifndef PROFPIPE_AGG_TIMELINE_H
+#define PROFPIPE_AGG_TIMELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aggregator/delta.h"
+#include "aggregator/series.h"
+#include "common/wire.pb-c.h"
+
+#define TIMELINE_MAX_OPEN 4
+
+struct arena;
+
+struct timeline_opts {
+	int64_t len_ns;    /* Window */
+	int64_t grace_ns;  /* WindowGrace */
+	size_t max_stacks; /* MaxStacksPerWindow */
+	int merge;         /* MergeInstances */
+};
+
+struct timeline_counts {
+	uint64_t late;    /* profiles after their window closed */
+	uint64_t refused; /* no room: MaxSeries or open windows */
+	uint64_t failed;  /* out of memory, too many value types */
+	uint64_t windows_sent;
+	uint64_t metrics_sent;
+	uint64_t folded; /* stack entries folded into (other) */
+};
+
+/* The result's message, handed to send; 0 when the exporter took it or
+ * refused it for good, -1 when it could not be sent (it is then lost:
+ * the caller logs why). */
+typedef int (*timeline_send_fn)(
+    void *arg, const char *what, const Profpipe__Result *res);
+
+/* res: the profile as handed on (deltas applied), rep its delta report,
+ * s its series (NULL when past MaxSeries), now_ns the series table's
+ * clock. Never fails: what cannot be done is counted in c. */
+void timeline_feed(struct series_table *t, const struct timeline_opts *o,
+    const Profpipe__Decoded *res, const struct delta_report *rep,
+    struct series *s, int64_t now_ns, struct arena *scratch,
+    struct timeline_counts *c);
+
+/* Send what is due at wall time wall_ns (partial_end 0), or everything
+ * (partial_end = now, wall clock). scratch is reset after each message. */
+void timeline_close(struct series_table *t, const struct timeline_opts *o,
+    int64_t wall_ns, int64_t partial_end, struct arena *scratch,
+    timeline_send_fn send, void *arg, struct timeline_counts *c);
+
+#endif
