@@ -554,11 +554,12 @@ wtab_other(struct wtab *t, int64_t **row, uint32_t *idx)
 	if (wtab_intern(t, name, &fk.func) < 0 ||
 	    wtab_add_frame(t, &fk, &fr) < 0)
 		return -1;
-	/* The decoder's stack hash of this one frame (decode.h). */
+	/* The decoder's stack hash of this one frame (decode.h): the sum
+	 * over one frame is its frame hash, then the frame count. */
 	text = hash_u64(
 	    hash_bytes(hash_bytes(HASH_SEED, name, sizeof(name) - 1), "", 0),
 	    0);
-	text = hash_u64(HASH_SEED, text);
+	text = hash_u64(hash_u64(HASH_SEED, text), 1);
 	k.t = t;
 	k.fr = &fr;
 	k.n = 1;

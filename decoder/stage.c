@@ -18,6 +18,7 @@
 #include "common/proc.h"
 #include "common/wire.pb-c.h"
 #include "decoder/decode.h"
+#include "decoder/memstats.h"
 
 #define RECV_MS 200
 #define FORWARD_MS 1000     /* one try at the aggregator */
@@ -132,8 +133,13 @@ stage_handle(struct stage *st, const void *req, size_t len)
 		return;
 	}
 	o = raw->origin;
-	rv = decoder_run(st->dec, raw->body.data, raw->body.len, st->a, &d,
-	    err, sizeof(err));
+	/* heap?debug=1 text: its MemStats tail only (memstats.h). */
+	if (o != NULL && o->kind != NULL && strcmp(o->kind, "memstats") == 0)
+		rv = memstats_decode(raw->body.data, raw->body.len, st->a, &d,
+		    err, sizeof(err));
+	else
+		rv = decoder_run(st->dec, raw->body.data, raw->body.len, st->a,
+		    &d, err, sizeof(err));
 	if (rv != 0) {
 		log_warn("%s %s %s: %s", or_dash(o ? o->target : NULL),
 		    or_dash(o ? o->kind : NULL),
