@@ -1,7 +1,8 @@
 # profpipe: one non-recursive GNU Makefile.
 #
 #   make            build bin/profpipe-{fetcher,decoder,aggregator,exporter,tap}
-#   make test       install missing packages, build, run unit + e2e tests
+#   make test       install missing packages, build, run unit + e2e tests,
+#                   then every fuzz target briefly (tests/run-all)
 #   make check      unit tests only
 #   make asan       build and run the unit tests under ASan + UBSan
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
