@@ -1,8 +1,9 @@
 /*
  * profpipe-exporter: the last stage. Listens for the aggregator's results
- * and writes each to every configured sink (exporter/outputs.h), acking a
- * result only once all of them hold it. Glue only: options, config, sinks,
- * the stage, signals, readiness, the loop.
+ * and writes each to every configured sink that takes its shape
+ * (exporter/outputs.h), acking a result only once all of them hold it.
+ * Glue only: options, config, sinks, the stage, signals, readiness, the
+ * loop.
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,8 +21,10 @@ static const char export_usage[] =
     "usage: profpipe-exporter [-c FILE] [--results URL] [--ready-fd N] "
     "[-v|-q]\n"
     "\n"
-    "Writes the aggregator's results to the sinks in FILE's outputs: list\n"
-    "(jsonl records, folded stacks); without -c, jsonl on standard output.\n"
+    "Writes the aggregator's results (profiles, windows, runtime metrics)\n"
+    "to the sinks in FILE's outputs: list (jsonl records, folded stacks,\n"
+    "pprof files, flame graphs, Prometheus /metrics and line protocol);\n"
+    "without -c, jsonl on standard output.\n"
     "\n"
     "  -c FILE         the pipeline's YAML config\n"
     "  --results URL   listen here (default ipc://$PROFPIPE_RUN/results.ipc)\n"

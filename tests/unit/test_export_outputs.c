@@ -14,7 +14,7 @@
 
 #include "common/config.h"
 #include "exporter/outputs.h"
-#include "tests/unit/export_fixture.h"
+#include "tests/unit/export_window.h"
 
 static struct cfg *
 parse(const char *text)
@@ -99,7 +99,11 @@ test_config_errors(void **state)
 	        "pipe.yaml:2: outputs: entry without Type"},
 	    {"outputs:\n  - Type: jsonl\n  - Type: parquet\n",
 	        "pipe.yaml:3: Type: unknown output type \"parquet\" (known: "
-	        "jsonl, folded)"},
+	        "jsonl, folded, pprof, flamegraph, metrics"},
+	    {"outputs:\n  - Type: jsonl\n    Per: day\n",
+	        "pipe.yaml:3: Per: \"day\": one of profile, window, both"},
+	    {"outputs:\n  - Type: folded\n    Dir: /tmp\n    Per: [x]\n",
+	        "pipe.yaml:4: Per: expected a value"},
 	    {"outputs:\n  - Type: [jsonl]\n",
 	        "pipe.yaml:2: Type: expected a value, found a list"},
 	    {"outputs:\n  - Type: jsonl\n    Pth: /tmp/x\n",
@@ -177,6 +181,58 @@ test_jsonl_file_and_full_disk(void **state)
 	unlink(path);
 }
 
+/* Per: window: a window is written as a profile whose profileID is the
+ * window's id and durationNs its length; Per: both takes both. */
+static void
+test_jsonl_per_window(void **state)
+{
+	char path[] = "/tmp/test_export_outputs.XXXXXX";
+	char text[256];
+	char got[8192];
+	char err[512];
+	struct outputs o;
+	struct fixture f;
+	struct xwindow x;
+	struct cfg *c;
+	struct sink *s;
+	size_t nrec;
+	size_t n;
+	FILE *fp;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(text, sizeof(text),
+	    "outputs:\n  - Type: jsonl\n    Path: %s\n    Per: window\n"
+	    "  - Type: jsonl\n    Per: both\n",
+	    path);
+	c = parse(text);
+	assert_int_equal(outputs_open(&o, c, err, sizeof(err)), 0);
+	assert_int_equal(o.sinks[0]->takes, SINK_WINDOWS);
+	assert_int_equal(o.sinks[1]->takes, SINK_PROFILES | SINK_WINDOWS);
+	s = o.sinks[0];
+	xwindow_fixture(&x, &f);
+	if (s->ops->write_window(s, &x.w, &nrec, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(nrec, 3);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	n = fread(got, 1, sizeof(got) - 1, fp);
+	fclose(fp);
+	got[n] = '\0';
+	assert_true(fx_jsonl_valid(got, n));
+	assert_non_null(strstr(got,
+	    "\"durationNs\":\"10000000000\","
+	    "\"profileID\":\"7a2b0c1d-0000-4000-8000-"
+	    "00000000000w\""));
+	assert_non_null(strstr(got, "\"instance\\\":\\\"\\\""));
+	outputs_close(&o);
+	cfg_free(c);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -185,6 +241,7 @@ main(void)
 	    cmocka_unit_test(test_two_sinks),
 	    cmocka_unit_test(test_config_errors),
 	    cmocka_unit_test(test_jsonl_file_and_full_disk),
+	    cmocka_unit_test(test_jsonl_per_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
