@@ -27,6 +27,7 @@ static const struct inputs_kind_info inputs_kinds[INPUTS_NKINDS] = {
     [INPUTS_BLOCK] = {"block", "/debug/pprof/block", 1},
     [INPUTS_ALLOCS] = {"allocs", "/debug/pprof/allocs", 0},
     [INPUTS_THREADCREATE] = {"threadcreate", "/debug/pprof/threadcreate", 0},
+    [INPUTS_MEMSTATS] = {"memstats", "/debug/pprof/heap?debug=1", 0},
 };
 
 #define INPUTS_KNOWN_KINDS                                                    \
@@ -43,7 +44,7 @@ static const struct inputs_kind_info inputs_kinds[INPUTS_NKINDS] = {
 
 static const char *const inputs_input_keys[] = {"Type", "Name", "Mode",
     "Interval", "Timeout", "BodyLimitSize", "EnabledProfiles", "Labels",
-    "Config", NULL};
+    "Config", "Metrics", NULL};
 static const char *const inputs_config_keys[] = {"Addresses", NULL};
 static const char *const inputs_address_keys[] = {
     "Host", "Port", "InstanceLabels", NULL};
@@ -81,6 +82,12 @@ int
 inputs_kind_is_delta(enum inputs_kind k)
 {
 	return (unsigned)k < INPUTS_NKINDS && inputs_kinds[k].delta;
+}
+
+int
+inputs_kind_is_text(enum inputs_kind k)
+{
+	return k == INPUTS_MEMSTATS;
 }
 
 int
@@ -314,6 +321,7 @@ static int
 inputs_parse_pull(struct inputs_parse *p, const struct cfg_node *input)
 {
 	struct inputs_common ic;
+	int metrics;
 	struct cfg_node *labels;
 	struct cfg_node *config;
 	struct cfg_node *addrs;
@@ -351,8 +359,13 @@ inputs_parse_pull(struct inputs_parse *p, const struct cfg_node *input)
 	    cfg_int(p->c, input, "BodyLimitSize", 10240, 1,
 	        INPUTS_MAX_LIMIT_KB, &ic.limit_kb, p->err, p->errlen) < 0)
 		return -1;
-	if (inputs_parse_kinds(p, input, &ic.kinds) < 0)
+	if (inputs_parse_kinds(p, input, &ic.kinds) < 0 ||
+	    cfg_bool(p->c, input, "Metrics", 0, &metrics, p->err, p->errlen) <
+	        0)
 		return -1;
+	/* The runtime metrics need MemStats, which no profile carries. */
+	if (metrics)
+		ic.kinds |= 1u << INPUTS_MEMSTATS;
 	if (cfg_map(p->c, input, "Labels", &labels, p->err, p->errlen) < 0)
 		return -1;
 	if (inputs_check_labels(p, labels, "Labels") < 0)

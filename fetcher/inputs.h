@@ -13,6 +13,7 @@
  *       BodyLimitSize: 10240          # KB per response body
  *       EnabledProfiles: [cpu, mem, goroutines, mutex, block]
  *       Labels: {service: checkout}
+ *       Metrics: true                 # also GET heap?debug=1 (MemStats)
  *       Config:
  *         Addresses:
  *           - {Host: 127.0.0.1, Port: 18689, InstanceLabels: {zone: a}}
@@ -42,6 +43,7 @@ enum inputs_kind {
 	INPUTS_BLOCK,
 	INPUTS_ALLOCS,
 	INPUTS_THREADCREATE,
+	INPUTS_MEMSTATS, /* heap?debug=1 text, added by Metrics: true */
 	INPUTS_NKINDS
 };
 
@@ -51,6 +53,8 @@ const char *inputs_kind_name(enum inputs_kind k);
 const char *inputs_kind_path(enum inputs_kind k);
 /* Fetched with ?seconds=S: Go returns the delta over those seconds. */
 int inputs_kind_is_delta(enum inputs_kind k);
+/* The body is text (heap?debug=1), not a protobuf profile. */
+int inputs_kind_is_text(enum inputs_kind k);
 /* 0, or -1 for a name that is no kind. */
 int inputs_kind_parse(const char *name, enum inputs_kind *out);
 

@@ -159,8 +159,10 @@ pull_start(struct pull *p, struct schedule_slot *slot)
 	f->t = job->t;
 	f->kind = job->kind;
 	if (inputs_url(job->t, job->kind, f->url, sizeof(f->url)) < 0 ||
-	    scrape_start(p->scr, f->url, inputs_timeout_ms(job->t, job->kind),
-	        job->t->body_limit, pull_on_fetched, f) < 0)
+	    (inputs_kind_is_text(job->kind) ? scrape_start_text
+	                                    : scrape_start)(p->scr, f->url,
+	        inputs_timeout_ms(job->t, job->kind), job->t->body_limit,
+	        pull_on_fetched, f) < 0)
 		goto out_free_fetch;
 	p->st.scrapes++;
 	log_debug("%s %s: GET %s", job->t->instance, kind, f->url);

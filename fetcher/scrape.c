@@ -30,6 +30,7 @@ struct scrape_xfer {
 	long timeout_ms;
 	int over_limit;
 	int stopped; /* an error body: stopped after its first line */
+	int text_ok; /* scrape_start_text */
 	int64_t t0_ns;
 	scrape_done_fn done;
 	void *arg;
@@ -189,7 +190,7 @@ scrape_judge(
 		return SCRAPE_EFAIL;
 	}
 	kind = sniff_body(x->body.data, x->body.len);
-	if (sniff_is_profile(kind))
+	if (x->text_ok ? kind == SNIFF_TEXT : sniff_is_profile(kind))
 		return SCRAPE_OK;
 	scrape_first_line(line, sizeof(line), x->body.data, x->body.len);
 	if (kind == SNIFF_HTML || kind == SNIFF_TEXT)
@@ -457,15 +458,16 @@ scrape_setup(struct scrape_xfer *x, const char *url)
 	return bad ? -1 : 0;
 }
 
-int
-scrape_start(struct scrape *s, const char *url, long timeout_ms, size_t limit,
-    scrape_done_fn done, void *arg)
+static int
+scrape_begin(struct scrape *s, const char *url, long timeout_ms, size_t limit,
+    scrape_done_fn done, void *arg, int text_ok)
 {
 	struct scrape_xfer *x = xcalloc(1, sizeof(*x));
 
 	if (x == NULL)
 		return -1;
 	x->s = s;
+	x->text_ok = text_ok;
 	x->limit = limit;
 	x->timeout_ms = timeout_ms;
 	x->done = done;
@@ -488,6 +490,20 @@ scrape_start(struct scrape *s, const char *url, long timeout_ms, size_t limit,
 out_free_xfer:
 	scrape_xfer_free(x);
 	return -1;
+}
+
+int
+scrape_start(struct scrape *s, const char *url, long timeout_ms, size_t limit,
+    scrape_done_fn done, void *arg)
+{
+	return scrape_begin(s, url, timeout_ms, limit, done, arg, 0);
+}
+
+int
+scrape_start_text(struct scrape *s, const char *url, long timeout_ms,
+    size_t limit, scrape_done_fn done, void *arg)
+{
+	return scrape_begin(s, url, timeout_ms, limit, done, arg, 1);
 }
 
 void

@@ -59,6 +59,11 @@ void scrape_free(struct scrape *s);
 int scrape_start(struct scrape *s, const char *url, long timeout_ms,
     size_t limit, scrape_done_fn done, void *arg);
 
+/* The same for a text body (heap?debug=1): text is what is wanted there,
+ * so only HTML, an empty or a binary body is "not a profile". */
+int scrape_start_text(struct scrape *s, const char *url, long timeout_ms,
+    size_t limit, scrape_done_fn done, void *arg);
+
 /* End every scrape in flight now, each with SCRAPE_EABORTED. */
 void scrape_abort_all(struct scrape *s);
 size_t scrape_running(const struct scrape *s);

@@ -152,6 +152,29 @@ test_defaults(void **state)
 	inputs_unref(in);
 }
 
+/* Metrics: true adds the MemStats text (heap?debug=1) to the kinds. */
+static void
+test_metrics_adds_memstats(void **state)
+{
+	struct inputs *in;
+	char url[256];
+
+	(void)state;
+	in = expect_ok("inputs:\n"
+	               "  - Type: service_go_profile\n"
+	               "    EnabledProfiles: [cpu]\n"
+	               "    Metrics: true\n"
+	               "    Config: {Addresses: [{Host: h, Port: 6060}]}\n");
+	assert_int_equal(in->targets[0].kinds,
+	    (1u << INPUTS_CPU) | (1u << INPUTS_MEMSTATS));
+	assert_true(inputs_kind_is_text(INPUTS_MEMSTATS));
+	assert_false(inputs_kind_is_text(INPUTS_MEM));
+	assert_int_equal(
+	    inputs_url(&in->targets[0], INPUTS_MEMSTATS, url, sizeof(url)), 0);
+	assert_string_equal(url, "http://h:6060/debug/pprof/heap?debug=1");
+	inputs_unref(in);
+}
+
 static void
 test_instance_labels_win(void **state)
 {
@@ -413,6 +436,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_full_example),
 	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_metrics_adds_memstats),
 	    cmocka_unit_test(test_instance_labels_win),
 	    cmocka_unit_test(test_seconds_follow_interval),
 	    cmocka_unit_test(test_allocs_threadcreate_ipv6),
