@@ -12,7 +12,10 @@
  *         profpipe   profpipe's decoder: inflate, parse, resolve, collapse
  *         idle       read the file and stop: the RSS every mode starts from
  *
- * Output, tab-separated: file bytes samples iterations seconds peak_rss_kb
+ * Output, tab-separated:
+ *   file bytes samples iterations seconds peak_rss_kb cpu_seconds
+ * seconds is wall-clock time, cpu_seconds user + system time, both over the
+ * loop alone; on a shared machine the CPU time moves less with the load.
  *
  * Peak RSS is VmHWM, not getrusage's ru_maxrss: Linux keeps ru_maxrss
  * across execve, so a process forked from a big parent (the Python runner)
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -59,6 +63,16 @@ slurp(const char *path, size_t *len)
 	fclose(f);
 	*len = (size_t)n;
 	return p;
+}
+
+static double
+cpu_now(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static long
@@ -185,6 +199,7 @@ main(int argc, char **argv)
 	long iters = 0;
 	double min = 1.0;
 	double t0;
+	double c0;
 	double secs;
 	int rv;
 
@@ -214,6 +229,7 @@ main(int argc, char **argv)
 	}
 	if (strcmp(b.mode, "profpipe") == 0 && bench_profpipe_new(&b.bp) < 0)
 		return 111;
+	c0 = cpu_now();
 	t0 = now();
 	do {
 		rv = bench_once(&b, &samples);
@@ -230,8 +246,9 @@ main(int argc, char **argv)
 		iters++;
 		secs = now() - t0;
 	} while (secs < min && strcmp(b.mode, "idle") != 0);
-	printf("%s\t%zu\t%zu\t%ld\t%.6f\t%ld\n", argv[2], b.len, samples,
-	    iters, secs, peak_rss_kb());
+	c0 = cpu_now() - c0;
+	printf("%s\t%zu\t%zu\t%ld\t%.6f\t%ld\t%.6f\n", argv[2], b.len, samples,
+	    iters, secs, peak_rss_kb(), c0);
 	bench_profpipe_free(b.bp);
 	arena_free(b.a);
 	libdeflate_free_decompressor(b.d);
