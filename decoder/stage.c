@@ -18,6 +18,7 @@
 #include "common/proc.h"
 #include "common/wire.pb-c.h"
 #include "decoder/decode.h"
+#include "decoder/decode_metrics_json.h"
 #include "decoder/memstats.h"
 
 #define RECV_MS 200
@@ -137,6 +138,10 @@ stage_handle(struct stage *st, const void *req, size_t len)
 	if (o != NULL && o->kind != NULL && strcmp(o->kind, "memstats") == 0)
 		rv = memstats_decode(raw->body.data, raw->body.len, st->a, &d,
 		    err, sizeof(err));
+	else if (o != NULL && o->kind != NULL &&
+	    strcmp(o->kind, "metrics") == 0) /* pushed metrics.json */
+		rv = metrics_json_decode(raw->body.data, raw->body.len, st->a,
+		    &d, err, sizeof(err));
 	else
 		rv = decoder_run(st->dec, raw->body.data, raw->body.len, st->a,
 		    &d, err, sizeof(err));

@@ -18,6 +18,7 @@
 #include "common/proc.h"
 #include "fetcher/inputs.h"
 #include "fetcher/pull.h"
+#include "fetcher/push.h"
 #include "fetcher/sender.h"
 
 #define DRAIN_SECONDS 10.0
@@ -28,7 +29,9 @@ static const char usage[] =
     "\n"
     "Pulls profiles from Go services' net/http/pprof endpoints, as listed in\n"
     "the inputs: section of FILE (iLogtail service_go_profile keys), and\n"
-    "sends each to the decoders as a raw profile. Runs in the foreground and\n"
+    "sends each to the decoders as a raw profile; with profile_push inputs\n"
+    "it also serves HTTP for dd-trace-go's uploads and answers each one\n"
+    "once the decoders have taken its profiles. Runs in the foreground and\n"
     "logs on stderr, one line per event.\n"
     "\n"
     "  -c, --config FILE  the pipeline's YAML file (only inputs: is read)\n"
@@ -37,7 +40,8 @@ static const char usage[] =
     "      --tap URL      publish a copy of each raw profile here\n"
     "                     (default ipc://$PROFPIPE_RUN/fetcher.tap)\n"
     "      --inflight N   profiles awaiting a decoder's ack at most (16);\n"
-    "                     a scrape due while all N wait is skipped\n"
+    "                     a scrape due while all N wait is skipped (push\n"
+    "                     inputs add 64 more for uploads)\n"
     "      --ready-fd N   write a newline to fd N once listening\n"
     "  -v, --verbose      also log each request (debug)\n"
     "  -q, --quiet        only warnings and errors\n"
@@ -64,6 +68,7 @@ struct fetcher {
 	const char *config;
 	struct sender *snd;
 	struct pull *pull;
+	struct push *push;
 	int draining;
 	ev_signal sig[5];
 	ev_timer deadline;
@@ -154,17 +159,29 @@ log_notes(const struct inputs *in)
 
 	for (i = 0; i < in->nnotes; i++)
 		log_warn("%s", in->notes[i]);
-	if (in->ntargets == 0)
-		log_warn("no targets to pull");
+	if (in->ntargets == 0 && in->npushes == 0)
+		log_warn("no targets to pull and no push intake");
 }
 
 static void
 log_counters(struct fetcher *f, size_t abandoned)
 {
 	char line[1024];
+	struct push_stats ps;
 
 	pull_format_counters(f->pull, f->snd, abandoned, line, sizeof(line));
 	log_info("counters: %s", line);
+	if (push_listeners(f->push) == 0)
+		return;
+	push_stats(f->push, &ps);
+	log_info("push counters: requests=%llu ok=%llu bad=%llu "
+	         "unauthorized=%llu busy=%llu profiles=%llu unknown=%llu "
+	         "http_errors=%llu",
+	    (unsigned long long)ps.requests, (unsigned long long)ps.ok,
+	    (unsigned long long)ps.bad, (unsigned long long)ps.unauth,
+	    (unsigned long long)ps.busy, (unsigned long long)ps.profiles,
+	    (unsigned long long)ps.unknown,
+	    (unsigned long long)ps.http_errors);
 }
 
 static void
@@ -197,6 +214,7 @@ on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	f->draining = 1;
 	pull_stop(f->pull);
+	push_stop(f->push);
 	if (sender_inflight(f->snd) == 0) {
 		ev_break(loop, EVBREAK_ALL);
 		return;
@@ -268,6 +286,7 @@ main(int argc, char **argv)
 	char tap[512];
 	char err[1024];
 	size_t abandoned;
+	size_t i;
 	int rv;
 	int code = EXIT_SYSTEM;
 
@@ -301,7 +320,9 @@ main(int argc, char **argv)
 		goto out_curl;
 	}
 	if (sender_new(&f.snd, f.loop, o.raw ? o.raw : raw,
-	        o.tap ? o.tap : tap, (int)o.inflight, err, sizeof(err)) < 0) {
+	        o.tap ? o.tap : tap,
+	        (int)o.inflight + (in->npushes > 0 ? PUSH_SLOTS : 0), err,
+	        sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out_curl;
 	}
@@ -309,10 +330,18 @@ main(int argc, char **argv)
 		log_error("%s", err);
 		goto out_free_sender;
 	}
+	if (push_new(&f.push, f.loop, f.snd, in, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out_free_pull;
+	}
 	watch_signals(&f);
 	proc_notify_ready((int)o.ready_fd);
 	log_info("pulling %zu profiles from %zu targets; decoders dial %s",
 	    pull_jobs(f.pull), in->ntargets, o.raw ? o.raw : raw);
+	for (i = 0; i < in->npushes; i++)
+		log_info("push intake on http://%s%s (and %zu more paths)",
+		    in->pushes[i].listen, in->pushes[i].endpoints[0],
+		    in->pushes[i].nendpoints - 1);
 	ev_run(f.loop, 0);
 
 	abandoned = sender_inflight(f.snd);
@@ -322,6 +351,8 @@ main(int argc, char **argv)
 		    abandoned);
 	log_counters(&f, abandoned);
 	code = EXIT_OK;
+	push_free(f.push);
+out_free_pull:
 	pull_free(f.pull);
 out_free_sender:
 	sender_free(f.snd);
