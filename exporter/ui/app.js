@@ -153,6 +153,7 @@
     tl.pts.forEach((pt, k) => {
       const y = h - 4 - val(pt) / max * (h - 16);
       if (k) g.lineTo(x(pt.from), y); else g.moveTo(x(pt.from), y);
+      g.lineTo(x(pt.to), y);
     });
     g.stroke();
     g.fillStyle = "#555";
@@ -211,6 +212,8 @@
       crumbs([0]);
       table();
       runSearch();
+      // what is on screen, for links and for the browser test
+      document.body.dataset.shown = new URLSearchParams(p).toString();
       status(data.elements.length.toLocaleString() + " frames" +
         (data.omitted ? " (" + data.omitted.toLocaleString() + " small ones left out)" : "") +
         ", total " + fmtValue(data.total) + (diff ? ", base " + fmtValue(data.baseTotal) : "") +
@@ -317,7 +320,6 @@
       return;
     }
     pickers(hash);
-    $("diff").checked = hash.diff === "1";
     ["service", "kind", "instance"].forEach((id) => $(id).addEventListener("change", () => {
       pickers({});
       timeline().then(() => preset("3600"));
@@ -337,6 +339,15 @@
     });
     window.addEventListener("resize", drawTimeline);
     timelineDrag();
+    // a link or the back button changes the hash: show what it names
+    window.addEventListener("hashchange", () =>
+      applyHash(Object.fromEntries(new URLSearchParams(location.hash.slice(1)))));
+    await applyHash(hash);
+  }
+
+  async function applyHash(hash) {
+    pickers(hash);
+    $("diff").checked = hash.diff === "1";
     await timeline();
     if (hash.from && hash.to) {
       state.from = Number(hash.from);
