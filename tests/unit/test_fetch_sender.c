@@ -246,6 +246,88 @@ test_full_pool_refuses(void **state)
 	ev_loop_destroy(loop);
 }
 
+/* sender_submit_cb: each profile's outcome reaches its callback once,
+ * after the log line; with nobody to ack, the time limit ends the wait. */
+struct outcomes {
+	int n;
+	enum sender_outcome got[4];
+	char reason[4][128];
+};
+
+static void
+on_outcome(void *arg, enum sender_outcome outcome, const char *reason)
+{
+	struct outcomes *oc = arg;
+
+	oc->got[oc->n] = outcome;
+	snprintf(oc->reason[oc->n], sizeof(oc->reason[0]), "%s", reason);
+	oc->n++;
+}
+
+static void
+test_callbacks(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct sender_origin o;
+	struct outcomes oc;
+	struct sender *s;
+	struct peer p;
+	ev_timer guard;
+	char err[256];
+	char url[256];
+	int saved;
+
+	(void)state;
+	memset(&oc, 0, sizeof(oc));
+	memset(&p, 0, sizeof(p));
+	snprintf(p.url, sizeof(p.url), "ipc://%s/raw3.ipc", dir);
+	p.n = 2;
+	assert_int_equal(
+	    sender_new(&s, loop, p.url, NULL, 4, err, sizeof(err)), 0);
+	assert_int_equal(pthread_create(&p.th, NULL, peer_run, &p), 0);
+	sender_on_idle(s, on_idle, loop);
+	origin(&o, "55555555-5555-4555-8555-555555555555", "cpu");
+	assert_int_equal(
+	    sender_submit_cb(s, &o, "x", 1, -1, on_outcome, &oc), 0);
+	capture_begin(&saved);
+	ev_timer_init(&guard, on_stuck, 60.0, 0.0);
+	ev_timer_start(loop, &guard);
+	ev_run(loop, 0);
+	free(capture_end(saved));
+	assert_int_equal(oc.n, 1);
+	assert_int_equal(oc.got[0], SENDER_ACKED);
+	origin(&o, "66666666-6666-4666-8666-666666666666", "bad");
+	assert_int_equal(
+	    sender_submit_cb(s, &o, "x", 1, -1, on_outcome, &oc), 0);
+	capture_begin(&saved);
+	ev_run(loop, 0);
+	free(capture_end(saved));
+	assert_int_equal(oc.n, 2);
+	assert_int_equal(oc.got[1], SENDER_REJECTED);
+	assert_string_equal(oc.reason[1], "no sample types");
+	pthread_join(p.th, NULL);
+	sender_free(s);
+	if (p.first != NULL)
+		profpipe__raw_profile__free_unpacked(p.first, NULL);
+
+	/* Nobody listening: the limit turns the wait into SENDER_FAILED. */
+	snprintf(url, sizeof(url), "ipc://%s/raw4.ipc", dir);
+	assert_int_equal(
+	    sender_new(&s, loop, url, NULL, 1, err, sizeof(err)), 0);
+	sender_on_idle(s, on_idle, loop);
+	assert_int_equal(
+	    sender_submit_cb(s, &o, "x", 1, 50, on_outcome, &oc), 0);
+	capture_begin(&saved);
+	ev_run(loop, 0);
+	free(capture_end(saved));
+	ev_timer_stop(loop, &guard);
+	assert_int_equal(oc.n, 3);
+	assert_int_equal(oc.got[2], SENDER_FAILED);
+	assert_int_equal(sender_inflight(s), 0);
+	sender_free(s);
+	ev_loop_destroy(loop);
+}
+
 static void
 test_bad_addresses(void **state)
 {
@@ -288,6 +370,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_delivers_and_logs),
 	    cmocka_unit_test(test_full_pool_refuses),
+	    cmocka_unit_test(test_callbacks),
 	    cmocka_unit_test(test_bad_addresses),
 	};
 
