@@ -189,7 +189,11 @@ httpd_conn_sent(struct httpd_conn *c)
 	c->started = c->in.len > 0 ? ev_now(c->h->loop) : 0;
 	httpd_conn_watch(c, 1);
 	httpd_conn_timer_arm(c);
-	httpd_conn_process(c);
+	/* Pipelined bytes are taken up on the next loop turn, not here: a
+	 * handler answering at once would otherwise recurse once per
+	 * request the client packed into one read. */
+	if (c->in.len > 0)
+		ev_feed_event(c->h->loop, &c->io, EV_READ);
 }
 
 /* An answer of the server's own (errors): always closes. */

@@ -334,6 +334,46 @@ test_keepalive_pipelined_and_continue(void **state)
 	srv_stop(s);
 }
 
+/* Many requests in one segment: each answered, in order, none lost. */
+static void
+test_many_pipelined(void **state)
+{
+	struct srv *s = srv_start(16, 10);
+	static char out[1 << 20];
+	char *reqs;
+	char want[64];
+	size_t n = 0;
+	size_t got = 0;
+	ssize_t r;
+	int fd;
+	int i;
+
+	(void)state;
+	reqs = malloc(600 * 32);
+	for (i = 0; i < 600; i++)
+		n += (size_t)sprintf(
+		    reqs + n, "GET /echo?%d HTTP/1.1\r\n\r\n", i);
+	fd = dial(s->port);
+	send_all(fd, reqs, n);
+	snprintf(want, sizeof(want), "?599 x=-");
+	while (got + 1 < sizeof(out)) {
+		out[got] = '\0';
+		if (strstr(out, want) != NULL)
+			break;
+		r = recv(fd, out + got, sizeof(out) - got - 1, 0);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	out[got] = '\0';
+	assert_non_null(strstr(out, "?0 x=-"));
+	assert_non_null(strstr(out, "?599 x=-"));
+	assert_true(strstr(out, "?300 x=-") < strstr(out, "?301 x=-"));
+	close(fd);
+	free(reqs);
+	srv_stop(s);
+}
+
 static void
 test_answer_later(void **state)
 {
@@ -387,6 +427,7 @@ main(void)
 	    cmocka_unit_test(test_bodies),
 	    cmocka_unit_test(test_caps),
 	    cmocka_unit_test(test_keepalive_pipelined_and_continue),
+	    cmocka_unit_test(test_many_pipelined),
 	    cmocka_unit_test(test_answer_later),
 	    cmocka_unit_test(test_conn_cap_and_idle),
 	};
