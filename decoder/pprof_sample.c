@@ -314,6 +314,9 @@ rd_xlocs(struct rd *rd, const uint8_t *q, size_t n,
 	const uint64_t nloc = rd->lmap.n;
 	const uint32_t maxd = rd->lim->max_depth;
 	const uint64_t big = 8 * (uint64_t)x->max_n;
+	const uint8_t *limit = rd->end;
+	/* past the cap, frames are only counted: the slow path's business */
+	const int dense = rd->lmap.dense && s->nf == s->k;
 	uint32_t *fr = s->fr;
 	uint32_t k = s->k;
 	uint32_t nl = s->nl;
@@ -325,8 +328,11 @@ rd_xlocs(struct rd *rd, const uint8_t *q, size_t n,
 	unsigned start = 0;
 	int rv;
 
-	while (rd->lmap.dense && q < qend && rd->end - q >= 8 && s->nf == k &&
-	    nl + 8 <= maxd && k + big <= maxd) {
+	/* Only locals in the loop's test: the stores through fr might alias
+	 * anything of type uint32_t, so fields would be loaded again each
+	 * time round. */
+	while (dense && q < qend && limit - q >= 8 && nl + 8 <= maxd &&
+	    k + big <= maxd) {
 		memcpy(&w, q, 8);
 		stop = ~w & 0x8080808080808080ULL;
 		if (qend - q < 8) /* only varints that end inside */
@@ -355,11 +361,11 @@ rd_xlocs(struct rd *rd, const uint8_t *q, size_t n,
 			start = (unsigned)__builtin_ctzll(b) + 1;
 			stop ^= b;
 		}
-		s->nf = k;
 		q += start >> 3;
 		if (stop != 0)
 			break;
 	}
+	s->nf += k - s->k;
 	s->k = k;
 	s->nl = nl;
 	s->sum = sum;
