@@ -192,6 +192,7 @@ test_cap_folds_smallest(void **state)
 	Profpipe__Decoded *out;
 	struct window *w;
 	int64_t *by_cpu;
+	char *key;
 	size_t nst = decoded_n_stacks(d);
 	size_t nty = d->n_sample_types;
 	size_t i;
@@ -226,11 +227,12 @@ test_cap_folds_smallest(void **state)
 			larger += j != i && by_cpu[j] >= by_cpu[i];
 		if (larger >= keep)
 			continue;
-		e = wo_find(&got, wo_key(d, i, nty - 1));
+		key = wo_key(d, i, nty - 1);
+		e = wo_find(&got, key);
 		if (e == NULL)
 			fail_msg("stack %zu (%lld, %zu larger) folded: %s", i,
-			    (long long)by_cpu[i], larger,
-			    wo_key(d, i, nty - 1));
+			    (long long)by_cpu[i], larger, key);
+		free(key);
 		assert_int_equal(e->val, by_cpu[i]);
 		seen++;
 	}
