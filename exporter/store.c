@@ -27,12 +27,8 @@
 #include "common/decoded.h"
 #include "common/xalloc.h"
 #include "exporter/profile.h"
+#include "exporter/store_int.h"
 
-/* Orphaned stacks, frames and strings are swept at most this often: the
- * sweep scans every value row. */
-#define STORE_SWEEP_NS (3600LL * 1000000000LL)
-/* Windows deleted per round while the database is over its size. */
-#define STORE_SIZE_BATCH 16
 /* A stack's frame list as text: ids of at most 10 digits and a comma. */
 #define STORE_STACK_TEXT_CAP ((size_t)4096 * 11 + 1)
 
@@ -81,25 +77,6 @@ static const char store_schema[] =
     " PRIMARY KEY(service, name, start_ns, instance)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS metrics_by_end ON metrics(end_ns);";
 
-enum store_stmt {
-	ST_STRING_GET,
-	ST_STRING_ADD,
-	ST_FRAME_GET,
-	ST_FRAME_ADD,
-	ST_STACK_GET,
-	ST_STACK_ADD,
-	ST_SERIES_GET,
-	ST_SERIES_ADD,
-	ST_VT_GET,
-	ST_VT_ADD,
-	ST_WINDOW_HAS,
-	ST_WINDOW_ADD,
-	ST_VALUE_ADD,
-	ST_TOTAL_ADD,
-	ST_METRIC_ADD,
-	ST_N
-};
-
 static const char *const store_sql[ST_N] = {
     "SELECT id FROM strings WHERE s = ?1",
     "INSERT INTO strings(s) VALUES(?1)",
@@ -126,17 +103,6 @@ static const char *const store_sql[ST_N] = {
     " end_ns, unit, value) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 };
 
-struct store {
-	sqlite3 *db;
-	sqlite3_stmt *st[ST_N];
-	struct store_limits lim;
-	int64_t last_sweep_ns;
-	int swept_needed;    /* windows were deleted since the last sweep */
-	uint32_t *frame_ids; /* per frame of the window being written */
-	size_t n_frame_ids;
-	struct buf text; /* a stack's frame list */
-};
-
 /* What a window and a profile have in common, for store_put. */
 struct store_win {
 	const Profpipe__Origin *origin;
@@ -153,7 +119,7 @@ store_db(struct store *s)
 	return s->db;
 }
 
-static int
+int
 store_fail(struct store *s, const char *what, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "%s: %s: %s", sqlite3_db_filename(s->db, NULL),
@@ -597,187 +563,4 @@ out_rollback:
 	store_fail(s, "metrics", err, errlen);
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
-}
-
-/* ---- retention ---- */
-
-static int
-store_live_bytes(struct store *s, int64_t *out)
-{
-	sqlite3_stmt *st;
-	int rv = -1;
-
-	if (sqlite3_prepare_v2(s->db,
-	        "SELECT (p.page_count - f.freelist_count) * z.page_size"
-	        " FROM pragma_page_count p, pragma_freelist_count f,"
-	        " pragma_page_size z",
-	        -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*out = sqlite3_column_int64(st, 0);
-		rv = 0;
-	}
-	sqlite3_finalize(st);
-	return rv;
-}
-
-/* Delete the windows `where` selects, and their rows. */
-static int
-store_delete_windows(
-    struct store *s, const char *where, int64_t arg, size_t *deleted)
-{
-	char sql[512];
-	sqlite3_stmt *st;
-	int rc;
-
-	snprintf(sql, sizeof(sql),
-	    "CREATE TEMP TABLE IF NOT EXISTS doomed(id INTEGER PRIMARY KEY);"
-	    "DELETE FROM temp.doomed;");
-	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return -1;
-	snprintf(sql, sizeof(sql),
-	    "INSERT INTO temp.doomed SELECT id FROM windows %s", where);
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(st, 1, arg);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return -1;
-	*deleted += (size_t)sqlite3_changes(s->db);
-	if (sqlite3_exec(s->db,
-	        "DELETE FROM window_values WHERE window_id IN temp.doomed;"
-	        "DELETE FROM window_totals WHERE window_id IN temp.doomed;"
-	        "DELETE FROM windows WHERE id IN temp.doomed;",
-	        NULL, NULL, NULL) != SQLITE_OK)
-		return -1;
-	return 0;
-}
-
-/* Stacks, frames and strings no window refers to any more. */
-static int
-store_sweep(struct store *s)
-{
-	return sqlite3_exec(s->db,
-	           "DELETE FROM stacks WHERE id NOT IN"
-	           " (SELECT stack_id FROM window_values);"
-	           "CREATE TEMP TABLE IF NOT EXISTS live_frames("
-	           " id INTEGER PRIMARY KEY);"
-	           "DELETE FROM temp.live_frames;"
-	           "INSERT OR IGNORE INTO temp.live_frames SELECT CAST(j.value"
-	           " AS INTEGER) FROM stacks, json_each('[' || stacks.frames"
-	           " || ']') j;"
-	           "DELETE FROM frames WHERE id NOT IN temp.live_frames;"
-	           "DELETE FROM strings WHERE id NOT IN"
-	           " (SELECT function_id FROM frames UNION"
-	           " SELECT file_id FROM frames);",
-	           NULL, NULL, NULL) == SQLITE_OK
-	    ? 0
-	    : -1;
-}
-
-int
-store_retain(
-    struct store *s, int64_t now_s, size_t *deleted, char *err, size_t errlen)
-{
-	int64_t live;
-	int64_t now_ns = now_s * 1000000000LL;
-	size_t before;
-	int rounds;
-
-	*deleted = 0;
-	if (s->lim.retention_s <= 0 && s->lim.max_bytes <= 0)
-		return 0;
-	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK)
-		return store_fail(s, "retention", err, errlen);
-	if (s->lim.retention_s > 0) {
-		if (store_delete_windows(s, "WHERE end_ns < ?1",
-		        now_ns - s->lim.retention_s * 1000000000LL,
-		        deleted) < 0)
-			goto out_rollback;
-		if (sqlite3_exec(s->db,
-		        "DELETE FROM metrics WHERE end_ns < (SELECT"
-		        " COALESCE(MIN(start_ns), 1 << 62) FROM windows)",
-		        NULL, NULL, NULL) != SQLITE_OK)
-			goto out_rollback;
-	}
-	/* Freed pages are reused, not returned: the live size is what the
-	 * cap bounds, and the file stops growing once it is reached. */
-	for (rounds = 0; s->lim.max_bytes > 0 && rounds < 64; rounds++) {
-		if (store_live_bytes(s, &live) < 0)
-			goto out_rollback;
-		if (live <= s->lim.max_bytes)
-			break;
-		before = *deleted;
-		if (store_delete_windows(s, "ORDER BY end_ns LIMIT ?1",
-		        STORE_SIZE_BATCH, deleted) < 0 ||
-		    store_sweep(s) < 0)
-			goto out_rollback;
-		if (*deleted == before)
-			break;
-		s->last_sweep_ns = now_ns;
-		s->swept_needed = 0;
-	}
-	if (*deleted > 0)
-		s->swept_needed = 1;
-	if (s->swept_needed && now_ns - s->last_sweep_ns >= STORE_SWEEP_NS) {
-		if (store_sweep(s) < 0)
-			goto out_rollback;
-		s->last_sweep_ns = now_ns;
-		s->swept_needed = 0;
-	}
-	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		goto out_rollback;
-	return 0;
-out_rollback:
-	store_fail(s, "retention", err, errlen);
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
-/* ---- config values ---- */
-
-static int
-store_parse_scaled(const char *s, const char *const *suffix,
-    const int64_t *scale, int64_t *out)
-{
-	int64_t v = 0;
-	size_t i;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (INT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	for (i = 0; suffix[i] != NULL; i++) {
-		if (strcmp(s, suffix[i]) == 0)
-			break;
-	}
-	if (suffix[i] == NULL || v > INT64_MAX / scale[i])
-		return -1;
-	*out = v * scale[i];
-	return 0;
-}
-
-int
-store_parse_duration(const char *s, int64_t *out)
-{
-	static const char *const suf[] = {"", "s", "m", "h", "d", NULL};
-	static const int64_t scale[] = {1, 1, 60, 3600, 86400};
-
-	return store_parse_scaled(s, suf, scale, out);
-}
-
-int
-store_parse_size(const char *s, int64_t *out)
-{
-	static const char *const suf[] = {
-	    "", "B", "KB", "MB", "GB", "TB", NULL};
-	static const int64_t scale[] = {
-	    1, 1, 1LL << 10, 1LL << 20, 1LL << 30, 1LL << 40};
-
-	return store_parse_scaled(s, suf, scale, out);
 }
