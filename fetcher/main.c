@@ -339,9 +339,9 @@ main(int argc, char **argv)
 	log_info("pulling %zu profiles from %zu targets; decoders dial %s",
 	    pull_jobs(f.pull), in->ntargets, o.raw ? o.raw : raw);
 	for (i = 0; i < in->npushes; i++)
-		log_info("push intake on http://%s%s (and %zu more paths)",
+		log_info("push intake on http://%s%s (%zu paths)",
 		    in->pushes[i].listen, in->pushes[i].endpoints[0],
-		    in->pushes[i].nendpoints - 1);
+		    in->pushes[i].nendpoints);
 	ev_run(f.loop, 0);
 
 	abandoned = sender_inflight(f.snd);
