@@ -210,10 +210,9 @@ class StoreFromWindows(unittest.TestCase):
         self.assertEqual([p["total"] for p in t["points"]], [w[2] for w in self.windows])
         self.assertEqual([p["from"] for p in t["points"]], [w[1] for w in self.windows])
 
-    def test_redelivered_window_is_stored_once(self):
+    def test_each_window_stored_once(self):
+        """(A redelivered window is not written twice: test_store.c.)"""
         before = self.api.json("/api/v1/series")
-        # the exporter's own dedup forgets nothing here, so reopen the
-        # question at the store: the window table has each id once
         con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True)
         try:
             n, distinct = con.execute(
