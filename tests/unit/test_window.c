@@ -14,6 +14,7 @@
 
 #include "aggregator/window.h"
 #include "common/decoded.h"
+#include "common/xalloc.h"
 #include "decode_util.h"
 #include "window_oracle.h"
 
@@ -246,6 +247,33 @@ test_cap_folds_smallest(void **state)
 	window_free(w);
 }
 
+/* Every allocation failing in turn: each call fails cleanly or works,
+ * and what was built is freed (ASan checks the leaks). The cap is small
+ * so folds run too. */
+static void
+test_allocation_failures(void **state)
+{
+	struct fixture *f = *state;
+	Profpipe__Decoded *d = load(f, "goapp-goroutine.pb.gz", "i");
+	Profpipe__Window *m;
+	struct window *w;
+	long n;
+	int ok = 0;
+
+	for (n = 0; n < 20000 && !ok; n++) {
+		xalloc_fail_after(n);
+		if (window_new(&w, 0, 60, 4, 0) < 0)
+			continue;
+		ok = window_add(w, d, f->a) == 0 &&
+		    window_add(w, d, f->a) == 0 &&
+		    window_message(w, f->a, &m) == 0;
+		xalloc_fail_after(-1);
+		window_free(w);
+	}
+	xalloc_fail_after(-1);
+	assert_true(ok);
+}
+
 static void
 test_align(void **state)
 {
@@ -262,6 +290,7 @@ main(void)
 	    cmocka_unit_test(test_same_profile_n_times),
 	    cmocka_unit_test(test_two_instances_sum),
 	    cmocka_unit_test(test_cap_folds_smallest),
+	    cmocka_unit_test(test_allocation_failures),
 	    cmocka_unit_test(test_align),
 	};
 
