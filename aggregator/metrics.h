@@ -47,7 +47,9 @@
  * MemStats and heap differences are taken between consecutive snapshots
  * of the instance, across window edges; a pair whose counters went down
  * (a restart) is skipped. More than 256 GCs between two snapshots leave
- * the pause metrics absent (Go keeps the last 256 pauses only). Alloc
+ * the pause metrics absent (Go keeps the last 256 pauses only). After a
+ * restart the first alloc delta counts from the new process's start but
+ * its time from the baseline, so that window's alloc rates read low. Alloc
  * metrics use kind "mem" (not "allocs", which holds the same counters).
  * A pushed Decoded carrying runtime_metrics (kind "metrics", dd-trace-go)
  * names metrics "go_*" or "prof_go_*"; the last value pushed in the window
