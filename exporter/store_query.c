@@ -229,11 +229,64 @@ sq_sum(sqlite3 *db, const char *ids, int64_t vt, const struct store_sel *q,
 }
 
 struct sq_layout {
+	uint8_t *want_stack;   /* db stack id → has a value */
+	uint8_t *want_frame;   /* db frame id → used by such a stack */
+	struct buf ids;        /* ids to look up, as JSON */
 	uint32_t *frame_local; /* db frame id → local frame + 1 */
 	int64_t max_frame;
 	uint32_t n_frames;
 	struct buf frames; /* uint32 local frame ids of every stack */
 };
+
+/* A statement over the rows of table whose idcol is wanted (want[1..max]
+ * nonzero, n of them), with columns cols: a range scan when the wanted ids
+ * are dense in their span, else one lookup per id, so a query costs what
+ * it answers and not what the whole database holds. */
+static int
+sq_rows(sqlite3 *db, const char *table, const char *idcol, const char *cols,
+    const uint8_t *want, int64_t max, size_t n, struct buf *ids,
+    sqlite3_stmt **st, char *err, size_t errlen)
+{
+	char sql[512];
+	int64_t lo = 0;
+	int64_t hi = 0;
+	int64_t i;
+
+	for (i = 1; i <= max; i++) {
+		if (!want[i])
+			continue;
+		if (lo == 0)
+			lo = i;
+		hi = i;
+	}
+	buf_clear(ids);
+	if ((int64_t)n * 4 >= hi - lo + 1) {
+		snprintf(sql, sizeof(sql),
+		    "SELECT %s FROM %s WHERE %s BETWEEN ?1 AND ?2", cols,
+		    table, idcol);
+		if (sq_prepare(db, sql, st, err, errlen) < 0)
+			return -1;
+		sqlite3_bind_int64(*st, 1, lo);
+		sqlite3_bind_int64(*st, 2, hi);
+		return 0;
+	}
+	buf_putc(ids, '[');
+	for (i = lo; i <= hi; i++) {
+		if (want[i])
+			buf_printf(
+			    ids, ids->len > 1 ? ",%" PRId64 : "%" PRId64, i);
+	}
+	buf_puts(ids, "]");
+	if (buf_putc(ids, '\0') < 0)
+		return sq_oom(err, errlen);
+	snprintf(sql, sizeof(sql),
+	    "SELECT %s FROM %s WHERE %s IN (SELECT value FROM json_each(?1))",
+	    cols, table, idcol);
+	if (sq_prepare(db, sql, st, err, errlen) < 0)
+		return -1;
+	sqlite3_bind_text(*st, 1, (const char *)ids->data, -1, SQLITE_STATIC);
+	return 0;
+}
 
 /* Read the stacks that have a value, in id order, into d. */
 static int
@@ -251,8 +304,8 @@ sq_stacks(sqlite3 *db, const int64_t *acc, int64_t max_stack, size_t nr,
 	uint32_t local;
 	int rc;
 
-	if (sq_prepare(db, "SELECT id, hash, frames FROM stacks ORDER BY id",
-	        &st, err, errlen) < 0)
+	if (sq_rows(db, "stacks", "id", "id, hash, frames", l->want_stack,
+	        max_stack, d->n_stack_hash, &l->ids, &st, err, errlen) < 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		id = sqlite3_column_int64(st, 0);
@@ -274,8 +327,10 @@ sq_stacks(sqlite3 *db, const int64_t *acc, int64_t max_stack, size_t nr,
 			f = strtoul(p, &end, 10);
 			if (end == p || (int64_t)f > l->max_frame)
 				break;
-			if (l->frame_local[f] == 0)
+			if (l->frame_local[f] == 0) {
 				l->frame_local[f] = ++l->n_frames;
+				l->want_frame[f] = 1;
+			}
 			local = l->frame_local[f] - 1;
 			if (buf_append(&l->frames, &local, sizeof(local)) < 0)
 				break;
@@ -323,11 +378,11 @@ sq_frames(sqlite3 *db, struct sq_layout *l, Profpipe__Decoded *d,
 	d->n_strings = 3 + 2 * (size_t)l->n_frames;
 	for (k = 3; k < d->n_strings; k++)
 		d->strings[k] = (char *)"";
-	if (sq_prepare(db,
-	        "SELECT f.id, a.s, b.s, f.line FROM frames f"
-	        " JOIN strings a ON a.id = f.function_id"
-	        " JOIN strings b ON b.id = f.file_id ORDER BY f.id",
-	        &st, err, errlen) < 0)
+	if (sq_rows(db,
+	        "frames f JOIN strings a ON a.id = f.function_id"
+	        " JOIN strings b ON b.id = f.file_id",
+	        "f.id", "f.id, a.s, b.s, f.line", l->want_frame, l->max_frame,
+	        l->n_frames, &l->ids, &st, err, errlen) < 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		id = sqlite3_column_int64(st, 0);
@@ -404,6 +459,7 @@ store_merge(struct store *s, const struct store_sel *q, struct arena *a,
 	profpipe__origin__init(&out->origin);
 	buf_init(&ids, 1 << 16);
 	buf_init(&l.frames, SQ_MAX_FRAMES * sizeof(uint32_t));
+	buf_init(&l.ids, SQ_MAX_FRAMES);
 	rv = sq_series(db, q, &ids, err, errlen);
 	if (rv < 0)
 		goto out_release;
@@ -421,7 +477,10 @@ store_merge(struct store *s, const struct store_sel *q, struct arena *a,
 	acc = arena_calloc(a, (size_t)(max_stack + 1) * nr, sizeof(int64_t));
 	l.frame_local =
 	    arena_calloc(a, (size_t)l.max_frame + 1, sizeof(uint32_t));
-	if (acc == NULL || l.frame_local == NULL) {
+	l.want_stack = arena_calloc(a, (size_t)max_stack + 1, 1);
+	l.want_frame = arena_calloc(a, (size_t)l.max_frame + 1, 1);
+	if (acc == NULL || l.frame_local == NULL || l.want_stack == NULL ||
+	    l.want_frame == NULL) {
 		sq_oom(err, errlen);
 		goto out_end;
 	}
@@ -433,6 +492,7 @@ store_merge(struct store *s, const struct store_sel *q, struct arena *a,
 	for (i = 1; i <= max_stack; i++) {
 		for (r = 0; r < nr; r++) {
 			if (acc[i * (int64_t)nr + (int64_t)r] != 0) {
+				l.want_stack[i] = 1;
 				ns++;
 				break;
 			}
@@ -464,5 +524,6 @@ out_end:
 out_release:
 	buf_release(&ids);
 	buf_release(&l.frames);
+	buf_release(&l.ids);
 	return rv;
 }

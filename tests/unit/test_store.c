@@ -265,6 +265,46 @@ test_corpus_windows(void **state)
 	tdb_close(&t);
 }
 
+/* A service whose stack ids are far apart (stored before and after a big
+ * service's): its stacks are looked up one by one, not scanned for. */
+static void
+test_sparse_stacks(void **state)
+{
+	struct xwindow x;
+	struct xwindow fx;
+	struct fixture f;
+	struct tdb t;
+	struct store_sel q;
+	struct store_merged m;
+	char err[512];
+	size_t nrows;
+
+	(void)state;
+	tdb_open(&t, 0, 0);
+	xwindow_fixture(&fx, &f);
+	assert_int_equal(
+	    store_put_window(t.s, &fx.w, &nrows, err, sizeof(err)), 0);
+	assert_int_equal(xwindow_corpus(&x, "biggo-cpu-30s.pb.gz", "cpu"), 0);
+	assert_int_equal(
+	    store_put_window(t.s, &x.w, &nrows, err, sizeof(err)), 0);
+	/* the fixture again, its main.main stack now with 5 ms, as a new
+	 * stack (another hash) stored after the corpus's */
+	fx.o.profile_id = (char *)"7a2b0c1d-0000-4000-8000-0000000000f2";
+	f.hash[1] = 0x77;
+	f.values[3] = 5000000;
+	assert_int_equal(
+	    store_put_window(t.s, &fx.w, &nrows, err, sizeof(err)), 0);
+	sel_init(&q, "shop", "cpu", "cpu", T0, T0 + 10);
+	assert_int_equal(store_merge(t.s, &q, t.a, &m, err, sizeof(err)), 0);
+	assert_int_equal(decoded_n_stacks(&m.d), 4);
+	assert_int_equal(sum_col(&m.d, 0), 2 * 60000000 + 5000000);
+	assert_int_equal(flame_root(&m, 0), 2 * 60000000 + 5000000);
+	assert_int_equal(m.d.n_frame_function, 4);
+	assert_int_equal(decoded_check(&m.d, err, sizeof(err)), 0);
+	xwindow_free(&x);
+	tdb_close(&t);
+}
+
 static void
 test_retention_age(void **state)
 {
@@ -471,6 +511,7 @@ main(void)
 	    cmocka_unit_test(test_fixture_roundtrip),
 	    cmocka_unit_test(test_not_found),
 	    cmocka_unit_test(test_corpus_windows),
+	    cmocka_unit_test(test_sparse_stacks),
 	    cmocka_unit_test(test_retention_age),
 	    cmocka_unit_test(test_retention_size),
 	    cmocka_unit_test(test_metrics),
