@@ -351,7 +351,8 @@ sq_stacks(sqlite3 *db, const int64_t *acc, int64_t max_stack, size_t nr,
 	d->stack_frames = arena_alloc(a, l->frames.len + 1);
 	if (d->stack_frames == NULL)
 		return sq_oom(err, errlen);
-	memcpy(d->stack_frames, l->frames.data, l->frames.len);
+	if (l->frames.len > 0)
+		memcpy(d->stack_frames, l->frames.data, l->frames.len);
 	return 0;
 }
 
