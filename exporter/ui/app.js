@@ -114,19 +114,24 @@
 
   /* ---- the time-line: one point per window over the series' life ---- */
 
+  /* The service's CPU in cores when it has CPU windows, else the
+   * selected kind's totals. */
   async function timeline() {
     const [first, last] = bounds();
-    const c = $("timeline");
     const p = params();
     p.from = first;
     p.to = last;
+    // ask only for what exists: a 404 would be an error in the console
+    const cpu = state.series.some((s) => s.service === p.service && s.kind === "cpu" &&
+      (!p.instance || s.instance === p.instance));
     let pts = [];
     try {
-      pts = (await getJSON("/api/v1/totals", p)).points;
+      pts = (await getJSON("/api/v1/totals",
+        cpu ? { ...p, kind: "cpu", valueType: "cpu" } : p)).points;
     } catch (e) {
       pts = [];
     }
-    state.timeline = { first: first, last: last, pts: pts };
+    state.timeline = { first: first, last: last, pts: pts, cpu: cpu };
     drawTimeline();
   }
 
@@ -142,7 +147,7 @@
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, w, h);
     if (!tl || tl.last <= tl.first) return;
-    const cpu = $("kind").value === "cpu";
+    const cpu = tl.cpu;
     const val = (pt) => cpu ? pt.total / 1e9 / Math.max(pt.to - pt.from, 1e-9) : pt.total;
     const max = Math.max(1e-9, ...tl.pts.map(val));
     const x = (t) => (t - tl.first) / (tl.last - tl.first) * w;

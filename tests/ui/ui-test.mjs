@@ -43,8 +43,8 @@ function startExporter(run, cfg) {
   });
 }
 
-function feed(run, file, service, start, n) {
-  return execFileSync(FEED, ["send", "ipc://" + run + "/results.ipc", file, "cpu", service,
+function feed(run, file, service, start, n, kind = "cpu") {
+  return execFileSync(FEED, ["send", "ipc://" + run + "/results.ipc", file, kind, service,
     "127.0.0.1:6060", String(start), String(n), "60"],
   { env: { ...process.env, PROFPIPE_RUN: run } }).toString().trim().split("\n");
 }
@@ -94,6 +94,7 @@ async function main() {
     const t0 = Math.floor(Date.now() / 60000) * 60 - 1800;
     feed(run, path.join(CORPUS, "real/goapp-cpu.pb.gz"), "shop", t0, 5);
     feed(run, path.join(CORPUS, "synth/cpu-large.pb.gz"), "big", t0, 2);
+    feed(run, path.join(CORPUS, "real/goapp-heap.pb.gz"), "heapsvc", t0, 2, "mem");
     const base = "http://127.0.0.1:" + port + "/";
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -169,6 +170,17 @@ async function main() {
         null, { timeout: 30000 });
       const s = await canvasStats(page);
       assert(s.painted > 5000, "diff drew " + s.painted + " pixels");
+    });
+
+    await check("a heap series without CPU shows, with no console errors", async () => {
+      await page.goto(base + "#service=heapsvc&kind=mem&valueType=inuse_space&from=" + t0 +
+        "&to=" + (t0 + 120));
+      await page.waitForFunction(() => /service=heapsvc/.test(document.body.dataset.shown || ""),
+        null, { timeout: 30000 });
+      const s = await canvasStats(page);
+      assert(s.painted > 1000, "drew " + s.painted + " pixels");
+      assert(/ B|KiB|MiB/.test(await page.locator("#status").textContent()), "no bytes in status");
+      assert(errors.length === 0, "console errors: " + errors.join("; "));
     });
 
     await check("a 15k-stack service draws its tens of thousands of frames", async () => {
