@@ -65,7 +65,6 @@ struct sink {
 	struct bus_sock *s;
 	atomic_int *stop;
 	atomic_ulong msgs;
-	atomic_ulong bytes;
 };
 
 struct pb {
@@ -230,7 +229,6 @@ pb_sink_main(void *arg)
 		if (rv != BUS_OK)
 			break;
 		atomic_fetch_add(&k->msgs, 1);
-		atomic_fetch_add(&k->bytes, len);
 		bus_reply(c, ack, alen);
 	}
 	bus_ctx_free(c);
@@ -296,6 +294,26 @@ pb_child_cpu(pid_t pid)
 	        &ut, &st) != 2)
 		return 0;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Seconds of CPU the whole machine has been busy (all but idle and
+ * iowait), from /proc/stat: what our processes did not use went to others. */
+static double
+pb_machine_cpu(void)
+{
+	unsigned long long v[8] = {0};
+	FILE *f = fopen("/proc/stat", "r");
+	int n;
+
+	if (f == NULL)
+		return 0;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+	    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n != 8)
+		return 0;
+	return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) /
+	    (double)sysconf(_SC_CLK_TCK);
 }
 
 static double
@@ -399,7 +417,9 @@ struct snap {
 	unsigned long long bytes;
 	double self_cpu;
 	double dec_cpu;
+	double dec_each[MAX_KIDS];
 	double agg_cpu;
+	double machine_cpu;
 	unsigned long failed;
 };
 
@@ -413,9 +433,12 @@ pb_snap(struct pb *pb, struct snap *s, const pid_t *kids, int ndec, int agg)
 	s->bytes = pb->bytes_ok;
 	s->failed = pb->failed + pb->rejected;
 	s->self_cpu = pb_self_cpu();
+	s->machine_cpu = pb_machine_cpu();
 	s->dec_cpu = 0;
-	for (i = 0; i < ndec; i++)
-		s->dec_cpu += pb_child_cpu(kids[i]);
+	for (i = 0; i < ndec; i++) {
+		s->dec_each[i] = pb_child_cpu(kids[i]);
+		s->dec_cpu += s->dec_each[i];
+	}
 	s->agg_cpu = agg ? pb_child_cpu(kids[ndec]) : 0;
 }
 
@@ -560,19 +583,22 @@ main(int argc, char **argv)
 	rmdir(dir);
 
 	w = b.t - a.t;
-	printf("decoders=%d aggregator=%d inflight=%d files=%d seconds=%.3f "
-	       "profiles=%lu profiles_per_s=%.2f gz_mb_per_s=%.2f "
-	       "harness_cpu=%.3f decoder_cpu=%.3f aggregator_cpu=%.3f "
-	       "sink_msgs=%lu sink_bytes_per_msg=%.0f rejected=%lu "
-	       "failed=%lu bad_exits=%d\n",
-	    o.decoders, o.aggregator, o.inflight, pb.nfiles, w, b.ok - a.ok,
-	    (double)(b.ok - a.ok) / w, (double)(b.bytes - a.bytes) / w / 1e6,
+	/* Each decoder's share: that both worked is part of the result. */
+	printf("decoder_cpu_each=");
+	for (i = 0; i < o.decoders; i++)
+		printf("%s%.3f", i > 0 ? "," : "",
+		    (b.dec_each[i] - a.dec_each[i]) / w);
+	printf(" machine_cpu=%.3f decoders=%d aggregator=%d inflight=%d "
+	       "files=%d seconds=%.3f profiles=%lu profiles_per_s=%.2f "
+	       "gz_mb_per_s=%.2f harness_cpu=%.3f decoder_cpu=%.3f "
+	       "aggregator_cpu=%.3f sink_msgs=%lu rejected=%lu failed=%lu "
+	       "bad_exits=%d\n",
+	    (b.machine_cpu - a.machine_cpu) / w, o.decoders, o.aggregator,
+	    o.inflight, pb.nfiles, w, b.ok - a.ok, (double)(b.ok - a.ok) / w,
+	    (double)(b.bytes - a.bytes) / w / 1e6,
 	    (b.self_cpu - a.self_cpu) / w, (b.dec_cpu - a.dec_cpu) / w,
-	    (b.agg_cpu - a.agg_cpu) / w, atomic_load(&sink.msgs),
-	    atomic_load(&sink.msgs) > 0 ? (double)atomic_load(&sink.bytes) /
-	            (double)atomic_load(&sink.msgs)
-	                                : 0.0,
-	    pb.rejected, b.failed - a.failed, bad);
+	    (b.agg_cpu - a.agg_cpu) / w, atomic_load(&sink.msgs), pb.rejected,
+	    b.failed - a.failed, bad);
 	for (i = 0; i < pb.nfiles; i++)
 		free(pb.raws[i].msg);
 	return pb.rejected > 0 || bad > 0 ? 1 : 0;
