@@ -71,6 +71,12 @@ pb_varint(const uint8_t *p, const uint8_t *end, uint64_t *out)
 		*out = *p;
 		return p + 1;
 	}
+	/* Two bytes, the next most common (ids, lengths, lines), without
+	 * the careful loop even at the end of a message. */
+	if (end - p >= 2 && p[1] < 0x80) {
+		*out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+		return p + 2;
+	}
 	if (end - p < 10)
 		return pb_varint_slow(p, end, out);
 	/* Ten bytes are there: no bounds checks inside. */
