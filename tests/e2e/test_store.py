@@ -28,8 +28,9 @@ GOAPP_CPU = os.path.join(CORPUS, "real", "goapp-cpu.pb.gz")
 
 
 def setUpModule():
-    subprocess.run(["make", "--no-print-directory", "-s", FEED], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
+    # The Makefile names its targets relative to the checkout.
+    subprocess.run(["make", "--no-print-directory", "-s", os.path.relpath(FEED, ROOT)],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
 def store_config(db, port, extra=""):
