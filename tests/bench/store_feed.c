@@ -8,8 +8,10 @@
  *       [START + i*STEP, +STEP) seconds and holds FILE's stacks with every
  *       value times i + 1, so ranges sum differently. Prints one line per
  *       window: "window ID START TOTAL" (TOTAL: the kind's column).
- *   store-feed db PATH FILE KIND SERVICE START N STEP
- *       The same windows written straight into the store at PATH.
+ *   store-feed db PATH FILE KIND SERVICE START N STEP [STACKS]
+ *       The same windows written straight into the store at PATH; with
+ *       STACKS, only FILE's first STACKS stacks (a service of that many
+ *       distinct stacks, for a size no corpus file has).
  *   store-feed query PATH SERVICE KIND VALUETYPE FROM TO REPEAT
  *       Time store_merge + flame_build + flame_json, REPEAT times: prints
  *       the fastest and the median in ms, the stacks and the elements.
@@ -168,6 +170,21 @@ feed_send(char **av)
 	return 0;
 }
 
+/* Keep only the first n stacks: the stack arrays are cut short, and the
+ * frames and strings only the dropped stacks used stay unreferenced. */
+static void
+feed_keep(struct feed *f, size_t n)
+{
+	Profpipe__Decoded *d = &f->d;
+
+	if (n >= export_n_stacks(d))
+		return;
+	d->n_stack_offset = n + 1;
+	d->n_stack_hash = n;
+	d->n_stack_frames = d->stack_offset[n];
+	d->n_values = n * d->n_sample_types;
+}
+
 static int
 feed_db(char **av)
 {
@@ -182,6 +199,8 @@ feed_db(char **av)
 
 	if (feed_load(&f, av[1], av[2], av[3], "") < 0)
 		return 1;
+	if (av[7] != NULL)
+		feed_keep(&f, strtoul(av[7], NULL, 10));
 	if (store_open(&s, av[0], &lim, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
@@ -273,7 +292,7 @@ main(int argc, char **argv)
 {
 	if (argc == 10 && strcmp(argv[1], "send") == 0)
 		return feed_send(argv + 2);
-	if (argc == 9 && strcmp(argv[1], "db") == 0)
+	if ((argc == 9 || argc == 10) && strcmp(argv[1], "db") == 0)
 		return feed_db(argv + 2);
 	if (argc == 9 && strcmp(argv[1], "query") == 0)
 		return feed_query(argv + 2);
