@@ -1,10 +1,12 @@
 /*
- * flame: building the call tree. Stacks are walked root to leaf into a
- * trie whose nodes are found by (parent, signature) in one hash table; a
- * frame's signature ("function:line") is named and interned once per
- * profile, not once per stack it appears in. The trie is then laid out in
- * pre-order with each node's children sorted by signature, which is what
- * makes the element ids stable for one profile.
+ * flame: building the call tree. A frame's signature ("function:line") is
+ * named and interned once per profile, not once per stack it appears in,
+ * and the signatures are ranked in byte order. Each stack then becomes
+ * its path of ranks, root first, and the paths are sorted: in that order
+ * the tree's elements come out in pre-order with sorted siblings, each
+ * path sharing a prefix with the one before, so the tree is laid down in
+ * one pass with no lookup per frame. That order is what makes the element
+ * ids stable for one profile.
  */
 #include "exporter/flame.h"
 
@@ -17,16 +19,6 @@
 #include "common/xalloc.h"
 
 #define FLAME_SIGS_CAP ((size_t)256 * 1024 * 1024)
-
-struct flame_node {
-	uint32_t parent; /* UINT32_MAX for the root */
-	uint32_t sig;
-	uint32_t depth;
-	uint32_t first_child; /* after layout: CSR start into order */
-	uint32_t n_children;
-	uint32_t elem; /* pre-order index */
-	int64_t total, self, count_total, count_self;
-};
 
 void
 flame_init(struct flame *f)
@@ -41,11 +33,15 @@ flame_release(struct flame *f)
 	buf_release(&f->sigs);
 	xfree(f->elems);
 	xfree(f->sig_off);
-	xfree(f->nodes);
-	xfree(f->child_index);
 	xfree(f->sig_index);
 	xfree(f->frame_sig);
+	xfree(f->sorted);
+	xfree(f->rank);
+	xfree(f->stk);
+	xfree(f->seq_off);
+	xfree(f->seq);
 	xfree(f->order);
+	xfree(f->path);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -187,206 +183,193 @@ flame_frame_sig(
 	return 0;
 }
 
+/* The signatures in byte order: f->sorted[rank] = sig, and
+ * f->rank[sig] = rank. */
 static int
-flame_rehash_children(struct flame *f)
-{
-	const struct flame_node *nd;
-	size_t i;
-	size_t h;
-
-	if (flame_table(&f->child_index, &f->child_mask, f->n_nodes * 2) < 0)
-		return -1;
-	for (i = 1; i < f->n_nodes; i++) {
-		nd = &f->nodes[i];
-		h = hash_u64(hash_u64(HASH_SEED, nd->parent), nd->sig) &
-		    f->child_mask;
-		while (f->child_index[h] != 0)
-			h = (h + 1) & f->child_mask;
-		f->child_index[h] = (uint32_t)i + 1;
-	}
-	return 0;
-}
-
-/* The child of parent named sig, made when new. */
-static int
-flame_child(struct flame *f, uint32_t parent, uint32_t sig, uint32_t *out)
-{
-	size_t h = hash_u64(hash_u64(HASH_SEED, parent), sig) & f->child_mask;
-	struct flame_node *nd;
-	uint32_t i;
-
-	while (f->child_index[h] != 0) {
-		i = f->child_index[h] - 1;
-		if (f->nodes[i].parent == parent && f->nodes[i].sig == sig) {
-			*out = i;
-			return 0;
-		}
-		h = (h + 1) & f->child_mask;
-	}
-	if (f->n_nodes >= FLAME_MAX_ELEMS ||
-	    flame_grow((void **)&f->nodes, &f->size_nodes, f->n_nodes + 1,
-	        sizeof(*f->nodes)) < 0)
-		return -1;
-	nd = &f->nodes[f->n_nodes];
-	memset(nd, 0, sizeof(*nd));
-	nd->parent = parent;
-	nd->sig = sig;
-	nd->depth = f->nodes[parent].depth + 1;
-	f->child_index[h] = (uint32_t)f->n_nodes + 1;
-	*out = (uint32_t)f->n_nodes++;
-	if (f->n_nodes * 2 > f->child_mask)
-		return flame_rehash_children(f);
-	return 0;
-}
-
-static int
-flame_stack(struct flame *f, const Profpipe__Decoded *p, size_t i, int64_t v,
-    int64_t c)
-{
-	const uint32_t *frames;
-	struct flame_node *nd;
-	uint32_t node = 0;
-	uint32_t sig;
-	size_t n;
-	size_t k;
-
-	export_stack(p, i, &frames, &n);
-	f->nodes[0].total = flame_add(f->nodes[0].total, v);
-	f->nodes[0].count_total = flame_add(f->nodes[0].count_total, c);
-	for (k = n; k > 0; k--) {
-		if (flame_frame_sig(f, p, frames[k - 1], &sig) < 0 ||
-		    flame_child(f, node, sig, &node) < 0)
-			return -1;
-		nd = &f->nodes[node];
-		nd->total = flame_add(nd->total, v);
-		nd->count_total = flame_add(nd->count_total, c);
-	}
-	nd = &f->nodes[node];
-	nd->self = flame_add(nd->self, v);
-	nd->count_self = flame_add(nd->count_self, c);
-	return 0;
-}
-
-static int
-flame_cmp_sig(const void *a, const void *b, void *arg)
+flame_cmp_text(const void *a, const void *b, void *arg)
 {
 	const struct flame *f = arg;
-	const struct flame_node *x = &f->nodes[*(const uint32_t *)a];
-	const struct flame_node *y = &f->nodes[*(const uint32_t *)b];
 
-	return strcmp(flame_sig_text(f, x->sig), flame_sig_text(f, y->sig));
+	return strcmp(flame_sig_text(f, *(const uint32_t *)a),
+	    flame_sig_text(f, *(const uint32_t *)b));
 }
 
-/* Children of every node in f->order (CSR by first_child/n_children),
- * each node's sorted by signature. */
 static int
-flame_children(struct flame *f)
+flame_rank(struct flame *f)
 {
 	size_t i;
-	uint32_t at = 0;
-	struct flame_node *pa;
 
-	if (flame_grow((void **)&f->order, &f->size_order, f->n_nodes + 1,
-	        sizeof(*f->order)) < 0)
+	if (flame_grow((void **)&f->sorted, &f->size_sorted, f->n_sigs + 1,
+	        sizeof(*f->sorted)) < 0 ||
+	    flame_grow((void **)&f->rank, &f->size_rank, f->n_sigs + 1,
+	        sizeof(*f->rank)) < 0)
 		return -1;
-	for (i = 0; i < f->n_nodes; i++)
-		f->nodes[i].n_children = 0;
-	for (i = 1; i < f->n_nodes; i++)
-		f->nodes[f->nodes[i].parent].n_children++;
-	for (i = 0; i < f->n_nodes; i++) {
-		f->nodes[i].first_child = at;
-		at += f->nodes[i].n_children;
-		f->nodes[i].n_children = 0;
-	}
-	for (i = 1; i < f->n_nodes; i++) {
-		pa = &f->nodes[f->nodes[i].parent];
-		f->order[pa->first_child + pa->n_children++] = (uint32_t)i;
-	}
-	for (i = 0; i < f->n_nodes; i++) {
-		if (f->nodes[i].n_children > 1)
-			qsort_r(f->order + f->nodes[i].first_child,
-			    f->nodes[i].n_children, sizeof(*f->order),
-			    flame_cmp_sig, f);
-	}
+	for (i = 0; i < f->n_sigs; i++)
+		f->sorted[i] = (uint32_t)i;
+	qsort_r(f->sorted, f->n_sigs, sizeof(*f->sorted), flame_cmp_text, f);
+	for (i = 0; i < f->n_sigs; i++)
+		f->rank[f->sorted[i]] = (uint32_t)i;
 	return 0;
 }
 
-static void
-flame_emit(struct flame *f, uint32_t node)
+/* Stacks with a value or a count, each as its signatures root first:
+ * f->stk[k] is kept stack k's index in p, its signatures
+ * f->seq[f->seq_off[k] .. f->seq_off[k + 1]). */
+static int
+flame_paths(struct flame *f, const Profpipe__Decoded *p,
+    const struct export_col *value, const struct export_col *count)
 {
-	struct flame_node *nd = &f->nodes[node];
-	struct flame_elem *e = &f->elems[f->n];
+	size_t n = export_n_stacks(p);
+	const uint32_t *frames;
+	size_t len;
+	size_t i;
+	size_t k;
+	uint32_t at = 0;
+	int64_t c;
 
-	nd->elem = (uint32_t)f->n;
-	e->parent = node == 0 ? -1 : (int64_t)f->nodes[nd->parent].elem;
-	e->sig = nd->sig;
-	e->depth = nd->depth;
-	e->total = nd->total;
-	e->self = nd->self;
-	e->count_total = nd->count_total;
-	e->count_self = nd->count_self;
-	if (nd->depth > f->max_depth)
-		f->max_depth = nd->depth;
-	f->n++;
+	if (flame_grow(
+	        (void **)&f->stk, &f->size_stk, n + 1, sizeof(*f->stk)) < 0 ||
+	    flame_grow((void **)&f->seq_off, &f->size_seq_off, n + 2,
+	        sizeof(*f->seq_off)) < 0 ||
+	    flame_grow((void **)&f->seq, &f->size_seq, p->n_stack_frames + 1,
+	        sizeof(*f->seq)) < 0)
+		return -1;
+	f->n_stk = 0;
+	for (i = 0; i < n; i++) {
+		c = count != NULL ? export_value(p, i, count) : 0;
+		if (export_value(p, i, value) == 0 && c == 0)
+			continue;
+		export_stack(p, i, &frames, &len);
+		f->stk[f->n_stk] = (uint32_t)i;
+		f->seq_off[f->n_stk++] = at;
+		for (k = len; k > 0; k--) {
+			if (flame_frame_sig(f, p, frames[k - 1], &f->seq[at]) <
+			    0)
+				return -1;
+			at++;
+		}
+	}
+	f->seq_off[f->n_stk] = at;
+	return 0;
 }
 
-/* Pre-order without recursion: stacks are up to thousands deep. The
- * scratch stack holds nodes still to emit, the next sibling on top. */
+/* Stacks in the order of their paths: signature by signature in byte
+ * order, a path before the paths it is a prefix of, equal paths in
+ * profile order. That is the tree's pre-order with sorted siblings. */
 static int
-flame_layout(struct flame *f)
+flame_cmp_path(const void *a, const void *b, void *arg)
 {
-	uint32_t *todo;
-	size_t top = 0;
-	uint32_t node;
-	uint32_t k;
-	const struct flame_node *nd;
+	const struct flame *f = arg;
+	uint32_t x = *(const uint32_t *)a;
+	uint32_t y = *(const uint32_t *)b;
+	const uint32_t *s = f->seq + f->seq_off[x];
+	const uint32_t *t = f->seq + f->seq_off[y];
+	size_t ns = f->seq_off[x + 1] - f->seq_off[x];
+	size_t nt = f->seq_off[y + 1] - f->seq_off[y];
+	size_t i;
 
-	xfree(f->elems);
-	f->elems = xcalloc(f->n_nodes, sizeof(*f->elems));
-	todo = xmalloc(f->n_nodes * sizeof(*todo));
-	if (f->elems == NULL || todo == NULL) {
-		xfree(todo);
+	for (i = 0; i < ns && i < nt; i++) {
+		if (s[i] != t[i])
+			return s[i] < t[i] ? -1 : 1;
+	}
+	if (ns != nt)
+		return ns < nt ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static int
+flame_new_elem(struct flame *f, int64_t parent, uint32_t sig, uint32_t depth)
+{
+	struct flame_elem *e;
+
+	if (f->n >= FLAME_MAX_ELEMS ||
+	    flame_grow((void **)&f->elems, &f->size_elems, f->n + 1,
+	        sizeof(*f->elems)) < 0)
 		return -1;
+	e = &f->elems[f->n++];
+	memset(e, 0, sizeof(*e));
+	e->parent = parent;
+	e->sig = sig;
+	e->depth = depth;
+	if (depth > f->max_depth)
+		f->max_depth = depth;
+	return 0;
+}
+
+/* Walk the sorted paths: a path shares its first elements with the one
+ * before it and makes the rest anew, so elements come out in pre-order
+ * with no lookups. path[d] is the element at depth d of the last path. */
+static int
+flame_walk(struct flame *f, const Profpipe__Decoded *p,
+    const struct export_col *value, const struct export_col *count)
+{
+	const uint32_t *s;
+	const uint32_t *prev = NULL;
+	size_t n_prev = 0;
+	size_t len;
+	size_t same;
+	size_t d;
+	size_t k;
+	uint32_t j;
+	int64_t v;
+	int64_t c;
+	struct flame_elem *e;
+
+	if (flame_new_elem(f, -1, f->root_sig, 0) < 0)
+		return -1;
+	for (k = 0; k < f->n_stk; k++) {
+		j = f->order[k];
+		s = f->seq + f->seq_off[j];
+		len = f->seq_off[j + 1] - f->seq_off[j];
+		if (flame_grow((void **)&f->path, &f->size_path, len + 1,
+		        sizeof(*f->path)) < 0)
+			return -1;
+		for (same = 0;
+		     same < len && same < n_prev && s[same] == prev[same];
+		     same++)
+			;
+		for (d = same; d < len; d++) {
+			f->path[d + 1] = (uint32_t)f->n;
+			if (flame_new_elem(f, f->path[d], f->sorted[s[d]],
+			        (uint32_t)d + 1) < 0)
+				return -1;
+		}
+		v = export_value(p, f->stk[j], value);
+		c = count != NULL ? export_value(p, f->stk[j], count) : 0;
+		for (d = 0; d <= len; d++) {
+			e = &f->elems[f->path[d]];
+			e->total = flame_add(e->total, v);
+			e->count_total = flame_add(e->count_total, c);
+		}
+		e->self = flame_add(e->self, v);
+		e->count_self = flame_add(e->count_self, c);
+		prev = s;
+		n_prev = len;
 	}
-	todo[top++] = 0;
-	while (top > 0) {
-		node = todo[--top];
-		flame_emit(f, node);
-		nd = &f->nodes[node];
-		for (k = nd->n_children; k > 0; k--)
-			todo[top++] = f->order[nd->first_child + k - 1];
-	}
-	xfree(todo);
 	return 0;
 }
 
 static int
 flame_reset(struct flame *f, const Profpipe__Decoded *p)
 {
-	uint32_t root;
 	size_t start;
 
 	f->n = 0;
 	f->max_depth = 0;
-	f->n_nodes = 0;
 	f->n_sigs = 0;
 	buf_clear(&f->sigs);
 	if (flame_table(&f->sig_index, &f->sig_mask, 1024) < 0 ||
-	    flame_table(&f->child_index, &f->child_mask, 1024) < 0 ||
 	    flame_grow((void **)&f->frame_sig, &f->size_frame_sig,
 	        p->n_frame_function + 1, sizeof(*f->frame_sig)) < 0 ||
-	    flame_grow(
-	        (void **)&f->nodes, &f->size_nodes, 1, sizeof(*f->nodes)) < 0)
+	    flame_grow((void **)&f->path, &f->size_path, 1, sizeof(*f->path)) <
+	        0)
 		return -1;
 	memset(f->frame_sig, 0, f->size_frame_sig * sizeof(*f->frame_sig));
+	f->path[0] = 0;
 	start = f->sigs.len;
 	if (buf_puts(&f->sigs, "root") < 0 ||
-	    flame_intern(f, start, &root) < 0)
+	    flame_intern(f, start, &f->root_sig) < 0)
 		return -1;
-	memset(&f->nodes[0], 0, sizeof(f->nodes[0]));
-	f->nodes[0].parent = UINT32_MAX;
-	f->nodes[0].sig = root;
-	f->n_nodes = 1;
 	return 0;
 }
 
@@ -394,25 +377,22 @@ int
 flame_build(struct flame *f, const Profpipe__Decoded *p,
     const struct export_col *value, const struct export_col *count)
 {
-	size_t n = export_n_stacks(p);
 	size_t i;
-	int64_t v;
-	int64_t c;
+	size_t k;
 
 	f->has_count = count != NULL;
-	if (flame_reset(f, p) < 0)
+	if (flame_reset(f, p) < 0 || flame_paths(f, p, value, count) < 0 ||
+	    flame_rank(f) < 0 ||
+	    flame_grow((void **)&f->order, &f->size_order, f->n_stk + 1,
+	        sizeof(*f->order)) < 0)
 		return -1;
-	for (i = 0; i < n; i++) {
-		v = export_value(p, i, value);
-		c = count != NULL ? export_value(p, i, count) : 0;
-		if (v == 0 && c == 0)
-			continue;
-		if (flame_stack(f, p, i, v, c) < 0)
-			return -1;
-	}
-	if (flame_children(f) < 0)
-		return -1;
-	return flame_layout(f);
+	/* signatures to ranks, so that paths compare as integers */
+	for (i = 0; i < f->seq_off[f->n_stk]; i++)
+		f->seq[i] = f->rank[f->seq[i]];
+	for (k = 0; k < f->n_stk; k++)
+		f->order[k] = (uint32_t)k;
+	qsort_r(f->order, f->n_stk, sizeof(*f->order), flame_cmp_path, f);
+	return flame_walk(f, p, value, count);
 }
 
 static const struct {

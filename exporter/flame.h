@@ -48,8 +48,6 @@ struct flame_elem {
 	int64_t count_self;
 };
 
-struct flame_node;
-
 struct flame {
 	struct flame_elem *elems; /* n, pre-order: the result */
 	size_t n;
@@ -60,16 +58,22 @@ struct flame {
 	uint32_t *sig_off;
 	size_t n_sigs, size_sigs;
 	/* scratch kept between builds */
-	struct flame_node *nodes;
-	size_t n_nodes, size_nodes;
-	uint32_t *child_index; /* (parent, sig) → node + 1 */
-	size_t child_mask;
+	size_t size_elems;
+	uint32_t root_sig;
 	uint32_t *sig_index; /* signature text → sig + 1 */
 	size_t sig_mask;
 	uint32_t *frame_sig; /* frame → sig + 1; 0 not yet named */
 	size_t size_frame_sig;
-	uint32_t *order;
+	uint32_t *sorted, *rank; /* rank → sig, sig → rank (byte order) */
+	size_t size_sorted, size_rank;
+	uint32_t *stk; /* kept stack → its index in the profile */
+	size_t n_stk, size_stk;
+	uint32_t *seq_off, *seq; /* kept stack's path, root first */
+	size_t size_seq_off, size_seq;
+	uint32_t *order; /* kept stacks in path order */
 	size_t size_order;
+	uint32_t *path; /* depth → element, of the path last walked */
+	size_t size_path;
 };
 
 void flame_init(struct flame *f);
