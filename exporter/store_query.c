@@ -288,6 +288,29 @@ sq_rows(sqlite3 *db, const char *table, const char *idcol, const char *cols,
 	return 0;
 }
 
+/* The frame id in decimal at p (at most max), and where it ends: the
+ * stacks' text is ours, digits and commas, so no strtoul with its locale
+ * and signs for the hundreds of thousands of ids of one answer. -1 when p
+ * holds no digit or the id is past max. */
+static int
+sq_frame_id(const char *p, int64_t max, int64_t *out, const char **end)
+{
+	int64_t v = 0;
+	const char *q = p;
+
+	while (*q >= '0' && *q <= '9') {
+		v = v * 10 + (*q - '0');
+		if (v > max)
+			return -1;
+		q++;
+	}
+	if (q == p)
+		return -1;
+	*out = v;
+	*end = q;
+	return 0;
+}
+
 /* Read the stacks that have a value, in id order, into d. */
 static int
 sq_stacks(sqlite3 *db, const int64_t *acc, int64_t max_stack, size_t nr,
@@ -296,11 +319,11 @@ sq_stacks(sqlite3 *db, const int64_t *acc, int64_t max_stack, size_t nr,
 {
 	sqlite3_stmt *st;
 	const char *p;
-	char *end;
+	const char *end;
 	size_t i = 0;
 	size_t r;
 	int64_t id;
-	unsigned long f;
+	int64_t f;
 	uint32_t local;
 	int rc;
 
@@ -324,8 +347,7 @@ sq_stacks(sqlite3 *db, const int64_t *acc, int64_t max_stack, size_t nr,
 		    (uint32_t)(l->frames.len / sizeof(uint32_t));
 		p = (const char *)sqlite3_column_text(st, 2);
 		while (p != NULL && *p != '\0') {
-			f = strtoul(p, &end, 10);
-			if (end == p || (int64_t)f > l->max_frame)
+			if (sq_frame_id(p, l->max_frame, &f, &end) < 0)
 				break;
 			if (l->frame_local[f] == 0) {
 				l->frame_local[f] = ++l->n_frames;
