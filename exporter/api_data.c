@@ -213,6 +213,24 @@ api_threshold(const struct flame *f, size_t max, int64_t *tmp)
 	return tmp[k];
 }
 
+/* v in decimal: a tree's answer holds tens of thousands of numbers, and
+ * buf_printf's vsnprintf costs more than the digits. */
+static void
+api_put_i64(struct buf *out, int64_t v)
+{
+	char d[24];
+	size_t n = sizeof(d);
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		d[--n] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		d[--n] = '-';
+	buf_append(out, d + n, sizeof(d) - n);
+}
+
 /* The tree as JSON, at most max elements: the largest totals, which is a
  * subtree since a child's total never exceeds its parent's. Dropped
  * elements' values stay in their parents' totals. diff adds the base's
@@ -223,6 +241,7 @@ api_tree_json(struct api *a, const struct flame *f, size_t max, int diff,
 {
 	const struct flame_elem *e;
 	struct buf *out = &a->out;
+	const char *sig;
 	int64_t *newid;
 	int64_t thr = INT64_MIN;
 	size_t kept = 0;
@@ -250,18 +269,24 @@ api_tree_json(struct api *a, const struct flame *f, size_t max, int diff,
 		        (max > 0 && kept >= max)))
 			continue;
 		newid[i] = (int64_t)kept;
-		buf_printf(out, "%s{\"id\":%zu,\"parentId\":%" PRId64,
-		    kept ? ",\n" : "\n", kept, i ? newid[e->parent] : -1);
+		buf_puts(out, kept ? ",\n{\"id\":" : "\n{\"id\":");
+		api_put_i64(out, (int64_t)kept);
+		buf_puts(out, ",\"parentId\":");
+		api_put_i64(out, i ? newid[e->parent] : -1);
 		kept++;
 		buf_puts(out, ",\"codeSignature\":");
-		buf_json_str(
-		    out, flame_signature(f, i), strlen(flame_signature(f, i)));
-		buf_printf(out, ",\"total\":%" PRId64 ",\"self\":%" PRId64,
-		    e->total, e->self);
-		if (diff)
-			buf_printf(out,
-			    ",\"baseTotal\":%" PRId64 ",\"baseSelf\":%" PRId64,
-			    e->count_total, e->count_self);
+		sig = flame_signature(f, i);
+		buf_json_str(out, sig, strlen(sig));
+		buf_puts(out, ",\"total\":");
+		api_put_i64(out, e->total);
+		buf_puts(out, ",\"self\":");
+		api_put_i64(out, e->self);
+		if (diff) {
+			buf_puts(out, ",\"baseTotal\":");
+			api_put_i64(out, e->count_total);
+			buf_puts(out, ",\"baseSelf\":");
+			api_put_i64(out, e->count_self);
+		}
 		buf_puts(out, "}");
 	}
 	buf_printf(out, "],\"omitted\":%zu}\n", f->n - kept);
