@@ -107,6 +107,7 @@ fuzz: fuzz-build
 BENCH_BIN = $(O)/bench/bench_decode $(O)/bench/pipebench $(O)/bench/goparse
 bench: all $(BENCH_BIN)
 	@BENCH_DIR=$(O)/bench BIN_DIR=$(BIN) tests/bench/run
+	@tests/bench/store-query
 
 $(O)/bench/bench_decode: tests/bench/bench_decode.c \
 		tests/bench/bench_profpipe.c tests/bench/bench_profpipe.h \
