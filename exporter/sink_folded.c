@@ -24,6 +24,7 @@
 #include "common/xalloc.h"
 #include "exporter/folded.h"
 #include "exporter/sink.h"
+#include "exporter/sink_dir.h"
 #include "exporter/sink_file.h"
 
 #define SINK_FOLDED_CAP ((size_t)256 * 1024 * 1024)
@@ -36,43 +37,6 @@ struct sink_folded {
 	struct buf out;
 	struct buf path;
 };
-
-/* mkdir -p: every missing component of dir, 0755. */
-static int
-sink_folded_mkdirs(const char *dir, char *err, size_t errlen)
-{
-	char path[4096];
-	struct stat st;
-	size_t i;
-	int n;
-
-	n = snprintf(path, sizeof(path), "%s", dir);
-	if (n < 0 || (size_t)n >= sizeof(path)) {
-		snprintf(err, errlen, "too long");
-		return -1;
-	}
-	for (i = 1; i <= (size_t)n; i++) {
-		if (path[i] != '/' && path[i] != '\0')
-			continue;
-		path[i] = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-			snprintf(err, errlen, "mkdir %.300s: %s", path,
-			    strerror(errno));
-			return -1;
-		}
-		if (i < (size_t)n)
-			path[i] = '/';
-	}
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a directory", dir);
-		return -1;
-	}
-	if (access(dir, W_OK) < 0) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
 
 static int
 sink_folded_open(struct sink **out, const struct cfg *c,
@@ -92,7 +56,7 @@ sink_folded_open(struct sink **out, const struct cfg *c,
 		return cfg_error(c, n, err, errlen,
 		    "folded: Dir: required (the directory for KIND.folded "
 		    "files)");
-	if (sink_folded_mkdirs(dir, why, sizeof(why)) < 0)
+	if (sink_dir_mkdirs(dir, why, sizeof(why)) < 0)
 		return cfg_error(
 		    c, cfg_get(n, "Dir"), err, errlen, "Dir: %s", why);
 	f = xcalloc(1, sizeof(*f));
