@@ -134,7 +134,8 @@ outputs_close(struct outputs *o)
 	size_t i;
 
 	for (i = 0; i < o->n; i++) {
-		if (o->sinks[i]->ops->flush(o->sinks[i], err, sizeof(err)) < 0)
+		if (o->sinks[i]->ops->flush != NULL &&
+		    o->sinks[i]->ops->flush(o->sinks[i], err, sizeof(err)) < 0)
 			log_error("%s: %s", o->sinks[i]->name, err);
 		o->sinks[i]->ops->close(o->sinks[i]);
 		o->sinks[i] = NULL;

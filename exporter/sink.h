@@ -52,6 +52,8 @@ struct sink_ops {
 	/* m->origin is set; metrics may be empty. */
 	int (*write_metrics)(struct sink *s, const Profpipe__Metrics *m,
 	    size_t *nrec, char *err, size_t errlen);
+	/* NULL when write leaves nothing to flush (every sink here hands
+	 * its data to the kernel, or commits, before write returns). */
 	int (*flush)(struct sink *s, char *err, size_t errlen);
 	void (*close)(struct sink *s);
 };

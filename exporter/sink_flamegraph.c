@@ -153,16 +153,6 @@ out_too_big:
 	return -1;
 }
 
-/* Every write renames closed files into place: nothing to flush. */
-static int
-sink_flame_flush(struct sink *s, char *err, size_t errlen)
-{
-	(void)s;
-	(void)err;
-	(void)errlen;
-	return 0;
-}
-
 static void
 sink_flame_close(struct sink *base)
 {
@@ -181,6 +171,5 @@ const struct sink_ops sink_flamegraph_ops = {
     .type = "flamegraph",
     .open = sink_flame_open,
     .write_window = sink_flame_write_window,
-    .flush = sink_flame_flush,
     .close = sink_flame_close,
 };

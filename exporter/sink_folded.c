@@ -154,16 +154,6 @@ sink_folded_write_window(struct sink *s, const Profpipe__Window *w,
 	    s, w->merged, ".window.folded", nrec, err, errlen);
 }
 
-/* Every write closes its file: nothing waits to be flushed. */
-static int
-sink_folded_flush(struct sink *s, char *err, size_t errlen)
-{
-	(void)s;
-	(void)err;
-	(void)errlen;
-	return 0;
-}
-
 static void
 sink_folded_close(struct sink *s)
 {
@@ -183,6 +173,5 @@ const struct sink_ops sink_folded_ops = {
     .open = sink_folded_open,
     .write = sink_folded_write,
     .write_window = sink_folded_write_window,
-    .flush = sink_folded_flush,
     .close = sink_folded_close,
 };

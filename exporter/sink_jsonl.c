@@ -150,17 +150,6 @@ sink_jsonl_write_window(struct sink *s, const Profpipe__Window *w,
 	return sink_jsonl_write(s, w->merged, nrec, err, errlen);
 }
 
-/* Each write ends with the bytes in the kernel's hands (the file is closed
- * or standard output written): nothing is left to flush. */
-static int
-sink_jsonl_flush(struct sink *s, char *err, size_t errlen)
-{
-	(void)s;
-	(void)err;
-	(void)errlen;
-	return 0;
-}
-
 static void
 sink_jsonl_close(struct sink *s)
 {
@@ -178,6 +167,5 @@ const struct sink_ops sink_jsonl_ops = {
     .open = sink_jsonl_open,
     .write = sink_jsonl_write,
     .write_window = sink_jsonl_write_window,
-    .flush = sink_jsonl_flush,
     .close = sink_jsonl_close,
 };

@@ -266,21 +266,9 @@ sink_metrics_write_metrics(struct sink *base, const Profpipe__Metrics *m,
 	return 0;
 }
 
-/* The line is in the kernel's hands and the series are set: nothing to
- * flush. */
-static int
-sink_metrics_flush(struct sink *s, char *err, size_t errlen)
-{
-	(void)s;
-	(void)err;
-	(void)errlen;
-	return 0;
-}
-
 const struct sink_ops sink_metrics_ops = {
     .type = "metrics",
     .open = sink_metrics_open,
     .write_metrics = sink_metrics_write_metrics,
-    .flush = sink_metrics_flush,
     .close = sink_metrics_close,
 };

@@ -89,16 +89,6 @@ sink_pprof_write_window(struct sink *base, const Profpipe__Window *w,
 	return rv;
 }
 
-/* Every write renames a closed file into place: nothing to flush. */
-static int
-sink_pprof_flush(struct sink *s, char *err, size_t errlen)
-{
-	(void)s;
-	(void)err;
-	(void)errlen;
-	return 0;
-}
-
 static void
 sink_pprof_close(struct sink *base)
 {
@@ -116,6 +106,5 @@ const struct sink_ops sink_pprof_ops = {
     .type = "pprof",
     .open = sink_pprof_open,
     .write_window = sink_pprof_write_window,
-    .flush = sink_pprof_flush,
     .close = sink_pprof_close,
 };

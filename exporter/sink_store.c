@@ -57,15 +57,6 @@ sink_store_profile(struct sink *s, const Profpipe__Decoded *p, size_t *nrec,
 	    ((struct sink_store *)s)->store, p, nrec, err, errlen);
 }
 
-static int
-sink_store_flush(struct sink *s, char *err, size_t errlen)
-{
-	(void)s;
-	(void)err;
-	(void)errlen;
-	return 0;
-}
-
 static void
 sink_store_close(struct sink *s)
 {
@@ -218,6 +209,5 @@ const struct sink_ops sink_store_ops = {
     .write = sink_store_profile,
     .write_window = sink_store_window,
     .write_metrics = sink_store_metrics,
-    .flush = sink_store_flush,
     .close = sink_store_close,
 };

@@ -151,7 +151,8 @@ export_to_sink(struct export_stage *st, size_t i, const struct export_item *it)
 	if (id[0] != '\0' && dedup_seen(st->seen[i], it->key))
 		return 0;
 	if (export_write_one(s, it, &nrec, err, sizeof(err)) < 0 ||
-	    s->ops->flush(s, err, sizeof(err)) < 0) {
+	    (s->ops->flush != NULL &&
+	        s->ops->flush(s, err, sizeof(err)) < 0)) {
 		log_error("%s %s %s: %s: %s; not acked, will be retried",
 		    it->shape, id, it->o->kind, s->name, err);
 		return -1;
