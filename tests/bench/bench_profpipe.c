@@ -6,7 +6,6 @@
  */
 #include "tests/bench/bench_profpipe.h"
 
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -27,12 +26,8 @@ bench_profpipe_new(struct bench_profpipe **out)
 	if (bp == NULL)
 		return -1;
 	decode_limits_default(&lim);
-	/* The stage's malloc settings (decoder/main.c): freed arena blocks
-	 * stay in the heap for the next profile instead of being unmapped
-	 * and faulted in again. Without them the bench would time page
-	 * faults the stage does not pay. */
-	mallopt(M_MMAP_THRESHOLD, 32 << 20);
-	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	/* No malloc tuning: the stage sets none. Its arena keeps its blocks
+	 * across arena_reset, which is what spares it the page faults. */
 	if (decoder_new(&bp->dec, &lim) != 0)
 		goto out_free;
 	bp->a = arena_new(decode_arena_cap(&lim));
