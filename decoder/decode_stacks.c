@@ -41,10 +41,14 @@ struct pending {
 	uint32_t len;
 };
 
+/* The slot of (stack, label set): both, since one stack may come with
+ * many label sets (a heap profile's "bytes" label: 55 samples of one
+ * stack in a real one), and a slot from the stack alone chained them all,
+ * a quarter of the decode of such a profile. */
 static uint64_t
-st_slot(const struct st *st, uint64_t hash)
+st_slot(const struct st *st, uint64_t hash, uint32_t labels)
 {
-	return (hash >> 7) & st->mask;
+	return ((hash + labels * DECODE_STACK_K) >> 7) & st->mask;
 }
 
 /* Look p up: 0 if it is a new stack (kept), 1 if it repeats one (values
@@ -208,11 +212,11 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 		c.sample = i;
 		c.len = o.n_frames;
 		c.hash = decode_stack_hash_final(o.sum, o.n_frames);
-		c.slot = st_slot(&st, c.hash);
-		__builtin_prefetch(&st.slots[c.slot]);
 		rv = rs_label_set(rs, o.labels, o.n_labels, &c.labels);
 		if (rv != 0)
 			return rv;
+		c.slot = st_slot(&st, c.hash, c.labels);
+		__builtin_prefetch(&st.slots[c.slot]);
 		if (have) {
 			rv = st_commit(&st, &p);
 			if (rv < 0)
