@@ -321,6 +321,45 @@ bus_recv(struct bus_ctx *c, const void **req, size_t *len, int timeout_ms)
 	return bus_map(rv);
 }
 
+/* Async REP: the request is kept in c->held, as bus_recv keeps it, so the
+ * owner can work on it after the callback and reply later. */
+static void
+bus_recv_cb(void *arg)
+{
+	struct bus_ctx *c = arg;
+	int rv = nng_aio_result(c->aio);
+
+	if (rv != 0) {
+		c->done(c->arg, bus_map(rv), NULL, 0);
+		return;
+	}
+	c->held = nng_aio_get_msg(c->aio);
+	nng_aio_set_msg(c->aio, NULL);
+	c->done(c->arg, BUS_OK, nng_msg_body(c->held), nng_msg_len(c->held));
+}
+
+int
+bus_recv_async(struct bus_ctx *c, int timeout_ms, bus_done_fn done, void *arg)
+{
+	int rv;
+
+	if (c->held != NULL) {
+		nng_msg_free(c->held);
+		c->held = NULL;
+	}
+	if (c->aio == NULL) {
+		rv = nng_aio_alloc(&c->aio, bus_recv_cb, c);
+		if (rv != 0)
+			return bus_map(rv);
+	}
+	c->done = done;
+	c->arg = arg;
+	nng_aio_set_timeout(
+	    c->aio, timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
+	nng_ctx_recv(c->ctx, c->aio);
+	return BUS_OK;
+}
+
 int
 bus_reply(struct bus_ctx *c, const void *rep, size_t len)
 {

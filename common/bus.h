@@ -6,9 +6,9 @@
  * at-least-once; receivers drop redeliveries by profile_id.
  *
  * Contexts: one request in flight per context. Synchronous contexts are for
- * one thread each (decoder and aggregator workers); asynchronous ones
- * (fetcher) report on an nng thread through a callback, which must not touch
- * the caller's event loop except through a thread-safe wakeup.
+ * one thread each (aggregator, exporter); asynchronous ones (fetcher, decoder)
+ * report on an nng thread through a callback, which must not touch the
+ * caller's event loop except through a thread-safe wakeup.
  *
  * Buffers: a received request stays valid until the next call on its
  * context; a reply handed to a callback is valid until the callback returns.
@@ -64,6 +64,13 @@ int bus_call_async(struct bus_ctx *c, const void *req, size_t len,
  * bus_recv or bus_reply on c. Not replying is allowed: the next bus_recv
  * abandons the request, and the sender's nng resends it elsewhere. */
 int bus_recv(struct bus_ctx *c, const void **req, size_t *len, int timeout_ms);
+/* REP, asynchronous: the same, but returns at once; done(arg, err, req,
+ * len) runs on an nng thread when a request comes or time runs out. The
+ * context is busy until then. Unlike a reply to bus_call_async, req stays
+ * valid after done returns, until the next bus_recv, bus_recv_async or
+ * bus_reply on c. */
+int bus_recv_async(
+    struct bus_ctx *c, int timeout_ms, bus_done_fn done, void *arg);
 int bus_reply(struct bus_ctx *c, const void *rep, size_t len);
 
 /* PUB: best effort, never blocks; BUS_EAGAIN when dropped. */
