@@ -35,11 +35,12 @@ static const char usage[] =
     "  --ready-fd N        write a newline to fd N once the sockets are open\n"
     "  --max-inflated N    refuse profiles larger than N bytes once inflated\n"
     "                      (default 64M; K, M and G suffixes are binary)\n"
-    "  --max-memory N      memory one decode may use (default 8x "
-    "max-inflated,\n"
-    "                      at least 256M)\n"
+    "  --max-memory N      memory decoding may use in all; the stage keeps\n"
+    "                      two profiles in flight and gives each half\n"
+    "                      (default: 8x max-inflated, at least 256M, per\n"
+    "                      profile)\n"
     "  --drain SECONDS     after SIGTERM, how long to keep offering the\n"
-    "                      profile in hand to the aggregator (default 10)\n"
+    "                      profiles in flight to the aggregator (default 10)\n"
     "  -v, -q              more, or less, logging\n"
     "\n"
     "Given FILEs (- is stdin), it decodes them to stdout and exits: 0 if all\n"
@@ -148,8 +149,11 @@ main(int argc, char **argv)
 	if (parse_opts(&o, argc, argv) < 0)
 		return EXIT_USAGE;
 	log_set_level(o.level);
+	/* The stage splits the cap between its profiles in flight: the
+	 * default gives each what one decode gets alone. */
 	if (o.max_memory == 0)
-		o.max_memory = decode_arena_cap(&o.lim);
+		o.max_memory = decode_arena_cap(&o.lim) *
+		    (optind < argc ? 1 : DECODER_STAGE_SLOTS);
 	if (optind < argc)
 		return decoder_oneshot(&o, argc - optind, argv + optind);
 	return decoder_stage_run(&o);

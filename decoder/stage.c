@@ -1,12 +1,29 @@
 /*
- * stage: the decoder stage's loop: receive a raw profile, decode it into
- * the arena (reset per profile, so its blocks are reused), pack the
- * Decoded, hand it to the aggregator (retrying until it answers; after
- * SIGTERM for --drain at most), publish it on the tap, and reply to the
- * fetcher with the aggregator's answer or the decoder's own REJECTED.
+ * stage: the decoder stage's loop. A profile goes through one slot: receive
+ * it, decode it into the slot's arena, pack the Decoded, hand it to the
+ * aggregator (retrying until it answers; after SIGTERM for --drain at
+ * most), publish it on the tap, and reply to the fetcher with the
+ * aggregator's answer or the decoder's own REJECTED.
+ *
+ * Two slots, so the core does not sit idle while the aggregator (and the
+ * exporter behind it) works on a profile: once profile i is handed off,
+ * profile i+1 is received and decoded while i's answer is pending. The
+ * decoding is still one at a time, on this thread; nng's threads only note
+ * that a request or an answer came and wake the loop. A request is received
+ * only when a slot is free and nothing else is being received, so the
+ * decoder never takes a profile it cannot start on at once, and the
+ * fetcher's nng keeps spreading profiles over the decoders that are free.
+ *
+ * Each slot has its own REP context (its request stays held, unanswered,
+ * until the hand-off completes), REQ context and arena (its Decoded and
+ * packed bytes live until then; the arena is reset only when the slot takes
+ * its next profile). --max-memory is split between the arenas, so it still
+ * bounds the whole process.
  */
 #include "decoder/stage.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -21,20 +38,51 @@
 #include "decoder/decode_metrics_json.h"
 #include "decoder/memstats.h"
 
-#define RECV_MS 200
+#define TICK_MS 200         /* how soon SIGTERM is noticed */
 #define FORWARD_MS 1000     /* one try at the aggregator */
 #define RAW_SLACK (1 << 20) /* a RawProfile's origin, beyond its body */
+
+enum slot_state {
+	SLOT_FREE,
+	SLOT_RECEIVING, /* bus_recv_async pending on upc */
+	SLOT_WAITING,   /* bus_call_async pending on downc */
+};
+
+struct stage;
+
+struct slot {
+	struct stage *st;
+	struct bus_ctx *upc;
+	struct bus_ctx *downc;
+	struct arena *a;
+	enum slot_state state; /* the loop's own */
+	/* The profile in flight: in a, its request held by upc. */
+	const Profpipe__Origin *o;
+	uint8_t *packed;
+	size_t n;
+	size_t stacks;
+	int timeout;
+	/* Filled by the callbacks, under st->mu. */
+	int ready;
+	int err;
+	int status;
+	const void *req;
+	size_t len;
+	char reason[ACK_MAX];
+};
 
 struct stage {
 	struct bus_sock *up;
 	struct bus_sock *down;
 	struct bus_sock *tap;
-	struct bus_ctx *upc;
-	struct bus_ctx *downc;
 	struct decoder *dec;
-	struct arena *a;
+	struct slot slots[DECODER_STAGE_SLOTS];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int sync_ok; /* mu and cv made */
 	size_t max_raw;
 	long drain_ms;
+	double deadline; /* of the drain; 0 until SIGTERM */
 	unsigned long decoded;
 	unsigned long rejected;
 	unsigned long abandoned;
@@ -49,146 +97,312 @@ now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Hand msg to the aggregator. Returns 0 (taken), 1 (REJECTED, reason
- * filled) or -1 (given up: the caller must not reply upstream). Retries
- * until it is taken; after SIGTERM, for --drain seconds at most. */
-static int
-stage_forward(struct stage *st, const void *msg, size_t len, char *reason,
-    size_t reasonlen)
-{
-	double deadline = 0;
-	double left;
-	void *rep;
-	size_t rlen;
-	int timeout;
-	int rv;
-
-	for (;;) {
-		timeout = FORWARD_MS;
-		if (proc_stopping()) {
-			if (deadline == 0)
-				deadline = now_ms() + (double)st->drain_ms;
-			left = deadline - now_ms();
-			if (left <= 0) {
-				log_warn("aggregator: no answer in the drain "
-				         "time; leaving the profile to the "
-				         "fetcher's resend");
-				return -1;
-			}
-			if (left < timeout)
-				timeout = (int)left + 1;
-		}
-		rv = bus_call(st->downc, msg, len, &rep, &rlen, timeout);
-		if (rv == BUS_ETIMEDOUT) {
-			log_debug("aggregator: no answer in %d ms; trying "
-			          "again",
-			    timeout);
-			continue;
-		}
-		if (rv != BUS_OK) {
-			log_error("aggregator: %s", bus_strerror(rv));
-			return -1;
-		}
-		rv = ack_read(rep, rlen, reason, reasonlen);
-		bus_free(rep, rlen);
-		if (rv < 0)
-			log_error("aggregator: unreadable reply");
-		return rv;
-	}
-}
-
 static const char *
 or_dash(const char *s)
 {
 	return s != NULL && *s != '\0' ? s : "-";
 }
 
-/* One raw profile: decode, forward, publish, reply. */
+/* On an nng thread: a request came (or the receive failed). */
 static void
-stage_handle(struct stage *st, const void *req, size_t len)
+slot_received(void *arg, int err, const void *req, size_t len)
 {
-	Profpipe__RawProfile *raw = NULL;
-	Profpipe__Origin *o;
-	Profpipe__Decoded d;
-	ProtobufCAllocator pa;
+	struct slot *s = arg;
+
+	pthread_mutex_lock(&s->st->mu);
+	s->err = err;
+	s->req = req;
+	s->len = len;
+	s->ready = 1;
+	pthread_cond_signal(&s->st->cv);
+	pthread_mutex_unlock(&s->st->mu);
+}
+
+/* On an nng thread: the aggregator answered (or the try ran out). */
+static void
+slot_answered(void *arg, int err, const void *rep, size_t rlen)
+{
+	struct slot *s = arg;
+	int status = -1;
+
+	if (err == BUS_OK)
+		status = ack_read(rep, rlen, s->reason, sizeof(s->reason));
+	pthread_mutex_lock(&s->st->mu);
+	s->err = err;
+	s->status = status;
+	s->ready = 1;
+	pthread_cond_signal(&s->st->cv);
+	pthread_mutex_unlock(&s->st->mu);
+}
+
+static void
+slot_reject(struct stage *st, struct slot *s, const char *err)
+{
 	uint8_t ack[ACK_MAX];
-	char err[ACK_MAX];
-	uint8_t *packed;
-	size_t n;
+
+	st->rejected++;
+	bus_reply(s->upc, ack, ack_pack(ack, err));
+	s->state = SLOT_FREE;
+}
+
+/* No reply upstream: the fetcher's nng resends the profile. */
+static void
+slot_abandon(struct stage *st, struct slot *s)
+{
+	st->abandoned++;
+	s->state = SLOT_FREE;
+}
+
+/* One try at handing the slot's profile to the aggregator; after SIGTERM,
+ * only within the drain time. */
+static void
+slot_send(struct stage *st, struct slot *s)
+{
+	double left;
 	int rv;
 
-	arena_reset(st->a);
-	if (len <= st->max_raw) {
-		arena_pb_allocator(st->a, &pa);
-		raw = profpipe__raw_profile__unpack(&pa, len, req);
+	s->timeout = FORWARD_MS;
+	if (st->deadline != 0) {
+		left = st->deadline - now_ms();
+		if (left <= 0) {
+			log_warn("aggregator: no answer in the drain time; "
+			         "leaving the profile to the fetcher's "
+			         "resend");
+			slot_abandon(st, s);
+			return;
+		}
+		if (left < s->timeout)
+			s->timeout = (int)left + 1;
+	}
+	s->state = SLOT_WAITING;
+	rv = bus_call_async(
+	    s->downc, s->packed, s->n, s->timeout, slot_answered, s);
+	if (rv != BUS_OK) {
+		log_error("aggregator: %s", bus_strerror(rv));
+		slot_abandon(st, s);
+	}
+}
+
+/* The slot's request came: decode, pack, and send it on (or reject it). */
+static void
+slot_start(struct stage *st, struct slot *s)
+{
+	Profpipe__RawProfile *raw = NULL;
+	const Profpipe__Origin *o;
+	Profpipe__Decoded d;
+	ProtobufCAllocator pa;
+	char err[ACK_MAX];
+	int rv;
+
+	arena_reset(s->a);
+	if (s->len <= st->max_raw) {
+		arena_pb_allocator(s->a, &pa);
+		raw = profpipe__raw_profile__unpack(&pa, s->len, s->req);
 	}
 	if (raw == NULL) {
 		snprintf(err, sizeof(err),
-		    len > st->max_raw
+		    s->len > st->max_raw
 		        ? "a raw profile message of %zu bytes: over the cap"
 		        : "unreadable raw profile message (%zu bytes)",
-		    len);
+		    s->len);
 		log_warn("%s", err);
-		st->rejected++;
-		bus_reply(st->upc, ack, ack_pack(ack, err));
+		slot_reject(st, s, err);
 		return;
 	}
 	o = raw->origin;
 	/* heap?debug=1 text: its MemStats tail only (memstats.h). */
 	if (o != NULL && o->kind != NULL && strcmp(o->kind, "memstats") == 0)
-		rv = memstats_decode(raw->body.data, raw->body.len, st->a, &d,
-		    err, sizeof(err));
+		rv = memstats_decode(
+		    raw->body.data, raw->body.len, s->a, &d, err, sizeof(err));
 	else if (o != NULL && o->kind != NULL &&
 	    strcmp(o->kind, "metrics") == 0) /* pushed metrics.json */
-		rv = metrics_json_decode(raw->body.data, raw->body.len, st->a,
-		    &d, err, sizeof(err));
+		rv = metrics_json_decode(
+		    raw->body.data, raw->body.len, s->a, &d, err, sizeof(err));
 	else
-		rv = decoder_run(st->dec, raw->body.data, raw->body.len, st->a,
+		rv = decoder_run(st->dec, raw->body.data, raw->body.len, s->a,
 		    &d, err, sizeof(err));
-	if (rv != 0) {
-		log_warn("%s %s %s: %s", or_dash(o ? o->target : NULL),
-		    or_dash(o ? o->kind : NULL),
-		    or_dash(o ? o->profile_id : NULL), err);
-		st->rejected++;
-		bus_reply(st->upc, ack, ack_pack(ack, err));
-		return;
-	}
-	d.origin = o;
-	n = protobuf_c_message_get_packed_size(&d.base);
-	packed = arena_alloc(st->a, n);
-	if (packed == NULL) {
-		/* Deterministic (the arena's cap): resending cannot help. */
-		snprintf(err, sizeof(err),
-		    "decoded profile of %zu bytes does not fit in "
-		    "--max-memory",
-		    n);
-		log_warn("%s %s %s: %s", or_dash(o ? o->target : NULL),
-		    or_dash(o ? o->kind : NULL),
-		    or_dash(o ? o->profile_id : NULL), err);
-		st->rejected++;
-		bus_reply(st->upc, ack, ack_pack(ack, err));
-		return;
-	}
-	protobuf_c_message_pack(&d.base, packed);
-	rv = stage_forward(st, packed, n, err, sizeof(err));
-	if (rv < 0) {
-		st->abandoned++;
-		return;
-	}
 	if (rv == 0) {
+		d.origin = raw->origin;
+		s->n = protobuf_c_message_get_packed_size(&d.base);
+		s->packed = arena_alloc(s->a, s->n);
+		/* Deterministic (the arena's cap): resending cannot help. */
+		if (s->packed == NULL)
+			snprintf(err, sizeof(err),
+			    "decoded profile of %zu bytes does not fit in "
+			    "its share of --max-memory",
+			    s->n);
+	}
+	if (rv != 0 || s->packed == NULL) {
+		log_warn("%s %s %s: %s", or_dash(o ? o->target : NULL),
+		    or_dash(o ? o->kind : NULL),
+		    or_dash(o ? o->profile_id : NULL), err);
+		slot_reject(st, s, err);
+		return;
+	}
+	protobuf_c_message_pack(&d.base, s->packed);
+	s->o = o;
+	s->stacks = d.n_stack_hash;
+	slot_send(st, s);
+}
+
+/* The aggregator's answer to the slot's profile: publish, count, reply. */
+static void
+slot_finish(struct stage *st, struct slot *s)
+{
+	const Profpipe__Origin *o = s->o;
+	uint8_t ack[ACK_MAX];
+
+	if (s->err == BUS_ETIMEDOUT) {
+		log_debug("aggregator: no answer in %d ms; trying again",
+		    s->timeout);
+		slot_send(st, s);
+		return;
+	}
+	if (s->err != BUS_OK || s->status < 0) {
+		if (s->err != BUS_OK)
+			log_error("aggregator: %s", bus_strerror(s->err));
+		else
+			log_error("aggregator: unreadable reply");
+		slot_abandon(st, s);
+		return;
+	}
+	if (s->status == 0) {
 		if (st->tap != NULL)
-			bus_publish(st->tap, packed, n);
+			bus_publish(st->tap, s->packed, s->n);
 		st->decoded++;
 		log_debug("%s %s %s: %zu stacks",
 		    or_dash(o ? o->target : NULL), or_dash(o ? o->kind : NULL),
-		    or_dash(o ? o->profile_id : NULL), d.n_stack_hash);
+		    or_dash(o ? o->profile_id : NULL), s->stacks);
 	} else {
 		log_warn("%s %s %s: aggregator rejected it: %s",
 		    or_dash(o ? o->target : NULL), or_dash(o ? o->kind : NULL),
-		    or_dash(o ? o->profile_id : NULL), err);
+		    or_dash(o ? o->profile_id : NULL), s->reason);
 		st->rejected++;
 	}
-	bus_reply(st->upc, ack, ack_pack(ack, rv == 0 ? NULL : err));
+	bus_reply(
+	    s->upc, ack, ack_pack(ack, s->status == 0 ? NULL : s->reason));
+	s->state = SLOT_FREE;
+}
+
+/* Wait up to ms for a callback; returns its slot (ready cleared) or NULL.
+ * Answers come before a new request, so replies upstream are not held up
+ * behind a decode. */
+static struct slot *
+stage_wait(struct stage *st, double ms)
+{
+	struct slot *got = NULL;
+	struct timespec ts;
+	long add = ms > 0 ? (long)ms : 0;
+	int timed_out = 0;
+	int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += add / 1000;
+	ts.tv_nsec += (add % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&st->mu);
+	for (;;) {
+		for (i = 0; i < DECODER_STAGE_SLOTS; i++) {
+			if (st->slots[i].ready &&
+			    (got == NULL || got->state == SLOT_RECEIVING))
+				got = &st->slots[i];
+		}
+		if (got != NULL || timed_out)
+			break;
+		timed_out =
+		    pthread_cond_timedwait(&st->cv, &st->mu, &ts) == ETIMEDOUT;
+	}
+	if (got != NULL)
+		got->ready = 0;
+	pthread_mutex_unlock(&st->mu);
+	return got;
+}
+
+/* Receive on a free slot, unless one is receiving already. */
+static void
+stage_listen(struct stage *st)
+{
+	struct slot *free_slot = NULL;
+	int i;
+
+	for (i = 0; i < DECODER_STAGE_SLOTS; i++) {
+		if (st->slots[i].state == SLOT_RECEIVING)
+			return;
+		if (st->slots[i].state == SLOT_FREE && free_slot == NULL)
+			free_slot = &st->slots[i];
+	}
+	if (free_slot == NULL)
+		return;
+	free_slot->state = SLOT_RECEIVING;
+	if (bus_recv_async(free_slot->upc, -1, slot_received, free_slot) !=
+	    BUS_OK) {
+		log_error("fetcher: cannot receive");
+		free_slot->state = SLOT_FREE;
+		nanosleep(&(struct timespec){0, 100000000}, NULL);
+	}
+}
+
+static int
+stage_waiting(const struct stage *st)
+{
+	int n = 0;
+	int i;
+
+	for (i = 0; i < DECODER_STAGE_SLOTS; i++)
+		n += st->slots[i].state == SLOT_WAITING;
+	return n;
+}
+
+static void
+stage_loop(struct stage *st)
+{
+	struct slot *s;
+	double wait;
+
+	for (;;) {
+		wait = TICK_MS;
+		if (proc_stopping()) {
+			if (st->deadline == 0)
+				st->deadline = now_ms() + (double)st->drain_ms;
+			wait = st->deadline - now_ms();
+			if (stage_waiting(st) == 0 || wait <= 0)
+				break;
+		} else {
+			stage_listen(st);
+		}
+		s = stage_wait(st, wait < TICK_MS ? wait : TICK_MS);
+		if (s == NULL)
+			continue;
+		if (s->state == SLOT_WAITING) {
+			slot_finish(st, s);
+			continue;
+		}
+		s->state = SLOT_FREE;
+		if (s->err == BUS_ECLOSED)
+			break;
+		if (s->err != BUS_OK) {
+			log_error("fetcher: %s", bus_strerror(s->err));
+			nanosleep(&(struct timespec){0, 100000000}, NULL);
+			continue;
+		}
+		/* After SIGTERM, take no more input: the request is left
+		 * unanswered, and resent when this decoder's pipe closes. */
+		if (proc_stopping())
+			slot_abandon(st, s);
+		else
+			slot_start(st, s);
+	}
+	/* What the aggregator still holds past the drain time. */
+	for (s = st->slots; s < st->slots + DECODER_STAGE_SLOTS; s++) {
+		if (s->state != SLOT_WAITING)
+			continue;
+		log_warn("aggregator: no answer in the drain time; leaving "
+		         "the profile to the fetcher's resend");
+		slot_abandon(st, s);
+	}
 }
 
 static int
@@ -198,6 +412,7 @@ stage_open(struct stage *st, const struct decoder_opts *o)
 	char decoded[512];
 	char tap[512];
 	char err[1024];
+	int i;
 
 	if ((o->raw == NULL &&
 	        proc_default_url(raw, sizeof(raw), "raw.ipc") < 0) ||
@@ -215,10 +430,12 @@ stage_open(struct stage *st, const struct decoder_opts *o)
 		log_error("%s", err);
 		return -1;
 	}
-	if (bus_ctx_new(st->up, &st->upc) != 0 ||
-	    bus_ctx_new(st->down, &st->downc) != 0) {
-		log_error("nng: cannot make a context");
-		return -1;
+	for (i = 0; i < DECODER_STAGE_SLOTS; i++) {
+		if (bus_ctx_new(st->up, &st->slots[i].upc) != 0 ||
+		    bus_ctx_new(st->down, &st->slots[i].downc) != 0) {
+			log_error("nng: cannot make a context");
+			return -1;
+		}
 	}
 	/* Decoders are many, so like their other sockets they dial the tap
 	 * and profpipe-tap listens: one tap hears all of them. Until a tap
@@ -231,31 +448,68 @@ stage_open(struct stage *st, const struct decoder_opts *o)
 	return 0;
 }
 
+/* The contexts go first: freeing one stops its pending call, whose
+ * callback still takes mu. */
 static void
 stage_close(struct stage *st)
 {
-	bus_ctx_free(st->upc);
-	bus_ctx_free(st->downc);
+	int i;
+
+	for (i = 0; i < DECODER_STAGE_SLOTS; i++) {
+		bus_ctx_free(st->slots[i].upc);
+		bus_ctx_free(st->slots[i].downc);
+	}
 	bus_close(st->up);
 	bus_close(st->down);
 	bus_close(st->tap);
+	for (i = 0; i < DECODER_STAGE_SLOTS; i++)
+		arena_free(st->slots[i].a);
 	decoder_free(st->dec);
-	arena_free(st->a);
+	if (st->sync_ok) {
+		pthread_cond_destroy(&st->cv);
+		pthread_mutex_destroy(&st->mu);
+	}
+}
+
+static int
+stage_init(struct stage *st, const struct decoder_opts *o)
+{
+	pthread_condattr_t ca;
+	int i;
+
+	memset(st, 0, sizeof(*st));
+	st->max_raw = o->lim.max_inflated + RAW_SLACK;
+	st->drain_ms = o->drain_ms;
+	if (pthread_condattr_init(&ca) != 0)
+		return -1;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (pthread_mutex_init(&st->mu, NULL) != 0) {
+		pthread_condattr_destroy(&ca);
+		return -1;
+	}
+	if (pthread_cond_init(&st->cv, &ca) != 0) {
+		pthread_mutex_destroy(&st->mu);
+		pthread_condattr_destroy(&ca);
+		return -1;
+	}
+	pthread_condattr_destroy(&ca);
+	st->sync_ok = 1;
+	for (i = 0; i < DECODER_STAGE_SLOTS; i++) {
+		st->slots[i].st = st;
+		st->slots[i].a =
+		    arena_new(o->max_memory / DECODER_STAGE_SLOTS);
+		if (st->slots[i].a == NULL)
+			return -1;
+	}
+	return decoder_new(&st->dec, &o->lim);
 }
 
 int
 decoder_stage_run(const struct decoder_opts *o)
 {
 	struct stage st;
-	const void *req;
-	size_t len;
-	int rv;
 
-	memset(&st, 0, sizeof(st));
-	st.max_raw = o->lim.max_inflated + RAW_SLACK;
-	st.drain_ms = o->drain_ms;
-	st.a = arena_new(o->max_memory);
-	if (st.a == NULL || decoder_new(&st.dec, &o->lim) != 0) {
+	if (stage_init(&st, o) != 0) {
 		log_error("out of memory");
 		stage_close(&st);
 		return EXIT_SYSTEM;
@@ -267,19 +521,7 @@ decoder_stage_run(const struct decoder_opts *o)
 	}
 	proc_notify_ready((int)o->ready_fd);
 	log_info("ready");
-	while (!proc_stopping()) {
-		rv = bus_recv(st.upc, &req, &len, RECV_MS);
-		if (rv == BUS_ETIMEDOUT)
-			continue;
-		if (rv == BUS_ECLOSED)
-			break;
-		if (rv != BUS_OK) {
-			log_error("fetcher: %s", bus_strerror(rv));
-			nanosleep(&(struct timespec){0, 100000000}, NULL);
-			continue;
-		}
-		stage_handle(&st, req, len);
-	}
+	stage_loop(&st);
 	log_info("stopping: %lu decoded, %lu rejected, %lu left to resend",
 	    st.decoded, st.rejected, st.abandoned);
 	stage_close(&st);

@@ -7,16 +7,24 @@
  * profile. A profile that cannot be decoded is answered REJECTED with the
  * reason and never passed on. Each decoded profile is also published on
  * the tap.
+ *
+ * It keeps up to DECODER_STAGE_SLOTS profiles in flight: while the
+ * aggregator works on one, the next is received and decoded (one decode at
+ * a time all the same). Each has its own arena, of --max-memory divided by
+ * the slots, so --max-memory bounds the whole process.
  */
 #ifndef PROFPIPE_DECODER_STAGE_H
 #define PROFPIPE_DECODER_STAGE_H
 
 #include "decoder/options.h"
 
+#define DECODER_STAGE_SLOTS 2
+
 /* Open the sockets, notify readiness, and receive, decode, send and reply
- * until SIGTERM or SIGINT (installs the handlers), then drain: the profile
- * in hand is offered to the aggregator for o->drain_ms more. Returns the
- * exit status: EXIT_OK, or EXIT_SYSTEM if the stage could not start. */
+ * until SIGTERM or SIGINT (installs the handlers), then drain: the profiles
+ * in flight are offered to the aggregator for o->drain_ms more, and no new
+ * one is taken. Returns the exit status: EXIT_OK, or EXIT_SYSTEM if the
+ * stage could not start. */
 int decoder_stage_run(const struct decoder_opts *o);
 
 #endif
