@@ -291,10 +291,11 @@ rs_label_set(
 			t[j] = t[j - 1];
 		t[j] = x;
 	}
+	/* Inline: a heap profile has a label set per sample. */
 	for (i = 0; i < n; i++) {
-		h = hash_u64(h, (uint64_t)t[i].key << 32 | t[i].str);
-		h = hash_u64(h, (uint64_t)t[i].num);
-		h = hash_u64(h, t[i].unit);
+		h = hash_u64_inline(h, (uint64_t)t[i].key << 32 | t[i].str);
+		h = hash_u64_inline(h, (uint64_t)t[i].num);
+		h = hash_u64_inline(h, t[i].unit);
 	}
 	s = (h >> 7) & rs->ls_mask;
 	while ((e = rs->ls_slots[s]) != 0) {
