@@ -11,6 +11,44 @@
 
 #include "decoder/pprof_rd.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define PPROF_PEXT 1
+/* The 7-bit groups of a varint (nothing above it) squeezed together. */
+static inline __attribute__((target("bmi2"))) uint64_t
+rd_pext7(uint64_t v)
+{
+	return __builtin_ia32_pext_di(v, 0x7f7f7f7f7f7f7f7fULL);
+}
+#else
+static inline uint64_t
+rd_pext7(uint64_t v)
+{
+	return pb_squeeze(v);
+}
+#endif
+
+/* pb_varint_packed, with pext squeezing the 7-bit groups when pext says
+ * so: a heap profile's four values per sample. */
+static inline __attribute__((always_inline)) const uint8_t *
+rd_varint_packed(const uint8_t *q, const uint8_t *qend, const uint8_t *limit,
+    uint64_t *v, const int pext)
+{
+	uint64_t w;
+	uint64_t stop;
+	unsigned bits;
+
+	if (pext && limit - q >= 8) {
+		memcpy(&w, q, 8);
+		stop = ~w & 0x8080808080808080ULL;
+		bits = stop != 0 ? (unsigned)__builtin_ctzll(stop) + 1 : 0;
+		if (bits != 0 && (size_t)(bits >> 3) <= (size_t)(qend - q)) {
+			*v = rd_pext7(w & (~0ULL >> (64 - bits)));
+			return q + (bits >> 3);
+		}
+	}
+	return pb_varint_packed(q, qend, limit, v);
+}
+
 /* A label whose string index is out of range: the message rd_str gives,
  * for the first bad one in field order. Out of line: never on the way of
  * a good profile. */
@@ -168,7 +206,7 @@ rd_locs(struct rd *rd, const uint8_t *q, size_t n, uint32_t *nl, uint64_t *nf)
  * *nlab of them). Inline: it is on every sample's way. */
 static inline __attribute__((always_inline)) int
 rd_sample_other(struct rd *rd, const struct pb_field *f, int64_t *vals,
-    size_t *nv, uint32_t *nlab)
+    size_t *nv, uint32_t *nlab, const int pext)
 {
 	size_t nt = rd->pr->n_sample_types;
 	const uint8_t *q;
@@ -182,7 +220,7 @@ rd_sample_other(struct rd *rd, const struct pb_field *f, int64_t *vals,
 		q = f->d;
 		qend = q + f->n;
 		while (q < qend) {
-			q = pb_varint_packed(q, qend, rd->end, &v);
+			q = rd_varint_packed(q, qend, rd->end, &v, pext);
 			if (q == NULL)
 				return rd_fail(rd, f->d, "values: bad varint");
 			if (*nv < nt)
@@ -245,7 +283,7 @@ rd_sample(struct rd *rd, const struct pb_slice *s, struct pprof_sample *out,
 				return rv;
 			break;
 		default:
-			rv = rd_sample_other(rd, &f, vals, &nv, &nlab);
+			rv = rd_sample_other(rd, &f, vals, &nv, &nlab, 0);
 			if (rv != 0)
 				return rv;
 			break;
@@ -280,21 +318,6 @@ rd_sample(struct rd *rd, const struct pb_slice *s, struct pprof_sample *out,
 	return 0;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define PPROF_PEXT 1
-/* The 7-bit groups of a varint (nothing above it) squeezed together. */
-static inline __attribute__((target("bmi2"))) uint64_t
-rd_pext7(uint64_t v)
-{
-	return __builtin_ia32_pext_di(v, 0x7f7f7f7f7f7f7f7fULL);
-}
-#else
-static inline uint64_t
-rd_pext7(uint64_t v)
-{
-	return pb_squeeze(v);
-}
-#endif
 
 /* One sample being read into a stack. */
 struct xs {
@@ -492,7 +515,7 @@ rd_stack_body(struct rd *rd, size_t i, const struct pprof_expand *x,
 			rv = rd_xloc(rd, f.at, f.u, x, &s);
 			break;
 		default:
-			rv = rd_sample_other(rd, &f, vals, &nv, &nlab);
+			rv = rd_sample_other(rd, &f, vals, &nv, &nlab, pext);
 			break;
 		}
 		if (rv != 0)
