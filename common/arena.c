@@ -250,25 +250,19 @@ arena_scratch(struct arena *a)
 	return a->scratch;
 }
 
-/* A spare block that fits, or room under the cap without freeing the
- * spare blocks: a hint must not cost the blocks later decodes reuse. */
+/* The spare blocks count as room: arena_grow frees them when it must. */
 int
-arena_reserve(struct arena *a, size_t n)
+arena_reserve(struct arena *a, size_t n, size_t leave)
 {
 	struct arena *r = a->root;
-	struct arena_block *b;
 
-	if (n > SIZE_MAX / 2)
+	if (n > SIZE_MAX / 4 || leave > SIZE_MAX / 4)
 		return -1;
 	n = arena_round(n);
 	if (a->head != NULL && a->head->size - a->head->used >= n)
 		return 0;
-	for (b = r->spare; b != NULL; b = b->next) {
-		if (b->size >= n)
-			break;
-	}
-	if (b == NULL && r->cap != 0 &&
-	    r->taken + r->kept + n + sizeof(*b) > r->cap)
+	if (r->cap != 0 &&
+	    r->taken + sizeof(struct arena_block) + n + leave > r->cap)
 		return -1;
 	return arena_grow(a, n) != NULL ? 0 : -1;
 }

@@ -45,9 +45,10 @@ struct arena *arena_scratch(struct arena *a);
 /* Make the next n bytes allocated in this stream come from one block:
  * the current one if it has room, else a spare or new block of at least
  * n. Only memory that is written costs pages, so a generous n costs
- * nothing but room under the cap. 0, or -1 (cap or malloc) with nothing
- * changed: a hint, whose failure only means more blocks later. */
-int arena_reserve(struct arena *a, size_t n);
+ * nothing but room under the cap, of which leave bytes must remain for
+ * the allocations the reservation is not for. 0, or -1 (cap or malloc)
+ * with nothing changed: a hint, whose failure only means more blocks. */
+int arena_reserve(struct arena *a, size_t n, size_t leave);
 
 /* Grow p, the last allocation of its stream (old bytes), to n bytes in
  * place. 0 if it could (its block has room), -1 if not: nothing changed. */

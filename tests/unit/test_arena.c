@@ -94,7 +94,7 @@ test_extend_only_the_last(void **state)
 	char *q;
 
 	(void)state;
-	assert_int_equal(arena_reserve(a, 4096), 0);
+	assert_int_equal(arena_reserve(a, 4096, 0), 0);
 	p = arena_alloc(a, 100);
 	assert_non_null(p);
 	assert_int_equal(arena_extend(a, p, 100, 1000), 0);
@@ -121,14 +121,16 @@ test_reserve_is_contiguous_and_capped(void **state)
 	(void)state;
 	p = arena_alloc(a, 16);
 	assert_non_null(p);
-	assert_int_equal(arena_reserve(s, 300000), 0);
+	assert_int_equal(arena_reserve(s, 300000, 0), 0);
 	p = arena_alloc(s, 100000);
 	q = arena_alloc(s, 200000);
 	assert_non_null(p);
 	assert_ptr_equal(q, p + 100000);
-	/* Over the cap: refused, and nothing else changes. */
+	/* Over the cap, or leaving too little under it: refused, and
+	 * nothing else changes. */
 	used = arena_used(a);
-	assert_int_equal(arena_reserve(a, 2 << 20), -1);
+	assert_int_equal(arena_reserve(a, 2 << 20, 0), -1);
+	assert_int_equal(arena_reserve(a, 500000, 300000), -1);
 	assert_int_equal(arena_used(a), used);
 	assert_non_null(arena_alloc(a, 1000));
 	/* The cap counts both streams. */
