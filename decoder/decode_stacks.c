@@ -160,11 +160,10 @@ st_alloc(struct st *st, struct rs *rs)
 	st->nt = pr->n_sample_types;
 	st->mask = rs_slots(ns) - 1;
 	/* A location id takes two bytes or so, and makes lf's average of
-	 * frames; a guess too small costs an extension in place (a copy if
-	 * the block is full), one too large only room in the block, as long
-	 * as it fits there: the guess once rounded the average up to a
-	 * whole frame, 2.4 times heap-large's frames, which then no longer
-	 * fitted the block the scratch stream had reserved. */
+	 * frames. Too small costs an extension in place (a copy if the block
+	 * is full); too large, room in the block, which is free unless it
+	 * no longer fits there (the average rounded up to a whole frame made
+	 * heap-large's guess 2.4 times its frames, and did that). */
 	guess = pprof_samples_bytes(rs->rd) / 2 *
 	        rs->loc[pr->n_locations].off / nloc +
 	    64;
