@@ -18,7 +18,10 @@
  * blocks and growth, the first one's spare list, cap and count. arena_trim
  * hands the blocks it empties to that spare list too, never to malloc, for
  * the same reason as arena_reset: the pages stay resident and the next
- * allocations reuse them without a fault.
+ * allocations reuse them without a fault. Under AddressSanitizer what
+ * arena_trim gives back is poisoned until it is allocated again, so that
+ * a use of a table after the decoder has trimmed it away is caught: the
+ * memory is still the arena's, and nothing else would notice.
  */
 #include "common/arena.h"
 
@@ -27,6 +30,15 @@
 #include <string.h>
 
 #include "common/xalloc.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define ARENA_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define ARENA_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define ARENA_POISON(p, n) ((void)(p), (void)(n))
+#define ARENA_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 struct arena_block {
 	struct arena_block *next;
@@ -216,6 +228,7 @@ arena_alloc(struct arena *a, size_t n)
 	}
 	p = b->data + b->used;
 	b->used += n;
+	ARENA_UNPOISON(p, n);
 	return p;
 }
 
@@ -281,6 +294,7 @@ arena_extend(struct arena *a, void *p, size_t old, size_t n)
 	    arena_round(n) > b->size - off)
 		return -1;
 	b->used = off + arena_round(n);
+	ARENA_UNPOISON(p, b->used - off);
 	return 0;
 }
 
@@ -301,11 +315,15 @@ arena_trim(struct arena *a, const void *p, size_t keep)
 	while (a->head != b) {
 		n = a->head;
 		a->head = n->next;
+		ARENA_POISON(n->data, n->used);
 		arena_spare_block(a->root, n);
 	}
 	off = (size_t)(q - b->data);
-	if (keep <= b->used - off && arena_round(keep) <= b->used - off)
+	if (keep <= b->used - off && arena_round(keep) <= b->used - off) {
+		ARENA_POISON(b->data + off + arena_round(keep),
+		    b->used - off - arena_round(keep));
 		b->used = off + arena_round(keep);
+	}
 }
 
 size_t

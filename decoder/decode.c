@@ -228,9 +228,11 @@ decoder_run(struct decoder *d, const uint8_t *body, size_t len,
 		snprintf(err, errlen, "out of memory for strings (arena cap)");
 		return DECODE_ENOMEM;
 	}
+	/* The reader's 8-byte loads may read a few bytes past the samples'
+	 * end (never using them): they stay in what is kept. */
 	live = decode_pack_strings(buf, pprof_samples_end(rd), &pr, strs);
 	rv = decode_resolve(
-	    &pr, rd, strs, buf, live, &d->lim, a, out, err, errlen);
+	    &pr, rd, strs, buf, live + 16, &d->lim, a, out, err, errlen);
 	if (rv == DECODE_EBAD && codec != DECODE_PLAIN)
 		decode_prefix_error(prefix, err, errlen);
 	return rv;
