@@ -6,6 +6,12 @@
  * reference is checked and turned into an index the moment it is read and
  * later stages never look an id up.
  *
+ * Memory: what the decoder still needs once the locations are resolved
+ * (the reader itself, the samples' slices, the location id map, the label
+ * buffer, the sample types) goes in the arena given; the rest (the other
+ * tables, their slices, the strings' slices) in its scratch stream, which
+ * the decoder gives back before it builds the stacks (decode.c).
+ *
  * Go's parser is the reference for what is valid: string_table[0] must be
  * "", every string index in range, ids non-zero and unique, a line's
  * function and a sample's locations present, as many values per sample as
@@ -139,13 +145,13 @@ rd_top(struct rd *rd, const uint8_t *buf, size_t len, int fill)
  * error naming the entry, as in Go's CheckValid. */
 static int
 rd_ids(struct rd *rd, struct pprof_idmap *m, const void *ids, size_t stride,
-    size_t n, const char *kind, struct pb_slice *msgs)
+    size_t n, const char *kind, struct pb_slice *msgs, struct arena *a)
 {
 	size_t bad = 0;
 	uint64_t id;
 	int rv;
 
-	rv = pprof_idmap_build(m, ids, stride, n, rd->a, &bad);
+	rv = pprof_idmap_build(m, ids, stride, n, a, &bad);
 	if (rv == DECODE_ENOMEM)
 		return rd_nomem(rd, kind);
 	if (rv == 0)
@@ -165,37 +171,37 @@ rd_alloc(struct rd *rd)
 {
 	struct pprof_profile *pr = rd->pr;
 	const struct decode_limits *lim = rd->lim;
+	struct arena *tmp = arena_scratch(rd->a);
 	size_t i;
 
 	for (i = F_SAMPLE_TYPE; i <= F_FUNCTION; i++) {
-		rd->msgs[i] = arena_alloc(
-		    rd->a, (rd->count[i] + 1) * sizeof(struct pb_slice));
+		rd->msgs[i] = arena_alloc(i == F_SAMPLE ? rd->a : tmp,
+		    (rd->count[i] + 1) * sizeof(struct pb_slice));
 		if (rd->msgs[i] == NULL)
 			return rd_nomem(rd, rd_top_names[i]);
 	}
 	pr->n_strings = rd->count[F_STRING];
 	pr->strings =
-	    arena_alloc(rd->a, (pr->n_strings + 1) * sizeof(*pr->strings));
+	    arena_alloc(tmp, (pr->n_strings + 1) * sizeof(*pr->strings));
 	pr->n_comments = rd->count[F_COMMENT];
 	pr->comments =
-	    arena_alloc(rd->a, (pr->n_comments + 1) * sizeof(*pr->comments));
+	    arena_alloc(tmp, (pr->n_comments + 1) * sizeof(*pr->comments));
 	pr->n_sample_types = rd->count[F_SAMPLE_TYPE];
 	pr->sample_types = arena_alloc(
 	    rd->a, (pr->n_sample_types + 1) * sizeof(*pr->sample_types));
 	pr->n_functions = rd->count[F_FUNCTION];
 	pr->functions =
-	    arena_alloc(rd->a, (pr->n_functions + 1) * sizeof(*pr->functions));
+	    arena_alloc(tmp, (pr->n_functions + 1) * sizeof(*pr->functions));
 	pr->n_mappings = rd->count[F_MAPPING];
 	pr->mappings =
-	    arena_alloc(rd->a, (pr->n_mappings + 1) * sizeof(*pr->mappings));
+	    arena_alloc(tmp, (pr->n_mappings + 1) * sizeof(*pr->mappings));
 	pr->n_locations = rd->count[F_LOCATION];
 	pr->locations =
-	    arena_alloc(rd->a, (pr->n_locations + 1) * sizeof(*pr->locations));
+	    arena_alloc(tmp, (pr->n_locations + 1) * sizeof(*pr->locations));
 	pr->n_samples = rd->count[F_SAMPLE];
-	rd->tmp_loc =
-	    arena_alloc(rd->a, lim->max_depth * sizeof(*rd->tmp_loc));
+	rd->tmp_loc = arena_alloc(tmp, lim->max_depth * sizeof(*rd->tmp_loc));
 	rd->tmp_line =
-	    arena_alloc(rd->a, lim->max_depth * sizeof(*rd->tmp_line));
+	    arena_alloc(tmp, lim->max_depth * sizeof(*rd->tmp_line));
 	rd->tmp_label =
 	    arena_alloc(rd->a, lim->max_labels * sizeof(*rd->tmp_label));
 	if (pr->strings == NULL || pr->comments == NULL ||
@@ -255,9 +261,9 @@ rd_tables(struct rd *rd)
 		if (rv != 0)
 			return rv;
 	}
-	rv =
-	    rd_ids(rd, &rd->fmap, &pr->functions[0].id, sizeof(*pr->functions),
-	        pr->n_functions, "function", rd->msgs[F_FUNCTION]);
+	rv = rd_ids(rd, &rd->fmap, &pr->functions[0].id,
+	    sizeof(*pr->functions), pr->n_functions, "function",
+	    rd->msgs[F_FUNCTION], arena_scratch(rd->a));
 	if (rv != 0)
 		return rv;
 	rd->kind = "mapping";
@@ -269,7 +275,8 @@ rd_tables(struct rd *rd)
 			return rv;
 	}
 	rv = rd_ids(rd, &rd->mmap, &pr->mappings[0].id, sizeof(*pr->mappings),
-	    pr->n_mappings, "mapping", rd->msgs[F_MAPPING]);
+	    pr->n_mappings, "mapping", rd->msgs[F_MAPPING],
+	    arena_scratch(rd->a));
 	if (rv != 0)
 		return rv;
 	rd->kind = "location";
@@ -283,10 +290,10 @@ rd_tables(struct rd *rd)
 	}
 	rv =
 	    rd_ids(rd, &rd->lmap, &pr->locations[0].id, sizeof(*pr->locations),
-	        pr->n_locations, "location", rd->msgs[F_LOCATION]);
+	        pr->n_locations, "location", rd->msgs[F_LOCATION], rd->a);
 	if (rv != 0)
 		return rv;
-	rd->nfr = arena_alloc(rd->a, pr->n_locations + 1);
+	rd->nfr = arena_alloc(arena_scratch(rd->a), pr->n_locations + 1);
 	if (rd->nfr == NULL)
 		return rd_nomem(rd, "locations");
 	rd->nfr_ok = 1;
@@ -357,6 +364,21 @@ rd_sample_bytes(struct rd *rd)
 		if (n > rd->max_sample)
 			rd->max_sample = n;
 	}
+}
+
+const uint8_t *
+pprof_samples_end(const struct rd *rd)
+{
+	const uint8_t *end = rd->base;
+	const struct pb_slice *m;
+	size_t i;
+
+	for (i = 0; i < rd->pr->n_samples; i++) {
+		m = &rd->msgs[F_SAMPLE][i];
+		if (m->p + m->n > end)
+			end = m->p + m->n;
+	}
+	return end;
 }
 
 int
