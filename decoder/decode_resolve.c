@@ -269,6 +269,31 @@ rs_labels_grow(struct rs *rs, uint32_t n)
 	return 0;
 }
 
+/* The label sets' table at twice its slots, every set placed again: it
+ * starts small and grows with the sets, since most profiles have a few
+ * (a table sized for one set per sample was 256 KB of a heap profile's
+ * peak, for 21 sets). */
+static int
+rs_label_rehash(struct rs *rs)
+{
+	uint64_t slots = (rs->ls_mask + 1) * 2;
+	uint32_t *t = arena_calloc(rs->a, slots, sizeof(*t));
+	uint64_t s;
+	size_t e;
+
+	if (t == NULL)
+		return RS_NOMEM(rs, "label sets");
+	for (e = 1; e < rs->n_ls; e++) {
+		s = (rs->ls_hash[e] >> 7) & (slots - 1);
+		while (t[s] != 0)
+			s = (s + 1) & (slots - 1);
+		t[s] = (uint32_t)e;
+	}
+	rs->ls_slots = t;
+	rs->ls_mask = slots - 1;
+	return 0;
+}
+
 /* The label set of a sample: its labels sorted (a set has no order), found
  * or added. */
 int
@@ -319,6 +344,13 @@ rs_label_set(
 	if (rs->ls_off[rs->n_ls] + (size_t)n > rs->ls_cap &&
 	    rs_labels_grow(rs, n) != 0)
 		return RS_NOMEM(rs, "label sets");
+	if (2 * (rs->n_ls + 1) > rs->ls_mask + 1) {
+		if (rs_label_rehash(rs) != 0)
+			return DECODE_ENOMEM;
+		s = (h >> 7) & rs->ls_mask;
+		while (rs->ls_slots[s] != 0)
+			s = (s + 1) & rs->ls_mask;
+	}
 	e = (uint32_t)rs->n_ls++;
 	memcpy(rs->ls_labels + rs->ls_off[e], t, n * sizeof(*t));
 	rs->ls_off[e + 1] = rs->ls_off[e] + n;
@@ -332,7 +364,7 @@ static int
 rs_labels_alloc(struct rs *rs)
 {
 	size_t sets = rs->pr->n_samples + 1;
-	uint64_t slots = rs_slots(sets);
+	uint64_t slots = 64;
 
 	rs->ls_mask = slots - 1;
 	rs->ls_slots = arena_calloc(rs->a, slots, sizeof(*rs->ls_slots));

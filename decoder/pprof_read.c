@@ -41,6 +41,52 @@ static const char *const rd_top_names[F_TOP] = {
     "",
 };
 
+/* What the sample pass plans with, met in the counting pass. */
+static void
+rd_count_sample(struct rd *rd, const struct pb_field *f)
+{
+	if (rd->first_sample == NULL)
+		rd->first_sample = f->at;
+	if (f->d + f->n > rd->samples_end)
+		rd->samples_end = f->d + f->n;
+	rd->samples_bytes += f->n;
+	if (f->n > rd->max_sample)
+		rd->max_sample = f->n;
+}
+
+const struct pb_slice *
+rd_sample_at(struct rd *rd, size_t i)
+{
+	const uint8_t *p = rd->base;
+	size_t k = 0;
+	struct pb_field f;
+
+	if (rd->cur_ok && i == rd->cur_i)
+		return &rd->cur;
+	if (rd->cur_ok && i > rd->cur_i) {
+		p = rd->scan;
+		k = rd->cur_i + 1;
+	}
+	/* The counting pass checked every field's wire format; the bytes
+	 * between two samples are never moved or trimmed (decode.c moves
+	 * only what lies past the last one). */
+	memset(&f, 0, sizeof(f));
+	while (p < rd->end && pb_next(&p, rd->end, &f) == 0) {
+		if (f.num != F_SAMPLE || f.wt != PB_LEN)
+			continue;
+		if (k == i) {
+			rd->cur.p = f.d;
+			rd->cur.n = f.n;
+			rd->cur_i = i;
+			rd->scan = p;
+			rd->cur_ok = 1;
+			return &rd->cur;
+		}
+		k++;
+	}
+	return NULL;
+}
+
 /* One pass over the top-level fields. Counting (fill 0) checks the wire
  * format, reads the scalars and sizes the tables; filling (fill 1) stores
  * the payloads of the repeated fields. */
@@ -75,10 +121,12 @@ rd_top(struct rd *rd, const uint8_t *buf, size_t len, int fill)
 				    "more than %u %s "
 				    "(max_table)",
 				    rd->lim->max_table, rd_top_names[f.num]);
+			if (!fill && f.num == F_SAMPLE)
+				rd_count_sample(rd, &f);
 			if (fill && f.num == F_STRING) {
 				pr->strings[seen[f.num]].p = (const char *)f.d;
 				pr->strings[seen[f.num]].n = f.n;
-			} else if (fill) {
+			} else if (fill && f.num != F_SAMPLE) {
 				rd->msgs[f.num][seen[f.num]].p = f.d;
 				rd->msgs[f.num][seen[f.num]].n = f.n;
 			}
@@ -175,7 +223,9 @@ rd_alloc(struct rd *rd)
 	size_t i;
 
 	for (i = F_SAMPLE_TYPE; i <= F_FUNCTION; i++) {
-		rd->msgs[i] = arena_alloc(i == F_SAMPLE ? rd->a : tmp,
+		if (i == F_SAMPLE)
+			continue; /* found as they are read: rd_sample_at */
+		rd->msgs[i] = arena_alloc(tmp,
 		    (rd->count[i] + 1) * sizeof(struct pb_slice));
 		if (rd->msgs[i] == NULL)
 			return rd_nomem(rd, rd_top_names[i]);
@@ -340,7 +390,7 @@ rd_samples(struct rd *rd)
 	rd->id = 0;
 	for (i = 0; i < pr->n_samples; i++) {
 		rd->index = i;
-		rv = rd_sample(rd, &rd->msgs[F_SAMPLE][i], &pr->samples[i],
+		rv = rd_sample(rd, rd_sample_at(rd, i), &pr->samples[i],
 		    pr->values + i * nt);
 		if (rv != 0)
 			return rv;
@@ -351,34 +401,10 @@ rd_samples(struct rd *rd)
 	return 0;
 }
 
-/* The sizes pprof_read_stack's callers plan with. */
-static void
-rd_sample_bytes(struct rd *rd)
-{
-	size_t i;
-	size_t n;
-
-	for (i = 0; i < rd->pr->n_samples; i++) {
-		n = rd->msgs[F_SAMPLE][i].n;
-		rd->samples_bytes += n;
-		if (n > rd->max_sample)
-			rd->max_sample = n;
-	}
-}
-
 const uint8_t *
 pprof_samples_end(const struct rd *rd)
 {
-	const uint8_t *end = rd->base;
-	const struct pb_slice *m;
-	size_t i;
-
-	for (i = 0; i < rd->pr->n_samples; i++) {
-		m = &rd->msgs[F_SAMPLE][i];
-		if (m->p + m->n > end)
-			end = m->p + m->n;
-	}
-	return end;
+	return rd->samples_end != NULL ? rd->samples_end : rd->base;
 }
 
 int
@@ -417,10 +443,8 @@ pprof_read_tables(const uint8_t *buf, size_t len,
 	if (rv == 0)
 		rv = rd_tables(rd);
 	if (rv == 0 && out->n_sample_types == 0 && out->n_samples > 0)
-		rv = rd_fail(rd, rd->msgs[F_SAMPLE][0].p,
+		rv = rd_fail(rd, rd->first_sample,
 		    "samples but no sample types");
-	if (rv == 0)
-		rd_sample_bytes(rd);
 	*rdp = rd;
 	return rv;
 }

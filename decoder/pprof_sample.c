@@ -465,9 +465,9 @@ pprof_stack_depth(const struct rd *rd, uint32_t max_n)
 }
 
 size_t
-pprof_stack_room(const struct rd *rd, size_t i, uint32_t max_n)
+pprof_stack_room(struct rd *rd, size_t i, uint32_t max_n)
 {
-	uint64_t d = (uint64_t)rd->msgs[F_SAMPLE][i].n * max_n;
+	uint64_t d = (uint64_t)rd_sample_at(rd, i)->n * max_n;
 
 	if (d > rd->lim->max_depth)
 		d = rd->lim->max_depth;
@@ -487,7 +487,7 @@ static inline __attribute__((always_inline)) int
 rd_stack_body(struct rd *rd, size_t i, const struct pprof_expand *x,
     uint32_t *frames, int64_t *vals, struct pprof_stack *out, const int pext)
 {
-	const struct pb_slice *sl = &rd->msgs[F_SAMPLE][i];
+	const struct pb_slice *sl = rd_sample_at(rd, i);
 	const uint8_t *p = sl->p;
 	const uint8_t *end = p + sl->n;
 	size_t nt = rd->pr->n_sample_types;
