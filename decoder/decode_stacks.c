@@ -193,6 +193,7 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 	struct pending p = {0, 0, 0, 0, 0};
 	struct pending c;
 	struct st st;
+	size_t room;
 	size_t top;
 	size_t i;
 	int have = 0;
@@ -208,13 +209,13 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 	x.pow = st_powers(rs, pprof_stack_depth(rs->rd, rs->max_n));
 	if (x.pow == NULL)
 		return RS_NOMEM(rs, "stacks");
+	room = pprof_stack_room(rs->rd, rs->max_n);
 	/* Each sample is looked up one sample late: its table slot is
 	 * prefetched as soon as its hash is known, and probed only after the
 	 * next sample has been read, so that the slot's cache miss (the
 	 * table outgrows L1 and L2 on large profiles) overlaps that work. */
 	for (i = 0; i < pr->n_samples; i++) {
-		rv = st_room(&st, rs, have ? p.len : 0,
-		    pprof_stack_room(rs->rd, i, rs->max_n));
+		rv = st_room(&st, rs, have ? p.len : 0, room);
 		if (rv != 0)
 			return rv;
 		top = st.offs[st.n] + (have ? p.len : 0);

@@ -170,8 +170,9 @@ struct pprof_stack {
  * max_n); pow needs as many entries. */
 size_t pprof_stack_depth(const struct rd *rd, uint32_t max_n);
 
-/* How many frame ids pprof_read_stack may write for sample i. */
-size_t pprof_stack_room(struct rd *rd, size_t i, uint32_t max_n);
+/* How many frame ids pprof_read_stack may write for any sample:
+ * pprof_stack_depth and 4 to spare (it copies 4 at a time). */
+size_t pprof_stack_room(const struct rd *rd, uint32_t max_n);
 
 /* Bytes of all the samples: for a first guess at the frames' size. */
 size_t pprof_samples_bytes(const struct rd *rd);

@@ -74,7 +74,31 @@ struct rd {
 
 /* Sample i's payload (i < n_samples): the last one found again, or the
  * walk from it (from the start when i is behind it). */
-const struct pb_slice *rd_sample_at(struct rd *rd, size_t i);
+const struct pb_slice *rd_sample_walk(struct rd *rd, size_t i);
+
+/* rd_sample_at, inline for the usual cases: the same sample again, or
+ * the next one right after it. */
+static inline const struct pb_slice *
+rd_sample_at(struct rd *rd, size_t i)
+{
+	const uint8_t *p = rd->scan;
+	uint64_t n;
+
+	if (rd->cur_ok && i == rd->cur_i)
+		return &rd->cur;
+	if (rd->cur_ok && i == rd->cur_i + 1 && p < rd->end &&
+	    *p == (F_SAMPLE << 3 | PB_LEN)) {
+		p = pb_varint(p + 1, rd->end, &n);
+		if (p != NULL && n <= (uint64_t)(rd->end - p)) {
+			rd->cur.p = p;
+			rd->cur.n = (size_t)n;
+			rd->cur_i = i;
+			rd->scan = p + n;
+			return &rd->cur;
+		}
+	}
+	return rd_sample_walk(rd, i);
+}
 
 int rd_fail(struct rd *rd, const uint8_t *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -55,7 +55,7 @@ rd_count_sample(struct rd *rd, const struct pb_field *f)
 }
 
 const struct pb_slice *
-rd_sample_at(struct rd *rd, size_t i)
+rd_sample_walk(struct rd *rd, size_t i)
 {
 	const uint8_t *p = rd->base;
 	size_t k = 0;

@@ -465,13 +465,9 @@ pprof_stack_depth(const struct rd *rd, uint32_t max_n)
 }
 
 size_t
-pprof_stack_room(struct rd *rd, size_t i, uint32_t max_n)
+pprof_stack_room(const struct rd *rd, uint32_t max_n)
 {
-	uint64_t d = (uint64_t)rd_sample_at(rd, i)->n * max_n;
-
-	if (d > rd->lim->max_depth)
-		d = rd->lim->max_depth;
-	return (size_t)d + 4;
+	return pprof_stack_depth(rd, max_n) + 4;
 }
 
 size_t
