@@ -62,10 +62,15 @@ struct rd {
 	size_t max_sample;    /* bytes of the largest */
 	/* Samples are not kept as slices (16 bytes each, 0.45 MB of a
 	 * 28k-sample profile's peak) but found by walking the top level
-	 * from the one before: they are read in order, and Go writes them
-	 * one after another. */
+	 * from the one before: they are read in order, and Go's heap,
+	 * mutex, block and goroutine profiles have them one after another.
+	 * Its CPU profiles interleave them with locations and functions
+	 * (written as they are met); then each sample's field offset is
+	 * kept (4 bytes), not walked to through the tables. */
 	const uint8_t *first_sample; /* its field's start; NULL: none */
 	const uint8_t *samples_end;  /* past the last sample's bytes */
+	int scattered;               /* other fields between samples */
+	uint32_t *sample_at;         /* when scattered: offsets */
 	struct pb_slice cur;         /* sample cur_i's payload */
 	size_t cur_i;
 	const uint8_t *scan; /* past sample cur_i's field */

@@ -47,6 +47,8 @@ rd_count_sample(struct rd *rd, const struct pb_field *f)
 {
 	if (rd->first_sample == NULL)
 		rd->first_sample = f->at;
+	else if (f->at != rd->samples_end)
+		rd->scattered = 1;
 	if (f->d + f->n > rd->samples_end)
 		rd->samples_end = f->d + f->n;
 	rd->samples_bytes += f->n;
@@ -63,14 +65,27 @@ rd_sample_walk(struct rd *rd, size_t i)
 
 	if (rd->cur_ok && i == rd->cur_i)
 		return &rd->cur;
+	memset(&f, 0, sizeof(f));
+	if (rd->sample_at != NULL) {
+		p = rd->base + rd->sample_at[i];
+		if (pb_next(&p, rd->end, &f) != 0)
+			return NULL; /* checked by the counting pass */
+		rd->cur.p = f.d;
+		rd->cur.n = f.n;
+		rd->cur_i = i;
+		rd->scan = p;
+		rd->cur_ok = 1;
+		return &rd->cur;
+	}
 	if (rd->cur_ok && i > rd->cur_i) {
 		p = rd->scan;
 		k = rd->cur_i + 1;
+	} else if (rd->first_sample != NULL) {
+		p = rd->first_sample; /* past the tables a writer put first */
 	}
 	/* The counting pass checked every field's wire format; the bytes
 	 * between two samples are never moved or trimmed (decode.c moves
 	 * only what lies past the last one). */
-	memset(&f, 0, sizeof(f));
 	while (p < rd->end && pb_next(&p, rd->end, &f) == 0) {
 		if (f.num != F_SAMPLE || f.wt != PB_LEN)
 			continue;
@@ -126,7 +141,11 @@ rd_top(struct rd *rd, const uint8_t *buf, size_t len, int fill)
 			if (fill && f.num == F_STRING) {
 				pr->strings[seen[f.num]].p = (const char *)f.d;
 				pr->strings[seen[f.num]].n = f.n;
-			} else if (fill && f.num != F_SAMPLE) {
+			} else if (fill && f.num == F_SAMPLE) {
+				if (rd->sample_at != NULL)
+					rd->sample_at[seen[f.num]] =
+					    (uint32_t)(f.at - rd->base);
+			} else if (fill) {
 				rd->msgs[f.num][seen[f.num]].p = f.d;
 				rd->msgs[f.num][seen[f.num]].n = f.n;
 			}
@@ -229,6 +248,12 @@ rd_alloc(struct rd *rd)
 		    (rd->count[i] + 1) * sizeof(struct pb_slice));
 		if (rd->msgs[i] == NULL)
 			return rd_nomem(rd, rd_top_names[i]);
+	}
+	if (rd->scattered) {
+		rd->sample_at = arena_alloc(
+		    rd->a, (rd->count[F_SAMPLE] + 1) * sizeof(*rd->sample_at));
+		if (rd->sample_at == NULL)
+			return rd_nomem(rd, "samples");
 	}
 	pr->n_strings = rd->count[F_STRING];
 	pr->strings =
