@@ -1,9 +1,14 @@
 /*
- * stacktab: open addressing with linear probing over two flat arrays (keys,
- * and values in rows of nval), at most half full, so a table of 100k stacks
- * is three mallocs rather than 100k. Key 0 marks an empty slot; a stack
- * whose key is 0 is stored as 1 (two stacks sharing a 64-bit hash would
- * merge anyway, and this adds one more such pair).
+ * stacktab: open addressing with linear probing over one flat array of
+ * slots, each a key followed by its nval values, at most half full, so a
+ * table of 100k stacks is two mallocs rather than 100k, and a lookup
+ * touches one cache line rather than one for the key and another for its
+ * values (the tables of a large heap profile outgrow the cache, and every
+ * lookup was two misses). Key 0 marks an empty slot; a stack whose key is
+ * 0 is stored as 1 (two stacks sharing a 64-bit hash would merge anyway,
+ * and this adds one more such pair). Slots are zeroed once, at
+ * stacktab_new, and never deleted: an empty slot's values are still 0
+ * when stacktab_put takes it.
  */
 #include "aggregator/stacktab.h"
 
@@ -12,9 +17,8 @@
 #include "common/xalloc.h"
 
 struct stacktab {
-	uint64_t *keys;
-	int64_t *vals;
-	size_t nval;
+	uint64_t *slots; /* (1 + nval) words per slot: key, values */
+	size_t stride;
 	size_t mask;
 	size_t count;
 	size_t max_keys;
@@ -30,18 +34,17 @@ stacktab_new(struct stacktab **out, size_t nval, size_t max_keys)
 		return -1;
 	while (slots < max_keys * 2)
 		slots *= 2;
-	if (nval > SIZE_MAX / sizeof(int64_t) / slots)
+	if (nval + 1 > SIZE_MAX / sizeof(uint64_t) / slots)
 		return -1;
 	t = xcalloc(1, sizeof(*t));
 	if (t == NULL)
 		return -1;
-	t->keys = xcalloc(slots, sizeof(*t->keys));
-	t->vals = xmalloc(slots * nval * sizeof(*t->vals));
-	if (t->keys == NULL || t->vals == NULL) {
+	t->slots = xcalloc(slots * (nval + 1), sizeof(*t->slots));
+	if (t->slots == NULL) {
 		stacktab_free(t);
 		return -1;
 	}
-	t->nval = nval;
+	t->stride = nval + 1;
 	t->mask = slots - 1;
 	t->max_keys = max_keys;
 	*out = t;
@@ -53,55 +56,53 @@ stacktab_free(struct stacktab *t)
 {
 	if (t == NULL)
 		return;
-	xfree(t->keys);
-	xfree(t->vals);
+	xfree(t->slots);
 	xfree(t);
 }
 
 /* The slot holding key, or the empty slot where it would go. */
-static size_t
+static uint64_t *
 stacktab_slot(const struct stacktab *t, uint64_t key)
 {
 	/* Stack hashes are well mixed already; fold the high bits in so a
 	 * small table still sees them. */
 	size_t i = (size_t)(key ^ (key >> 32)) & t->mask;
+	uint64_t *s = t->slots + i * t->stride;
 
-	while (t->keys[i] != 0 && t->keys[i] != key)
+	while (s[0] != 0 && s[0] != key) {
 		i = (i + 1) & t->mask;
-	return i;
+		s = t->slots + i * t->stride;
+	}
+	return s;
 }
 
 const int64_t *
 stacktab_get(const struct stacktab *t, uint64_t key)
 {
-	size_t i;
+	const uint64_t *s = stacktab_slot(t, key == 0 ? 1 : key);
 
-	if (key == 0)
-		key = 1;
-	i = stacktab_slot(t, key);
-	if (t->keys[i] == 0)
+	if (s[0] == 0)
 		return NULL;
-	return t->vals + i * t->nval;
+	return (const int64_t *)(s + 1);
 }
 
 int
 stacktab_put(struct stacktab *t, uint64_t key, int64_t **row, int *created)
 {
-	size_t i;
+	uint64_t *s;
 
 	if (key == 0)
 		key = 1;
-	i = stacktab_slot(t, key);
+	s = stacktab_slot(t, key);
 	*created = 0;
-	if (t->keys[i] == 0) {
+	if (s[0] == 0) {
 		if (t->count >= t->max_keys)
 			return -1;
-		t->keys[i] = key;
-		memset(t->vals + i * t->nval, 0, t->nval * sizeof(*t->vals));
+		s[0] = key;
 		t->count++;
 		*created = 1;
 	}
-	*row = t->vals + i * t->nval;
+	*row = (int64_t *)(s + 1);
 	return 0;
 }
 
