@@ -17,6 +17,9 @@
 #include "common/decoded.h"
 #include "common/hash.h"
 
+/* Stacks looked ahead of the one looked up: enough to cover a miss. */
+#define DELTA_AHEAD 16
+
 /* One delta_apply call's working state; arrays live in the arena. */
 struct delta_run {
 	const Profpipe__Decoded *in;
@@ -29,9 +32,11 @@ struct delta_run {
 	int64_t total[DELTA_NSLOTS];
 	enum delta_mode mode;
 	uint64_t *key;        /* per stack */
-	const int64_t **was;  /* per stack: its row in prev, or NULL */
+	unsigned char *known; /* per stack: its key is in prev */
+	int64_t *was;         /* nst x nty: prev's value of a known key */
 	int64_t **row;        /* per stack: its row in next, NULL: refused */
 	unsigned char *first; /* per stack: first of its key */
+	size_t shared;        /* stacks whose key an earlier one has */
 	struct delta_state next;
 	int64_t *emit;       /* nst x nty */
 	unsigned char *keep; /* per stack: some value is not 0 */
@@ -267,8 +272,8 @@ delta_stack_key(const Profpipe__Decoded *in, const uint64_t *sums, size_t i)
 }
 
 /* Add stack i's cumulative values to its row of the next baseline, and
- * remember the row: the rows stay put (stacktab never rehashes), so the
- * emit pass reads them without a second lookup. */
+ * remember the row: rows stay put (stacktab never rehashes), so the emit
+ * pass reads a key's sum without a second lookup. */
 static void
 delta_take(struct delta_run *r, size_t i)
 {
@@ -282,10 +287,29 @@ delta_take(struct delta_run *r, size_t i)
 	}
 	r->row[i] = row;
 	r->first[i] = (unsigned char)created;
+	r->shared += !created;
 	for (t = 0; t < r->nty; t++) {
 		if (r->slot[t] >= 0)
 			row[r->slot[t]] =
 			    delta_add(row[r->slot[t]], delta_value(r, i, t));
+	}
+}
+
+/* Look stack i up in prev, copying what prev holds for it beside the
+ * stack's own values: the emit pass then walks two arrays in order where
+ * it would go back to prev's table, in no order, for every stack. */
+static void
+delta_known(struct delta_run *r, const struct stacktab *prev, size_t i)
+{
+	const int64_t *was = stacktab_get(prev, r->key[i]);
+	size_t t;
+
+	r->known[i] = was != NULL;
+	if (was == NULL)
+		return;
+	for (t = 0; t < r->nty; t++) {
+		if (r->slot[t] >= 0)
+			r->was[i * r->nty + t] = was[r->slot[t]];
 	}
 }
 
@@ -297,28 +321,37 @@ delta_baseline(struct delta_run *r, size_t max_stacks, struct arena *a)
 	size_t i;
 
 	r->key = arena_alloc(a, (r->nst + 1) * sizeof(*r->key));
-	r->was = arena_alloc(a, (r->nst + 1) * sizeof(*r->was));
+	r->known = arena_calloc(a, r->nst + 1, 1);
+	r->was = arena_alloc(a, (r->nst * r->nty + 1) * sizeof(*r->was));
 	r->row = arena_calloc(a, r->nst + 1, sizeof(*r->row));
 	r->first = arena_calloc(a, r->nst + 1, 1);
-	if (sums == NULL || r->key == NULL || r->was == NULL ||
-	    r->row == NULL || r->first == NULL)
+	if (sums == NULL || r->key == NULL || r->known == NULL ||
+	    r->was == NULL || r->row == NULL || r->first == NULL)
 		return -1;
 	if (stacktab_new(&r->next.stacks, DELTA_NSLOTS,
 	        r->nst < max_stacks ? r->nst : max_stacks) < 0)
 		return -1;
-	for (i = 0; i < r->nst; i++) {
+	for (i = 0; i < r->nst; i++)
 		r->key[i] = delta_stack_key(r->in, sums, i);
-		r->was[i] =
-		    prev != NULL ? stacktab_get(prev, r->key[i]) : NULL;
+	for (i = 0; prev != NULL && i < r->nst; i++) {
+		if (i + DELTA_AHEAD < r->nst)
+			stacktab_prefetch(prev, r->key[i + DELTA_AHEAD]);
+		delta_known(r, prev, i);
 	}
 	/* Known stacks first: a capped baseline keeps tracking the same
 	 * stacks, and those of prev always fit (prev held <= max_stacks). */
 	for (i = 0; i < r->nst; i++) {
-		if (r->was[i] != NULL)
+		if (i + DELTA_AHEAD < r->nst)
+			stacktab_prefetch(
+			    r->next.stacks, r->key[i + DELTA_AHEAD]);
+		if (r->known[i])
 			delta_take(r, i);
 	}
 	for (i = 0; i < r->nst; i++) {
-		if (r->was[i] == NULL)
+		if (i + DELTA_AHEAD < r->nst && !r->known[i + DELTA_AHEAD])
+			stacktab_prefetch(
+			    r->next.stacks, r->key[i + DELTA_AHEAD]);
+		if (!r->known[i])
 			delta_take(r, i);
 	}
 	r->next.start_ns = r->in->origin->start_ns;
@@ -328,22 +361,30 @@ delta_baseline(struct delta_run *r, size_t max_stacks, struct arena *a)
 	return 0;
 }
 
-/* Stack i's delta for cumulative type t (slot s) in DELTA_APPLIED mode. */
+/* Stack i's delta for cumulative type t (slot s) in DELTA_APPLIED mode:
+ * against its key's sum in next, which is the stack's own value unless
+ * another stack shares its key (then the first carries the delta). */
 static int64_t
 delta_one(const struct delta_run *r, size_t i, size_t t, int s)
 {
-	const int64_t *was = r->was[i];
-	const int64_t *now = r->row[i];
+	int64_t was;
+	int64_t now;
 	int64_t d;
 
-	if (was == NULL)
+	if (!r->known[i])
 		return r->prev->overflowed ? 0 : delta_value(r, i, t);
-	if (!r->first[i])
-		return 0;
-	if (now == NULL)
+	if (r->row[i] == NULL)
 		return delta_value(r, i, t);
-	if (__builtin_sub_overflow(now[s], was[s], &d) || d < 0)
-		return now[s];
+	if (r->shared == 0) {
+		now = delta_value(r, i, t);
+	} else {
+		if (!r->first[i])
+			return 0;
+		now = r->row[i][s];
+	}
+	was = r->was[i * r->nty + t];
+	if (__builtin_sub_overflow(now, was, &d) || d < 0)
+		return now;
 	return d;
 }
 
@@ -381,7 +422,7 @@ delta_emit(struct delta_run *r, struct arena *a)
 	for (t = 0; t < r->nty; t++)
 		how[t] = delta_how(r, t);
 	for (i = 0; i < r->nst; i++) {
-		if (r->mode == DELTA_APPLIED && r->was[i] == NULL &&
+		if (r->mode == DELTA_APPLIED && !r->known[i] &&
 		    r->prev->overflowed)
 			r->untracked++;
 		e = r->emit + i * r->nty;
