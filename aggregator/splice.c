@@ -63,7 +63,8 @@ splice_changed(const Profpipe__Decoded *in, const Profpipe__Decoded *res,
     Profpipe__Decoded *part, uint64_t *mask)
 {
 	Profpipe__Decoded init = PROFPIPE__DECODED__INIT;
-	const ProtobufCMessageDescriptor *desc = &profpipe__decoded__descriptor;
+	const ProtobufCMessageDescriptor *desc =
+	    &profpipe__decoded__descriptor;
 	const ProtobufCFieldDescriptor *f;
 	const char *a = (const char *)in;
 	const char *b = (const char *)res;
@@ -89,8 +90,8 @@ splice_changed(const Profpipe__Decoded *in, const Profpipe__Decoded *res,
 			memcpy(&na, a + f->quantifier_offset, sizeof(na));
 			memcpy(&nb, b + f->quantifier_offset, sizeof(nb));
 			if (na == nb &&
-			    (na == 0 || memcmp(a + f->offset, b + f->offset,
-			                    sz) == 0))
+			    (na == 0 ||
+			        memcmp(a + f->offset, b + f->offset, sz) == 0))
 				continue;
 			memcpy(p + f->quantifier_offset, &nb, sizeof(nb));
 		} else if (memcmp(a + f->offset, b + f->offset, sz) == 0) {
@@ -190,8 +191,8 @@ splice_put_varint(uint8_t *out, uint64_t v)
 }
 
 static int
-splice_pack_whole(struct arena *a, const Profpipe__Decoded *res, void **out,
-    size_t *outlen)
+splice_pack_whole(
+    struct arena *a, const Profpipe__Decoded *res, void **out, size_t *outlen)
 {
 	Profpipe__Result r = PROFPIPE__RESULT__INIT;
 
