@@ -118,6 +118,7 @@ pb_load(struct raw *r, const char *path, int index)
 	Profpipe__Origin o = PROFPIPE__ORIGIN__INIT;
 	char id[] = ID_TEMPLATE;
 	char instance[32];
+	struct timespec now;
 	uint8_t *body;
 	uint8_t *at;
 	FILE *f = fopen(path, "rb");
@@ -144,8 +145,12 @@ pb_load(struct raw *r, const char *path, int index)
 	o.service = "pipebench";
 	o.instance = instance;
 	o.job = "pipebench";
-	o.start_ns = 1700000000000000000LL;
-	o.end_ns = o.start_ns + 10000000000LL;
+	/* Dated now, so the aggregator merges them into an open window as
+	 * it does a live service's (dated in the past they would all be
+	 * late, and window merging would go unmeasured). */
+	clock_gettime(CLOCK_REALTIME, &now);
+	o.end_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+	o.start_ns = o.end_ns - 10000000000LL;
 	o.is_delta = strstr(path, "delta") != NULL;
 	o.target = (char *)path;
 	rp.origin = &o;
