@@ -56,6 +56,19 @@ rd_count_sample(struct rd *rd, const struct pb_field *f)
 		rd->max_sample = f->n;
 }
 
+/* Sample i is field f, which ends at next. */
+static const struct pb_slice *
+rd_sample_found(
+    struct rd *rd, size_t i, const struct pb_field *f, const uint8_t *next)
+{
+	rd->cur.p = f->d;
+	rd->cur.n = f->n;
+	rd->cur_i = i;
+	rd->scan = next;
+	rd->cur_ok = 1;
+	return &rd->cur;
+}
+
 const struct pb_slice *
 rd_sample_walk(struct rd *rd, size_t i)
 {
@@ -70,12 +83,7 @@ rd_sample_walk(struct rd *rd, size_t i)
 		p = rd->base + rd->sample_at[i];
 		if (pb_next(&p, rd->end, &f) != 0)
 			return NULL; /* checked by the counting pass */
-		rd->cur.p = f.d;
-		rd->cur.n = f.n;
-		rd->cur_i = i;
-		rd->scan = p;
-		rd->cur_ok = 1;
-		return &rd->cur;
+		return rd_sample_found(rd, i, &f, p);
 	}
 	if (rd->cur_ok && i > rd->cur_i) {
 		p = rd->scan;
@@ -89,14 +97,8 @@ rd_sample_walk(struct rd *rd, size_t i)
 	while (p < rd->end && pb_next(&p, rd->end, &f) == 0) {
 		if (f.num != F_SAMPLE || f.wt != PB_LEN)
 			continue;
-		if (k == i) {
-			rd->cur.p = f.d;
-			rd->cur.n = f.n;
-			rd->cur_i = i;
-			rd->scan = p;
-			rd->cur_ok = 1;
-			return &rd->cur;
-		}
+		if (k == i)
+			return rd_sample_found(rd, i, &f, p);
 		k++;
 	}
 	return NULL;
@@ -244,8 +246,8 @@ rd_alloc(struct rd *rd)
 	for (i = F_SAMPLE_TYPE; i <= F_FUNCTION; i++) {
 		if (i == F_SAMPLE)
 			continue; /* found as they are read: rd_sample_at */
-		rd->msgs[i] = arena_alloc(tmp,
-		    (rd->count[i] + 1) * sizeof(struct pb_slice));
+		rd->msgs[i] = arena_alloc(
+		    tmp, (rd->count[i] + 1) * sizeof(struct pb_slice));
 		if (rd->msgs[i] == NULL)
 			return rd_nomem(rd, rd_top_names[i]);
 	}
@@ -468,8 +470,8 @@ pprof_read_tables(const uint8_t *buf, size_t len,
 	if (rv == 0)
 		rv = rd_tables(rd);
 	if (rv == 0 && out->n_sample_types == 0 && out->n_samples > 0)
-		rv = rd_fail(rd, rd->first_sample,
-		    "samples but no sample types");
+		rv = rd_fail(
+		    rd, rd->first_sample, "samples but no sample types");
 	*rdp = rd;
 	return rv;
 }

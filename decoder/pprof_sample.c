@@ -53,8 +53,8 @@ rd_varint_packed(const uint8_t *q, const uint8_t *qend, const uint8_t *limit,
  * for the first bad one in field order. Out of line: never on the way of
  * a good profile. */
 static __attribute__((noinline, cold)) int
-rd_label_bad(struct rd *rd, const uint8_t *at, int64_t key, int64_t str,
-    int64_t unit)
+rd_label_bad(
+    struct rd *rd, const uint8_t *at, int64_t key, int64_t str, int64_t unit)
 {
 	uint32_t out;
 
@@ -317,7 +317,6 @@ rd_sample(struct rd *rd, const struct pb_slice *s, struct pprof_sample *out,
 	}
 	return 0;
 }
-
 
 /* One sample being read into a stack. */
 struct xs {
