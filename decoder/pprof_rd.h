@@ -65,13 +65,20 @@ struct rd {
 	 * from the one before: they are read in order, and Go's heap,
 	 * mutex, block and goroutine profiles have them one after another.
 	 * Its CPU profiles interleave them with locations and functions
-	 * (written as they are met); then each sample's field offset is
-	 * kept (4 bytes), not walked to through the tables. */
+	 * (written as they are met); then each sample's payload is kept as
+	 * an offset and a length (8 bytes), not walked to through the
+	 * tables. No tag but that of a sample right after another is read
+	 * again: decode.c NUL-terminates strings in place, on the byte
+	 * after each, which is the next field's tag. */
 	const uint8_t *first_sample; /* its field's start; NULL: none */
+	struct pb_slice first;       /* its payload */
 	const uint8_t *samples_end;  /* past the last sample's bytes */
 	int scattered;               /* other fields between samples */
-	uint32_t *sample_at;         /* when scattered: offsets */
-	struct pb_slice cur;         /* sample cur_i's payload */
+	struct rd_sample_ref {
+		uint32_t off; /* from base */
+		uint32_t n;
+	} * sample_ref;      /* when scattered */
+	struct pb_slice cur; /* sample cur_i's payload */
 	size_t cur_i;
 	const uint8_t *scan; /* past sample cur_i's field */
 	int cur_ok;

@@ -45,9 +45,11 @@ static const char *const rd_top_names[F_TOP] = {
 static void
 rd_count_sample(struct rd *rd, const struct pb_field *f)
 {
-	if (rd->first_sample == NULL)
+	if (rd->first_sample == NULL) {
 		rd->first_sample = f->at;
-	else if (f->at != rd->samples_end)
+		rd->first.p = f->d;
+		rd->first.n = f->n;
+	} else if (f->at != rd->samples_end)
 		rd->scattered = 1;
 	if (f->d + f->n > rd->samples_end)
 		rd->samples_end = f->d + f->n;
@@ -56,15 +58,14 @@ rd_count_sample(struct rd *rd, const struct pb_field *f)
 		rd->max_sample = f->n;
 }
 
-/* Sample i is field f, which ends at next. */
+/* Sample i's payload is p[0 .. n). */
 static const struct pb_slice *
-rd_sample_found(
-    struct rd *rd, size_t i, const struct pb_field *f, const uint8_t *next)
+rd_sample_found(struct rd *rd, size_t i, const uint8_t *p, size_t n)
 {
-	rd->cur.p = f->d;
-	rd->cur.n = f->n;
+	rd->cur.p = p;
+	rd->cur.n = n;
 	rd->cur_i = i;
-	rd->scan = next;
+	rd->scan = p + n;
 	rd->cur_ok = 1;
 	return &rd->cur;
 }
@@ -79,26 +80,27 @@ rd_sample_walk(struct rd *rd, size_t i)
 	if (rd->cur_ok && i == rd->cur_i)
 		return &rd->cur;
 	memset(&f, 0, sizeof(f));
-	if (rd->sample_at != NULL) {
-		p = rd->base + rd->sample_at[i];
-		if (pb_next(&p, rd->end, &f) != 0)
-			return NULL; /* checked by the counting pass */
-		return rd_sample_found(rd, i, &f, p);
+	if (rd->sample_ref != NULL)
+		return rd_sample_found(rd, i, rd->base + rd->sample_ref[i].off,
+		    rd->sample_ref[i].n);
+	if (rd->first_sample == NULL)
+		return NULL;
+	if (!rd->cur_ok || i < rd->cur_i) {
+		rd_sample_found(rd, 0, rd->first.p, rd->first.n);
+		if (i == 0)
+			return &rd->cur;
 	}
-	if (rd->cur_ok && i > rd->cur_i) {
-		p = rd->scan;
-		k = rd->cur_i + 1;
-	} else if (rd->first_sample != NULL) {
-		p = rd->first_sample; /* past the tables a writer put first */
-	}
-	/* The counting pass checked every field's wire format; the bytes
-	 * between two samples are never moved or trimmed (decode.c moves
-	 * only what lies past the last one). */
+	/* Samples are contiguous here: each tag read follows a sample's
+	 * payload, so no string's NUL was written on it, and the bytes
+	 * between samples are never moved or trimmed (decode.c moves only
+	 * what lies past the last one). The counting pass checked them. */
+	p = rd->scan;
+	k = rd->cur_i + 1;
 	while (p < rd->end && pb_next(&p, rd->end, &f) == 0) {
 		if (f.num != F_SAMPLE || f.wt != PB_LEN)
-			continue;
+			return NULL;
 		if (k == i)
-			return rd_sample_found(rd, i, &f, p);
+			return rd_sample_found(rd, i, f.d, f.n);
 		k++;
 	}
 	return NULL;
@@ -144,9 +146,12 @@ rd_top(struct rd *rd, const uint8_t *buf, size_t len, int fill)
 				pr->strings[seen[f.num]].p = (const char *)f.d;
 				pr->strings[seen[f.num]].n = f.n;
 			} else if (fill && f.num == F_SAMPLE) {
-				if (rd->sample_at != NULL)
-					rd->sample_at[seen[f.num]] =
-					    (uint32_t)(f.at - rd->base);
+				if (rd->sample_ref != NULL) {
+					rd->sample_ref[seen[f.num]].off =
+					    (uint32_t)(f.d - rd->base);
+					rd->sample_ref[seen[f.num]].n =
+					    (uint32_t)f.n;
+				}
 			} else if (fill) {
 				rd->msgs[f.num][seen[f.num]].p = f.d;
 				rd->msgs[f.num][seen[f.num]].n = f.n;
@@ -252,9 +257,9 @@ rd_alloc(struct rd *rd)
 			return rd_nomem(rd, rd_top_names[i]);
 	}
 	if (rd->scattered) {
-		rd->sample_at = arena_alloc(
-		    rd->a, (rd->count[F_SAMPLE] + 1) * sizeof(*rd->sample_at));
-		if (rd->sample_at == NULL)
+		rd->sample_ref = arena_alloc(rd->a,
+		    (rd->count[F_SAMPLE] + 1) * sizeof(*rd->sample_ref));
+		if (rd->sample_ref == NULL)
 			return rd_nomem(rd, "samples");
 	}
 	pr->n_strings = rd->count[F_STRING];
