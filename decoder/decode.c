@@ -20,9 +20,11 @@
  * locations are resolved the scratch stream is trimmed back to the end of
  * the strings, so that the stacks are built in the pages the tables and
  * the buffer's tail used. On heap-large (4 MB inflated) the peak went from
- * 4.1 to 3.1 times the inflated size; what remains is the buffer (samples
+ * 4.1 to 2.9 times the inflated size; what remains is the buffer (samples
  * and strings), the output, and what the samples' pass reads besides
- * (their slices, the locations' frames, the stack and label set tables).
+ * (the locations' frames, the stack and label set tables, and for a
+ * profile whose samples are interleaved with its tables, 8 bytes a
+ * sample to find them by: pprof_rd.h).
  *
  * A body that is not a profile at all is usually text: an HTML error page,
  * or Go's "Could not enable CPU profiling: cpu profiling already in use".

@@ -88,6 +88,18 @@ struct rd {
  * walk from it (from the start when i is behind it). */
 const struct pb_slice *rd_sample_walk(struct rd *rd, size_t i);
 
+/* Sample i's payload is p[0 .. n): the cursor moves to it. */
+static inline const struct pb_slice *
+rd_sample_found(struct rd *rd, size_t i, const uint8_t *p, size_t n)
+{
+	rd->cur.p = p;
+	rd->cur.n = n;
+	rd->cur_i = i;
+	rd->scan = p + n;
+	rd->cur_ok = 1;
+	return &rd->cur;
+}
+
 /* rd_sample_at, inline for the usual cases: the same sample again, or
  * the next one right after it. */
 static inline const struct pb_slice *
@@ -101,13 +113,8 @@ rd_sample_at(struct rd *rd, size_t i)
 	if (rd->cur_ok && i == rd->cur_i + 1 && p < rd->end &&
 	    *p == (F_SAMPLE << 3 | PB_LEN)) {
 		p = pb_varint(p + 1, rd->end, &n);
-		if (p != NULL && n <= (uint64_t)(rd->end - p)) {
-			rd->cur.p = p;
-			rd->cur.n = (size_t)n;
-			rd->cur_i = i;
-			rd->scan = p + n;
-			return &rd->cur;
-		}
+		if (p != NULL && n <= (uint64_t)(rd->end - p))
+			return rd_sample_found(rd, i, p, (size_t)n);
 	}
 	return rd_sample_walk(rd, i);
 }

@@ -7,8 +7,9 @@
  * later stages never look an id up.
  *
  * Memory: what the decoder still needs once the locations are resolved
- * (the reader itself, the samples' slices, the location id map, the label
- * buffer, the sample types) goes in the arena given; the rest (the other
+ * (the reader itself, where the samples are when they are interleaved
+ * with the tables, the location id map, the label buffer, the sample
+ * types) goes in the arena given; the rest (the other
  * tables, their slices, the strings' slices) in its scratch stream, which
  * the decoder gives back before it builds the stacks (decode.c).
  *
@@ -56,18 +57,6 @@ rd_count_sample(struct rd *rd, const struct pb_field *f)
 	rd->samples_bytes += f->n;
 	if (f->n > rd->max_sample)
 		rd->max_sample = f->n;
-}
-
-/* Sample i's payload is p[0 .. n). */
-static const struct pb_slice *
-rd_sample_found(struct rd *rd, size_t i, const uint8_t *p, size_t n)
-{
-	rd->cur.p = p;
-	rd->cur.n = n;
-	rd->cur_i = i;
-	rd->scan = p + n;
-	rd->cur_ok = 1;
-	return &rd->cur;
 }
 
 const struct pb_slice *

@@ -33,17 +33,14 @@ static inline __attribute__((always_inline)) const uint8_t *
 rd_varint_packed(const uint8_t *q, const uint8_t *qend, const uint8_t *limit,
     uint64_t *v, const int pext)
 {
-	uint64_t w;
-	uint64_t stop;
-	unsigned bits;
+	uint64_t raw;
+	size_t n;
 
 	if (pext && limit - q >= 8) {
-		memcpy(&w, q, 8);
-		stop = ~w & 0x8080808080808080ULL;
-		bits = stop != 0 ? (unsigned)__builtin_ctzll(stop) + 1 : 0;
-		if (bits != 0 && (size_t)(bits >> 3) <= (size_t)(qend - q)) {
-			*v = rd_pext7(w & (~0ULL >> (64 - bits)));
-			return q + (bits >> 3);
+		n = pb_varint8_raw(q, &raw);
+		if (n != 0 && n <= (size_t)(qend - q)) {
+			*v = rd_pext7(raw);
+			return q + n;
 		}
 	}
 	return pb_varint_packed(q, qend, limit, v);
