@@ -218,46 +218,10 @@ delta_pick_mode(struct delta_run *r)
 	}
 }
 
-static uint64_t
-delta_str_hash(uint64_t h, const char *s)
-{
-	return hash_bytes(h, s, strlen(s) + 1);
-}
-
-/* Per label set, what its labels add to a stack's key: the sum of each
- * label's hash over its text (added, not chained, so the labels' order
- * does not matter), 0 for the empty set. Label sets are shared by many
- * stacks; hashing their text once per set rather than once per stack
- * was a tenth of the aggregator's time on labelled profiles. */
-static uint64_t *
-delta_set_sums(const Profpipe__Decoded *in, struct arena *a)
-{
-	const Profpipe__LabelSet *ls;
-	const Profpipe__SampleLabel *l;
-	uint64_t *sum = arena_alloc(a, (in->n_label_sets + 1) * sizeof(*sum));
-	uint64_t h;
-	size_t i;
-	size_t j;
-
-	if (sum == NULL)
-		return NULL;
-	for (i = 0; i < in->n_label_sets; i++) {
-		ls = in->label_sets[i];
-		sum[i] = 0;
-		for (j = 0; j < ls->n_labels; j++) {
-			l = ls->labels[j];
-			h = delta_str_hash(HASH_SEED, in->strings[l->key]);
-			h = delta_str_hash(h, in->strings[l->str]);
-			h = hash_u64(h, (uint64_t)l->num);
-			h = delta_str_hash(h, in->strings[l->unit]);
-			sum[i] += h;
-		}
-	}
-	return sum;
-}
-
 /* stack_hash mixed with the text of the stack's labels (sums from
- * delta_set_sums). */
+ * decoded_label_set_sums: label sets are shared by many stacks, and
+ * hashing their text once per set rather than once per stack was a
+ * tenth of the aggregator's time on labelled profiles). */
 static uint64_t
 delta_stack_key(const Profpipe__Decoded *in, const uint64_t *sums, size_t i)
 {
@@ -317,7 +281,7 @@ static int
 delta_baseline(struct delta_run *r, size_t max_stacks, struct arena *a)
 {
 	const struct stacktab *prev = r->prev ? r->prev->stacks : NULL;
-	uint64_t *sums = delta_set_sums(r->in, a);
+	uint64_t *sums = decoded_label_set_sums(r->in, a);
 	size_t i;
 
 	r->key = arena_alloc(a, (r->nst + 1) * sizeof(*r->key));

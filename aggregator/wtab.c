@@ -12,6 +12,7 @@
 
 #include "aggregator/wtab_int.h"
 #include "common/arena.h"
+#include "common/decoded.h"
 #include "common/hash.h"
 #include "common/xalloc.h"
 
@@ -212,7 +213,7 @@ wtab_maps_new(
 	m->fr = wtab_map_array(a, src->n_frame_function);
 	m->ls = wtab_map_array(a, src->n_label_sets);
 	m->buf = arena_alloc(a, (m->buf_len + 1) * sizeof(*m->buf));
-	m->ls_text = wtab_text_sets(src, a);
+	m->ls_text = decoded_label_set_sums(src, a);
 	if (m->str == NULL || m->fr == NULL || m->ls == NULL ||
 	    m->buf == NULL || m->ls_text == NULL)
 		return -1;

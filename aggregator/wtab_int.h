@@ -20,10 +20,6 @@ int wtab_map_str(struct wtab *t, const Profpipe__Decoded *src,
 int wtab_map_set(struct wtab *t, const Profpipe__Decoded *src,
     struct wtab_maps *m, uint32_t i, uint32_t *out);
 
-/* Per label set of src, a hash of its labels' text (any order), in a;
- * NULL out of memory. */
-uint64_t *wtab_text_sets(const Profpipe__Decoded *src, struct arena *a);
-
 /* Stack i of src's key in t->st_tix: its stack hash mixed with its
  * labels' text (m->ls_text). */
 uint64_t wtab_text_key(

@@ -20,38 +20,6 @@
 #include "common/arena.h"
 #include "common/hash.h"
 
-static uint64_t
-wtab_text_str(uint64_t h, const char *s)
-{
-	return hash_bytes(h, s, strlen(s) + 1);
-}
-
-uint64_t *
-wtab_text_sets(const Profpipe__Decoded *src, struct arena *a)
-{
-	const Profpipe__SampleLabel *l;
-	uint64_t *sum = arena_alloc(a, (src->n_label_sets + 1) * sizeof(*sum));
-	uint64_t h;
-	size_t i;
-	size_t j;
-
-	if (sum == NULL)
-		return NULL;
-	/* Labels' hashes are added, so their order does not matter. */
-	for (i = 0; i < src->n_label_sets; i++) {
-		sum[i] = 0;
-		for (j = 0; j < src->label_sets[i]->n_labels; j++) {
-			l = src->label_sets[i]->labels[j];
-			h = wtab_text_str(HASH_SEED, src->strings[l->key]);
-			h = wtab_text_str(h, src->strings[l->str]);
-			h = hash_u64_inline(h, (uint64_t)l->num);
-			h = wtab_text_str(h, src->strings[l->unit]);
-			sum[i] += h;
-		}
-	}
-	return sum;
-}
-
 /* src's label set of stack i; 0 when it has none. */
 static uint32_t
 wtab_text_set(const Profpipe__Decoded *src, size_t i)

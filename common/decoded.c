@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/hash.h"
+
 static int
 decoded_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -216,4 +218,37 @@ decoded_check(const Profpipe__Decoded *d, char *err, size_t errlen)
 	    decoded_check_stacks(d, err, errlen) < 0)
 		return -1;
 	return 0;
+}
+
+static uint64_t
+decoded_str_hash(uint64_t h, const char *s)
+{
+	return hash_bytes(h, s, strlen(s) + 1);
+}
+
+uint64_t *
+decoded_label_set_sums(const Profpipe__Decoded *d, struct arena *a)
+{
+	const Profpipe__LabelSet *ls;
+	const Profpipe__SampleLabel *l;
+	uint64_t *sum = arena_alloc(a, (d->n_label_sets + 1) * sizeof(*sum));
+	uint64_t h;
+	size_t i;
+	size_t j;
+
+	if (sum == NULL)
+		return NULL;
+	for (i = 0; i < d->n_label_sets; i++) {
+		ls = d->label_sets[i];
+		sum[i] = 0;
+		for (j = 0; j < ls->n_labels; j++) {
+			l = ls->labels[j];
+			h = decoded_str_hash(HASH_SEED, d->strings[l->key]);
+			h = decoded_str_hash(h, d->strings[l->str]);
+			h = hash_u64_inline(h, (uint64_t)l->num);
+			h = decoded_str_hash(h, d->strings[l->unit]);
+			sum[i] += h;
+		}
+	}
+	return sum;
 }
