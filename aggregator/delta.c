@@ -4,7 +4,8 @@
  * classify the sample types, pick the mode from the series totals, build
  * the next baseline (stacks the current one knows first, so the set a
  * capped baseline tracks stays put), emit each stack's values, and copy the
- * stacks that kept a non-zero value into the result.
+ * stacks that kept a non-zero value into the result (or lend it in's
+ * arrays when all did).
  */
 #include "aggregator/delta.h"
 
@@ -15,6 +16,9 @@
 #include "common/arena.h"
 #include "common/decoded.h"
 #include "common/hash.h"
+
+/* Stacks looked ahead of the one looked up: enough to cover a miss. */
+#define DELTA_AHEAD 16
 
 /* One delta_apply call's working state; arrays live in the arena. */
 struct delta_run {
@@ -28,10 +32,15 @@ struct delta_run {
 	int64_t total[DELTA_NSLOTS];
 	enum delta_mode mode;
 	uint64_t *key;        /* per stack */
-	const int64_t **was;  /* per stack: its row in prev, or NULL */
+	unsigned char *known; /* per stack: its key is in prev */
+	int64_t *was;         /* nst x nty: prev's value of a known key */
+	int64_t **row;        /* per stack: its row in next, NULL: refused */
 	unsigned char *first; /* per stack: first of its key */
+	size_t shared;        /* stacks whose key an earlier one has */
 	struct delta_state next;
-	int64_t *emit; /* nst x nty */
+	int64_t *emit;       /* nst x nty */
+	unsigned char *keep; /* per stack: some value is not 0 */
+	size_t kept;         /* stacks kept */
 	size_t refused;
 	size_t untracked;
 };
@@ -209,40 +218,26 @@ delta_pick_mode(struct delta_run *r)
 	}
 }
 
+/* stack_hash mixed with the text of the stack's labels (sums from
+ * decoded_label_set_sums: label sets are shared by many stacks, and
+ * hashing their text once per set rather than once per stack was a
+ * tenth of the aggregator's time on labelled profiles). */
 static uint64_t
-delta_str_hash(uint64_t h, const char *s)
+delta_stack_key(const Profpipe__Decoded *in, const uint64_t *sums, size_t i)
 {
-	return hash_bytes(h, s, strlen(s) + 1);
-}
-
-/* stack_hash mixed with the text of the stack's labels. The labels'
- * hashes are added, not chained, so their order does not matter. */
-static uint64_t
-delta_stack_key(const Profpipe__Decoded *in, size_t i)
-{
-	const Profpipe__LabelSet *ls;
-	const Profpipe__SampleLabel *l;
-	uint64_t sum = 0;
-	uint64_t h;
-	size_t j;
+	uint32_t ls;
 
 	if (in->n_stack_labels == 0 || in->stack_labels[i] == 0)
 		return in->stack_hash[i];
-	ls = in->label_sets[in->stack_labels[i]];
-	if (ls->n_labels == 0)
+	ls = in->stack_labels[i];
+	if (in->label_sets[ls]->n_labels == 0)
 		return in->stack_hash[i];
-	for (j = 0; j < ls->n_labels; j++) {
-		l = ls->labels[j];
-		h = delta_str_hash(HASH_SEED, in->strings[l->key]);
-		h = delta_str_hash(h, in->strings[l->str]);
-		h = hash_u64(h, (uint64_t)l->num);
-		h = delta_str_hash(h, in->strings[l->unit]);
-		sum += h;
-	}
-	return hash_u64(in->stack_hash[i], sum);
+	return hash_u64_inline(in->stack_hash[i], sums[ls]);
 }
 
-/* Add stack i's cumulative values to its row of the next baseline. */
+/* Add stack i's cumulative values to its row of the next baseline, and
+ * remember the row: rows stay put (stacktab never rehashes), so the emit
+ * pass reads a key's sum without a second lookup. */
 static void
 delta_take(struct delta_run *r, size_t i)
 {
@@ -254,7 +249,9 @@ delta_take(struct delta_run *r, size_t i)
 		r->refused++;
 		return;
 	}
+	r->row[i] = row;
 	r->first[i] = (unsigned char)created;
+	r->shared += !created;
 	for (t = 0; t < r->nty; t++) {
 		if (r->slot[t] >= 0)
 			row[r->slot[t]] =
@@ -262,33 +259,63 @@ delta_take(struct delta_run *r, size_t i)
 	}
 }
 
+/* Look stack i up in prev, copying what prev holds for it beside the
+ * stack's own values: the emit pass then walks two arrays in order where
+ * it would go back to prev's table, in no order, for every stack. */
+static void
+delta_known(struct delta_run *r, const struct stacktab *prev, size_t i)
+{
+	const int64_t *was = stacktab_get(prev, r->key[i]);
+	size_t t;
+
+	r->known[i] = was != NULL;
+	if (was == NULL)
+		return;
+	for (t = 0; t < r->nty; t++) {
+		if (r->slot[t] >= 0)
+			r->was[i * r->nty + t] = was[r->slot[t]];
+	}
+}
+
 static int
 delta_baseline(struct delta_run *r, size_t max_stacks, struct arena *a)
 {
 	const struct stacktab *prev = r->prev ? r->prev->stacks : NULL;
+	uint64_t *sums = decoded_label_set_sums(r->in, a);
 	size_t i;
 
 	r->key = arena_alloc(a, (r->nst + 1) * sizeof(*r->key));
-	r->was = arena_calloc(a, r->nst + 1, sizeof(*r->was));
+	r->known = arena_calloc(a, r->nst + 1, 1);
+	r->was = arena_alloc(a, (r->nst * r->nty + 1) * sizeof(*r->was));
+	r->row = arena_calloc(a, r->nst + 1, sizeof(*r->row));
 	r->first = arena_calloc(a, r->nst + 1, 1);
-	if (r->key == NULL || r->was == NULL || r->first == NULL)
+	if (sums == NULL || r->key == NULL || r->known == NULL ||
+	    r->was == NULL || r->row == NULL || r->first == NULL)
 		return -1;
 	if (stacktab_new(&r->next.stacks, DELTA_NSLOTS,
 	        r->nst < max_stacks ? r->nst : max_stacks) < 0)
 		return -1;
-	for (i = 0; i < r->nst; i++) {
-		r->key[i] = delta_stack_key(r->in, i);
-		if (prev != NULL)
-			r->was[i] = stacktab_get(prev, r->key[i]);
+	for (i = 0; i < r->nst; i++)
+		r->key[i] = delta_stack_key(r->in, sums, i);
+	for (i = 0; prev != NULL && i < r->nst; i++) {
+		if (i + DELTA_AHEAD < r->nst)
+			stacktab_prefetch(prev, r->key[i + DELTA_AHEAD]);
+		delta_known(r, prev, i);
 	}
 	/* Known stacks first: a capped baseline keeps tracking the same
 	 * stacks, and those of prev always fit (prev held <= max_stacks). */
 	for (i = 0; i < r->nst; i++) {
-		if (r->was[i] != NULL)
+		if (i + DELTA_AHEAD < r->nst)
+			stacktab_prefetch(
+			    r->next.stacks, r->key[i + DELTA_AHEAD]);
+		if (r->known[i])
 			delta_take(r, i);
 	}
 	for (i = 0; i < r->nst; i++) {
-		if (r->was[i] == NULL)
+		if (i + DELTA_AHEAD < r->nst && !r->known[i + DELTA_AHEAD])
+			stacktab_prefetch(
+			    r->next.stacks, r->key[i + DELTA_AHEAD]);
+		if (!r->known[i])
 			delta_take(r, i);
 	}
 	r->next.start_ns = r->in->origin->start_ns;
@@ -298,64 +325,86 @@ delta_baseline(struct delta_run *r, size_t max_stacks, struct arena *a)
 	return 0;
 }
 
-/* Stack i's delta for cumulative type t (slot s) in DELTA_APPLIED mode. */
+/* Stack i's delta for cumulative type t (slot s) in DELTA_APPLIED mode:
+ * against its key's sum in next, which is the stack's own value unless
+ * another stack shares its key (then the first carries the delta). */
 static int64_t
 delta_one(const struct delta_run *r, size_t i, size_t t, int s)
 {
-	const int64_t *was = r->was[i];
-	const int64_t *now;
+	int64_t was;
+	int64_t now;
 	int64_t d;
 
-	if (was == NULL)
+	if (!r->known[i])
 		return r->prev->overflowed ? 0 : delta_value(r, i, t);
-	if (!r->first[i])
-		return 0;
-	now = stacktab_get(r->next.stacks, r->key[i]);
-	if (now == NULL)
+	if (r->row[i] == NULL)
 		return delta_value(r, i, t);
-	if (__builtin_sub_overflow(now[s], was[s], &d) || d < 0)
-		return now[s];
+	if (r->shared == 0) {
+		now = delta_value(r, i, t);
+	} else {
+		if (!r->first[i])
+			return 0;
+		now = r->row[i][s];
+	}
+	was = r->was[i * r->nty + t];
+	if (__builtin_sub_overflow(now, was, &d) || d < 0)
+		return now;
 	return d;
 }
 
+/* How type t is emitted: its delta, its value as it came, or 0. */
+enum delta_how { DELTA_HOW_VALUE, DELTA_HOW_ZERO, DELTA_HOW_DELTA };
+
+static enum delta_how
+delta_how(const struct delta_run *r, size_t t)
+{
+	int s = r->slot[t];
+
+	if (s >= 0 && (r->absent & (1u << s)))
+		return DELTA_HOW_ZERO;
+	if (s < 0 || r->mode == DELTA_RESTART)
+		return DELTA_HOW_VALUE;
+	return DELTA_HOW_DELTA;
+}
+
+/* Each stack's values, and whether any of them is not 0 (keep). */
 static int
 delta_emit(struct delta_run *r, struct arena *a)
 {
+	enum delta_how *how;
+	int64_t *e;
+	int64_t v;
 	size_t i;
 	size_t t;
-	int s;
+	int nz;
 
 	r->emit = arena_alloc(a, (r->nst * r->nty + 1) * sizeof(*r->emit));
-	if (r->emit == NULL)
+	r->keep = arena_alloc(a, r->nst + 1);
+	how = arena_alloc(a, (r->nty + 1) * sizeof(*how));
+	if (r->emit == NULL || r->keep == NULL || how == NULL)
 		return -1;
+	for (t = 0; t < r->nty; t++)
+		how[t] = delta_how(r, t);
 	for (i = 0; i < r->nst; i++) {
-		if (r->mode == DELTA_APPLIED && r->was[i] == NULL &&
+		if (r->mode == DELTA_APPLIED && !r->known[i] &&
 		    r->prev->overflowed)
 			r->untracked++;
+		e = r->emit + i * r->nty;
+		nz = 0;
 		for (t = 0; t < r->nty; t++) {
-			s = r->slot[t];
-			if (s >= 0 && (r->absent & (1u << s)))
-				r->emit[i * r->nty + t] = 0;
-			else if (s < 0 || r->mode == DELTA_RESTART)
-				r->emit[i * r->nty + t] = delta_value(r, i, t);
+			if (how[t] == DELTA_HOW_ZERO)
+				v = 0;
+			else if (how[t] == DELTA_HOW_VALUE)
+				v = delta_value(r, i, t);
 			else
-				r->emit[i * r->nty + t] =
-				    delta_one(r, i, t, s);
+				v = delta_one(r, i, t, r->slot[t]);
+			e[t] = v;
+			nz |= v != 0;
 		}
+		r->keep[i] = (unsigned char)nz;
+		r->kept += (size_t)nz;
 	}
 	return 0;
-}
-
-static int
-delta_row_zero(const struct delta_run *r, size_t i)
-{
-	size_t t;
-
-	for (t = 0; t < r->nty; t++) {
-		if (r->emit[i * r->nty + t] != 0)
-			return 0;
-	}
-	return 1;
 }
 
 static int
@@ -365,44 +414,33 @@ delta_types(const struct delta_run *r, struct arena *a, Profpipe__Decoded *o)
 	size_t t;
 
 	o->sample_types = arena_alloc(a, (r->nty + 1) * sizeof(vt));
-	if (o->sample_types == NULL)
+	vt = arena_alloc(a, (r->nty + 1) * sizeof(*vt));
+	if (o->sample_types == NULL || vt == NULL)
 		return -1;
 	for (t = 0; t < r->nty; t++) {
-		vt = arena_alloc(a, sizeof(*vt));
-		if (vt == NULL)
-			return -1;
-		*vt = *r->in->sample_types[t];
+		vt[t] = *r->in->sample_types[t];
 		if (r->slot[t] >= 0 && (r->absent & (1u << r->slot[t])))
-			vt->absent = 1;
-		o->sample_types[t] = vt;
+			vt[t].absent = 1;
+		o->sample_types[t] = &vt[t];
 	}
 	return 0;
 }
 
-/* The result: in's strings, frames and label sets, new sample types, and
- * the stacks with a non-zero value. */
+/* The stacks kept, copied out of in when some were dropped. */
 static int
-delta_build(
-    const struct delta_run *r, struct arena *a, Profpipe__Decoded **out)
+delta_compact(const struct delta_run *r, struct arena *a, Profpipe__Decoded *o)
 {
 	const Profpipe__Decoded *in = r->in;
-	Profpipe__Decoded *o;
-	size_t kept = 0;
+	size_t kept = r->kept;
 	size_t nfr = 0;
 	size_t i;
 	size_t k;
 	size_t len;
 
 	for (i = 0; i < r->nst; i++) {
-		if (!delta_row_zero(r, i)) {
-			kept++;
+		if (r->keep[i])
 			nfr += in->stack_offset[i + 1] - in->stack_offset[i];
-		}
 	}
-	o = arena_alloc(a, sizeof(*o));
-	if (o == NULL)
-		return -1;
-	*o = *in;
 	o->n_stack_offset = kept + 1;
 	o->n_stack_frames = nfr;
 	o->n_stack_hash = kept;
@@ -415,11 +453,11 @@ delta_build(
 	o->stack_labels = arena_alloc(a, (kept + 1) * sizeof(uint32_t));
 	if (o->stack_offset == NULL || o->stack_frames == NULL ||
 	    o->stack_hash == NULL || o->values == NULL ||
-	    o->stack_labels == NULL || delta_types(r, a, o) < 0)
+	    o->stack_labels == NULL)
 		return -1;
 	o->stack_offset[0] = 0;
 	for (i = 0, k = 0; i < r->nst; i++) {
-		if (delta_row_zero(r, i))
+		if (!r->keep[i])
 			continue;
 		len = in->stack_offset[i + 1] - in->stack_offset[i];
 		memcpy(o->stack_frames + o->stack_offset[k],
@@ -432,6 +470,30 @@ delta_build(
 		if (in->n_stack_labels)
 			o->stack_labels[k] = in->stack_labels[i];
 		k++;
+	}
+	return 0;
+}
+
+/* The result: in's strings, frames and label sets, new sample types, and
+ * the stacks with a non-zero value. When every stack is kept (a heap
+ * profile's inuse_* rarely all go to 0), the stack arrays are in's own
+ * and the values the emitted ones: nothing is copied. */
+static int
+delta_build(
+    const struct delta_run *r, struct arena *a, Profpipe__Decoded **out)
+{
+	Profpipe__Decoded *o = arena_alloc(a, sizeof(*o));
+
+	if (o == NULL)
+		return -1;
+	*o = *r->in;
+	if (delta_types(r, a, o) < 0)
+		return -1;
+	if (r->kept < r->nst) {
+		if (delta_compact(r, a, o) < 0)
+			return -1;
+	} else {
+		o->values = r->emit;
 	}
 	*out = o;
 	return 0;

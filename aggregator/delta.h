@@ -100,7 +100,8 @@ int delta_unpack(struct arena *a, const void *buf, size_t len,
     Profpipe__Decoded **out, char *err, size_t errlen);
 
 /* The result's profile for in against baseline prev (NULL: none), in
- * arena a; *out may be in itself when nothing changes. next receives the
+ * arena a; *out may be in itself when nothing changes, and may share in's
+ * arrays (keep in until *out is done with). next receives the
  * baseline to commit (all zero when there is none to commit: a pass, an
  * out-of-order profile); next NULL: build none. 0, or -1 out of memory
  * (then next holds nothing). prev is only read. */

@@ -15,12 +15,9 @@ itab_init(struct itab *t, size_t n)
 		return -1;
 	while (slots < n * 2)
 		slots *= 2;
-	t->hash = xcalloc(slots, sizeof(*t->hash));
-	t->idx = xcalloc(slots, sizeof(*t->idx));
-	if (t->hash == NULL || t->idx == NULL) {
-		itab_release(t);
+	t->slot = xcalloc(slots, sizeof(*t->slot));
+	if (t->slot == NULL)
 		return -1;
-	}
 	t->mask = slots - 1;
 	t->count = 0;
 	return 0;
@@ -29,10 +26,8 @@ itab_init(struct itab *t, size_t n)
 void
 itab_release(struct itab *t)
 {
-	xfree(t->hash);
-	xfree(t->idx);
-	t->hash = NULL;
-	t->idx = NULL;
+	xfree(t->slot);
+	t->slot = NULL;
 	t->mask = 0;
 	t->count = 0;
 }
@@ -43,17 +38,36 @@ itab_start(const struct itab *t, uint64_t h)
 	return (size_t)(h ^ (h >> 29) ^ (h >> 47)) & t->mask;
 }
 
+void
+itab_prefetch(const struct itab *t, uint64_t h)
+{
+	if (t->slot != NULL)
+		__builtin_prefetch(&t->slot[itab_start(t, h)]);
+}
+
+uint32_t
+itab_peek(const struct itab *t, uint64_t h)
+{
+	const struct itab_slot *sl;
+
+	if (t->slot == NULL)
+		return UINT32_MAX;
+	sl = &t->slot[itab_start(t, h)];
+	return sl->idx != 0 && sl->hash == h ? sl->idx - 1 : UINT32_MAX;
+}
+
 int
 itab_find(const struct itab *t, uint64_t h, itab_eq_fn eq, const void *ctx,
     uint32_t *idx)
 {
 	size_t i;
 
-	if (t->idx == NULL)
+	if (t->slot == NULL)
 		return -1;
-	for (i = itab_start(t, h); t->idx[i] != 0; i = (i + 1) & t->mask) {
-		if (t->hash[i] == h && eq(ctx, t->idx[i] - 1)) {
-			*idx = t->idx[i] - 1;
+	for (i = itab_start(t, h); t->slot[i].idx != 0;
+	     i = (i + 1) & t->mask) {
+		if (t->slot[i].hash == h && eq(ctx, t->slot[i].idx - 1)) {
+			*idx = t->slot[i].idx - 1;
 			return 0;
 		}
 	}
@@ -65,10 +79,10 @@ itab_place(struct itab *t, uint64_t h, uint32_t idx)
 {
 	size_t i = itab_start(t, h);
 
-	while (t->idx[i] != 0)
+	while (t->slot[i].idx != 0)
 		i = (i + 1) & t->mask;
-	t->hash[i] = h;
-	t->idx[i] = idx + 1;
+	t->slot[i].hash = h;
+	t->slot[i].idx = idx + 1;
 	t->count++;
 }
 
@@ -81,8 +95,8 @@ itab_grow(struct itab *t)
 	if (itab_init(&n, (t->mask + 1)) < 0)
 		return -1;
 	for (i = 0; i <= t->mask; i++) {
-		if (t->idx[i] != 0)
-			itab_place(&n, t->hash[i], t->idx[i] - 1);
+		if (t->slot[i].idx != 0)
+			itab_place(&n, t->slot[i].hash, t->slot[i].idx - 1);
 	}
 	itab_release(t);
 	*t = n;

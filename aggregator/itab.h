@@ -11,9 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A slot's hash beside its index, so a probe touches one cache line. */
+struct itab_slot {
+	uint64_t hash;
+	uint32_t idx; /* index + 1; 0 marks an empty slot */
+};
+
 struct itab {
-	uint64_t *hash;
-	uint32_t *idx; /* index + 1; 0 marks an empty slot */
+	struct itab_slot *slot;
 	size_t mask;
 	size_t count;
 };
@@ -29,6 +34,13 @@ void itab_release(struct itab *t);
  * when there is none. */
 int itab_find(const struct itab *t, uint64_t h, itab_eq_fn eq, const void *ctx,
     uint32_t *idx);
+
+/* Start loading where a lookup of h begins (itab_find soon after). */
+void itab_prefetch(const struct itab *t, uint64_t h);
+
+/* The index in the first slot a lookup of h looks at, when that slot
+ * holds h (a guess for prefetching, not an answer); else UINT32_MAX. */
+uint32_t itab_peek(const struct itab *t, uint64_t h);
 
 /* Add (h, idx); the caller checked it is not there. 0, or -1 out of
  * memory (the table is unchanged). */

@@ -21,6 +21,10 @@ struct stacktab;
 int stacktab_new(struct stacktab **out, size_t nval, size_t max_keys);
 void stacktab_free(struct stacktab *t);
 
+/* Start loading where key's lookup begins: a caller that knows the keys
+ * it will look up a few stacks ahead overlaps their cache misses. */
+void stacktab_prefetch(const struct stacktab *t, uint64_t key);
+
 /* The values of key (nval of them), or NULL if key is not in t. */
 const int64_t *stacktab_get(const struct stacktab *t, uint64_t key);
 

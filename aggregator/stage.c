@@ -17,6 +17,7 @@
 
 #include "aggregator/delta.h"
 #include "aggregator/series.h"
+#include "aggregator/splice.h"
 #include "aggregator/timeline.h"
 #include "common/ack.h"
 #include "common/arena.h"
@@ -298,22 +299,6 @@ agg_series(struct agg_stage *st, const char *who, const Profpipe__Origin *o,
 	return 0;
 }
 
-/* Pack the Result carrying profile into the arena. */
-static int
-agg_pack(
-    struct agg_stage *st, Profpipe__Decoded *profile, void **buf, size_t *len)
-{
-	Profpipe__Result res = PROFPIPE__RESULT__INIT;
-
-	res.profile = profile;
-	*len = profpipe__result__get_packed_size(&res);
-	*buf = arena_alloc(st->arena, *len);
-	if (*buf == NULL)
-		return -1;
-	profpipe__result__pack(&res, *buf);
-	return 0;
-}
-
 /* After the exporter's Ack: everything that must not happen before it,
  * counters and their log lines too, so a retried profile counts once. */
 static void
@@ -375,7 +360,7 @@ agg_handle(struct agg_stage *st, const void *req, size_t len)
 	if (delta_apply(s != NULL ? &s->delta : NULL, d,
 	        (size_t)st->opt.max_stacks, st->arena, &res,
 	        s != NULL ? &next : NULL, &rep) < 0 ||
-	    agg_pack(st, res, &buf, &blen) < 0) {
+	    splice_result(st->arena, req, len, d, res, &buf, &blen) < 0) {
 		st->stats.rejected++;
 		snprintf(why, sizeof(why),
 		    "out of memory building the result (%zu bytes in)", len);

@@ -14,6 +14,9 @@
 #include "common/uuid.h"
 #include "common/xalloc.h"
 
+/* Stacks looked up ahead of the one merged: enough to cover a miss. */
+#define WINDOW_AHEAD 16
+
 int
 window_new(struct window **out, int64_t start_ns, int64_t end_ns,
     size_t max_stacks, int merged)
@@ -314,6 +317,11 @@ window_add(
 		return -1;
 	w->n_profiles++;
 	for (i = 0; i < nst; i++) {
+		if (i + WINDOW_AHEAD < nst)
+			wtab_prefetch(&w->tab, in, &m, i + WINDOW_AHEAD);
+		if (i + WINDOW_AHEAD / 2 < nst)
+			wtab_prefetch_stack(
+			    &w->tab, in, &m, i + WINDOW_AHEAD / 2);
 		if (window_row_zero(in, map, i))
 			continue;
 		if (wtab_stack(&w->tab, in, &m, i, &row, &created) < 0)

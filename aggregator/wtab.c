@@ -1,22 +1,22 @@
 /*
  * wtab: interning by text. Each intern step maps a source index to the
  * window's index once per profile (wtab_maps), so a frame shared by a
- * thousand stacks is hashed and compared once. Label sets are put in a
- * canonical order (by key, value, number, unit) before they are looked up,
- * so {a=1,b=2} and {b=2,a=1} are one set.
+ * thousand stacks is hashed and compared once. Label sets are interned in
+ * wtab_set.c; a stack the window has already is found by its text first
+ * (wtab_text.c), and only a new one is interned frame by frame here.
  */
 #include "aggregator/wtab.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "aggregator/wtab_int.h"
 #include "common/arena.h"
+#include "common/decoded.h"
 #include "common/hash.h"
 #include "common/xalloc.h"
 
-/* Make *p hold at least need elements of size elem; *cap is left to the
- * caller, who updates it once every array sharing it has grown. */
-static int
+int
 wtab_grow(void *pp, size_t cap, size_t need, size_t elem, size_t *newcap)
 {
 	void **p = pp;
@@ -124,7 +124,7 @@ wtab_init(struct wtab *t)
 	memset(t, 0, sizeof(*t));
 	if (itab_init(&t->str_ix, 64) < 0 || itab_init(&t->fr_ix, 64) < 0 ||
 	    itab_init(&t->ls_ix, 16) < 0 || itab_init(&t->st_ix, 64) < 0 ||
-	    wtab_room_stack(t) < 0)
+	    itab_init(&t->st_tix, 64) < 0 || wtab_room_stack(t) < 0)
 		goto out_release;
 	t->st_off[0] = 0;
 	if (wtab_intern(t, "", &empty) < 0 || wtab_empty_set(t) < 0)
@@ -159,6 +159,7 @@ wtab_release(struct wtab *t)
 	itab_release(&t->fr_ix);
 	itab_release(&t->ls_ix);
 	itab_release(&t->st_ix);
+	itab_release(&t->st_tix);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -212,12 +213,14 @@ wtab_maps_new(
 	m->fr = wtab_map_array(a, src->n_frame_function);
 	m->ls = wtab_map_array(a, src->n_label_sets);
 	m->buf = arena_alloc(a, (m->buf_len + 1) * sizeof(*m->buf));
-	if (m->str == NULL || m->fr == NULL || m->ls == NULL || m->buf == NULL)
+	m->ls_text = decoded_label_set_sums(src, a);
+	if (m->str == NULL || m->fr == NULL || m->ls == NULL ||
+	    m->buf == NULL || m->ls_text == NULL)
 		return -1;
 	return 0;
 }
 
-static int
+int
 wtab_map_str(struct wtab *t, const Profpipe__Decoded *src, struct wtab_maps *m,
     uint32_t i, uint32_t *out)
 {
@@ -246,7 +249,8 @@ wtab_fr_eq(const void *ctx, uint32_t idx)
 static int
 wtab_add_frame(struct wtab *t, const struct wtab_fr_key *k, uint32_t *out)
 {
-	uint64_t h = hash_u64(hash_u64(hash_u64(HASH_SEED, k->func), k->file),
+	uint64_t h = hash_u64_inline(
+	    hash_u64_inline(hash_u64_inline(HASH_SEED, k->func), k->file),
 	    (uint64_t)k->line);
 	size_t cap;
 
@@ -287,144 +291,6 @@ wtab_map_frame(struct wtab *t, const Profpipe__Decoded *src,
 		return -1;
 	*out = m->fr[i];
 	return 0;
-}
-
-static int
-wtab_label_cmp(const struct wtab *t, const Profpipe__SampleLabel *a,
-    const Profpipe__SampleLabel *b)
-{
-	int c = strcmp(t->str[a->key], t->str[b->key]);
-
-	if (c == 0)
-		c = strcmp(t->str[a->str], t->str[b->str]);
-	if (c == 0 && a->num != b->num)
-		c = a->num < b->num ? -1 : 1;
-	if (c == 0)
-		c = strcmp(t->str[a->unit], t->str[b->unit]);
-	return c;
-}
-
-struct wtab_ls_key {
-	const struct wtab *t;
-	const Profpipe__SampleLabel *l; /* canonical order, t's strings */
-	size_t n;
-};
-
-static int
-wtab_ls_eq(const void *ctx, uint32_t idx)
-{
-	const struct wtab_ls_key *k = ctx;
-	const Profpipe__LabelSet *ls = k->t->ls[idx];
-	size_t j;
-
-	if (ls->n_labels != k->n)
-		return 0;
-	for (j = 0; j < k->n; j++) {
-		if (ls->labels[j]->key != k->l[j].key ||
-		    ls->labels[j]->str != k->l[j].str ||
-		    ls->labels[j]->num != k->l[j].num ||
-		    ls->labels[j]->unit != k->l[j].unit)
-			return 0;
-	}
-	return 1;
-}
-
-static int
-wtab_add_set(
-    struct wtab *t, const struct wtab_ls_key *k, uint64_t h, uint32_t *out)
-{
-	Profpipe__SampleLabel init = PROFPIPE__SAMPLE_LABEL__INIT;
-	Profpipe__LabelSet sinit = PROFPIPE__LABEL_SET__INIT;
-	Profpipe__LabelSet *ls;
-	Profpipe__SampleLabel *items;
-	size_t cap;
-	size_t j;
-
-	if (t->n_ls == t->cap_ls) {
-		if (wtab_grow(&t->ls, t->cap_ls, t->n_ls + 1, sizeof(*t->ls),
-		        &cap) < 0)
-			return -1;
-		t->cap_ls = cap;
-	}
-	ls = xmalloc(sizeof(*ls) + k->n * (sizeof(items) + sizeof(*items)));
-	if (ls == NULL)
-		return -1;
-	if (itab_add(&t->ls_ix, h, (uint32_t)t->n_ls) < 0) {
-		xfree(ls);
-		return -1;
-	}
-	*ls = sinit;
-	ls->n_labels = k->n;
-	ls->labels = (Profpipe__SampleLabel **)(ls + 1);
-	items = (Profpipe__SampleLabel *)(ls->labels + k->n);
-	for (j = 0; j < k->n; j++) {
-		items[j] = init;
-		items[j].key = k->l[j].key;
-		items[j].str = k->l[j].str;
-		items[j].num = k->l[j].num;
-		items[j].unit = k->l[j].unit;
-		ls->labels[j] = &items[j];
-	}
-	t->ls[t->n_ls] = ls;
-	*out = (uint32_t)t->n_ls++;
-	return 0;
-}
-
-static int
-wtab_map_set(struct wtab *t, const Profpipe__Decoded *src, struct wtab_maps *m,
-    uint32_t i, uint32_t *out)
-{
-	const Profpipe__LabelSet *in = src->label_sets[i];
-	Profpipe__SampleLabel *l;
-	Profpipe__SampleLabel tmp;
-	struct wtab_ls_key k;
-	uint64_t h = HASH_SEED;
-	size_t j;
-	size_t u;
-
-	if (m->ls[i] != UINT32_MAX || in->n_labels == 0) {
-		*out = in->n_labels == 0 ? 0 : m->ls[i];
-		return 0;
-	}
-	l = xmalloc(in->n_labels * sizeof(*l));
-	if (l == NULL)
-		return -1;
-	for (j = 0; j < in->n_labels; j++) {
-		l[j].num = in->labels[j]->num;
-		if (wtab_map_str(t, src, m, in->labels[j]->key, &l[j].key) <
-		        0 ||
-		    wtab_map_str(t, src, m, in->labels[j]->str, &l[j].str) <
-		        0 ||
-		    wtab_map_str(t, src, m, in->labels[j]->unit, &l[j].unit) <
-		        0)
-			goto out_free_l;
-		/* Insertion sort: label sets are short. */
-		for (u = j; u > 0 && wtab_label_cmp(t, &l[u], &l[u - 1]) < 0;
-		     u--) {
-			tmp = l[u];
-			l[u] = l[u - 1];
-			l[u - 1] = tmp;
-		}
-	}
-	for (j = 0; j < in->n_labels; j++) {
-		h = hash_u64(h, l[j].key);
-		h = hash_u64(h, l[j].str);
-		h = hash_u64(h, (uint64_t)l[j].num);
-		h = hash_u64(h, l[j].unit);
-	}
-	k.t = t;
-	k.l = l;
-	k.n = in->n_labels;
-	if (itab_find(&t->ls_ix, h, wtab_ls_eq, &k, &m->ls[i]) < 0 &&
-	    wtab_add_set(t, &k, h, &m->ls[i]) < 0)
-		goto out_free_l;
-	xfree(l);
-	*out = m->ls[i];
-	return 0;
-
-out_free_l:
-	xfree(l);
-	return -1;
 }
 
 struct wtab_st_key {
@@ -468,7 +334,7 @@ wtab_room_stack(struct wtab *t)
 
 static int
 wtab_add_stack(struct wtab *t, const struct wtab_st_key *k, uint64_t h,
-    uint64_t text_hash, uint32_t *out)
+    uint64_t text_hash, uint64_t text_key, uint32_t *out)
 {
 	size_t cap;
 
@@ -481,7 +347,8 @@ wtab_add_stack(struct wtab *t, const struct wtab_st_key *k, uint64_t h,
 		t->cap_sf = cap;
 	}
 	if (wtab_room_stack(t) < 0 ||
-	    itab_add(&t->st_ix, h, (uint32_t)t->n_st) < 0)
+	    itab_add(&t->st_ix, h, (uint32_t)t->n_st) < 0 ||
+	    itab_add(&t->st_tix, text_key, (uint32_t)t->n_st) < 0)
 		return -1;
 	memcpy(t->sf + t->n_sf, k->fr, k->n * sizeof(*k->fr));
 	t->n_sf += k->n;
@@ -494,20 +361,26 @@ wtab_add_stack(struct wtab *t, const struct wtab_st_key *k, uint64_t h,
 	return 0;
 }
 
+/* The stack k, added if new. One found here that the text index missed
+ * (its text hash differs from the one it was added with) is indexed
+ * under this one too, so the next profile finds it by text. */
 static int
 wtab_find_or_add(struct wtab *t, const struct wtab_st_key *k,
-    uint64_t text_hash, int64_t **row, int *created)
+    uint64_t text_hash, uint64_t text_key, int64_t **row, int *created)
 {
 	uint64_t h = HASH_SEED;
 	uint32_t idx;
 	size_t j;
 
 	for (j = 0; j < k->n; j++)
-		h = hash_u64(h, k->fr[j]);
-	h = hash_u64(h, k->ls);
+		h = hash_u64_inline(h, k->fr[j]);
+	h = hash_u64_inline(h, k->ls);
 	*created = 0;
-	if (itab_find(&t->st_ix, h, wtab_st_eq, k, &idx) < 0) {
-		if (wtab_add_stack(t, k, h, text_hash, &idx) < 0)
+	if (itab_find(&t->st_ix, h, wtab_st_eq, k, &idx) == 0) {
+		if (itab_add(&t->st_tix, text_key, idx) < 0)
+			return -1;
+	} else {
+		if (wtab_add_stack(t, k, h, text_hash, text_key, &idx) < 0)
 			return -1;
 		*created = 1;
 	}
@@ -521,8 +394,17 @@ wtab_stack(struct wtab *t, const Profpipe__Decoded *src, struct wtab_maps *m,
 {
 	struct wtab_st_key k;
 	uint32_t off = src->stack_offset[i];
+	uint64_t text_key = wtab_text_key(src, m, i);
+	uint32_t idx;
 	size_t j;
 
+	/* Most stacks of a profile are in the window already: found by
+	 * their text, they need none of their frames interned. */
+	if (wtab_text_find(t, src, m, i, text_key, &idx) == 0) {
+		*created = 0;
+		*row = t->st_val + (size_t)idx * WTAB_MAX_TYPES;
+		return 0;
+	}
 	k.t = t;
 	k.fr = m->buf;
 	k.n = src->stack_offset[i + 1] - off;
@@ -535,7 +417,8 @@ wtab_stack(struct wtab *t, const Profpipe__Decoded *src, struct wtab_maps *m,
 	if (src->n_stack_labels > 0 && src->stack_labels[i] != 0 &&
 	    wtab_map_set(t, src, m, src->stack_labels[i], &k.ls) < 0)
 		return -1;
-	return wtab_find_or_add(t, &k, src->stack_hash[i], row, created);
+	return wtab_find_or_add(
+	    t, &k, src->stack_hash[i], text_key, row, created);
 }
 
 int
@@ -564,7 +447,7 @@ wtab_other(struct wtab *t, int64_t **row, uint32_t *idx)
 	k.fr = &fr;
 	k.n = 1;
 	k.ls = 0;
-	if (wtab_find_or_add(t, &k, text, row, &created) < 0)
+	if (wtab_find_or_add(t, &k, text, text, row, &created) < 0)
 		return -1;
 	*idx = (uint32_t)((*row - t->st_val) / WTAB_MAX_TYPES);
 	return 0;

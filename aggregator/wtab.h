@@ -51,7 +51,8 @@ struct wtab {
 	uint64_t *st_hash;
 	int64_t *st_val; /* n_st x WTAB_MAX_TYPES */
 	size_t n_st, cap_st;
-	struct itab st_ix;
+	struct itab st_ix;  /* by the window's frame indices and label set */
+	struct itab st_tix; /* by text: stack hash and labels' text */
 };
 
 /* An empty table ("" and the empty label set in place). 0 or -1. */
@@ -71,7 +72,8 @@ struct wtab_maps {
 	uint32_t *str;
 	uint32_t *fr;
 	uint32_t *ls;
-	uint32_t *buf; /* one stack's frames */
+	uint64_t *ls_text; /* per label set of src: hash of its text */
+	uint32_t *buf;     /* one stack's frames */
 	size_t buf_len;
 };
 struct arena;
@@ -83,6 +85,15 @@ int wtab_maps_new(
  * until t next changes), or -1 out of memory. *created tells which. */
 int wtab_stack(struct wtab *t, const Profpipe__Decoded *src,
     struct wtab_maps *m, size_t i, int64_t **row, int *created);
+
+/* Start loading what wtab_stack will read for stack i of src, in two
+ * steps: wtab_prefetch the index slot some stacks ahead, then, once that
+ * slot is in cache, wtab_prefetch_stack the window's stack it names. A
+ * caller that does both ahead of its lookups overlaps their misses. */
+void wtab_prefetch(const struct wtab *t, const Profpipe__Decoded *src,
+    const struct wtab_maps *m, size_t i);
+void wtab_prefetch_stack(const struct wtab *t, const Profpipe__Decoded *src,
+    const struct wtab_maps *m, size_t i);
 
 /* The single-frame stack "(other)" with no labels, added if new. */
 int wtab_other(struct wtab *t, int64_t **row, uint32_t *idx);

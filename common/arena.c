@@ -12,6 +12,16 @@
  * large profile pay for re-faulting them, a quarter of its time). Spare
  * blocks count against the cap; when a new block would pass the cap, the
  * spare ones are freed first.
+ *
+ * The scratch stream is a second struct arena allocated with the first
+ * (so that having one costs no malloc that can fail): its own chain of
+ * blocks and growth, the first one's spare list, cap and count. arena_trim
+ * hands the blocks it empties to that spare list too, never to malloc, for
+ * the same reason as arena_reset: the pages stay resident and the next
+ * allocations reuse them without a fault. Under AddressSanitizer what
+ * arena_trim gives back is poisoned until it is allocated again, so that
+ * a use of a table after the decoder has trimmed it away is caught: the
+ * memory is still the arena's, and nothing else would notice.
  */
 #include "common/arena.h"
 
@@ -21,6 +31,15 @@
 
 #include "common/xalloc.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define ARENA_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define ARENA_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define ARENA_POISON(p, n) ((void)(p), (void)(n))
+#define ARENA_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 struct arena_block {
 	struct arena_block *next;
 	size_t size;
@@ -29,17 +48,26 @@ struct arena_block {
 };
 
 struct arena {
-	struct arena_block *head;  /* in use, newest first */
-	struct arena_block *spare; /* kept by arena_reset */
-	size_t cap;
-	size_t taken; /* bytes of the blocks in use */
-	size_t kept;  /* bytes of the spare blocks */
-	size_t next_size;
+	struct arena *root;        /* the one with the pool below */
+	struct arena *scratch;     /* the scratch stream */
+	struct arena_block *head;  /* this stream's, in use, newest first */
+	size_t next_size;          /* this stream's */
+	struct arena_block *spare; /* root: kept by arena_reset, arena_trim */
+	size_t cap;                /* root */
+	size_t taken;              /* root: bytes of the blocks in use */
+	size_t kept;               /* root: bytes of the spare blocks */
 };
 
 #define ARENA_FIRST (64 * 1024)
 #define ARENA_MAX_BLOCK (8 * 1024 * 1024)
 #define ARENA_KEEP ((size_t)128 * 1024 * 1024)
+
+static size_t
+arena_round(size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	return n == 0 ? 16 : n;
+}
 
 static void
 arena_free_list(struct arena_block *b)
@@ -64,12 +92,17 @@ arena_drop_spare(struct arena *a)
 struct arena *
 arena_new(size_t cap)
 {
-	struct arena *a = xcalloc(1, sizeof(*a));
+	struct arena *a = xcalloc(2, sizeof(*a));
 
 	if (a == NULL)
 		return NULL;
-	a->cap = cap;
-	a->next_size = ARENA_FIRST;
+	a[0].root = &a[0];
+	a[0].scratch = &a[1];
+	a[1].root = &a[0];
+	a[1].scratch = &a[1];
+	a[0].cap = cap;
+	a[0].next_size = ARENA_FIRST;
+	a[1].next_size = ARENA_FIRST;
 	return a;
 }
 
@@ -79,40 +112,56 @@ arena_free(struct arena *a)
 	if (a == NULL)
 		return;
 	arena_free_list(a->head);
+	arena_free_list(a->scratch->head);
 	arena_drop_spare(a);
 	xfree(a);
+}
+
+/* An emptied block of the root r: to the spare list, or to malloc past
+ * ARENA_KEEP. */
+static void
+arena_spare_block(struct arena *r, struct arena_block *b)
+{
+	r->taken -= sizeof(*b) + b->size;
+	if (r->kept + sizeof(*b) + b->size > ARENA_KEEP) {
+		xfree(b);
+		return;
+	}
+	b->used = 0;
+	b->next = r->spare;
+	r->spare = b;
+	r->kept += sizeof(*b) + b->size;
+}
+
+static void
+arena_reset_stream(struct arena *r, struct arena *s)
+{
+	struct arena_block *b;
+
+	while (s->head != NULL) {
+		b = s->head;
+		s->head = b->next;
+		arena_spare_block(r, b);
+	}
+	s->next_size = ARENA_FIRST;
 }
 
 void
 arena_reset(struct arena *a)
 {
-	struct arena_block *b;
-
-	while (a->head != NULL) {
-		b = a->head;
-		a->head = b->next;
-		a->taken -= sizeof(*b) + b->size;
-		if (a->kept + sizeof(*b) + b->size > ARENA_KEEP) {
-			xfree(b);
-			continue;
-		}
-		b->used = 0;
-		b->next = a->spare;
-		a->spare = b;
-		a->kept += sizeof(*b) + b->size;
-	}
-	a->next_size = ARENA_FIRST;
+	arena_reset_stream(a, a);
+	arena_reset_stream(a, a->scratch);
 }
 
 /* The smallest spare block of at least need bytes, unlinked. */
 static struct arena_block *
-arena_take_spare(struct arena *a, size_t need)
+arena_take_spare(struct arena *r, size_t need)
 {
 	struct arena_block **best = NULL;
 	struct arena_block **pp;
 	struct arena_block *b;
 
-	for (pp = &a->spare; *pp != NULL; pp = &(*pp)->next) {
+	for (pp = &r->spare; *pp != NULL; pp = &(*pp)->next) {
 		if ((*pp)->size >= need &&
 		    (best == NULL || (*pp)->size < (*best)->size))
 			best = pp;
@@ -121,32 +170,33 @@ arena_take_spare(struct arena *a, size_t need)
 		return NULL;
 	b = *best;
 	*best = b->next;
-	a->kept -= sizeof(*b) + b->size;
+	r->kept -= sizeof(*b) + b->size;
 	return b;
 }
 
 static struct arena_block *
-arena_grow(struct arena *a, size_t need)
+arena_grow(struct arena *s, size_t need)
 {
+	struct arena *r = s->root;
 	struct arena_block *b;
-	size_t size = a->next_size;
+	size_t size = s->next_size;
 
 	if (size < need)
 		size = need;
-	b = arena_take_spare(a, need);
+	b = arena_take_spare(r, need);
 	if (b != NULL)
 		goto use;
-	if (a->cap != 0 && a->taken + a->kept + size + sizeof(*b) > a->cap)
-		arena_drop_spare(a);
-	if (a->cap != 0 &&
-	    (a->taken + size + sizeof(*b) > a->cap || size > a->cap))
+	if (r->cap != 0 && r->taken + r->kept + size + sizeof(*b) > r->cap)
+		arena_drop_spare(r);
+	if (r->cap != 0 &&
+	    (r->taken + size + sizeof(*b) > r->cap || size > r->cap))
 		return NULL;
 	b = xmalloc(sizeof(*b) + size);
 	if (b == NULL) {
 		/* The spare blocks may be what malloc is missing. */
-		if (a->spare == NULL)
+		if (r->spare == NULL)
 			return NULL;
-		arena_drop_spare(a);
+		arena_drop_spare(r);
 		b = xmalloc(sizeof(*b) + size);
 		if (b == NULL)
 			return NULL;
@@ -154,11 +204,11 @@ arena_grow(struct arena *a, size_t need)
 	b->size = size;
 use:
 	b->used = 0;
-	b->next = a->head;
-	a->head = b;
-	a->taken += sizeof(*b) + b->size;
-	if (a->next_size < ARENA_MAX_BLOCK)
-		a->next_size *= 2;
+	b->next = s->head;
+	s->head = b;
+	r->taken += sizeof(*b) + b->size;
+	if (s->next_size < ARENA_MAX_BLOCK)
+		s->next_size *= 2;
 	return b;
 }
 
@@ -170,9 +220,7 @@ arena_alloc(struct arena *a, size_t n)
 
 	if (n > SIZE_MAX - 16)
 		return NULL;
-	n = (n + 15) & ~(size_t)15;
-	if (n == 0)
-		n = 16;
+	n = arena_round(n);
 	if (b == NULL || b->size - b->used < n) {
 		b = arena_grow(a, n);
 		if (b == NULL)
@@ -180,6 +228,7 @@ arena_alloc(struct arena *a, size_t n)
 	}
 	p = b->data + b->used;
 	b->used += n;
+	ARENA_UNPOISON(p, n);
 	return p;
 }
 
@@ -208,10 +257,79 @@ arena_strndup(struct arena *a, const char *s, size_t n)
 	return p;
 }
 
+struct arena *
+arena_scratch(struct arena *a)
+{
+	return a->scratch;
+}
+
+/* The spare blocks count as room: arena_grow frees them when it must. */
+int
+arena_reserve(struct arena *a, size_t n, size_t leave)
+{
+	struct arena *r = a->root;
+
+	if (n > SIZE_MAX / 4 || leave > SIZE_MAX / 4)
+		return -1;
+	n = arena_round(n);
+	if (a->head != NULL && a->head->size - a->head->used >= n)
+		return 0;
+	if (r->cap != 0 &&
+	    r->taken + sizeof(struct arena_block) + n + leave > r->cap)
+		return -1;
+	return arena_grow(a, n) != NULL ? 0 : -1;
+}
+
+int
+arena_extend(struct arena *a, void *p, size_t old, size_t n)
+{
+	struct arena_block *b = a->head;
+	size_t off;
+
+	if (b == NULL || n > SIZE_MAX - 16 || (unsigned char *)p < b->data ||
+	    (unsigned char *)p > b->data + b->used)
+		return -1;
+	off = (size_t)((unsigned char *)p - b->data);
+	if (off + arena_round(old) != b->used || n > b->size - off ||
+	    arena_round(n) > b->size - off)
+		return -1;
+	b->used = off + arena_round(n);
+	ARENA_UNPOISON(p, b->used - off);
+	return 0;
+}
+
+void
+arena_trim(struct arena *a, const void *p, size_t keep)
+{
+	const unsigned char *q = p;
+	struct arena_block *b;
+	struct arena_block *n;
+	size_t off;
+
+	for (b = a->head; b != NULL; b = b->next) {
+		if (q >= b->data && q <= b->data + b->used)
+			break;
+	}
+	if (b == NULL)
+		return;
+	while (a->head != b) {
+		n = a->head;
+		a->head = n->next;
+		ARENA_POISON(n->data, n->used);
+		arena_spare_block(a->root, n);
+	}
+	off = (size_t)(q - b->data);
+	if (keep <= b->used - off && arena_round(keep) <= b->used - off) {
+		ARENA_POISON(b->data + off + arena_round(keep),
+		    b->used - off - arena_round(keep));
+		b->used = off + arena_round(keep);
+	}
+}
+
 size_t
 arena_used(const struct arena *a)
 {
-	return a->taken;
+	return a->root->taken;
 }
 
 static void *

@@ -11,6 +11,7 @@
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@
 struct bus_sock {
 	nng_socket sock;
 	enum bus_role role;
+	atomic_int pipes; /* PUB: connected subscribers (nng's threads) */
 };
 
 struct bus_ctx {
@@ -71,6 +73,22 @@ bus_strerror(int err)
 	}
 }
 
+/* A PUB socket counts its pipes, so that publishing with no tap
+ * connected, the usual case, costs nothing: nng would copy the message
+ * (megabytes for a large Decoded: an allocation, its page faults and a
+ * memcpy per profile) only to drop it. */
+static void
+bus_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct bus_sock *s = arg;
+
+	(void)p;
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		atomic_fetch_add(&s->pipes, 1);
+	else if (ev == NNG_PIPE_EV_REM_POST)
+		atomic_fetch_sub(&s->pipes, 1);
+}
+
 int
 bus_open(struct bus_sock **out, enum bus_role role, const char *url,
     int listen, char *err, size_t errlen)
@@ -111,8 +129,14 @@ bus_open(struct bus_sock **out, enum bus_role role, const char *url,
 		    s->sock, NNG_OPT_REQ_RESENDTIME, BUS_RESEND_MS);
 	if (role == BUS_SUB)
 		nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0);
-	if (role == BUS_PUB)
+	if (role == BUS_PUB) {
 		nng_socket_set_int(s->sock, NNG_OPT_SENDBUF, 64);
+		atomic_init(&s->pipes, 0);
+		nng_pipe_notify(
+		    s->sock, NNG_PIPE_EV_ADD_POST, bus_pipe_event, s);
+		nng_pipe_notify(
+		    s->sock, NNG_PIPE_EV_REM_POST, bus_pipe_event, s);
+	}
 	if (listen)
 		rv = nng_listen(s->sock, url, NULL, 0);
 	else
@@ -394,8 +418,11 @@ int
 bus_publish(struct bus_sock *s, const void *buf, size_t len)
 {
 	nng_msg *m;
-	int rv = bus_msg_from(&m, buf, len);
+	int rv;
 
+	if (atomic_load(&s->pipes) == 0)
+		return BUS_EAGAIN; /* nobody listens: dropped, uncopied */
+	rv = bus_msg_from(&m, buf, len);
 	if (rv != 0)
 		return rv;
 	rv = nng_sendmsg(s->sock, m, NNG_FLAG_NONBLOCK);

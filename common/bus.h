@@ -73,7 +73,8 @@ int bus_recv_async(
     struct bus_ctx *c, int timeout_ms, bus_done_fn done, void *arg);
 int bus_reply(struct bus_ctx *c, const void *rep, size_t len);
 
-/* PUB: best effort, never blocks; BUS_EAGAIN when dropped. */
+/* PUB: best effort, never blocks; BUS_EAGAIN when dropped (a subscriber
+ * is full, or none is connected: then buf is not even copied). */
 int bus_publish(struct bus_sock *s, const void *buf, size_t len);
 /* SUB (subscribed to everything): *buf is bus_free'd by the caller. */
 int bus_subscribe_recv(

@@ -108,6 +108,32 @@ inflate_next_size(size_t size, size_t max)
 	return size < max ? size : max;
 }
 
+size_t
+decode_inflate_claim(const uint8_t *body, size_t len, size_t max)
+{
+	unsigned long long claim;
+	uint32_t isize;
+
+	switch (decode_sniff(body, len)) {
+	case DECODE_GZIP:
+		if (len < GZIP_MIN_MEMBER)
+			return 0;
+		isize = gzip_isize(body, len);
+		if ((uint64_t)isize > (uint64_t)len * DEFLATE_MAX_RATIO ||
+		    isize > max)
+			return 0;
+		return isize;
+	case DECODE_ZSTD:
+		claim = ZSTD_getFrameContentSize(body, len);
+		if (claim == ZSTD_CONTENTSIZE_UNKNOWN ||
+		    claim == ZSTD_CONTENTSIZE_ERROR || claim > max)
+			return 0;
+		return (size_t)claim;
+	default:
+		return len <= max ? len : 0;
+	}
+}
+
 static int
 inflate_gzip(struct decode_inflate *z, const uint8_t *body, size_t len,
     size_t max, struct arena *a, uint8_t **out, size_t *outlen, char *err,

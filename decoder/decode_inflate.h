@@ -28,6 +28,12 @@ struct decode_inflate;
 int decode_inflate_new(struct decode_inflate **out);
 void decode_inflate_free(struct decode_inflate *z);
 
+/* The size body says it inflates to (gzip's ISIZE, zstd's frame content
+ * size, a plain body's length), if the claim is one decode_inflate would
+ * act on: 0 when there is none, or it is over max or not believable. For
+ * planning only: the inflated size may still differ. */
+size_t decode_inflate_claim(const uint8_t *body, size_t len, size_t max);
+
 /* Inflate body into *out (in a, with one spare byte past *outlen that the
  * caller may write). A plain body is copied. Returns 0, DECODE_EBAD with a
  * reason in err (corrupt, truncated, over max bytes), or DECODE_ENOMEM. */

@@ -161,9 +161,11 @@ rs_loc_term(struct rs *rs, struct pprof_loc_frames *t, uint32_t n)
 }
 
 /* Make every location's frames: one frame per line, innermost first, or
- * one named by its address when it has no lines. */
+ * one named by its address when it has no lines. What only this pass
+ * needs (the frame table's slots and hashes, the functions' hashes) goes
+ * in tmp, the rest in rs->a. */
 static int
-rs_locations(struct rs *rs)
+rs_locations(struct rs *rs, struct arena *tmp)
 {
 	const struct pprof_profile *pr = rs->pr;
 	const struct pprof_location *l;
@@ -187,17 +189,17 @@ rs_locations(struct rs *rs)
 		return rs_fail(rs, DECODE_EBAD, "%zu frames: too many", bound);
 	slots = rs_slots(bound);
 	rs->f_mask = slots - 1;
-	rs->f_slots = arena_calloc(rs->a, slots, sizeof(*rs->f_slots));
+	rs->f_slots = arena_calloc(tmp, slots, sizeof(*rs->f_slots));
 	rs->f_name = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_name));
 	rs->f_file = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_file));
 	rs->f_line = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_line));
-	rs->f_hash = arena_alloc(rs->a, (bound + 1) * sizeof(*rs->f_hash));
+	rs->f_hash = arena_alloc(tmp, (bound + 1) * sizeof(*rs->f_hash));
 	rs->loc = arena_alloc(rs->a, (pr->n_locations + 1) * sizeof(*rs->loc));
 	rs->lf = arena_calloc(rs->a, bound + 4, sizeof(*rs->lf));
 	rs->extra = arena_alloc(rs->a, (naddr + 1) * sizeof(*rs->extra));
 	rs->extra_len =
 	    arena_alloc(rs->a, (naddr + 1) * sizeof(*rs->extra_len));
-	fnh = arena_alloc(rs->a, (pr->n_functions + 1) * sizeof(*fnh));
+	fnh = arena_alloc(tmp, (pr->n_functions + 1) * sizeof(*fnh));
 	if (rs->f_slots == NULL || rs->f_name == NULL || rs->f_file == NULL ||
 	    rs->f_line == NULL || rs->f_hash == NULL || rs->loc == NULL ||
 	    rs->lf == NULL || rs->extra == NULL || rs->extra_len == NULL ||
@@ -267,6 +269,31 @@ rs_labels_grow(struct rs *rs, uint32_t n)
 	return 0;
 }
 
+/* The label sets' table at twice its slots, every set placed again: it
+ * starts small and grows with the sets, since most profiles have a few
+ * (a table sized for one set per sample was 256 KB of a heap profile's
+ * peak, for 21 sets). */
+static int
+rs_label_rehash(struct rs *rs)
+{
+	uint64_t slots = (rs->ls_mask + 1) * 2;
+	uint32_t *t = arena_calloc(rs->a, slots, sizeof(*t));
+	uint64_t s;
+	size_t e;
+
+	if (t == NULL)
+		return RS_NOMEM(rs, "label sets");
+	for (e = 1; e < rs->n_ls; e++) {
+		s = (rs->ls_hash[e] >> 7) & (slots - 1);
+		while (t[s] != 0)
+			s = (s + 1) & (slots - 1);
+		t[s] = (uint32_t)e;
+	}
+	rs->ls_slots = t;
+	rs->ls_mask = slots - 1;
+	return 0;
+}
+
 /* The label set of a sample: its labels sorted (a set has no order), found
  * or added. */
 int
@@ -291,10 +318,11 @@ rs_label_set(
 			t[j] = t[j - 1];
 		t[j] = x;
 	}
+	/* Inline: a heap profile has a label set per sample. */
 	for (i = 0; i < n; i++) {
-		h = hash_u64(h, (uint64_t)t[i].key << 32 | t[i].str);
-		h = hash_u64(h, (uint64_t)t[i].num);
-		h = hash_u64(h, t[i].unit);
+		h = hash_u64_inline(h, (uint64_t)t[i].key << 32 | t[i].str);
+		h = hash_u64_inline(h, (uint64_t)t[i].num);
+		h = hash_u64_inline(h, t[i].unit);
 	}
 	s = (h >> 7) & rs->ls_mask;
 	while ((e = rs->ls_slots[s]) != 0) {
@@ -316,6 +344,13 @@ rs_label_set(
 	if (rs->ls_off[rs->n_ls] + (size_t)n > rs->ls_cap &&
 	    rs_labels_grow(rs, n) != 0)
 		return RS_NOMEM(rs, "label sets");
+	if (2 * (rs->n_ls + 1) > rs->ls_mask + 1) {
+		if (rs_label_rehash(rs) != 0)
+			return DECODE_ENOMEM;
+		s = (h >> 7) & rs->ls_mask;
+		while (rs->ls_slots[s] != 0)
+			s = (s + 1) & rs->ls_mask;
+	}
 	e = (uint32_t)rs->n_ls++;
 	memcpy(rs->ls_labels + rs->ls_off[e], t, n * sizeof(*t));
 	rs->ls_off[e + 1] = rs->ls_off[e] + n;
@@ -329,7 +364,7 @@ static int
 rs_labels_alloc(struct rs *rs)
 {
 	size_t sets = rs->pr->n_samples + 1;
-	uint64_t slots = rs_slots(sets);
+	uint64_t slots = 64;
 
 	rs->ls_mask = slots - 1;
 	rs->ls_slots = arena_calloc(rs->a, slots, sizeof(*rs->ls_slots));
@@ -389,8 +424,25 @@ rs_out_labels(struct rs *rs, Profpipe__Decoded *out)
 	return 0;
 }
 
+/* Go's default sample type: the named one, else the last. Found before
+ * the scratch stream, where the strings' slices are, is trimmed. */
+static int32_t
+rs_default_type(const struct rs *rs)
+{
+	const struct pprof_profile *pr = rs->pr;
+	size_t i;
+
+	for (i = 0; pr->default_sample_type != 0 && i < pr->n_sample_types;
+	     i++) {
+		if (rs_same_str(
+		        rs, pr->sample_types[i].type, pr->default_sample_type))
+			return (int32_t)i;
+	}
+	return (int32_t)pr->n_sample_types - 1;
+}
+
 static int
-rs_out_tables(struct rs *rs, char **strs, Profpipe__Decoded *out)
+rs_out_tables(struct rs *rs, char **strs, int32_t dflt, Profpipe__Decoded *out)
 {
 	const struct pprof_profile *pr = rs->pr;
 	Profpipe__ValueType *vt;
@@ -398,30 +450,27 @@ rs_out_tables(struct rs *rs, char **strs, Profpipe__Decoded *out)
 	size_t i;
 
 	out->n_strings = rs->n_str + rs->n_extra;
-	out->strings =
-	    arena_alloc(rs->a, (out->n_strings + 1) * sizeof(*out->strings));
+	out->strings = strs; /* no "0x..." names: the usual case */
+	if (rs->n_extra > 0)
+		out->strings = arena_alloc(
+		    rs->a, (out->n_strings + 1) * sizeof(*out->strings));
 	out->sample_types =
 	    arena_alloc(rs->a, nt * sizeof(*out->sample_types));
 	vt = arena_alloc(rs->a, (nt + 1) * sizeof(*vt));
 	if (out->strings == NULL || out->sample_types == NULL || vt == NULL)
 		return RS_NOMEM(rs, "tables");
-	memcpy(out->strings, strs, rs->n_str * sizeof(*strs));
-	memcpy(out->strings + rs->n_str, rs->extra,
-	    rs->n_extra * sizeof(*rs->extra));
+	if (rs->n_extra > 0) {
+		memcpy(out->strings, strs, rs->n_str * sizeof(*strs));
+		memcpy(out->strings + rs->n_str, rs->extra,
+		    rs->n_extra * sizeof(*rs->extra));
+	}
 	out->n_sample_types = nt;
-	out->default_sample_type = (int32_t)(nt - 1);
+	out->default_sample_type = dflt;
 	for (i = 0; i < nt; i++) {
 		profpipe__value_type__init(&vt[i]);
 		vt[i].type = pr->sample_types[i].type;
 		vt[i].unit = pr->sample_types[i].unit;
 		out->sample_types[i] = &vt[i];
-	}
-	/* Go's default: the named type, else the last one. */
-	for (i = 0; pr->default_sample_type != 0 && i < nt; i++) {
-		if (rs_same_str(rs, vt[i].type, pr->default_sample_type)) {
-			out->default_sample_type = (int32_t)i;
-			break;
-		}
 	}
 	profpipe__value_type__init(&vt[nt]);
 	vt[nt].type = pr->period_type.type;
@@ -441,10 +490,12 @@ rs_out_tables(struct rs *rs, char **strs, Profpipe__Decoded *out)
 
 int
 decode_resolve(const struct pprof_profile *pr, struct rd *rd, char **strs,
-    const struct decode_limits *lim, struct arena *a, Profpipe__Decoded *out,
-    char *err, size_t errlen)
+    const void *keep, size_t keep_len, const struct decode_limits *lim,
+    struct arena *a, Profpipe__Decoded *out, char *err, size_t errlen)
 {
+	struct arena *tmp = arena_scratch(a);
 	struct rs rs;
+	int32_t dflt;
 	int rv;
 
 	memset(&rs, 0, sizeof(rs));
@@ -457,14 +508,20 @@ decode_resolve(const struct pprof_profile *pr, struct rd *rd, char **strs,
 	rs.n_str = pr->n_strings;
 	if (pr->n_sample_types == 0)
 		return rs_fail(&rs, DECODE_EBAD, "no sample types");
-	rv = rs_locations(&rs);
-	if (rv == 0)
-		rv = rs_labels_alloc(&rs);
+	rv = rs_locations(&rs, tmp);
+	if (rv != 0)
+		return rv;
+	dflt = rs_default_type(&rs);
+	/* The tables are read and the frames made: from here on the
+	 * scratch stream holds only keep, then the stacks' arrays. */
+	if (keep != NULL)
+		arena_trim(tmp, keep, keep_len);
+	rv = rs_labels_alloc(&rs);
 	if (rv == 0)
 		rv = rs_stacks(&rs, out);
 	if (rv == 0)
 		rv = rs_out_labels(&rs, out);
 	if (rv == 0)
-		rv = rs_out_tables(&rs, strs, out);
+		rv = rs_out_tables(&rs, strs, dflt, out);
 	return rv;
 }

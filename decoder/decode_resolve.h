@@ -19,9 +19,15 @@
  * one at a time, straight into stacks. strs[i] is pr->strings[i]
  * NUL-terminated (same length): the Decoded's string table points at them.
  * Everything else is allocated in a. Returns 0, DECODE_EBAD (a bad sample,
- * a limit, an overflowing sum) or DECODE_ENOMEM, with a message in err. */
+ * a limit, an overflowing sum) or DECODE_ENOMEM, with a message in err.
+ *
+ * keep, if not NULL, is an allocation of a's scratch stream whose first
+ * keep_len bytes are all of that stream the samples still need (the
+ * inflated profile, its strings packed): once the locations are resolved,
+ * the rest of the stream is given back (arena_trim) for the stacks to
+ * reuse, and the tables pr points to there go with it. */
 int decode_resolve(const struct pprof_profile *pr, struct rd *rd, char **strs,
-    const struct decode_limits *lim, struct arena *a, Profpipe__Decoded *out,
-    char *err, size_t errlen);
+    const void *keep, size_t keep_len, const struct decode_limits *lim,
+    struct arena *a, Profpipe__Decoded *out, char *err, size_t errlen);
 
 #endif

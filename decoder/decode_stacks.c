@@ -99,7 +99,9 @@ st_close_gap(struct st *st, const struct pending *p, const struct pending *c)
 	    st->nt * sizeof(*st->values));
 }
 
-/* Room for need more frames after the kept ones and the pending ones. */
+/* Room for need more frames after the kept ones and the pending ones.
+ * The frames are the scratch stream's last allocation (st_alloc), so they
+ * usually grow in place; a copy is the fallback. */
 static int
 st_room(struct st *st, struct rs *rs, size_t pending, size_t need)
 {
@@ -114,7 +116,12 @@ st_room(struct st *st, struct rs *rs, size_t pending, size_t need)
 		    "over %u frames in all: too many", UINT32_MAX);
 	if (cap < used + need)
 		cap = used + need;
-	p = arena_alloc(rs->a, cap * sizeof(*p));
+	if (arena_extend(arena_scratch(rs->a), st->frames,
+	        st->cap * sizeof(*p), cap * sizeof(*p)) == 0) {
+		st->cap = cap;
+		return 0;
+	}
+	p = arena_alloc(arena_scratch(rs->a), cap * sizeof(*p));
 	if (p == NULL)
 		return RS_NOMEM(rs, "stacks");
 	memcpy(p, st->frames, used * sizeof(*p));
@@ -138,10 +145,14 @@ st_powers(struct rs *rs, size_t n)
 	return pow;
 }
 
+/* In the scratch stream, which decode_resolve has just trimmed back, so
+ * that the stacks reuse the pages the tables used; the frames last, so
+ * that they can grow in place. */
 static int
 st_alloc(struct st *st, struct rs *rs)
 {
 	const struct pprof_profile *pr = rs->pr;
+	struct arena *a = arena_scratch(rs->a);
 	size_t ns = pr->n_samples;
 	size_t nloc = pr->n_locations ? pr->n_locations : 1;
 	size_t guess;
@@ -149,20 +160,22 @@ st_alloc(struct st *st, struct rs *rs)
 	st->nt = pr->n_sample_types;
 	st->mask = rs_slots(ns) - 1;
 	/* A location id takes two bytes or so, and makes lf's average of
-	 * frames; a wrong guess costs a doubling. */
+	 * frames. Too small costs an extension in place (a copy if the block
+	 * is full); too large, room in the block, which is free unless it
+	 * no longer fits there (the average rounded up to a whole frame made
+	 * heap-large's guess 2.4 times its frames, and did that). */
 	guess = pprof_samples_bytes(rs->rd) / 2 *
-	        (rs->loc[pr->n_locations].off + nloc - 1) / nloc +
+	        rs->loc[pr->n_locations].off / nloc +
 	    64;
 	if (guess > UINT32_MAX)
 		guess = UINT32_MAX;
 	st->cap = guess;
-	st->frames = arena_alloc(rs->a, st->cap * sizeof(*st->frames));
-	st->offs = arena_alloc(rs->a, (ns + 1) * sizeof(*st->offs));
-	st->hashes = arena_alloc(rs->a, (ns + 1) * sizeof(*st->hashes));
-	st->values =
-	    arena_alloc(rs->a, ((ns + 1) * st->nt + 1) * sizeof(int64_t));
-	st->labels = arena_alloc(rs->a, (ns + 1) * sizeof(*st->labels));
-	st->slots = arena_calloc(rs->a, st->mask + 1, sizeof(*st->slots));
+	st->offs = arena_alloc(a, (ns + 1) * sizeof(*st->offs));
+	st->hashes = arena_alloc(a, (ns + 1) * sizeof(*st->hashes));
+	st->values = arena_alloc(a, ((ns + 1) * st->nt + 1) * sizeof(int64_t));
+	st->labels = arena_alloc(a, (ns + 1) * sizeof(*st->labels));
+	st->slots = arena_calloc(a, st->mask + 1, sizeof(*st->slots));
+	st->frames = arena_alloc(a, st->cap * sizeof(*st->frames));
 	if (st->frames == NULL || st->offs == NULL || st->hashes == NULL ||
 	    st->values == NULL || st->labels == NULL || st->slots == NULL)
 		return RS_NOMEM(rs, "stacks");
@@ -180,6 +193,7 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 	struct pending p = {0, 0, 0, 0, 0};
 	struct pending c;
 	struct st st;
+	size_t room;
 	size_t top;
 	size_t i;
 	int have = 0;
@@ -195,13 +209,13 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 	x.pow = st_powers(rs, pprof_stack_depth(rs->rd, rs->max_n));
 	if (x.pow == NULL)
 		return RS_NOMEM(rs, "stacks");
+	room = pprof_stack_room(rs->rd, rs->max_n);
 	/* Each sample is looked up one sample late: its table slot is
 	 * prefetched as soon as its hash is known, and probed only after the
 	 * next sample has been read, so that the slot's cache miss (the
 	 * table outgrows L1 and L2 on large profiles) overlaps that work. */
 	for (i = 0; i < pr->n_samples; i++) {
-		rv = st_room(&st, rs, have ? p.len : 0,
-		    pprof_stack_room(rs->rd, i, rs->max_n));
+		rv = st_room(&st, rs, have ? p.len : 0, room);
 		if (rv != 0)
 			return rv;
 		top = st.offs[st.n] + (have ? p.len : 0);

@@ -16,7 +16,8 @@
  * lines) are counted as it is read and checked against max_depth, so the
  * resolver can size its arrays without another pass.
  *
- * Memory: all in the arena given; the input must outlive the result.
+ * Memory: all in the arena given (some in its scratch stream, see
+ * pprof_read.c); the input must outlive the result.
  */
 #ifndef PROFPIPE_PPROF_H
 #define PROFPIPE_PPROF_H
@@ -169,11 +170,16 @@ struct pprof_stack {
  * max_n); pow needs as many entries. */
 size_t pprof_stack_depth(const struct rd *rd, uint32_t max_n);
 
-/* How many frame ids pprof_read_stack may write for sample i. */
-size_t pprof_stack_room(const struct rd *rd, size_t i, uint32_t max_n);
+/* How many frame ids pprof_read_stack may write for any sample:
+ * pprof_stack_depth and 4 to spare (it copies 4 at a time). */
+size_t pprof_stack_room(const struct rd *rd, uint32_t max_n);
 
 /* Bytes of all the samples: for a first guess at the frames' size. */
 size_t pprof_samples_bytes(const struct rd *rd);
+
+/* One past the last byte of any sample's payload (the buffer's start if
+ * there is none): all that pprof_read_stack reads lies before it. */
+const uint8_t *pprof_samples_end(const struct rd *rd);
 
 /* Sample i: its frames, leaf first, to frames[0 .. n_frames) (writing at
  * most pprof_stack_room ids), its values to vals[0 .. n_sample_types).

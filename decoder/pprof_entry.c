@@ -275,7 +275,8 @@ rd_location(struct rd *rd, const struct pb_slice *s, struct pprof_location *l)
 	l->mapping = pprof_idmap_get(&rd->mmap, l->mapping_id);
 	l->n_lines = n;
 	if (n > 0) {
-		l->lines = arena_alloc(rd->a, n * sizeof(*l->lines));
+		l->lines =
+		    arena_alloc(arena_scratch(rd->a), n * sizeof(*l->lines));
 		if (l->lines == NULL)
 			return rd_nomem(rd, "locations");
 		memcpy(l->lines, rd->tmp_line, n * sizeof(*l->lines));

@@ -6,6 +6,13 @@
  * reference is checked and turned into an index the moment it is read and
  * later stages never look an id up.
  *
+ * Memory: what the decoder still needs once the locations are resolved
+ * (the reader itself, where the samples are when they are interleaved
+ * with the tables, the location id map, the label buffer, the sample
+ * types) goes in the arena given; the rest (the other
+ * tables, their slices, the strings' slices) in its scratch stream, which
+ * the decoder gives back before it builds the stacks (decode.c).
+ *
  * Go's parser is the reference for what is valid: string_table[0] must be
  * "", every string index in range, ids non-zero and unique, a line's
  * function and a sample's locations present, as many values per sample as
@@ -34,6 +41,59 @@ static const char *const rd_top_names[F_TOP] = {
     "comments",
     "",
 };
+
+/* What the sample pass plans with, met in the counting pass. */
+static void
+rd_count_sample(struct rd *rd, const struct pb_field *f)
+{
+	if (rd->first_sample == NULL) {
+		rd->first_sample = f->at;
+		rd->first.p = f->d;
+		rd->first.n = f->n;
+	} else if (f->at != rd->samples_end)
+		rd->scattered = 1;
+	if (f->d + f->n > rd->samples_end)
+		rd->samples_end = f->d + f->n;
+	rd->samples_bytes += f->n;
+	if (f->n > rd->max_sample)
+		rd->max_sample = f->n;
+}
+
+const struct pb_slice *
+rd_sample_walk(struct rd *rd, size_t i)
+{
+	const uint8_t *p = rd->base;
+	size_t k = 0;
+	struct pb_field f;
+
+	if (rd->cur_ok && i == rd->cur_i)
+		return &rd->cur;
+	memset(&f, 0, sizeof(f));
+	if (rd->sample_ref != NULL)
+		return rd_sample_found(rd, i, rd->base + rd->sample_ref[i].off,
+		    rd->sample_ref[i].n);
+	if (rd->first_sample == NULL)
+		return NULL;
+	if (!rd->cur_ok || i < rd->cur_i) {
+		rd_sample_found(rd, 0, rd->first.p, rd->first.n);
+		if (i == 0)
+			return &rd->cur;
+	}
+	/* Samples are contiguous here: each tag read follows a sample's
+	 * payload, so no string's NUL was written on it, and the bytes
+	 * between samples are never moved or trimmed (decode.c moves only
+	 * what lies past the last one). The counting pass checked them. */
+	p = rd->scan;
+	k = rd->cur_i + 1;
+	while (p < rd->end && pb_next(&p, rd->end, &f) == 0) {
+		if (f.num != F_SAMPLE || f.wt != PB_LEN)
+			return NULL;
+		if (k == i)
+			return rd_sample_found(rd, i, f.d, f.n);
+		k++;
+	}
+	return NULL;
+}
 
 /* One pass over the top-level fields. Counting (fill 0) checks the wire
  * format, reads the scalars and sizes the tables; filling (fill 1) stores
@@ -69,9 +129,18 @@ rd_top(struct rd *rd, const uint8_t *buf, size_t len, int fill)
 				    "more than %u %s "
 				    "(max_table)",
 				    rd->lim->max_table, rd_top_names[f.num]);
+			if (!fill && f.num == F_SAMPLE)
+				rd_count_sample(rd, &f);
 			if (fill && f.num == F_STRING) {
 				pr->strings[seen[f.num]].p = (const char *)f.d;
 				pr->strings[seen[f.num]].n = f.n;
+			} else if (fill && f.num == F_SAMPLE) {
+				if (rd->sample_ref != NULL) {
+					rd->sample_ref[seen[f.num]].off =
+					    (uint32_t)(f.d - rd->base);
+					rd->sample_ref[seen[f.num]].n =
+					    (uint32_t)f.n;
+				}
 			} else if (fill) {
 				rd->msgs[f.num][seen[f.num]].p = f.d;
 				rd->msgs[f.num][seen[f.num]].n = f.n;
@@ -139,13 +208,13 @@ rd_top(struct rd *rd, const uint8_t *buf, size_t len, int fill)
  * error naming the entry, as in Go's CheckValid. */
 static int
 rd_ids(struct rd *rd, struct pprof_idmap *m, const void *ids, size_t stride,
-    size_t n, const char *kind, struct pb_slice *msgs)
+    size_t n, const char *kind, struct pb_slice *msgs, struct arena *a)
 {
 	size_t bad = 0;
 	uint64_t id;
 	int rv;
 
-	rv = pprof_idmap_build(m, ids, stride, n, rd->a, &bad);
+	rv = pprof_idmap_build(m, ids, stride, n, a, &bad);
 	if (rv == DECODE_ENOMEM)
 		return rd_nomem(rd, kind);
 	if (rv == 0)
@@ -165,37 +234,45 @@ rd_alloc(struct rd *rd)
 {
 	struct pprof_profile *pr = rd->pr;
 	const struct decode_limits *lim = rd->lim;
+	struct arena *tmp = arena_scratch(rd->a);
 	size_t i;
 
 	for (i = F_SAMPLE_TYPE; i <= F_FUNCTION; i++) {
+		if (i == F_SAMPLE)
+			continue; /* found as they are read: rd_sample_at */
 		rd->msgs[i] = arena_alloc(
-		    rd->a, (rd->count[i] + 1) * sizeof(struct pb_slice));
+		    tmp, (rd->count[i] + 1) * sizeof(struct pb_slice));
 		if (rd->msgs[i] == NULL)
 			return rd_nomem(rd, rd_top_names[i]);
 	}
+	if (rd->scattered) {
+		rd->sample_ref = arena_alloc(rd->a,
+		    (rd->count[F_SAMPLE] + 1) * sizeof(*rd->sample_ref));
+		if (rd->sample_ref == NULL)
+			return rd_nomem(rd, "samples");
+	}
 	pr->n_strings = rd->count[F_STRING];
 	pr->strings =
-	    arena_alloc(rd->a, (pr->n_strings + 1) * sizeof(*pr->strings));
+	    arena_alloc(tmp, (pr->n_strings + 1) * sizeof(*pr->strings));
 	pr->n_comments = rd->count[F_COMMENT];
 	pr->comments =
-	    arena_alloc(rd->a, (pr->n_comments + 1) * sizeof(*pr->comments));
+	    arena_alloc(tmp, (pr->n_comments + 1) * sizeof(*pr->comments));
 	pr->n_sample_types = rd->count[F_SAMPLE_TYPE];
 	pr->sample_types = arena_alloc(
 	    rd->a, (pr->n_sample_types + 1) * sizeof(*pr->sample_types));
 	pr->n_functions = rd->count[F_FUNCTION];
 	pr->functions =
-	    arena_alloc(rd->a, (pr->n_functions + 1) * sizeof(*pr->functions));
+	    arena_alloc(tmp, (pr->n_functions + 1) * sizeof(*pr->functions));
 	pr->n_mappings = rd->count[F_MAPPING];
 	pr->mappings =
-	    arena_alloc(rd->a, (pr->n_mappings + 1) * sizeof(*pr->mappings));
+	    arena_alloc(tmp, (pr->n_mappings + 1) * sizeof(*pr->mappings));
 	pr->n_locations = rd->count[F_LOCATION];
 	pr->locations =
-	    arena_alloc(rd->a, (pr->n_locations + 1) * sizeof(*pr->locations));
+	    arena_alloc(tmp, (pr->n_locations + 1) * sizeof(*pr->locations));
 	pr->n_samples = rd->count[F_SAMPLE];
-	rd->tmp_loc =
-	    arena_alloc(rd->a, lim->max_depth * sizeof(*rd->tmp_loc));
+	rd->tmp_loc = arena_alloc(tmp, lim->max_depth * sizeof(*rd->tmp_loc));
 	rd->tmp_line =
-	    arena_alloc(rd->a, lim->max_depth * sizeof(*rd->tmp_line));
+	    arena_alloc(tmp, lim->max_depth * sizeof(*rd->tmp_line));
 	rd->tmp_label =
 	    arena_alloc(rd->a, lim->max_labels * sizeof(*rd->tmp_label));
 	if (pr->strings == NULL || pr->comments == NULL ||
@@ -255,9 +332,9 @@ rd_tables(struct rd *rd)
 		if (rv != 0)
 			return rv;
 	}
-	rv =
-	    rd_ids(rd, &rd->fmap, &pr->functions[0].id, sizeof(*pr->functions),
-	        pr->n_functions, "function", rd->msgs[F_FUNCTION]);
+	rv = rd_ids(rd, &rd->fmap, &pr->functions[0].id,
+	    sizeof(*pr->functions), pr->n_functions, "function",
+	    rd->msgs[F_FUNCTION], arena_scratch(rd->a));
 	if (rv != 0)
 		return rv;
 	rd->kind = "mapping";
@@ -269,7 +346,8 @@ rd_tables(struct rd *rd)
 			return rv;
 	}
 	rv = rd_ids(rd, &rd->mmap, &pr->mappings[0].id, sizeof(*pr->mappings),
-	    pr->n_mappings, "mapping", rd->msgs[F_MAPPING]);
+	    pr->n_mappings, "mapping", rd->msgs[F_MAPPING],
+	    arena_scratch(rd->a));
 	if (rv != 0)
 		return rv;
 	rd->kind = "location";
@@ -283,10 +361,10 @@ rd_tables(struct rd *rd)
 	}
 	rv =
 	    rd_ids(rd, &rd->lmap, &pr->locations[0].id, sizeof(*pr->locations),
-	        pr->n_locations, "location", rd->msgs[F_LOCATION]);
+	        pr->n_locations, "location", rd->msgs[F_LOCATION], rd->a);
 	if (rv != 0)
 		return rv;
-	rd->nfr = arena_alloc(rd->a, pr->n_locations + 1);
+	rd->nfr = arena_alloc(arena_scratch(rd->a), pr->n_locations + 1);
 	if (rd->nfr == NULL)
 		return rd_nomem(rd, "locations");
 	rd->nfr_ok = 1;
@@ -333,7 +411,7 @@ rd_samples(struct rd *rd)
 	rd->id = 0;
 	for (i = 0; i < pr->n_samples; i++) {
 		rd->index = i;
-		rv = rd_sample(rd, &rd->msgs[F_SAMPLE][i], &pr->samples[i],
+		rv = rd_sample(rd, rd_sample_at(rd, i), &pr->samples[i],
 		    pr->values + i * nt);
 		if (rv != 0)
 			return rv;
@@ -344,19 +422,10 @@ rd_samples(struct rd *rd)
 	return 0;
 }
 
-/* The sizes pprof_read_stack's callers plan with. */
-static void
-rd_sample_bytes(struct rd *rd)
+const uint8_t *
+pprof_samples_end(const struct rd *rd)
 {
-	size_t i;
-	size_t n;
-
-	for (i = 0; i < rd->pr->n_samples; i++) {
-		n = rd->msgs[F_SAMPLE][i].n;
-		rd->samples_bytes += n;
-		if (n > rd->max_sample)
-			rd->max_sample = n;
-	}
+	return rd->samples_end != NULL ? rd->samples_end : rd->base;
 }
 
 int
@@ -395,10 +464,8 @@ pprof_read_tables(const uint8_t *buf, size_t len,
 	if (rv == 0)
 		rv = rd_tables(rd);
 	if (rv == 0 && out->n_sample_types == 0 && out->n_samples > 0)
-		rv = rd_fail(rd, rd->msgs[F_SAMPLE][0].p,
-		    "samples but no sample types");
-	if (rv == 0)
-		rd_sample_bytes(rd);
+		rv = rd_fail(
+		    rd, rd->first_sample, "samples but no sample types");
 	*rdp = rd;
 	return rv;
 }

@@ -11,7 +11,60 @@
 
 #include "decoder/pprof_rd.h"
 
-static int
+#if defined(__x86_64__) && defined(__GNUC__)
+#define PPROF_PEXT 1
+/* The 7-bit groups of a varint (nothing above it) squeezed together. */
+static inline __attribute__((target("bmi2"))) uint64_t
+rd_pext7(uint64_t v)
+{
+	return __builtin_ia32_pext_di(v, 0x7f7f7f7f7f7f7f7fULL);
+}
+#else
+static inline uint64_t
+rd_pext7(uint64_t v)
+{
+	return pb_squeeze(v);
+}
+#endif
+
+/* pb_varint_packed, with pext squeezing the 7-bit groups when pext says
+ * so: a heap profile's four values per sample. */
+static inline __attribute__((always_inline)) const uint8_t *
+rd_varint_packed(const uint8_t *q, const uint8_t *qend, const uint8_t *limit,
+    uint64_t *v, const int pext)
+{
+	uint64_t raw;
+	size_t n;
+
+	if (pext && limit - q >= 8) {
+		n = pb_varint8_raw(q, &raw);
+		if (n != 0 && n <= (size_t)(qend - q)) {
+			*v = rd_pext7(raw);
+			return q + n;
+		}
+	}
+	return pb_varint_packed(q, qend, limit, v);
+}
+
+/* A label whose string index is out of range: the message rd_str gives,
+ * for the first bad one in field order. Out of line: never on the way of
+ * a good profile. */
+static __attribute__((noinline, cold)) int
+rd_label_bad(
+    struct rd *rd, const uint8_t *at, int64_t key, int64_t str, int64_t unit)
+{
+	uint32_t out;
+
+	if (rd_str(rd, at, key, &out, "label key") != 0 ||
+	    rd_str(rd, at, str, &out, "label str") != 0 ||
+	    rd_str(rd, at, unit, &out, "label num_unit") != 0)
+		return DECODE_EBAD;
+	return 0;
+}
+
+/* Inline, with the index checks as three compares: a heap profile has a
+ * label on every sample, and the calls cost more than the parsing. */
+static inline __attribute__((always_inline)) int
 rd_label(struct rd *rd, const struct pb_field *lf, struct pprof_label *lb)
 {
 	const uint8_t *p = lf->d;
@@ -45,10 +98,13 @@ rd_label(struct rd *rd, const struct pb_field *lf, struct pprof_label *lb)
 			break;
 		}
 	}
-	if (rd_str(rd, lf->at, key, &lb->key, "label key") != 0 ||
-	    rd_str(rd, lf->at, str, &lb->str, "label str") != 0 ||
-	    rd_str(rd, lf->at, unit, &lb->unit, "label num_unit") != 0)
-		return DECODE_EBAD;
+	if ((uint64_t)key >= rd->pr->n_strings ||
+	    (uint64_t)str >= rd->pr->n_strings ||
+	    (uint64_t)unit >= rd->pr->n_strings)
+		return rd_label_bad(rd, lf->at, key, str, unit);
+	lb->key = (uint32_t)key;
+	lb->str = (uint32_t)str;
+	lb->unit = (uint32_t)unit;
 	return 0;
 }
 
@@ -144,10 +200,10 @@ rd_locs(struct rd *rd, const uint8_t *q, size_t n, uint32_t *nl, uint64_t *nf)
 
 /* A sample's fields other than its location ids: values (packed or
  * not; more than nt are counted, not stored) and labels (into tmp_label,
- * *nlab of them). */
-static int
+ * *nlab of them). Inline: it is on every sample's way. */
+static inline __attribute__((always_inline)) int
 rd_sample_other(struct rd *rd, const struct pb_field *f, int64_t *vals,
-    size_t *nv, uint32_t *nlab)
+    size_t *nv, uint32_t *nlab, const int pext)
 {
 	size_t nt = rd->pr->n_sample_types;
 	const uint8_t *q;
@@ -161,7 +217,7 @@ rd_sample_other(struct rd *rd, const struct pb_field *f, int64_t *vals,
 		q = f->d;
 		qend = q + f->n;
 		while (q < qend) {
-			q = pb_varint_packed(q, qend, rd->end, &v);
+			q = rd_varint_packed(q, qend, rd->end, &v, pext);
 			if (q == NULL)
 				return rd_fail(rd, f->d, "values: bad varint");
 			if (*nv < nt)
@@ -224,7 +280,7 @@ rd_sample(struct rd *rd, const struct pb_slice *s, struct pprof_sample *out,
 				return rv;
 			break;
 		default:
-			rv = rd_sample_other(rd, &f, vals, &nv, &nlab);
+			rv = rd_sample_other(rd, &f, vals, &nv, &nlab, 0);
 			if (rv != 0)
 				return rv;
 			break;
@@ -258,22 +314,6 @@ rd_sample(struct rd *rd, const struct pb_slice *s, struct pprof_sample *out,
 	}
 	return 0;
 }
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define PPROF_PEXT 1
-/* The 7-bit groups of a varint (nothing above it) squeezed together. */
-static inline __attribute__((target("bmi2"))) uint64_t
-rd_pext7(uint64_t v)
-{
-	return __builtin_ia32_pext_di(v, 0x7f7f7f7f7f7f7f7fULL);
-}
-#else
-static inline uint64_t
-rd_pext7(uint64_t v)
-{
-	return pb_squeeze(v);
-}
-#endif
 
 /* One sample being read into a stack. */
 struct xs {
@@ -399,24 +439,6 @@ rd_xlocs_body(struct rd *rd, const uint8_t *q, size_t n,
 	return 0;
 }
 
-static int
-rd_xlocs(struct rd *rd, const uint8_t *q, size_t n,
-    const struct pprof_expand *x, struct xs *s)
-{
-	return rd_xlocs_body(rd, q, n, x, s, 0);
-}
-
-#ifdef PPROF_PEXT
-/* The same with BMI2's pext squeezing the 7-bit groups together in one
- * instruction: 4% off a large heap profile's decode. */
-static __attribute__((target("bmi2"))) int
-rd_xlocs_pext(struct rd *rd, const uint8_t *q, size_t n,
-    const struct pprof_expand *x, struct xs *s)
-{
-	return rd_xlocs_body(rd, q, n, x, s, 1);
-}
-#endif
-
 int
 pprof_fast_pext(void)
 {
@@ -439,13 +461,9 @@ pprof_stack_depth(const struct rd *rd, uint32_t max_n)
 }
 
 size_t
-pprof_stack_room(const struct rd *rd, size_t i, uint32_t max_n)
+pprof_stack_room(const struct rd *rd, uint32_t max_n)
 {
-	uint64_t d = (uint64_t)rd->msgs[F_SAMPLE][i].n * max_n;
-
-	if (d > rd->lim->max_depth)
-		d = rd->lim->max_depth;
-	return (size_t)d + 4;
+	return pprof_stack_depth(rd, max_n) + 4;
 }
 
 size_t
@@ -454,11 +472,14 @@ pprof_samples_bytes(const struct rd *rd)
 	return rd->samples_bytes;
 }
 
-int
-pprof_read_stack(struct rd *rd, size_t i, const struct pprof_expand *x,
-    uint32_t *frames, int64_t *vals, struct pprof_stack *out)
+/* pprof_read_stack, inlined twice (with and without pext) so that the
+ * sample's fields, its locations among them, are read in one function
+ * with no call per field. */
+static inline __attribute__((always_inline)) int
+rd_stack_body(struct rd *rd, size_t i, const struct pprof_expand *x,
+    uint32_t *frames, int64_t *vals, struct pprof_stack *out, const int pext)
 {
-	const struct pb_slice *sl = &rd->msgs[F_SAMPLE][i];
+	const struct pb_slice *sl = rd_sample_at(rd, i);
 	const uint8_t *p = sl->p;
 	const uint8_t *end = p + sl->n;
 	size_t nt = rd->pr->n_sample_types;
@@ -480,18 +501,13 @@ pprof_read_stack(struct rd *rd, size_t i, const struct pprof_expand *x,
 		 * just stored as two, a store-forwarding stall per field. */
 		switch (f.num << 3 | f.wt) {
 		case 1 << 3 | PB_LEN:
-#ifdef PPROF_PEXT
-			if (x->pext)
-				rv = rd_xlocs_pext(rd, f.d, f.n, x, &s);
-			else
-#endif
-				rv = rd_xlocs(rd, f.d, f.n, x, &s);
+			rv = rd_xlocs_body(rd, f.d, f.n, x, &s, pext);
 			break;
 		case 1 << 3 | PB_VARINT:
 			rv = rd_xloc(rd, f.at, f.u, x, &s);
 			break;
 		default:
-			rv = rd_sample_other(rd, &f, vals, &nv, &nlab);
+			rv = rd_sample_other(rd, &f, vals, &nv, &nlab, pext);
 			break;
 		}
 		if (rv != 0)
@@ -510,4 +526,24 @@ pprof_read_stack(struct rd *rd, size_t i, const struct pprof_expand *x,
 	out->n_labels = nlab;
 	out->labels = rd->tmp_label;
 	return 0;
+}
+
+#ifdef PPROF_PEXT
+static __attribute__((target("bmi2"))) int
+rd_stack_pext(struct rd *rd, size_t i, const struct pprof_expand *x,
+    uint32_t *frames, int64_t *vals, struct pprof_stack *out)
+{
+	return rd_stack_body(rd, i, x, frames, vals, out, 1);
+}
+#endif
+
+int
+pprof_read_stack(struct rd *rd, size_t i, const struct pprof_expand *x,
+    uint32_t *frames, int64_t *vals, struct pprof_stack *out)
+{
+#ifdef PPROF_PEXT
+	if (x->pext)
+		return rd_stack_pext(rd, i, x, frames, vals, out);
+#endif
+	return rd_stack_body(rd, i, x, frames, vals, out, 0);
 }

@@ -108,16 +108,15 @@ pb_squeeze(uint64_t x)
 	return x;
 }
 
-/* A varint of at most 8 bytes from one 8-byte load at p (which the caller
- * guarantees is readable, though it may run past the message): no branch
- * on the length, which is what makes packed ids fast, since their lengths
- * vary unpredictably. Returns the length, or 0 for a longer varint. */
+/* The bytes of a varint of at most 8 bytes at p, from one 8-byte load
+ * (which the caller guarantees is readable), in the low bytes of *raw
+ * with nothing above them, for a squeeze (pb_squeeze, or pext where the
+ * CPU has it). Returns the length, or 0 for a longer varint. */
 static inline size_t
-pb_varint8(const uint8_t *p, uint64_t *out)
+pb_varint8_raw(const uint8_t *p, uint64_t *raw)
 {
 	uint64_t w;
 	uint64_t stop;
-	uint64_t x;
 	unsigned bits;
 
 	memcpy(&w, p, 8);
@@ -125,9 +124,23 @@ pb_varint8(const uint8_t *p, uint64_t *out)
 	if (stop == 0)
 		return 0;
 	bits = (unsigned)__builtin_ctzll(stop) + 1; /* 8, 16, ... 64 */
-	x = w & (~0ULL >> (64 - bits));
-	*out = pb_squeeze(x);
+	*raw = w & (~0ULL >> (64 - bits));
 	return bits >> 3;
+}
+
+/* A varint of at most 8 bytes from one 8-byte load at p (which the caller
+ * guarantees is readable, though it may run past the message): no branch
+ * on the length, which is what makes packed ids fast, since their lengths
+ * vary unpredictably. Returns the length, or 0 for a longer varint. */
+static inline size_t
+pb_varint8(const uint8_t *p, uint64_t *out)
+{
+	uint64_t x;
+	size_t n = pb_varint8_raw(p, &x);
+
+	if (n != 0)
+		*out = pb_squeeze(x);
+	return n;
 }
 
 /* pb_varint for packed payloads: the 8-byte path where 8 bytes are there

@@ -378,6 +378,44 @@ test_built_fast_path_edges(void **state)
 	free(buf);
 }
 
+/* Layouts other than Go's: strings before and between the samples. The
+ * decoder NUL-terminates a string in place, on the byte after it, which
+ * is the next field's tag: a sample reader that read a sample's tag again
+ * afterwards found field 0 there (a fuzzer's 6-byte find, now refused
+ * cleanly below). */
+static void
+test_built_layouts(void **state)
+{
+	/* sample_type {1, 2}; strings "", "x", "y"; samples of value 5, 7 */
+	static const uint8_t before[] = {0x0a, 0x04, 0x08, 0x01, 0x10, 0x02,
+	    0x32, 0x00, 0x32, 0x01, 'x', 0x32, 0x01, 'y', 0x12, 0x02, 0x10,
+	    0x05, 0x12, 0x02, 0x10, 0x07};
+	static const uint8_t between[] = {0x0a, 0x04, 0x08, 0x01, 0x10, 0x02,
+	    0x32, 0x00, 0x32, 0x01, 'x', 0x12, 0x02, 0x10, 0x05, 0x32, 0x01,
+	    'y', 0x12, 0x02, 0x10, 0x07};
+	static const uint8_t found[] = {0x0a, 0x00, 0x32, 0x00, 0x12, 0x00};
+	struct arena *a = arena_new(0);
+	struct decode_limits lim;
+	Profpipe__Decoded d;
+	char err[512];
+
+	(void)state;
+	agree(before, sizeof(before), "strings before the samples");
+	agree(between, sizeof(between), "a string between samples");
+	assert_non_null(a);
+	decode_limits_default(&lim);
+	assert_int_equal(decode_profile(before, sizeof(before), &lim, a, &d,
+	                     err, sizeof(err)),
+	    0);
+	assert_int_equal(d.n_stack_hash, 1);
+	assert_int_equal(d.values[0], 12);
+	assert_int_equal(decode_profile(found, sizeof(found), &lim, a, &d, err,
+	                     sizeof(err)),
+	    DECODE_EBAD);
+	assert_non_null(strstr(err, "0 values for 1 sample types"));
+	arena_free(a);
+}
+
 int
 main(void)
 {
@@ -386,6 +424,7 @@ main(void)
 	    cmocka_unit_test(test_corpus_synth),
 	    cmocka_unit_test(test_built_careful_paths),
 	    cmocka_unit_test(test_built_fast_path_edges),
+	    cmocka_unit_test(test_built_layouts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
