@@ -200,18 +200,32 @@ bus_ctx_free(struct bus_ctx *c)
 	xfree(c);
 }
 
+/* A message of len bytes, written by fill. */
 static int
-bus_msg_from(nng_msg **out, const void *buf, size_t len)
+bus_msg_fill(nng_msg **out, size_t len, bus_fill_fn fill, void *arg)
 {
 	nng_msg *m;
 	int rv = nng_msg_alloc(&m, len);
 
+	*out = NULL;
 	if (rv != 0)
 		return bus_map(rv);
 	if (len > 0)
-		memcpy(nng_msg_body(m), buf, len);
+		fill(arg, nng_msg_body(m), len);
 	*out = m;
 	return BUS_OK;
+}
+
+static void
+bus_fill_copy(void *arg, void *buf, size_t len)
+{
+	memcpy(buf, arg, len);
+}
+
+static int
+bus_msg_from(nng_msg **out, const void *buf, size_t len)
+{
+	return bus_msg_fill(out, len, bus_fill_copy, (void *)buf);
 }
 
 int
@@ -297,6 +311,14 @@ int
 bus_call_async(struct bus_ctx *c, const void *req, size_t len, int timeout_ms,
     bus_done_fn done, void *arg)
 {
+	return bus_call_async_fill(
+	    c, len, bus_fill_copy, (void *)req, timeout_ms, done, arg);
+}
+
+int
+bus_call_async_fill(struct bus_ctx *c, size_t len, bus_fill_fn fill,
+    void *fill_arg, int timeout_ms, bus_done_fn done, void *arg)
+{
 	nng_msg *m;
 	int rv;
 
@@ -305,7 +327,7 @@ bus_call_async(struct bus_ctx *c, const void *req, size_t len, int timeout_ms,
 		if (rv != 0)
 			return bus_map(rv);
 	}
-	rv = bus_msg_from(&m, req, len);
+	rv = bus_msg_fill(&m, len, fill, fill_arg);
 	if (rv != 0)
 		return rv;
 	c->done = done;
@@ -417,12 +439,19 @@ bus_reply(struct bus_ctx *c, const void *rep, size_t len)
 int
 bus_publish(struct bus_sock *s, const void *buf, size_t len)
 {
+	return bus_publish_fill(s, len, bus_fill_copy, (void *)buf);
+}
+
+int
+bus_publish_fill(
+    struct bus_sock *s, size_t len, bus_fill_fn fill, void *fill_arg)
+{
 	nng_msg *m;
 	int rv;
 
 	if (atomic_load(&s->pipes) == 0)
-		return BUS_EAGAIN; /* nobody listens: dropped, uncopied */
-	rv = bus_msg_from(&m, buf, len);
+		return BUS_EAGAIN; /* nobody listens: dropped, unbuilt */
+	rv = bus_msg_fill(&m, len, fill, fill_arg);
 	if (rv != 0)
 		return rv;
 	rv = nng_sendmsg(s->sock, m, NNG_FLAG_NONBLOCK);

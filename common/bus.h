@@ -60,6 +60,14 @@ typedef void (*bus_done_fn)(
 int bus_call_async(struct bus_ctx *c, const void *req, size_t len,
     int timeout_ms, bus_done_fn done, void *arg);
 
+/* Writes a message's len bytes into buf. */
+typedef void (*bus_fill_fn)(void *arg, void *buf, size_t len);
+/* bus_call_async with the request written by fill(fill_arg, ...) straight
+ * into the message nng sends: a large one (a Decoded of megabytes) is then
+ * built in place rather than built and copied. */
+int bus_call_async_fill(struct bus_ctx *c, size_t len, bus_fill_fn fill,
+    void *fill_arg, int timeout_ms, bus_done_fn done, void *arg);
+
 /* REP: wait up to timeout_ms for a request. *req stays valid until the next
  * bus_recv or bus_reply on c. Not replying is allowed: the next bus_recv
  * abandons the request, and the sender's nng resends it elsewhere. */
@@ -76,6 +84,10 @@ int bus_reply(struct bus_ctx *c, const void *rep, size_t len);
 /* PUB: best effort, never blocks; BUS_EAGAIN when dropped (a subscriber
  * is full, or none is connected: then buf is not even copied). */
 int bus_publish(struct bus_sock *s, const void *buf, size_t len);
+/* bus_publish of len bytes written by fill, which runs only when a
+ * subscriber is connected. */
+int bus_publish_fill(
+    struct bus_sock *s, size_t len, bus_fill_fn fill, void *fill_arg);
 /* SUB (subscribed to everything): *buf is bus_free'd by the caller. */
 int bus_subscribe_recv(
     struct bus_sock *s, void **buf, size_t *len, int timeout_ms);
