@@ -15,10 +15,12 @@
  * fetcher's nng keeps spreading profiles over the decoders that are free.
  *
  * Each slot has its own REP context (its request stays held, unanswered,
- * until the hand-off completes), REQ context and arena (its Decoded and
- * packed bytes live until then; the arena is reset only when the slot takes
- * its next profile). --max-memory is split between the arenas, so it still
- * bounds the whole process.
+ * until the hand-off completes: the raw body is read where it arrived), REQ
+ * context and arena (its Decoded lives until then, and is packed straight
+ * into each message sent; the arena is reset only when the slot takes its
+ * next profile). --max-memory is split between the arenas, so it bounds
+ * all the decoding; the messages in flight, one request and one Decoded
+ * per slot at most, come on top.
  */
 #include "decoder/stage.h"
 
@@ -37,6 +39,7 @@
 #include "decoder/decode.h"
 #include "decoder/decode_metrics_json.h"
 #include "decoder/memstats.h"
+#include "decoder/raw_view.h"
 
 #define TICK_MS 200         /* how soon SIGTERM is noticed */
 #define FORWARD_MS 1000     /* one try at the aggregator */
@@ -58,9 +61,8 @@ struct slot {
 	enum slot_state state; /* the loop's own */
 	/* The profile in flight: in a, its request held by upc. */
 	const Profpipe__Origin *o;
-	uint8_t *packed;
-	size_t n;
-	size_t stacks;
+	Profpipe__Decoded d; /* packed into each message sent */
+	size_t n;            /* its packed size */
 	int timeout;
 	/* Filled by the callbacks, under st->mu. */
 	int ready;
@@ -153,6 +155,17 @@ slot_abandon(struct stage *st, struct slot *s)
 	s->state = SLOT_FREE;
 }
 
+/* Packs the slot's Decoded straight into the message nng sends (no copy
+ * of megabytes per profile; a retry packs it again). */
+static void
+slot_pack(void *arg, void *buf, size_t len)
+{
+	struct slot *s = arg;
+
+	(void)len;
+	protobuf_c_message_pack(&s->d.base, buf);
+}
+
 /* One try at handing the slot's profile to the aggregator; after SIGTERM,
  * only within the drain time. */
 static void
@@ -175,21 +188,23 @@ slot_send(struct stage *st, struct slot *s)
 			s->timeout = (int)left + 1;
 	}
 	s->state = SLOT_WAITING;
-	rv = bus_call_async(
-	    s->downc, s->packed, s->n, s->timeout, slot_answered, s);
+	rv = bus_call_async_fill(
+	    s->downc, s->n, slot_pack, s, s->timeout, slot_answered, s);
 	if (rv != BUS_OK) {
 		log_error("aggregator: %s", bus_strerror(rv));
 		slot_abandon(st, s);
 	}
 }
 
-/* The slot's request came: decode, pack, and send it on (or reject it). */
+/* The slot's request came: decode it and send it on (or reject it). The
+ * body is read where it arrived (raw_view), and the Decoded is packed
+ * where it leaves (slot_pack): no copy of either. */
 static void
 slot_start(struct stage *st, struct slot *s)
 {
 	Profpipe__RawProfile *raw = NULL;
 	const Profpipe__Origin *o;
-	Profpipe__Decoded d;
+	Profpipe__Decoded *d = &s->d;
 	ProtobufCAllocator pa;
 	char err[ACK_MAX];
 	int rv;
@@ -197,7 +212,7 @@ slot_start(struct stage *st, struct slot *s)
 	arena_reset(s->a);
 	if (s->len <= st->max_raw) {
 		arena_pb_allocator(s->a, &pa);
-		raw = profpipe__raw_profile__unpack(&pa, s->len, s->req);
+		raw = raw_view(s->req, s->len, &pa);
 	}
 	if (raw == NULL) {
 		snprintf(err, sizeof(err),
@@ -213,35 +228,35 @@ slot_start(struct stage *st, struct slot *s)
 	/* heap?debug=1 text: its MemStats tail only (memstats.h). */
 	if (o != NULL && o->kind != NULL && strcmp(o->kind, "memstats") == 0)
 		rv = memstats_decode(
-		    raw->body.data, raw->body.len, s->a, &d, err, sizeof(err));
+		    raw->body.data, raw->body.len, s->a, d, err, sizeof(err));
 	else if (o != NULL && o->kind != NULL &&
 	    strcmp(o->kind, "metrics") == 0) /* pushed metrics.json */
 		rv = metrics_json_decode(
-		    raw->body.data, raw->body.len, s->a, &d, err, sizeof(err));
+		    raw->body.data, raw->body.len, s->a, d, err, sizeof(err));
 	else
 		rv = decoder_run(st->dec, raw->body.data, raw->body.len, s->a,
-		    &d, err, sizeof(err));
+		    d, err, sizeof(err));
 	if (rv == 0) {
-		d.origin = raw->origin;
-		s->n = protobuf_c_message_get_packed_size(&d.base);
-		s->packed = arena_alloc(s->a, s->n);
-		/* Deterministic (the arena's cap): resending cannot help. */
-		if (s->packed == NULL)
+		d->origin = raw->origin;
+		s->n = protobuf_c_message_get_packed_size(&d->base);
+		/* Deterministic: the aggregator's socket would drop the
+		 * connection on it, every time it is resent. */
+		if (s->n > BUS_MAX_MSG) {
 			snprintf(err, sizeof(err),
-			    "decoded profile of %zu bytes does not fit in "
-			    "its share of --max-memory",
-			    s->n);
+			    "decoded profile of %zu bytes: over the %zu-byte "
+			    "message cap",
+			    s->n, BUS_MAX_MSG);
+			rv = -1;
+		}
 	}
-	if (rv != 0 || s->packed == NULL) {
+	if (rv != 0) {
 		log_warn("%s %s %s: %s", or_dash(o ? o->target : NULL),
 		    or_dash(o ? o->kind : NULL),
 		    or_dash(o ? o->profile_id : NULL), err);
 		slot_reject(st, s, err);
 		return;
 	}
-	protobuf_c_message_pack(&d.base, s->packed);
 	s->o = o;
-	s->stacks = d.n_stack_hash;
 	slot_send(st, s);
 }
 
@@ -268,11 +283,11 @@ slot_finish(struct stage *st, struct slot *s)
 	}
 	if (s->status == 0) {
 		if (st->tap != NULL)
-			bus_publish(st->tap, s->packed, s->n);
+			bus_publish_fill(st->tap, s->n, slot_pack, s);
 		st->decoded++;
 		log_debug("%s %s %s: %zu stacks",
 		    or_dash(o ? o->target : NULL), or_dash(o ? o->kind : NULL),
-		    or_dash(o ? o->profile_id : NULL), s->stacks);
+		    or_dash(o ? o->profile_id : NULL), s->d.n_stack_hash);
 	} else {
 		log_warn("%s %s %s: aggregator rejected it: %s",
 		    or_dash(o ? o->target : NULL), or_dash(o ? o->kind : NULL),
