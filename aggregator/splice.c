@@ -177,32 +177,63 @@ splice_copy(const uint8_t *buf, size_t len, uint64_t mask, uint8_t *out)
 	return n + (size_t)(end - run);
 }
 
+/* Writes v as a varint at out (unless out is NULL); returns its size. */
 static size_t
 splice_put_varint(uint8_t *out, uint64_t v)
 {
 	size_t n = 0;
 
 	while (v >= 0x80) {
-		out[n++] = (uint8_t)(v | 0x80);
+		if (out != NULL)
+			out[n] = (uint8_t)(v | 0x80);
+		n++;
 		v >>= 7;
 	}
-	out[n++] = (uint8_t)v;
-	return n;
+	if (out != NULL)
+		out[n] = (uint8_t)v;
+	return n + 1;
 }
 
-static int
-splice_pack_whole(
-    struct arena *a, const Profpipe__Decoded *res, void **out, size_t *outlen)
+void
+splice_plan(struct splice *sp, const void *buf, size_t len,
+    const Profpipe__Decoded *in, const Profpipe__Decoded *res)
 {
 	Profpipe__Result r = PROFPIPE__RESULT__INIT;
 
-	r.profile = (Profpipe__Decoded *)res;
-	*outlen = profpipe__result__get_packed_size(&r);
-	*out = arena_alloc(a, *outlen);
-	if (*out == NULL)
-		return -1;
-	profpipe__result__pack(&r, *out);
-	return 0;
+	memset(sp, 0, sizeof(*sp));
+	sp->buf = buf;
+	sp->len = len;
+	if (splice_changed(in, res, &sp->part, &sp->mask) < 0 ||
+	    (sp->raw = splice_copy(buf, len, sp->mask, NULL)) == SIZE_MAX) {
+		/* Bytes it cannot walk: packed whole. */
+		sp->whole = res;
+		r.profile = (Profpipe__Decoded *)res;
+		sp->size = profpipe__result__get_packed_size(&r);
+		return;
+	}
+	sp->packed =
+	    sp->mask != 0 ? profpipe__decoded__get_packed_size(&sp->part) : 0;
+	/* Result field 1 (profile), length-delimited: tag 0x0a. */
+	sp->head = 1 + splice_put_varint(NULL, sp->raw + sp->packed);
+	sp->size = sp->head + sp->raw + sp->packed;
+}
+
+void
+splice_write(const struct splice *sp, void *out)
+{
+	Profpipe__Result r = PROFPIPE__RESULT__INIT;
+	uint8_t *o = out;
+
+	if (sp->whole != NULL) {
+		r.profile = (Profpipe__Decoded *)sp->whole;
+		profpipe__result__pack(&r, o);
+		return;
+	}
+	o[0] = (1 << 3) | 2;
+	splice_put_varint(o + 1, sp->raw + sp->packed);
+	splice_copy(sp->buf, sp->len, sp->mask, o + sp->head);
+	if (sp->packed > 0)
+		profpipe__decoded__pack(&sp->part, o + sp->head + sp->raw);
 }
 
 int
@@ -210,27 +241,13 @@ splice_result(struct arena *a, const void *buf, size_t len,
     const Profpipe__Decoded *in, const Profpipe__Decoded *res, void **out,
     size_t *outlen)
 {
-	Profpipe__Decoded part;
-	uint64_t mask;
-	uint8_t *o;
-	size_t raw;
-	size_t packed;
-	size_t head;
+	struct splice sp;
 
-	if (splice_changed(in, res, &part, &mask) < 0 ||
-	    (raw = splice_copy(buf, len, mask, NULL)) == SIZE_MAX)
-		return splice_pack_whole(a, res, out, outlen);
-	packed = mask != 0 ? profpipe__decoded__get_packed_size(&part) : 0;
-	/* Result field 1 (profile), length-delimited: tag 0x0a. */
-	o = arena_alloc(a, 1 + 10 + raw + packed);
-	if (o == NULL)
+	splice_plan(&sp, buf, len, in, res);
+	*out = arena_alloc(a, sp.size);
+	if (*out == NULL)
 		return -1;
-	o[0] = (1 << 3) | 2;
-	head = 1 + splice_put_varint(o + 1, raw + packed);
-	splice_copy(buf, len, mask, o + head);
-	if (packed > 0)
-		profpipe__decoded__pack(&part, o + head + raw);
-	*out = o;
-	*outlen = head + raw + packed;
+	splice_write(&sp, *out);
+	*outlen = sp.size;
 	return 0;
 }

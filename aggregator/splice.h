@@ -23,10 +23,30 @@
 
 struct arena;
 
-/* The packed Result{profile = res} in arena a, where in is the Decoded
- * unpacked from the len bytes at buf and res is delta_apply's result for
- * it (or in itself). Bytes it cannot walk are packed whole instead. 0, or
- * -1 out of memory. */
+/* A Result planned: size bytes, which splice_write writes. It points into
+ * the received bytes and the structs, which must outlive it. */
+struct splice {
+	const uint8_t *buf; /* the received Decoded */
+	size_t len;
+	const Profpipe__Decoded *whole; /* set: res packed whole */
+	Profpipe__Decoded part;         /* the fields delta_apply changed */
+	uint64_t mask;                  /* their field numbers */
+	size_t raw;                     /* bytes kept from buf */
+	size_t packed;                  /* part's packed size */
+	size_t head;                    /* the Result's tag and length */
+	size_t size;
+};
+
+/* Plan the packed Result{profile = res}, where in is the Decoded unpacked
+ * from the len bytes at buf and res is delta_apply's result for it (or in
+ * itself). Bytes it cannot walk are planned to be packed whole. */
+void splice_plan(struct splice *sp, const void *buf, size_t len,
+    const Profpipe__Decoded *in, const Profpipe__Decoded *res);
+/* Write the planned Result's sp->size bytes at out: straight into the
+ * message sent, so it is not built once and copied again. */
+void splice_write(const struct splice *sp, void *out);
+
+/* splice_plan and splice_write into arena a. 0, or -1 out of memory. */
 int splice_result(struct arena *a, const void *buf, size_t len,
     const Profpipe__Decoded *in, const Profpipe__Decoded *res, void **out,
     size_t *outlen);

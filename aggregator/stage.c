@@ -194,12 +194,13 @@ agg_stopping(const struct agg_stage *st)
 	return st->opt.stopping != NULL && st->opt.stopping();
 }
 
-/* Send the packed Result until the exporter answers. Retries forever
- * while running (back-pressure: decoders wait meanwhile); once a stop is
- * seen, until drain_ms after it (one deadline for everything left). */
+/* Send the Result (len bytes, written by fill into each message sent)
+ * until the exporter answers. Retries forever while running
+ * (back-pressure: decoders wait meanwhile); once a stop is seen, until
+ * drain_ms after it (one deadline for everything left). */
 static enum agg_outcome
-agg_hand_on(struct agg_stage *st, const char *who, const void *buf, size_t len,
-    char *reason, size_t reasonlen)
+agg_hand_on(struct agg_stage *st, const char *who, size_t len,
+    bus_fill_fn fill, void *fill_arg, char *reason, size_t reasonlen)
 {
 	int64_t now;
 	int timeout;
@@ -223,7 +224,8 @@ agg_hand_on(struct agg_stage *st, const char *who, const void *buf, size_t len,
 		}
 		if (attempt > 1)
 			st->stats.exporter_retries++;
-		rv = bus_call(st->out_ctx, buf, len, &reply, &rlen, timeout);
+		rv = bus_call_fill(
+		    st->out_ctx, len, fill, fill_arg, &reply, &rlen, timeout);
 		if (rv == BUS_OK) {
 			rv = ack_read(reply, rlen, reason, reasonlen);
 			bus_free(reply, rlen);
@@ -299,12 +301,20 @@ agg_series(struct agg_stage *st, const char *who, const Profpipe__Origin *o,
 	return 0;
 }
 
+/* bus_fill_fn: a profile's Result, spliced straight into the message. */
+static void
+agg_write_splice(void *arg, void *buf, size_t len)
+{
+	(void)len;
+	splice_write(arg, buf);
+}
+
 /* After the exporter's Ack: everything that must not happen before it,
  * counters and their log lines too, so a retried profile counts once. */
 static void
 agg_commit(struct agg_stage *st, const char *who, struct series *s,
     struct delta_state *next, const Profpipe__Decoded *d,
-    const Profpipe__Decoded *res, const void *buf, size_t len,
+    const Profpipe__Decoded *res, struct splice *sp,
     const struct delta_report *rep)
 {
 	agg_log_delta(st, who, rep);
@@ -316,7 +326,7 @@ agg_commit(struct agg_stage *st, const char *who, struct series *s,
 	    st->arena, &st->tc);
 	dedup_add(st->seen, d->origin->profile_id);
 	if (st->tap != NULL)
-		bus_publish(st->tap, buf, len);
+		bus_publish_fill(st->tap, sp->size, agg_write_splice, sp);
 	st->stats.handed_on++;
 	log_debug("%s: handed on: %s, %zu of %zu stacks sent", who,
 	    delta_mode_name(rep->mode), rep->stacks_out, rep->stacks_in);
@@ -332,8 +342,7 @@ agg_handle(struct agg_stage *st, const void *req, size_t len)
 	Profpipe__Decoded *d;
 	Profpipe__Decoded *res;
 	struct series *s;
-	void *buf;
-	size_t blen;
+	struct splice sp;
 
 	memset(&next, 0, sizeof(next));
 	if (delta_unpack(st->arena, req, len, &d, why, sizeof(why)) < 0) {
@@ -359,8 +368,7 @@ agg_handle(struct agg_stage *st, const void *req, size_t len)
 	}
 	if (delta_apply(s != NULL ? &s->delta : NULL, d,
 	        (size_t)st->opt.max_stacks, st->arena, &res,
-	        s != NULL ? &next : NULL, &rep) < 0 ||
-	    splice_result(st->arena, req, len, d, res, &buf, &blen) < 0) {
+	        s != NULL ? &next : NULL, &rep) < 0) {
 		st->stats.rejected++;
 		snprintf(why, sizeof(why),
 		    "out of memory building the result (%zu bytes in)", len);
@@ -368,9 +376,11 @@ agg_handle(struct agg_stage *st, const void *req, size_t len)
 		agg_reply(st, who, why);
 		goto out_release_next;
 	}
-	switch (agg_hand_on(st, who, buf, blen, why, sizeof(why))) {
+	splice_plan(&sp, req, len, d, res);
+	switch (agg_hand_on(
+	    st, who, sp.size, agg_write_splice, &sp, why, sizeof(why))) {
 	case AGG_ACKED:
-		agg_commit(st, who, s, &next, d, res, buf, blen, &rep);
+		agg_commit(st, who, s, &next, d, res, &sp, &rep);
 		agg_reply(st, who, NULL);
 		break;
 	case AGG_REJECTED:
@@ -402,6 +412,14 @@ agg_log_expired(void *arg, const struct series *s)
 	    s->instance, s->kind, st->opt.series_ttl_s);
 }
 
+/* bus_fill_fn: a window's or metrics' Result, packed into the message. */
+static void
+agg_write_result(void *arg, void *buf, size_t len)
+{
+	(void)len;
+	profpipe__result__pack(arg, buf);
+}
+
 /* timeline_send_fn: hand a window's or metrics' Result on. */
 static int
 agg_send_result(void *arg, const char *what, const Profpipe__Result *res)
@@ -409,18 +427,13 @@ agg_send_result(void *arg, const char *what, const Profpipe__Result *res)
 	struct agg_stage *st = arg;
 	char why[ACK_MAX / 2];
 	size_t len = profpipe__result__get_packed_size(res);
-	void *buf = arena_alloc(st->arena, len);
+	void *r = (void *)res;
 
-	if (buf == NULL) {
-		log_warn("%s: out of memory packing it (%zu bytes): lost",
-		    what, len);
-		return -1;
-	}
-	profpipe__result__pack(res, buf);
-	switch (agg_hand_on(st, what, buf, len, why, sizeof(why))) {
+	switch (agg_hand_on(
+	    st, what, len, agg_write_result, r, why, sizeof(why))) {
 	case AGG_ACKED:
 		if (st->tap != NULL)
-			bus_publish(st->tap, buf, len);
+			bus_publish_fill(st->tap, len, agg_write_result, r);
 		log_debug("%s: handed on", what);
 		return 0;
 	case AGG_REJECTED:

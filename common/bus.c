@@ -232,12 +232,20 @@ int
 bus_call(struct bus_ctx *c, const void *req, size_t len, void **reply,
     size_t *rlen, int timeout_ms)
 {
+	return bus_call_fill(
+	    c, len, bus_fill_copy, (void *)req, reply, rlen, timeout_ms);
+}
+
+int
+bus_call_fill(struct bus_ctx *c, size_t len, bus_fill_fn fill, void *fill_arg,
+    void **reply, size_t *rlen, int timeout_ms)
+{
 	nng_aio *aio;
 	nng_msg *m;
 	nng_msg *r;
 	int rv;
 
-	rv = bus_msg_from(&m, req, len);
+	rv = bus_msg_fill(&m, len, fill, fill_arg);
 	if (rv != 0)
 		return rv;
 	rv = nng_aio_alloc(&aio, NULL, NULL);

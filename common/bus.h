@@ -52,6 +52,14 @@ void bus_ctx_free(struct bus_ctx *c);
 int bus_call(struct bus_ctx *c, const void *req, size_t len, void **reply,
     size_t *rlen, int timeout_ms);
 
+/* Writes a message's len bytes into buf. */
+typedef void (*bus_fill_fn)(void *arg, void *buf, size_t len);
+/* bus_call with the request written by fill(fill_arg, ...) straight into
+ * the message nng sends: a large one (megabytes of Decoded or Result) is
+ * then built in place rather than built and copied. */
+int bus_call_fill(struct bus_ctx *c, size_t len, bus_fill_fn fill,
+    void *fill_arg, void **reply, size_t *rlen, int timeout_ms);
+
 /* REQ, asynchronous: the same, but returns at once; done(arg, err, reply,
  * rlen) runs on an nng thread when the reply comes or time runs out. The
  * context is busy until then. The reply is freed after done returns. */
@@ -59,12 +67,7 @@ typedef void (*bus_done_fn)(
     void *arg, int err, const void *reply, size_t rlen);
 int bus_call_async(struct bus_ctx *c, const void *req, size_t len,
     int timeout_ms, bus_done_fn done, void *arg);
-
-/* Writes a message's len bytes into buf. */
-typedef void (*bus_fill_fn)(void *arg, void *buf, size_t len);
-/* bus_call_async with the request written by fill(fill_arg, ...) straight
- * into the message nng sends: a large one (a Decoded of megabytes) is then
- * built in place rather than built and copied. */
+/* bus_call_async with the request written in place, as bus_call_fill. */
 int bus_call_async_fill(struct bus_ctx *c, size_t len, bus_fill_fn fill,
     void *fill_arg, int timeout_ms, bus_done_fn done, void *arg);
 
