@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "decoder/decode_rs.h"
+#include "decoder/pprof_memo.h"
 
 struct st {
 	size_t nt;
@@ -39,6 +40,7 @@ struct pending {
 	uint64_t slot;
 	uint32_t labels;
 	uint32_t len;
+	struct pprof_stack o; /* what the reader said */
 };
 
 /* The slot of (stack, label set): both, since one stack may come with
@@ -52,9 +54,9 @@ st_slot(const struct st *st, uint64_t hash, uint32_t labels)
 }
 
 /* Look p up: 0 if it is a new stack (kept), 1 if it repeats one (values
- * summed into it), -1 if a sum overflows. */
+ * summed into it), -1 if a sum overflows. *at: the stack it is now. */
 static int
-st_commit(struct st *st, const struct pending *p)
+st_commit(struct st *st, const struct pending *p, uint32_t *at)
 {
 	uint32_t top = st->offs[st->n];
 	const int64_t *sv = st->values + st->n * st->nt;
@@ -74,6 +76,7 @@ st_commit(struct st *st, const struct pending *p)
 				if (__builtin_add_overflow(v[t], sv[t], &v[t]))
 					return -1;
 			}
+			*at = e;
 			return 1;
 		}
 		s = (s + 1) & st->mask;
@@ -83,6 +86,7 @@ st_commit(struct st *st, const struct pending *p)
 	st->labels[e] = p->labels;
 	st->offs[e + 1] = top + p->len;
 	st->slots[s] = e + 1;
+	*at = e;
 	return 0;
 }
 
@@ -184,18 +188,54 @@ st_alloc(struct st *st, struct rs *rs)
 	return 0;
 }
 
+/* The memo of location lists (pprof_memo.h): twice as many slots as it
+ * may hold entries, in the scratch stream with the stacks. Without the
+ * room it is switched off: it only saves work. */
+static void
+st_memo_table(struct pprof_memo *m, struct rs *rs)
+{
+	size_t ns = rs->pr->n_samples;
+	size_t want = 2 * (ns < PPROF_MEMO_MAX ? ns : PPROF_MEMO_MAX);
+	size_t slots = 16;
+
+	while (slots < want)
+		slots *= 2;
+	m->slots =
+	    arena_calloc(arena_scratch(rs->a), slots, sizeof(*m->slots));
+	m->mask = (uint32_t)(slots - 1);
+	if (m->slots == NULL)
+		m->on = 0;
+}
+
+/* p is in the table now, as stack e: remember its location list, if
+ * another sample may repeat it (it has labels). */
+static void
+st_remember(struct pprof_memo *m, struct rs *rs, const struct st *st,
+    const struct pending *p, uint32_t e)
+{
+	if (p->o.ids == NULL || p->o.n_labels == 0 || !m->on)
+		return;
+	if (m->slots == NULL)
+		st_memo_table(m, rs);
+	pprof_memo_add(m, p->o.ids, p->o.n_ids, p->o.ids_hash, st->offs[e],
+	    p->len, p->o.n_locs, p->o.sum);
+}
+
 int
 rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 {
 	const struct pprof_profile *pr = rs->pr;
 	struct pprof_expand x;
-	struct pprof_stack o;
-	struct pending p = {0, 0, 0, 0, 0};
-	struct pending c;
+	struct pprof_memo memo;
+	struct pending two[2];
+	struct pending *p = &two[0]; /* read, not yet looked up */
+	struct pending *c = &two[1]; /* being read */
+	struct pending *t;
 	struct st st;
 	size_t room;
 	size_t top;
 	size_t i;
+	uint32_t e;
 	int have = 0;
 	int rv;
 
@@ -207,6 +247,9 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 	x.max_n = rs->max_n;
 	x.pext = pprof_fast_pext();
 	x.pow = st_powers(rs, pprof_stack_depth(rs->rd, rs->max_n));
+	memset(&memo, 0, sizeof(memo));
+	memo.on = 1;
+	x.memo = &memo;
 	if (x.pow == NULL)
 		return RS_NOMEM(rs, "stacks");
 	room = pprof_stack_room(rs->rd, rs->max_n);
@@ -215,33 +258,37 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 	 * next sample has been read, so that the slot's cache miss (the
 	 * table outgrows L1 and L2 on large profiles) overlaps that work. */
 	for (i = 0; i < pr->n_samples; i++) {
-		rv = st_room(&st, rs, have ? p.len : 0, room);
+		rv = st_room(&st, rs, have ? p->len : 0, room);
 		if (rv != 0)
 			return rv;
-		top = st.offs[st.n] + (have ? p.len : 0);
+		x.frames = st.frames; /* st_room may have moved them */
+		top = st.offs[st.n] + (have ? p->len : 0);
 		rv = pprof_read_stack(rs->rd, i, &x, st.frames + top,
-		    st.values + (st.n + have) * st.nt, &o);
+		    st.values + (st.n + have) * st.nt, &c->o);
 		if (rv != 0)
 			return rv;
-		c.sample = i;
-		c.len = o.n_frames;
-		c.hash = decode_stack_hash_final(o.sum, o.n_frames);
-		rv = rs_label_set(rs, o.labels, o.n_labels, &c.labels);
+		c->sample = i;
+		c->len = c->o.n_frames;
+		c->hash = decode_stack_hash_final(c->o.sum, c->o.n_frames);
+		rv = rs_label_set(rs, c->o.labels, c->o.n_labels, &c->labels);
 		if (rv != 0)
 			return rv;
-		c.slot = st_slot(&st, c.hash, c.labels);
-		__builtin_prefetch(&st.slots[c.slot]);
+		c->slot = st_slot(&st, c->hash, c->labels);
+		__builtin_prefetch(&st.slots[c->slot]);
 		if (have) {
-			rv = st_commit(&st, &p);
+			rv = st_commit(&st, p, &e);
 			if (rv < 0)
 				goto overflow;
+			st_remember(&memo, rs, &st, p, e);
 			if (rv == 1)
-				st_close_gap(&st, &p, &c);
+				st_close_gap(&st, p, c);
 		}
+		t = p;
 		p = c;
+		c = t;
 		have = 1;
 	}
-	if (have && st_commit(&st, &p) < 0)
+	if (have && st_commit(&st, p, &e) < 0)
 		goto overflow;
 	out->n_stack_offset = st.n + 1;
 	out->stack_offset = st.offs;
@@ -257,5 +304,5 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 	return 0;
 overflow:
 	return rs_fail(rs, DECODE_EBAD,
-	    "sample %zu: a value overflows int64 when summed", p.sample);
+	    "sample %zu: a value overflows int64 when summed", p->sample);
 }

@@ -152,6 +152,10 @@ struct pprof_expand {
 	const uint64_t *pow; /* K^i, i < pprof_stack_depth() */
 	uint32_t max_n;      /* the largest n */
 	int pext; /* use BMI2's pext: only if pprof_fast_pext() said so */
+	/* Location lists already resolved (pprof_memo.h; NULL: none), and
+	 * the frame array its entries' offsets are in. */
+	struct pprof_memo *memo;
+	const uint32_t *frames;
 };
 
 /* Whether this CPU has a fast pext (BMI2, and not in microcode). */
@@ -161,6 +165,13 @@ int pprof_fast_pext(void);
 struct pprof_stack {
 	uint32_t n_frames;
 	uint64_t sum; /* sum over frames i (leaf 0) of hash(frame i) * K^i */
+	uint32_t n_locs;
+	/* The sample's one location list, not found in x->memo: its bytes
+	 * and their hash, for pprof_memo_add once its stack is kept. NULL
+	 * if found, or if the sample's ids are not one packed list. */
+	const uint8_t *ids;
+	uint32_t n_ids;
+	uint64_t ids_hash;
 	uint32_t n_labels;
 	const struct pprof_label
 	    *labels; /* the reader's: until the next call */

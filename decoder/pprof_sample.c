@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "decoder/pprof_memo.h"
 #include "decoder/pprof_rd.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -472,6 +473,31 @@ pprof_samples_bytes(const struct rd *rd)
 	return rd->samples_bytes;
 }
 
+/* A sample's first location list, f, looked up in x->memo: 1 if found (its
+ * frames and hash sum then in s), else 0 with the list noted in out for
+ * pprof_memo_add. Out of line: the reader's loop keeps its registers. */
+static __attribute__((noinline)) int
+rd_memo(struct rd *rd, const struct pprof_expand *x, const struct pb_field *f,
+    struct xs *s, struct pprof_stack *out)
+{
+	uint64_t h = pprof_memo_hash(f->d, f->n, rd->end);
+	const struct pprof_memo_entry *m =
+	    pprof_memo_find(x->memo, f->d, f->n, h, rd->end);
+
+	if (m != NULL) {
+		memcpy(s->fr, x->frames + m->off, m->k * sizeof(*s->fr));
+		s->k = m->k;
+		s->nf = m->k;
+		s->nl = m->nl;
+		s->sum = m->sum;
+		return 1;
+	}
+	out->ids = f->d;
+	out->n_ids = (uint32_t)f->n;
+	out->ids_hash = h;
+	return 0;
+}
+
 /* pprof_read_stack, inlined twice (with and without pext) so that the
  * sample's fields, its locations among them, are read in one function
  * with no call per field. */
@@ -492,6 +518,7 @@ rd_stack_body(struct rd *rd, size_t i, const struct pprof_expand *x,
 	rd->kind = "sample";
 	rd->index = i;
 	rd->id = 0;
+	out->ids = NULL;
 	while (p < end) {
 		rv = pb_next(&p, end, &f);
 		if (rv != 0)
@@ -501,9 +528,20 @@ rd_stack_body(struct rd *rd, size_t i, const struct pprof_expand *x,
 		 * just stored as two, a store-forwarding stall per field. */
 		switch (f.num << 3 | f.wt) {
 		case 1 << 3 | PB_LEN:
+			/* The memo only knows lists that are a sample's
+			 * whole location ids. */
+			if (s.nl == 0 && x->memo != NULL && x->memo->on) {
+				if (rd_memo(rd, x, &f, &s, out)) {
+					rv = 0;
+					break;
+				}
+			} else {
+				out->ids = NULL;
+			}
 			rv = rd_xlocs_body(rd, f.d, f.n, x, &s, pext);
 			break;
 		case 1 << 3 | PB_VARINT:
+			out->ids = NULL;
 			rv = rd_xloc(rd, f.at, f.u, x, &s);
 			break;
 		default:
@@ -523,6 +561,7 @@ rd_stack_body(struct rd *rd, size_t i, const struct pprof_expand *x,
 		    rd, sl->p, "%zu values for %zu sample types", nv, nt);
 	out->n_frames = s.k;
 	out->sum = s.sum;
+	out->n_locs = s.nl;
 	out->n_labels = nlab;
 	out->labels = rd->tmp_label;
 	return 0;

@@ -416,6 +416,157 @@ test_built_layouts(void **state)
 	arena_free(a);
 }
 
+/* A raw sample (field 2) of values 1 and v: location ids as the packed
+ * lists lists[0 .. nl) (n[i] ids each) or, where packed[i] is 0, one
+ * varint field per id; then a "bytes" label of num, unless num < 0. */
+static void
+raw_sample(struct buf *b, size_t nl, const uint64_t *const *lists,
+    const size_t *n, const int *packed, int64_t key, int64_t num, int64_t v)
+{
+	uint8_t body[1024];
+	uint8_t ids[512];
+	uint8_t hdr[16];
+	size_t len = 0;
+	size_t k;
+	size_t i;
+	size_t j;
+
+	for (i = 0; i < nl; i++) {
+		for (j = 0, k = 0; j < n[i]; j++) {
+			if (!packed[i]) {
+				len += du_tag(body + len, 1, 0);
+				len += du_varint(body + len, lists[i][j]);
+			} else {
+				k += du_varint(ids + k, lists[i][j]);
+			}
+		}
+		if (packed[i]) {
+			len += du_tag(body + len, 1, 2);
+			len += du_varint(body + len, k);
+			memcpy(body + len, ids, k);
+			len += k;
+		}
+	}
+	len += du_tag(body + len, 2, 0);
+	len += du_varint(body + len, 1);
+	len += du_tag(body + len, 2, 0);
+	len += du_varint(body + len, (uint64_t)v);
+	if (num >= 0) {
+		k = du_tag(ids, 1, 0);
+		k += du_varint(ids + k, (uint64_t)key);
+		k += du_tag(ids + k, 3, 0);
+		k += du_varint(ids + k, (uint64_t)num);
+		len += du_tag(body + len, 3, 2);
+		len += du_varint(body + len, k);
+		memcpy(body + len, ids, k);
+		len += k;
+	}
+	k = du_tag(hdr, 2, 2);
+	k += du_varint(hdr + k, len);
+	assert_int_equal(buf_append(b, hdr, k), 0);
+	assert_int_equal(buf_append(b, body, len), 0);
+}
+
+/* A sample of a list seen often, between two that test the memo. */
+static void
+filler(struct buf *b, const uint64_t *all, int64_t key)
+{
+	static const size_t n = 3;
+	static const int one = 1;
+
+	raw_sample(b, 1, &all, &n, &one, key, 99, 1);
+}
+
+/* Stacks repeated under many labels, as in a real heap profile, so that
+ * the reader's memo of location lists (pprof_memo.h) takes most of them
+ * whole: lists shorter and longer than its 8-byte loads, the same list
+ * under the same label again (collapsed), enough samples to pass its
+ * trial; and the layouts it must not take whole: a list after another,
+ * after a varint id, after an empty list, a list without labels, and a
+ * remembered list as the buffer's last bytes. */
+static void
+test_built_memo(void **state)
+{
+	static const uint64_t fid[3] = {1, 2, 3};
+	static const int64_t line[3] = {7, 8, 9};
+	static const size_t len[5] = {1, 3, 8, 9, 20};
+	static const int one = 1;
+	static const int both[2] = {1, 1};
+	static const int mixed[2] = {0, 1};
+	static const int after[2] = {1, 0};
+	uint64_t all[24];
+	const uint64_t *lists[2];
+	size_t n[2];
+	struct du_prof d;
+	struct buf b;
+	uint64_t f;
+	int64_t ln;
+	int64_t key;
+	uint8_t *tables;
+	size_t tlen;
+	size_t i;
+
+	(void)state;
+	du_init(&d);
+	du_func(&d, 1, "a", "a.go");
+	du_func(&d, 2, "b", "b.go");
+	du_func(&d, 3, "c", "c.go");
+	du_loc(&d, 1, 3, fid, line);
+	for (i = 2; i <= 40; i++) {
+		f = 1 + i % 3;
+		ln = (int64_t)i;
+		du_loc(&d, i, 1, &f, &ln);
+	}
+	key = du_str(&d, "bytes");
+	for (i = 0; i < 24; i++)
+		all[i] = 1 + (i * 11) % 40;
+	tables = du_pack(&d, &tlen);
+	assert_non_null(tables);
+	buf_init(&b, 0);
+	assert_int_equal(buf_append(&b, tables, tlen), 0);
+	for (i = 0; i < 1200; i++) {
+		lists[0] = all + i % 3;
+		n[0] = len[i % 5];
+		raw_sample(&b, 1, lists, n, &one, key,
+		    i % 7 == 0 ? 7 : (int64_t)i, (int64_t)i);
+	}
+	/* Lists not seen before, each then alone: what the memo holds for
+	 * them must be the list's frames, not the whole sample's. A sample
+	 * is remembered once the next one is read (rs_stacks looks each up
+	 * one sample late), so one comes between. */
+	lists[0] = all + 4;
+	n[0] = 2;
+	lists[1] = all + 5;
+	n[1] = 9;
+	raw_sample(&b, 2, lists, n, both, key, 1, 5); /* two lists */
+	filler(&b, all, key);
+	raw_sample(&b, 1, lists, n, &one, key, 2, 6);
+	lists[0] = all + 6;
+	raw_sample(&b, 2, lists, n, mixed, key, 3, 7); /* varints, a list */
+	filler(&b, all, key);
+	raw_sample(&b, 1, lists + 1, n + 1, &one, key, 4, 8);
+	lists[0] = all + 9;
+	n[0] = 2;
+	raw_sample(&b, 2, lists, n, after, key, 11, 13); /* a list, varints */
+	filler(&b, all, key);
+	raw_sample(&b, 1, lists, n, &one, key, 12, 14);
+	lists[0] = all + 7;
+	n[0] = 0;
+	lists[1] = all + 8;
+	raw_sample(&b, 2, lists, n, both, key, 5, 9); /* empty, a list */
+	filler(&b, all, key);
+	raw_sample(&b, 1, lists + 1, n + 1, &one, key, 6, 10);
+	lists[0] = all + 1;
+	n[0] = 20;
+	raw_sample(&b, 1, lists, n, &one, key, -1, 11); /* no labels */
+	lists[0] = all + 2;
+	n[0] = 3;
+	raw_sample(&b, 1, lists, n, &one, key, 7, 12); /* last bytes */
+	agree(b.data, b.len, "built memo");
+	buf_release(&b);
+	free(tables);
+}
+
 int
 main(void)
 {
@@ -425,6 +576,7 @@ main(void)
 	    cmocka_unit_test(test_built_careful_paths),
 	    cmocka_unit_test(test_built_fast_path_edges),
 	    cmocka_unit_test(test_built_layouts),
+	    cmocka_unit_test(test_built_memo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
