@@ -342,32 +342,43 @@ test_built_careful_paths(void **state)
 	free(buf);
 }
 
+/* Functions a, b, c (ids 1 to 3) and dense location ids 1 to 40: 1 with
+ * nlines lines (functions 1, 2, 3, 1, ...; lines 1, 2, ...), the others
+ * one line each. */
+static void
+dense_tables(struct du_prof *d, size_t nlines)
+{
+	static const uint64_t fid[6] = {1, 2, 3, 1, 2, 3};
+	static const int64_t line[6] = {1, 2, 3, 4, 5, 6};
+	int64_t ln;
+	uint64_t f;
+	uint64_t i;
+
+	du_init(d);
+	du_func(d, 1, "a", "a.go");
+	du_func(d, 2, "b", "b.go");
+	du_func(d, 3, "c", "c.go");
+	du_loc(d, 1, nlines, fid, line);
+	for (i = 2; i <= 40; i++) {
+		f = 1 + i % 3;
+		ln = (int64_t)i;
+		du_loc(d, i, 1, &f, &ln);
+	}
+}
+
 /* Dense ids, a location of six lines among one-line ones, stacks whose
  * lengths step over the 8-byte loads' edges. */
 static void
 test_built_fast_path_edges(void **state)
 {
-	static const uint64_t fid[6] = {1, 2, 3, 1, 2, 3};
-	static const int64_t line[6] = {1, 2, 3, 4, 5, 6};
 	uint64_t locs[64];
-	int64_t ln;
-	uint64_t f;
 	struct du_prof d;
 	uint8_t *buf;
 	size_t len;
 	size_t i;
 
 	(void)state;
-	du_init(&d);
-	du_func(&d, 1, "a", "a.go");
-	du_func(&d, 2, "b", "b.go");
-	du_func(&d, 3, "c", "c.go");
-	du_loc(&d, 1, 6, fid, line);
-	for (i = 2; i <= 40; i++) {
-		f = 1 + i % 3;
-		ln = (int64_t)i;
-		du_loc(&d, i, 1, &f, &ln);
-	}
+	dense_tables(&d, 6);
 	for (i = 0; i < 64; i++)
 		locs[i] = 1 + (i * 7) % 40;
 	for (i = 1; i <= 12; i++)
@@ -487,8 +498,6 @@ filler(struct buf *b, const uint64_t *all, int64_t key)
 static void
 test_built_memo(void **state)
 {
-	static const uint64_t fid[3] = {1, 2, 3};
-	static const int64_t line[3] = {7, 8, 9};
 	static const size_t len[5] = {1, 3, 8, 9, 20};
 	static const int one = 1;
 	static const int both[2] = {1, 1};
@@ -499,24 +508,13 @@ test_built_memo(void **state)
 	size_t n[2];
 	struct du_prof d;
 	struct buf b;
-	uint64_t f;
-	int64_t ln;
 	int64_t key;
 	uint8_t *tables;
 	size_t tlen;
 	size_t i;
 
 	(void)state;
-	du_init(&d);
-	du_func(&d, 1, "a", "a.go");
-	du_func(&d, 2, "b", "b.go");
-	du_func(&d, 3, "c", "c.go");
-	du_loc(&d, 1, 3, fid, line);
-	for (i = 2; i <= 40; i++) {
-		f = 1 + i % 3;
-		ln = (int64_t)i;
-		du_loc(&d, i, 1, &f, &ln);
-	}
+	dense_tables(&d, 3);
 	key = du_str(&d, "bytes");
 	for (i = 0; i < 24; i++)
 		all[i] = 1 + (i * 11) % 40;
