@@ -25,58 +25,11 @@
 #include "common/ack.h"
 #include "common/bus.h"
 #include "common/wire.pb-c.h"
+#include "tests/unit/decode_stage_util.h"
 #include "tests/unit/decode_util.h"
-
-extern char **environ;
 
 static char decoder_bin[512];
 static char dir[] = "/tmp/profpipe-decode-test-XXXXXX";
-
-struct reply {
-	atomic_int done;
-	int err;
-	int status;
-	char reason[ACK_MAX];
-};
-
-static void
-on_reply(void *arg, int err, const void *buf, size_t len)
-{
-	struct reply *r = arg;
-
-	r->err = err;
-	if (err == BUS_OK)
-		r->status = ack_read(buf, len, r->reason, sizeof(r->reason));
-	atomic_store(&r->done, 1);
-}
-
-static int
-wait_reply(struct reply *r, int ms)
-{
-	struct timespec ts = {0, 10 * 1000 * 1000};
-
-	while (!atomic_load(&r->done) && ms > 0) {
-		nanosleep(&ts, NULL);
-		ms -= 10;
-	}
-	return atomic_load(&r->done) ? 0 : -1;
-}
-
-/* Run the decoder with args; ready_fd >= 0: passed as --ready-fd 3. */
-static pid_t
-spawn(char *const *args, int ready_fd)
-{
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-
-	posix_spawn_file_actions_init(&fa);
-	if (ready_fd >= 0)
-		posix_spawn_file_actions_adddup2(&fa, ready_fd, 3);
-	if (posix_spawn(&pid, decoder_bin, &fa, NULL, args, environ) != 0)
-		pid = -1;
-	posix_spawn_file_actions_destroy(&fa);
-	return pid;
-}
 
 static int
 exit_status(pid_t pid)
@@ -86,25 +39,6 @@ exit_status(pid_t pid)
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
 		return -1;
 	return WEXITSTATUS(st);
-}
-
-static uint8_t *
-raw_profile(const char *id, const uint8_t *body, size_t blen, size_t *len)
-{
-	Profpipe__RawProfile raw = PROFPIPE__RAW_PROFILE__INIT;
-	Profpipe__Origin o = PROFPIPE__ORIGIN__INIT;
-	uint8_t *buf;
-
-	o.profile_id = (char *)id;
-	o.kind = "heap";
-	o.target = "http://127.0.0.1:1/debug/pprof/heap";
-	raw.origin = &o;
-	raw.body.data = (uint8_t *)body;
-	raw.body.len = blen;
-	*len = profpipe__raw_profile__get_packed_size(&raw);
-	buf = malloc(*len);
-	profpipe__raw_profile__pack(&raw, buf);
-	return buf;
 }
 
 static void
@@ -142,7 +76,7 @@ test_stage(void **state)
 	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", dir);
 	snprintf(tap_url, sizeof(tap_url), "ipc://%s/decoder.tap", dir);
 	assert_int_equal(pipe(fds), 0);
-	pid = spawn(args, fds[1]);
+	pid = stage_spawn(decoder_bin, args, fds[1]);
 	assert_true(pid > 0);
 	close(fds[1]);
 	assert_int_equal(read(fds[0], &c, 1), 1); /* ready */
@@ -261,7 +195,7 @@ test_drain(void **state)
 	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw2.ipc", dir);
 	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded2.ipc", dir);
 	assert_int_equal(pipe(fds), 0);
-	pid = spawn(args, fds[1]);
+	pid = stage_spawn(decoder_bin, args, fds[1]);
 	assert_true(pid > 0);
 	close(fds[1]);
 	assert_int_equal(read(fds[0], &c, 1), 1);
@@ -304,12 +238,13 @@ test_flags(void **state)
 	(void)state;
 	dup2(null, 1);
 	dup2(null, 2);
-	assert_int_equal(exit_status(spawn(help, -1)), 0);
-	assert_int_equal(exit_status(spawn(bad, -1)), 100);
-	assert_int_equal(exit_status(spawn(fmt, -1)), 100);
-	assert_int_equal(exit_status(spawn(nofile, -1)), 100);
+	assert_int_equal(exit_status(stage_spawn(decoder_bin, help, -1)), 0);
+	assert_int_equal(exit_status(stage_spawn(decoder_bin, bad, -1)), 100);
+	assert_int_equal(exit_status(stage_spawn(decoder_bin, fmt, -1)), 100);
+	assert_int_equal(
+	    exit_status(stage_spawn(decoder_bin, nofile, -1)), 100);
 	/* A bad file among good ones: the others decode, the status is 1. */
-	assert_int_equal(exit_status(spawn(bomb, -1)), 1);
+	assert_int_equal(exit_status(stage_spawn(decoder_bin, bomb, -1)), 1);
 	dup2(out, 1);
 	dup2(errfd, 2);
 	close(out);
@@ -321,20 +256,14 @@ static int
 setup(void **state)
 {
 	(void)state;
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	setenv("PROFPIPE_RUN", dir, 1);
-	return 0;
+	return stage_run_dir(dir);
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[512];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return stage_run_dir_remove(dir);
 }
 
 int
@@ -345,24 +274,8 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_drain),
 	    cmocka_unit_test(test_flags),
 	};
-	char *slash;
-
-	/* $(O)/tests/test_decode_stage: the decoder is $(O)/bin's (make
-	 * asan) or else bin's. */
 	(void)argc;
-	snprintf(decoder_bin, sizeof(decoder_bin), "%s", argv[0]);
-	slash = strrchr(decoder_bin, '/');
-	if (slash != NULL)
-		snprintf(slash,
-		    sizeof(decoder_bin) - (size_t)(slash - decoder_bin),
-		    "/../bin/profpipe-decoder");
-	if (slash == NULL || access(decoder_bin, X_OK) != 0)
-		snprintf(
-		    decoder_bin, sizeof(decoder_bin), "bin/profpipe-decoder");
-	if (access(decoder_bin, X_OK) != 0) {
-		fprintf(stderr, "test_decode_stage: %s: not built; skipped\n",
-		    decoder_bin);
+	if (stage_decoder_bin(decoder_bin, sizeof(decoder_bin), argv[0]) != 0)
 		return 0;
-	}
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

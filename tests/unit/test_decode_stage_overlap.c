@@ -34,9 +34,8 @@
 #include "common/ack.h"
 #include "common/bus.h"
 #include "common/wire.pb-c.h"
+#include "tests/unit/decode_stage_util.h"
 #include "tests/unit/decode_util.h"
-
-extern char **environ;
 
 #define NCTX 32 /* aggregator contexts: one per request, retries too */
 #define NPROF 4
@@ -44,14 +43,6 @@ extern char **environ;
 static char decoder_bin[512];
 static pid_t decoder_pid; /* killed by teardown if a check failed */
 static char dir[] = "/tmp/profpipe-overlap-test-XXXXXX";
-
-/* The fetcher's view of one profile. */
-struct reply {
-	atomic_int done;
-	int err;
-	int status;
-	char reason[ACK_MAX];
-};
 
 /* The aggregator's: what came, per profile p-N. */
 struct agg {
@@ -63,29 +54,6 @@ struct agg {
 	int newest[NPROF + 1];         /* the context of the latest */
 	const char *answer[NPROF + 1]; /* NULL: held; "": OK; a reason */
 };
-
-static void
-on_reply(void *arg, int err, const void *buf, size_t len)
-{
-	struct reply *r = arg;
-
-	r->err = err;
-	if (err == BUS_OK)
-		r->status = ack_read(buf, len, r->reason, sizeof(r->reason));
-	atomic_store(&r->done, 1);
-}
-
-static int
-wait_reply(struct reply *r, int ms)
-{
-	struct timespec ts = {0, 10 * 1000 * 1000};
-
-	while (!atomic_load(&r->done) && ms > 0) {
-		nanosleep(&ts, NULL);
-		ms -= 10;
-	}
-	return atomic_load(&r->done) ? 0 : -1;
-}
 
 static int
 agg_reply(struct agg *g, int c, const char *answer)
@@ -147,25 +115,6 @@ agg_answer(struct agg *g, int n, const char *answer)
 	assert_int_equal(agg_reply(g, g->newest[n], answer), 0);
 }
 
-static uint8_t *
-raw_profile(const char *id, const uint8_t *body, size_t blen, size_t *len)
-{
-	Profpipe__RawProfile raw = PROFPIPE__RAW_PROFILE__INIT;
-	Profpipe__Origin o = PROFPIPE__ORIGIN__INIT;
-	uint8_t *buf;
-
-	o.profile_id = (char *)id;
-	o.kind = "heap";
-	o.target = "http://127.0.0.1:1/debug/pprof/heap";
-	raw.origin = &o;
-	raw.body.data = (uint8_t *)body;
-	raw.body.len = blen;
-	*len = profpipe__raw_profile__get_packed_size(&raw);
-	buf = malloc(*len);
-	profpipe__raw_profile__pack(&raw, buf);
-	return buf;
-}
-
 struct fetcher {
 	struct bus_sock *s;
 	struct bus_ctx *ctx[NPROF + 1];
@@ -217,18 +166,13 @@ not_replied(struct fetcher *f, int n)
 static pid_t
 spawn_decoder(char *const *args)
 {
-	posix_spawn_file_actions_t fa;
 	char c;
 	int fds[2];
 	pid_t pid;
 
 	if (pipe(fds) != 0)
 		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 3);
-	if (posix_spawn(&pid, decoder_bin, &fa, NULL, args, environ) != 0)
-		pid = -1;
-	posix_spawn_file_actions_destroy(&fa);
+	pid = stage_spawn(decoder_bin, args, fds[1]);
 	close(fds[1]);
 	if (pid > 0 && read(fds[0], &c, 1) != 1) /* ready */
 		pid = -1;
@@ -320,24 +264,18 @@ static int
 setup(void **state)
 {
 	(void)state;
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	setenv("PROFPIPE_RUN", dir, 1);
-	return 0;
+	return stage_run_dir(dir);
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[512];
-
 	(void)state;
 	if (decoder_pid > 0) {
 		kill(decoder_pid, SIGKILL);
 		waitpid(decoder_pid, NULL, 0);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return stage_run_dir_remove(dir);
 }
 
 int
@@ -346,24 +284,8 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_overlap),
 	};
-	char *slash;
-
-	/* As test_decode_stage: $(O)/bin's decoder, or else bin's. */
 	(void)argc;
-	snprintf(decoder_bin, sizeof(decoder_bin), "%s", argv[0]);
-	slash = strrchr(decoder_bin, '/');
-	if (slash != NULL)
-		snprintf(slash,
-		    sizeof(decoder_bin) - (size_t)(slash - decoder_bin),
-		    "/../bin/profpipe-decoder");
-	if (slash == NULL || access(decoder_bin, X_OK) != 0)
-		snprintf(
-		    decoder_bin, sizeof(decoder_bin), "bin/profpipe-decoder");
-	if (access(decoder_bin, X_OK) != 0) {
-		fprintf(stderr,
-		    "test_decode_stage_overlap: %s: not built; skipped\n",
-		    decoder_bin);
+	if (stage_decoder_bin(decoder_bin, sizeof(decoder_bin), argv[0]) != 0)
 		return 0;
-	}
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

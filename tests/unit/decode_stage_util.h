@@ -1,0 +1,129 @@
+/*
+ * decode_stage_util: what the decoder stage's tests share. They run the
+ * real profpipe-decoder between sockets of their own, playing the fetcher
+ * (a REQ call per profile, its reply noted here) and the aggregator.
+ */
+#ifndef PROFPIPE_TEST_DECODE_STAGE_UTIL_H
+#define PROFPIPE_TEST_DECODE_STAGE_UTIL_H
+
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/ack.h"
+#include "common/bus.h"
+#include "common/wire.pb-c.h"
+
+/* The fetcher's view of one call: done once the decoder replied. */
+struct reply {
+	atomic_int done;
+	int err;
+	int status;
+	char reason[ACK_MAX];
+};
+
+/* bus_done_fn for bus_call_async: arg is a struct reply. */
+static inline void
+on_reply(void *arg, int err, const void *buf, size_t len)
+{
+	struct reply *r = arg;
+
+	r->err = err;
+	if (err == BUS_OK)
+		r->status = ack_read(buf, len, r->reason, sizeof(r->reason));
+	atomic_store(&r->done, 1);
+}
+
+/* 0 once r is done, -1 if ms passed first. */
+static inline int
+wait_reply(struct reply *r, int ms)
+{
+	struct timespec ts = {0, 10 * 1000 * 1000};
+
+	while (!atomic_load(&r->done) && ms > 0) {
+		nanosleep(&ts, NULL);
+		ms -= 10;
+	}
+	return atomic_load(&r->done) ? 0 : -1;
+}
+
+/* A RawProfile of kind heap with this id and body, packed; free() it. */
+static inline uint8_t *
+raw_profile(const char *id, const uint8_t *body, size_t blen, size_t *len)
+{
+	Profpipe__RawProfile raw = PROFPIPE__RAW_PROFILE__INIT;
+	Profpipe__Origin o = PROFPIPE__ORIGIN__INIT;
+	uint8_t *buf;
+
+	o.profile_id = (char *)id;
+	o.kind = "heap";
+	o.target = "http://127.0.0.1:1/debug/pprof/heap";
+	raw.origin = &o;
+	raw.body.data = (uint8_t *)body;
+	raw.body.len = blen;
+	*len = profpipe__raw_profile__get_packed_size(&raw);
+	buf = malloc(*len);
+	profpipe__raw_profile__pack(&raw, buf);
+	return buf;
+}
+
+/* Run bin with args; ready_fd >= 0 is passed as --ready-fd 3's fd. */
+static inline pid_t
+stage_spawn(const char *bin, char *const *args, int ready_fd)
+{
+	extern char **environ;
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+
+	posix_spawn_file_actions_init(&fa);
+	if (ready_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, ready_fd, 3);
+	if (posix_spawn(&pid, bin, &fa, NULL, args, environ) != 0)
+		pid = -1;
+	posix_spawn_file_actions_destroy(&fa);
+	return pid;
+}
+
+/* The decoder for the test at argv0 ($(O)/tests/NAME): $(O)/bin's (make
+ * asan), else bin's. 0, or -1 (said on stderr) if neither is built. */
+static inline int
+stage_decoder_bin(char *out, size_t n, const char *argv0)
+{
+	const char *slash = strrchr(argv0, '/');
+
+	if (slash == NULL ||
+	    snprintf(out, n, "%.*s/../bin/profpipe-decoder",
+	        (int)(slash - argv0), argv0) >= (int)n ||
+	    access(out, X_OK) != 0)
+		snprintf(out, n, "bin/profpipe-decoder");
+	if (access(out, X_OK) == 0)
+		return 0;
+	fprintf(stderr, "%s: %s: not built; skipped\n", argv0, out);
+	return -1;
+}
+
+/* A scratch run directory, made from the mkdtemp template dir, as
+ * $PROFPIPE_RUN; and its removal. */
+static inline int
+stage_run_dir(char *dir)
+{
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	return setenv("PROFPIPE_RUN", dir, 1);
+}
+
+static inline int
+stage_run_dir_remove(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+#endif
