@@ -219,57 +219,74 @@ sender_take_slot(struct sender *s)
 	return NULL;
 }
 
-/* A RawProfile for o and body, packed into a buffer of ours. */
-static int
-sender_pack(const struct sender_origin *o, const void *body, size_t len,
-    uint8_t **out, size_t *outlen)
-{
-	Profpipe__RawProfile rp = PROFPIPE__RAW_PROFILE__INIT;
-	Profpipe__Origin og = PROFPIPE__ORIGIN__INIT;
-	Profpipe__Label *labels = NULL;
-	Profpipe__Label **lp = NULL;
-	uint8_t *buf;
-	size_t i;
-	int rv = -1;
+/* A RawProfile for o and body, ready to be packed straight into the
+ * message sent (sender_raw_pack): its structs point into o, body and the
+ * label arrays, which sender_raw_free frees. */
+struct sender_raw {
+	Profpipe__RawProfile rp;
+	Profpipe__Origin og;
+	Profpipe__Label *labels;
+	Profpipe__Label **lp;
+};
 
+static void
+sender_raw_free(struct sender_raw *r)
+{
+	xfree(r->labels);
+	xfree(r->lp);
+}
+
+static int
+sender_raw_init(struct sender_raw *r, const struct sender_origin *o,
+    const void *body, size_t len)
+{
+	size_t i;
+
+	profpipe__raw_profile__init(&r->rp);
+	profpipe__origin__init(&r->og);
+	r->labels = NULL;
+	r->lp = NULL;
 	if (o->nlabels > 0) {
-		labels = xcalloc(o->nlabels, sizeof(*labels));
-		lp = xcalloc(o->nlabels, sizeof(*lp));
-		if (labels == NULL || lp == NULL)
-			goto out_free_labels;
+		r->labels = xcalloc(o->nlabels, sizeof(*r->labels));
+		r->lp = xcalloc(o->nlabels, sizeof(*r->lp));
+		if (r->labels == NULL || r->lp == NULL) {
+			sender_raw_free(r);
+			return -1;
+		}
 	}
 	for (i = 0; i < o->nlabels; i++) {
-		profpipe__label__init(&labels[i]);
-		labels[i].key = (char *)o->labels[i].key;
-		labels[i].value = (char *)o->labels[i].value;
-		lp[i] = &labels[i];
+		profpipe__label__init(&r->labels[i]);
+		r->labels[i].key = (char *)o->labels[i].key;
+		r->labels[i].value = (char *)o->labels[i].value;
+		r->lp[i] = &r->labels[i];
 	}
-	og.profile_id = (char *)o->profile_id;
-	og.source = (char *)o->source;
-	og.kind = (char *)o->kind;
-	og.service = (char *)o->service;
-	og.instance = (char *)o->instance;
-	og.job = (char *)o->job;
-	og.target = (char *)o->target;
-	og.n_labels = o->nlabels;
-	og.labels = lp;
-	og.start_ns = o->start_ns;
-	og.end_ns = o->end_ns;
-	og.is_delta = o->is_delta != 0;
-	rp.origin = &og;
-	rp.body.data = (uint8_t *)body;
-	rp.body.len = len;
-	*outlen = profpipe__raw_profile__get_packed_size(&rp);
-	buf = xmalloc(*outlen ? *outlen : 1);
-	if (buf == NULL)
-		goto out_free_labels;
-	profpipe__raw_profile__pack(&rp, buf);
-	*out = buf;
-	rv = 0;
-out_free_labels:
-	xfree(labels);
-	xfree(lp);
-	return rv;
+	r->og.profile_id = (char *)o->profile_id;
+	r->og.source = (char *)o->source;
+	r->og.kind = (char *)o->kind;
+	r->og.service = (char *)o->service;
+	r->og.instance = (char *)o->instance;
+	r->og.job = (char *)o->job;
+	r->og.target = (char *)o->target;
+	r->og.n_labels = o->nlabels;
+	r->og.labels = r->lp;
+	r->og.start_ns = o->start_ns;
+	r->og.end_ns = o->end_ns;
+	r->og.is_delta = o->is_delta != 0;
+	r->rp.origin = &r->og;
+	r->rp.body.data = (uint8_t *)body;
+	r->rp.body.len = len;
+	return 0;
+}
+
+/* bus_fill_fn: the RawProfile into the message nng sends, so the body
+ * (megabytes, for a large heap profile) is copied once, not twice. */
+static void
+sender_raw_pack(void *arg, void *buf, size_t len)
+{
+	struct sender_raw *r = arg;
+
+	(void)len;
+	profpipe__raw_profile__pack(&r->rp, buf);
 }
 
 int
@@ -285,17 +302,18 @@ sender_submit_cb(struct sender *s, const struct sender_origin *o,
     void *arg)
 {
 	struct sender_slot *slot = sender_take_slot(s);
-	uint8_t *msg;
+	struct sender_raw r;
 	size_t mlen;
 	int rv;
 
 	if (slot == NULL)
 		return SENDER_EFULL;
-	if (sender_pack(o, body, len, &msg, &mlen) < 0) {
+	if (sender_raw_init(&r, o, body, len) < 0) {
 		log_warn("%s %s: out of memory packing a profile", o->instance,
 		    o->kind);
 		return -1;
 	}
+	mlen = profpipe__raw_profile__get_packed_size(&r.rp);
 	snprintf(slot->id, sizeof(slot->id), "%s", o->profile_id);
 	snprintf(slot->instance, sizeof(slot->instance), "%s", o->instance);
 	snprintf(slot->kind, sizeof(slot->kind), "%s", o->kind);
@@ -304,22 +322,23 @@ sender_submit_cb(struct sender *s, const struct sender_origin *o,
 	slot->done_arg = arg;
 	slot->busy = 1;
 	s->busy++;
-	rv = bus_call_async(
-	    slot->ctx, msg, mlen, timeout_ms, sender_on_reply, slot);
+	rv = bus_call_async_fill(slot->ctx, mlen, sender_raw_pack, &r,
+	    timeout_ms, sender_on_reply, slot);
 	if (rv != BUS_OK) {
 		slot->busy = 0;
 		s->busy--;
 		s->st.failed++;
 		log_warn("%s %s: profile %s not sent: %s", o->instance,
 		    o->kind, o->profile_id, bus_strerror(rv));
-		xfree(msg);
+		sender_raw_free(&r);
 		return -1;
 	}
 	/* The tap is best effort: a slow subscriber loses copies, never
 	 * slows the pipeline. */
-	if (s->tap != NULL && bus_publish(s->tap, msg, mlen) != BUS_OK)
+	if (s->tap != NULL &&
+	    bus_publish_fill(s->tap, mlen, sender_raw_pack, &r) != BUS_OK)
 		s->st.tap_dropped++;
-	xfree(msg);
+	sender_raw_free(&r);
 	return 0;
 }
 
