@@ -95,6 +95,74 @@ rd_sample_walk(struct rd *rd, size_t i)
 	return NULL;
 }
 
+/* The field after a table entry, if it is another of the same table
+ * (one-byte tag tag) that reads cleanly: into f, and returns where it
+ * ends. NULL otherwise, for pb_next to read it (and report what is
+ * wrong). Go writes each table as one run of fields, so most of the top
+ * level goes through here rather than pb_next's switch. */
+static inline const uint8_t *
+rd_same(const uint8_t *p, const uint8_t *end, const uint8_t *limit,
+    uint8_t tag, struct pb_field *f)
+{
+	uint64_t len;
+	const uint8_t *q;
+
+	if (p >= end || *p != tag)
+		return NULL;
+	q = pb_varint_in(p + 1, end, limit, &len);
+	if (q == NULL || len > (uint64_t)(end - q))
+		return NULL;
+	f->at = p;
+	f->d = q;
+	f->n = (size_t)len;
+	return q + len;
+}
+
+/* Table entry f and the run of the same table's entries right after it,
+ * counted (fill 0: checked against max_table, samples noted) or stored
+ * (fill 1). *pp moves past the run. */
+static int
+rd_run(struct rd *rd, const uint8_t **pp, const uint8_t *end,
+    struct pb_field *f, size_t *seen, int fill)
+{
+	const uint8_t tag = (uint8_t)(f->num << 3 | PB_LEN);
+	const uint8_t *p = *pp;
+	const uint8_t *q;
+	struct pprof_profile *pr = rd->pr;
+	size_t k = seen[f->num];
+	size_t max = rd->lim->max_table;
+
+	for (;;) {
+		if (!fill && k == max)
+			return rd_fail(rd, f->at,
+			    "more than %u %s (max_table)", rd->lim->max_table,
+			    rd_top_names[f->num]);
+		if (!fill && f->num == F_SAMPLE)
+			rd_count_sample(rd, f);
+		if (fill && f->num == F_STRING) {
+			pr->strings[k].p = (const char *)f->d;
+			pr->strings[k].n = f->n;
+		} else if (fill && f->num == F_SAMPLE) {
+			if (rd->sample_ref != NULL) {
+				rd->sample_ref[k].off =
+				    (uint32_t)(f->d - rd->base);
+				rd->sample_ref[k].n = (uint32_t)f->n;
+			}
+		} else if (fill) {
+			rd->msgs[f->num][k].p = f->d;
+			rd->msgs[f->num][k].n = f->n;
+		}
+		k++;
+		q = rd_same(p, end, rd->end, tag, f);
+		if (q == NULL)
+			break;
+		p = q;
+	}
+	seen[f->num] = k;
+	*pp = p;
+	return 0;
+}
+
 /* One pass over the top-level fields. Counting (fill 0) checks the wire
  * format, reads the scalars and sizes the tables; filling (fill 1) stores
  * the payloads of the repeated fields. */
@@ -124,28 +192,9 @@ rd_top(struct rd *rd, const uint8_t *buf, size_t len, int fill)
 		case F_FUNCTION:
 		case F_STRING:
 			WANT(rd, f, PB_LEN);
-			if (!fill && seen[f.num] == rd->lim->max_table)
-				return rd_fail(rd, f.at,
-				    "more than %u %s "
-				    "(max_table)",
-				    rd->lim->max_table, rd_top_names[f.num]);
-			if (!fill && f.num == F_SAMPLE)
-				rd_count_sample(rd, &f);
-			if (fill && f.num == F_STRING) {
-				pr->strings[seen[f.num]].p = (const char *)f.d;
-				pr->strings[seen[f.num]].n = f.n;
-			} else if (fill && f.num == F_SAMPLE) {
-				if (rd->sample_ref != NULL) {
-					rd->sample_ref[seen[f.num]].off =
-					    (uint32_t)(f.d - rd->base);
-					rd->sample_ref[seen[f.num]].n =
-					    (uint32_t)f.n;
-				}
-			} else if (fill) {
-				rd->msgs[f.num][seen[f.num]].p = f.d;
-				rd->msgs[f.num][seen[f.num]].n = f.n;
-			}
-			seen[f.num]++;
+			rv = rd_run(rd, &p, end, &f, seen, fill);
+			if (rv != 0)
+				return rv;
 			break;
 		case F_COMMENT:
 			if (f.wt == PB_VARINT) {
