@@ -95,70 +95,79 @@ rd_sample_walk(struct rd *rd, size_t i)
 	return NULL;
 }
 
-/* The field after a table entry, if it is another of the same table
- * (one-byte tag tag) that reads cleanly: into f, and returns where it
- * ends. NULL otherwise, for pb_next to read it (and report what is
- * wrong). Go writes each table as one run of fields, so most of the top
- * level goes through here rather than pb_next's switch. */
-static inline const uint8_t *
-rd_same(const uint8_t *p, const uint8_t *end, const uint8_t *limit,
-    uint8_t tag, struct pb_field *f)
+/* Table entry f (a sample type, sample, mapping, location, function or
+ * string) and the entries right after it, counted (fill 0: checked
+ * against max_table, samples noted) or stored (fill 1); *pp moves past
+ * them. Go writes most of the top level as such entries, in runs or (CPU
+ * and heap profiles) samples among locations and functions: a check of
+ * the one-byte tag and the length here, rather than pb_next's switch.
+ * Anything else, or a field that does not read cleanly, is left to
+ * pb_next (which reports what is wrong). */
+static inline __attribute__((always_inline)) int
+rd_entries(struct rd *rd, const uint8_t **pp, const uint8_t *end,
+    struct pb_field *f, size_t *seen, const int fill)
 {
-	uint64_t len;
-	const uint8_t *q;
-
-	if (p >= end || *p != tag)
-		return NULL;
-	q = pb_varint_in(p + 1, end, limit, &len);
-	if (q == NULL || len > (uint64_t)(end - q))
-		return NULL;
-	f->at = p;
-	f->d = q;
-	f->n = (size_t)len;
-	return q + len;
-}
-
-/* Table entry f and the run of the same table's entries right after it,
- * counted (fill 0: checked against max_table, samples noted) or stored
- * (fill 1). *pp moves past the run. */
-static int
-rd_run(struct rd *rd, const uint8_t **pp, const uint8_t *end,
-    struct pb_field *f, size_t *seen, int fill)
-{
-	const uint8_t tag = (uint8_t)(f->num << 3 | PB_LEN);
 	const uint8_t *p = *pp;
 	const uint8_t *q;
 	struct pprof_profile *pr = rd->pr;
-	size_t k = seen[f->num];
-	size_t max = rd->lim->max_table;
+	const size_t max = rd->lim->max_table;
+	uint32_t num = f->num;
+	uint64_t len;
+	size_t k;
+	uint8_t t = 0;
 
 	for (;;) {
-		if (!fill && k == max)
-			return rd_fail(rd, f->at,
-			    "more than %u %s (max_table)", rd->lim->max_table,
-			    rd_top_names[f->num]);
-		if (!fill && f->num == F_SAMPLE)
-			rd_count_sample(rd, f);
-		if (fill && f->num == F_STRING) {
-			pr->strings[k].p = (const char *)f->d;
-			pr->strings[k].n = f->n;
-		} else if (fill && f->num == F_SAMPLE) {
-			if (rd->sample_ref != NULL) {
-				rd->sample_ref[k].off =
-				    (uint32_t)(f->d - rd->base);
-				rd->sample_ref[k].n = (uint32_t)f->n;
+		/* A run of one table's entries, its count in a register. */
+		k = seen[num];
+		for (;;) {
+			if (!fill && k == max)
+				return rd_fail(rd, f->at,
+				    "more than %u %s (max_table)",
+				    rd->lim->max_table, rd_top_names[num]);
+			if (!fill && num == F_SAMPLE)
+				rd_count_sample(rd, f);
+			if (fill && num == F_STRING) {
+				pr->strings[k].p = (const char *)f->d;
+				pr->strings[k].n = f->n;
+			} else if (fill && num == F_SAMPLE) {
+				if (rd->sample_ref != NULL) {
+					rd->sample_ref[k].off =
+					    (uint32_t)(f->d - rd->base);
+					rd->sample_ref[k].n = (uint32_t)f->n;
+				}
+			} else if (fill) {
+				rd->msgs[num][k].p = f->d;
+				rd->msgs[num][k].n = f->n;
 			}
-		} else if (fill) {
-			rd->msgs[f->num][k].p = f->d;
-			rd->msgs[f->num][k].n = f->n;
+			k++;
+			if (p >= end)
+				break;
+			t = *p;
+			if (t != (num << 3 | PB_LEN))
+				break;
+			q = pb_varint_in(p + 1, end, rd->end, &len);
+			if (q == NULL || len > (uint64_t)(end - q))
+				break;
+			f->at = p;
+			f->d = q;
+			f->n = (size_t)len;
+			p = q + len;
 		}
-		k++;
-		q = rd_same(p, end, rd->end, tag, f);
-		if (q == NULL)
+		seen[num] = k;
+		/* Another table's entry next (or the same one's, cut). */
+		if (p >= end || (t & 7) != PB_LEN ||
+		    t < (F_SAMPLE_TYPE << 3) || t > (F_STRING << 3 | PB_LEN) ||
+		    t == (num << 3 | PB_LEN))
 			break;
-		p = q;
+		q = pb_varint_in(p + 1, end, rd->end, &len);
+		if (q == NULL || len > (uint64_t)(end - q))
+			break;
+		num = t >> 3;
+		f->at = p;
+		f->d = q;
+		f->n = (size_t)len;
+		p = q + len;
 	}
-	seen[f->num] = k;
 	*pp = p;
 	return 0;
 }
@@ -192,7 +201,8 @@ rd_top(struct rd *rd, const uint8_t *buf, size_t len, int fill)
 		case F_FUNCTION:
 		case F_STRING:
 			WANT(rd, f, PB_LEN);
-			rv = rd_run(rd, &p, end, &f, seen, fill);
+			rv = fill ? rd_entries(rd, &p, end, &f, seen, 1)
+			          : rd_entries(rd, &p, end, &f, seen, 0);
 			if (rv != 0)
 				return rv;
 			break;

@@ -311,6 +311,7 @@ test_messages(void **state)
 	struct arena *a = arena_new(0);
 	struct pprof_profile r;
 	struct w ln;
+	struct w many[3];
 	char err[512];
 	size_t i;
 
@@ -359,6 +360,23 @@ test_messages(void **state)
 	assert_int_equal(
 	    pprof_read(p.b, p.n, &lim, a, &r, err, sizeof(err)), DECODE_EBAD);
 	assert_non_null(strstr(err, "location 0: bad varint"));
+	/* max_table in a run of functions, and among other tables */
+	decode_limits_default(&lim);
+	lim.max_table = 2;
+	go_tables(&fn, loc);
+	many[0] = many[1] = many[2] = fn;
+	profile(&p, many, 3, loc, 2);
+	assert_int_equal(
+	    pprof_read(p.b, p.n, &lim, a, &r, err, sizeof(err)), DECODE_EBAD);
+	assert_non_null(strstr(err, "more than 2 functions (max_table)"));
+	p.n = 0;
+	for (i = 0; i < 3; i++) {
+		w_msg(&p, 5, &fn);
+		w_msg(&p, 4, &loc[0]);
+	}
+	assert_int_equal(
+	    pprof_read(p.b, p.n, &lim, a, &r, err, sizeof(err)), DECODE_EBAD);
+	assert_non_null(strstr(err, "more than 2 functions (max_table)"));
 	arena_free(a);
 }
 
