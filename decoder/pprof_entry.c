@@ -332,6 +332,9 @@ rd_location_go(struct rd *rd, const uint8_t *p, const uint8_t *end,
 	return p;
 }
 
+/* Lines per chunk: most locations have one, a few a handful. */
+#define RD_LINE_CHUNK 256
+
 int
 rd_location(struct rd *rd, const struct pb_slice *s, struct pprof_location *l)
 {
@@ -339,6 +342,7 @@ rd_location(struct rd *rd, const struct pb_slice *s, struct pprof_location *l)
 	const uint8_t *end = p + s->n;
 	struct pb_field f;
 	uint32_t n = 0;
+	size_t chunk;
 	int rv;
 
 	memset(l, 0, sizeof(*l));
@@ -381,12 +385,21 @@ rd_location(struct rd *rd, const struct pb_slice *s, struct pprof_location *l)
 	}
 	l->mapping = pprof_idmap_get(&rd->mmap, l->mapping_id);
 	l->n_lines = n;
-	if (n > 0) {
-		l->lines =
-		    arena_alloc(arena_scratch(rd->a), n * sizeof(*l->lines));
-		if (l->lines == NULL)
+	if (n == 0)
+		return 0;
+	if ((size_t)(rd->line_end - rd->line_at) < n) {
+		chunk = n > RD_LINE_CHUNK ? n : RD_LINE_CHUNK;
+		rd->line_at = arena_alloc(
+		    arena_scratch(rd->a), chunk * sizeof(*rd->line_at));
+		if (rd->line_at == NULL)
 			return rd_nomem(rd, "locations");
-		memcpy(l->lines, rd->tmp_line, n * sizeof(*l->lines));
+		rd->line_end = rd->line_at + chunk;
 	}
+	l->lines = rd->line_at;
+	rd->line_at += n;
+	if (n == 1)
+		l->lines[0] = rd->tmp_line[0];
+	else
+		memcpy(l->lines, rd->tmp_line, n * sizeof(*l->lines));
 	return 0;
 }

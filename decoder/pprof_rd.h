@@ -54,6 +54,10 @@ struct rd {
 	uint32_t *tmp_loc;             /* max_depth */
 	struct pprof_line *tmp_line;   /* max_depth */
 	struct pprof_label *tmp_label; /* max_labels */
+	/* the locations' lines: carved from chunks, not one arena_alloc
+	 * (and a memcpy call) per location */
+	struct pprof_line *line_at;
+	struct pprof_line *line_end;
 	/* per location: the frames it makes (max(1, lines)), in a byte so
 	 * the table stays in L1; nfr_ok: none was over 255 */
 	uint8_t *nfr;

@@ -409,6 +409,10 @@ rd_tables(struct rd *rd)
 	    arena_scratch(rd->a));
 	if (rv != 0)
 		return rv;
+	rd->nfr = arena_alloc(arena_scratch(rd->a), pr->n_locations + 1);
+	if (rd->nfr == NULL)
+		return rd_nomem(rd, "locations");
+	rd->nfr_ok = 1;
 	rd->kind = "location";
 	for (i = 0; i < pr->n_locations; i++) {
 		rd->index = i;
@@ -417,21 +421,15 @@ rd_tables(struct rd *rd)
 		    rd, &rd->msgs[F_LOCATION][i], &pr->locations[i]);
 		if (rv != 0)
 			return rv;
+		n = pr->locations[i].n_lines ? pr->locations[i].n_lines : 1;
+		rd->nfr[i] = (uint8_t)(n < 255 ? n : 255);
+		rd->nfr_ok &= n < 255;
 	}
 	rv =
 	    rd_ids(rd, &rd->lmap, &pr->locations[0].id, sizeof(*pr->locations),
 	        pr->n_locations, "location", rd->msgs[F_LOCATION], rd->a);
 	if (rv != 0)
 		return rv;
-	rd->nfr = arena_alloc(arena_scratch(rd->a), pr->n_locations + 1);
-	if (rd->nfr == NULL)
-		return rd_nomem(rd, "locations");
-	rd->nfr_ok = 1;
-	for (i = 0; i < pr->n_locations; i++) {
-		n = pr->locations[i].n_lines ? pr->locations[i].n_lines : 1;
-		rd->nfr[i] = (uint8_t)(n < 255 ? n : 255);
-		rd->nfr_ok &= n < 255;
-	}
 	rd->kind = "sample type";
 	rd->id = 0;
 	for (i = 0; i < pr->n_sample_types; i++) {

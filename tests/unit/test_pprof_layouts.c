@@ -176,10 +176,17 @@ test_go_layout(void **state)
 {
 	struct w fn;
 	struct w loc[2];
+	struct w ln = {{0x08, 0x01, 0x10, 0x05}, 4};
+	int i;
 
 	(void)state;
 	go_tables(&fn, loc);
 	expect(&fn, 1, loc, 2, 0, "Go's layout");
+	/* a location of more lines than the reader's chunk of them (256),
+	 * after one that used part of a chunk */
+	for (i = 0; i < 300; i++)
+		w_msg(&loc[1], 4, &ln);
+	expect(&fn, 1, loc, 2, 0, "300 lines");
 }
 
 /* Each way off Go's layout, one at a time. */
