@@ -42,21 +42,22 @@ static const char *const rd_top_names[F_TOP] = {
     "",
 };
 
-/* What the sample pass plans with, met in the counting pass. */
-static void
-rd_count_sample(struct rd *rd, const struct pb_field *f)
+/* What the sample pass plans with, met in the counting pass: a sample's
+ * field starts at at, its payload is d[0 .. n). */
+static inline void
+rd_count_sample(struct rd *rd, const uint8_t *at, const uint8_t *d, size_t n)
 {
 	if (rd->first_sample == NULL) {
-		rd->first_sample = f->at;
-		rd->first.p = f->d;
-		rd->first.n = f->n;
-	} else if (f->at != rd->samples_end)
+		rd->first_sample = at;
+		rd->first.p = d;
+		rd->first.n = n;
+	} else if (at != rd->samples_end)
 		rd->scattered = 1;
-	if (f->d + f->n > rd->samples_end)
-		rd->samples_end = f->d + f->n;
-	rd->samples_bytes += f->n;
-	if (f->n > rd->max_sample)
-		rd->max_sample = f->n;
+	if (d + n > rd->samples_end)
+		rd->samples_end = d + n;
+	rd->samples_bytes += n;
+	if (n > rd->max_sample)
+		rd->max_sample = n;
 }
 
 const struct pb_slice *
@@ -105,12 +106,15 @@ rd_sample_walk(struct rd *rd, size_t i)
  * pb_next (which reports what is wrong). */
 static inline __attribute__((always_inline)) int
 rd_entries(struct rd *rd, const uint8_t **pp, const uint8_t *end,
-    struct pb_field *f, size_t *seen, const int fill)
+    const struct pb_field *f, size_t *seen, const int fill)
 {
 	const uint8_t *p = *pp;
 	const uint8_t *q;
 	struct pprof_profile *pr = rd->pr;
 	const size_t max = rd->lim->max_table;
+	const uint8_t *at = f->at; /* the entry's field, in registers */
+	const uint8_t *d = f->d;
+	size_t n = f->n;
 	uint32_t num = f->num;
 	uint64_t len;
 	size_t k;
@@ -121,23 +125,23 @@ rd_entries(struct rd *rd, const uint8_t **pp, const uint8_t *end,
 		k = seen[num];
 		for (;;) {
 			if (!fill && k == max)
-				return rd_fail(rd, f->at,
+				return rd_fail(rd, at,
 				    "more than %u %s (max_table)",
 				    rd->lim->max_table, rd_top_names[num]);
 			if (!fill && num == F_SAMPLE)
-				rd_count_sample(rd, f);
+				rd_count_sample(rd, at, d, n);
 			if (fill && num == F_STRING) {
-				pr->strings[k].p = (const char *)f->d;
-				pr->strings[k].n = f->n;
+				pr->strings[k].p = (const char *)d;
+				pr->strings[k].n = n;
 			} else if (fill && num == F_SAMPLE) {
 				if (rd->sample_ref != NULL) {
 					rd->sample_ref[k].off =
-					    (uint32_t)(f->d - rd->base);
-					rd->sample_ref[k].n = (uint32_t)f->n;
+					    (uint32_t)(d - rd->base);
+					rd->sample_ref[k].n = (uint32_t)n;
 				}
 			} else if (fill) {
-				rd->msgs[num][k].p = f->d;
-				rd->msgs[num][k].n = f->n;
+				rd->msgs[num][k].p = d;
+				rd->msgs[num][k].n = n;
 			}
 			k++;
 			if (p >= end)
@@ -148,9 +152,9 @@ rd_entries(struct rd *rd, const uint8_t **pp, const uint8_t *end,
 			q = pb_varint_in(p + 1, end, rd->end, &len);
 			if (q == NULL || len > (uint64_t)(end - q))
 				break;
-			f->at = p;
-			f->d = q;
-			f->n = (size_t)len;
+			at = p;
+			d = q;
+			n = (size_t)len;
 			p = q + len;
 		}
 		seen[num] = k;
@@ -163,9 +167,9 @@ rd_entries(struct rd *rd, const uint8_t **pp, const uint8_t *end,
 		if (q == NULL || len > (uint64_t)(end - q))
 			break;
 		num = t >> 3;
-		f->at = p;
-		f->d = q;
-		f->n = (size_t)len;
+		at = p;
+		d = q;
+		n = (size_t)len;
 		p = q + len;
 	}
 	*pp = p;
