@@ -428,6 +428,8 @@ rd_tables(struct rd *rd)
 		n = pr->locations[i].n_lines ? pr->locations[i].n_lines : 1;
 		rd->nfr[i] = (uint8_t)(n < 255 ? n : 255);
 		rd->nfr_ok &= n < 255;
+		pr->n_loc_frames += n;
+		pr->n_bare_locations += pr->locations[i].n_lines == 0;
 	}
 	rv =
 	    rd_ids(rd, &rd->lmap, &pr->locations[0].id, sizeof(*pr->locations),
