@@ -134,7 +134,7 @@ rd_function_go(
 	return p;
 }
 
-int
+static int
 rd_function(struct rd *rd, const struct pb_slice *s, struct pprof_function *fn)
 {
 	const uint8_t *p = s->p;
@@ -168,6 +168,25 @@ rd_function(struct rd *rd, const struct pb_slice *s, struct pprof_function *fn)
 	        0 ||
 	    rd_str(rd, s->p, (int64_t)v[4], &fn->filename, "filename") != 0)
 		return DECODE_EBAD;
+	return 0;
+}
+
+int
+rd_functions(struct rd *rd)
+{
+	struct pprof_profile *pr = rd->pr;
+	size_t i;
+	int rv;
+
+	rd->kind = "function";
+	for (i = 0; i < pr->n_functions; i++) {
+		rd->index = i;
+		rd->id = 0;
+		rv = rd_function(
+		    rd, &rd->msgs[F_FUNCTION][i], &pr->functions[i]);
+		if (rv != 0)
+			return rv;
+	}
 	return 0;
 }
 
@@ -335,7 +354,7 @@ rd_location_go(struct rd *rd, const uint8_t *p, const uint8_t *end,
 /* Lines per chunk: most locations have one, a few a handful. */
 #define RD_LINE_CHUNK 256
 
-int
+static int
 rd_location(struct rd *rd, const struct pb_slice *s, struct pprof_location *l)
 {
 	const uint8_t *p = s->p;
@@ -401,5 +420,34 @@ rd_location(struct rd *rd, const struct pb_slice *s, struct pprof_location *l)
 		l->lines[0] = rd->tmp_line[0];
 	else
 		memcpy(l->lines, rd->tmp_line, n * sizeof(*l->lines));
+	return 0;
+}
+
+int
+rd_locations(struct rd *rd)
+{
+	struct pprof_profile *pr = rd->pr;
+	uint32_t n;
+	size_t i;
+	int rv;
+
+	rd->nfr = arena_alloc(arena_scratch(rd->a), pr->n_locations + 1);
+	if (rd->nfr == NULL)
+		return rd_nomem(rd, "locations");
+	rd->nfr_ok = 1;
+	rd->kind = "location";
+	for (i = 0; i < pr->n_locations; i++) {
+		rd->index = i;
+		rd->id = 0;
+		rv = rd_location(
+		    rd, &rd->msgs[F_LOCATION][i], &pr->locations[i]);
+		if (rv != 0)
+			return rv;
+		n = pr->locations[i].n_lines ? pr->locations[i].n_lines : 1;
+		rd->nfr[i] = (uint8_t)(n < 255 ? n : 255);
+		rd->nfr_ok &= n < 255;
+		pr->n_loc_frames += n;
+		pr->n_bare_locations += pr->locations[i].n_lines == 0;
+	}
 	return 0;
 }

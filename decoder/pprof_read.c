@@ -382,19 +382,12 @@ rd_tables(struct rd *rd)
 	struct pb_slice *m;
 	int64_t type;
 	int64_t unit;
-	uint32_t n;
 	size_t i;
 	int rv;
 
-	rd->kind = "function";
-	for (i = 0; i < pr->n_functions; i++) {
-		rd->index = i;
-		rd->id = 0;
-		rv = rd_function(
-		    rd, &rd->msgs[F_FUNCTION][i], &pr->functions[i]);
-		if (rv != 0)
-			return rv;
-	}
+	rv = rd_functions(rd);
+	if (rv != 0)
+		return rv;
 	rv = rd_ids(rd, &rd->fmap, &pr->functions[0].id,
 	    sizeof(*pr->functions), pr->n_functions, "function",
 	    rd->msgs[F_FUNCTION], arena_scratch(rd->a));
@@ -413,24 +406,9 @@ rd_tables(struct rd *rd)
 	    arena_scratch(rd->a));
 	if (rv != 0)
 		return rv;
-	rd->nfr = arena_alloc(arena_scratch(rd->a), pr->n_locations + 1);
-	if (rd->nfr == NULL)
-		return rd_nomem(rd, "locations");
-	rd->nfr_ok = 1;
-	rd->kind = "location";
-	for (i = 0; i < pr->n_locations; i++) {
-		rd->index = i;
-		rd->id = 0;
-		rv = rd_location(
-		    rd, &rd->msgs[F_LOCATION][i], &pr->locations[i]);
-		if (rv != 0)
-			return rv;
-		n = pr->locations[i].n_lines ? pr->locations[i].n_lines : 1;
-		rd->nfr[i] = (uint8_t)(n < 255 ? n : 255);
-		rd->nfr_ok &= n < 255;
-		pr->n_loc_frames += n;
-		pr->n_bare_locations += pr->locations[i].n_lines == 0;
-	}
+	rv = rd_locations(rd);
+	if (rv != 0)
+		return rv;
 	rv =
 	    rd_ids(rd, &rd->lmap, &pr->locations[0].id, sizeof(*pr->locations),
 	        pr->n_locations, "location", rd->msgs[F_LOCATION], rd->a);
