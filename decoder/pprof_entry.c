@@ -123,6 +123,8 @@ rd_function_go(
 	const uint8_t *q;
 	uint32_t k;
 
+	/* unrolled: v[k] in registers, no loop counter */
+#pragma GCC unroll 5
 	for (k = 1; k <= 5; k++) {
 		if (p >= end || *p != (k << 3 | PB_VARINT))
 			continue;
