@@ -96,6 +96,72 @@ rd_sample_walk(struct rd *rd, size_t i)
 	return NULL;
 }
 
+/* An entry of a table at the top level: where its field starts, its
+ * payload. */
+struct rd_entry {
+	const uint8_t *at;
+	const uint8_t *d;
+	size_t n;
+};
+
+enum { RD_MSG, RD_STRING, RD_SAMPLE }; /* where an entry is stored */
+
+/* Entry *e of table num and those right after it with the same one-byte
+ * tag, counted from *kp (fill 0: checked against max_table, samples
+ * noted) or stored (fill 1, where cls says); *pp moves past them and *e
+ * is the last. Inline, with fill and cls constant: a loop for each. */
+static inline __attribute__((always_inline)) int
+rd_run(struct rd *rd, const uint8_t **pp, const uint8_t *end,
+    struct rd_entry *e, size_t *kp, uint32_t num, const int fill,
+    const int cls)
+{
+	const uint8_t *p = *pp;
+	const uint8_t *q;
+	const uint8_t tag = (uint8_t)(num << 3 | PB_LEN);
+	const size_t max = rd->lim->max_table;
+	struct pb_slice *msgs = rd->msgs[num];
+	struct pprof_str *strs = rd->pr->strings;
+	size_t k = *kp;
+	uint64_t len;
+	int rv = 0;
+
+	for (;;) {
+		if (!fill && k == max) {
+			rv = rd_fail(rd, e->at, "more than %u %s (max_table)",
+			    rd->lim->max_table, rd_top_names[num]);
+			break;
+		}
+		if (!fill && cls == RD_SAMPLE)
+			rd_count_sample(rd, e->at, e->d, e->n);
+		if (fill && cls == RD_STRING) {
+			strs[k].p = (const char *)e->d;
+			strs[k].n = e->n;
+		} else if (fill && cls == RD_SAMPLE) {
+			if (rd->sample_ref != NULL) {
+				rd->sample_ref[k].off =
+				    (uint32_t)(e->d - rd->base);
+				rd->sample_ref[k].n = (uint32_t)e->n;
+			}
+		} else if (fill) {
+			msgs[k].p = e->d;
+			msgs[k].n = e->n;
+		}
+		k++;
+		if (p >= end || *p != tag)
+			break;
+		q = pb_varint_in(p + 1, end, rd->end, &len);
+		if (q == NULL || len > (uint64_t)(end - q))
+			break;
+		e->at = p;
+		e->d = q;
+		e->n = (size_t)len;
+		p = q + len;
+	}
+	*kp = k;
+	*pp = p;
+	return rv;
+}
+
 /* Table entry f (a sample type, sample, mapping, location, function or
  * string) and the entries right after it, counted (fill 0: checked
  * against max_table, samples noted) or stored (fill 1); *pp moves past
@@ -110,66 +176,38 @@ rd_entries(struct rd *rd, const uint8_t **pp, const uint8_t *end,
 {
 	const uint8_t *p = *pp;
 	const uint8_t *q;
-	struct pprof_profile *pr = rd->pr;
-	const size_t max = rd->lim->max_table;
-	const uint8_t *at = f->at; /* the entry's field, in registers */
-	const uint8_t *d = f->d;
-	size_t n = f->n;
+	struct rd_entry e = {f->at, f->d, f->n};
 	uint32_t num = f->num;
 	uint64_t len;
-	size_t k;
-	uint8_t t = 0;
+	uint8_t t;
+	int rv;
 
 	for (;;) {
-		/* A run of one table's entries, its count in a register. */
-		k = seen[num];
-		for (;;) {
-			if (!fill && k == max)
-				return rd_fail(rd, at,
-				    "more than %u %s (max_table)",
-				    rd->lim->max_table, rd_top_names[num]);
-			if (!fill && num == F_SAMPLE)
-				rd_count_sample(rd, at, d, n);
-			if (fill && num == F_STRING) {
-				pr->strings[k].p = (const char *)d;
-				pr->strings[k].n = n;
-			} else if (fill && num == F_SAMPLE) {
-				if (rd->sample_ref != NULL) {
-					rd->sample_ref[k].off =
-					    (uint32_t)(d - rd->base);
-					rd->sample_ref[k].n = (uint32_t)n;
-				}
-			} else if (fill) {
-				rd->msgs[num][k].p = d;
-				rd->msgs[num][k].n = n;
-			}
-			k++;
-			if (p >= end)
-				break;
-			t = *p;
-			if (t != (num << 3 | PB_LEN))
-				break;
-			q = pb_varint_in(p + 1, end, rd->end, &len);
-			if (q == NULL || len > (uint64_t)(end - q))
-				break;
-			at = p;
-			d = q;
-			n = (size_t)len;
-			p = q + len;
-		}
-		seen[num] = k;
+		if (num == F_SAMPLE)
+			rv = rd_run(
+			    rd, &p, end, &e, &seen[num], num, fill, RD_SAMPLE);
+		else if (fill && num == F_STRING)
+			rv = rd_run(
+			    rd, &p, end, &e, &seen[num], num, fill, RD_STRING);
+		else
+			rv = rd_run(
+			    rd, &p, end, &e, &seen[num], num, fill, RD_MSG);
+		if (rv != 0)
+			return rv;
 		/* Another table's entry next (or the same one's, cut). */
-		if (p >= end || (t & 7) != PB_LEN ||
-		    t < (F_SAMPLE_TYPE << 3) || t > (F_STRING << 3 | PB_LEN) ||
-		    t == (num << 3 | PB_LEN))
+		if (p >= end)
+			break;
+		t = *p;
+		if ((t & 7) != PB_LEN || t < (F_SAMPLE_TYPE << 3) ||
+		    t > (F_STRING << 3 | PB_LEN) || t == (num << 3 | PB_LEN))
 			break;
 		q = pb_varint_in(p + 1, end, rd->end, &len);
 		if (q == NULL || len > (uint64_t)(end - q))
 			break;
 		num = t >> 3;
-		at = p;
-		d = q;
-		n = (size_t)len;
+		e.at = p;
+		e.d = q;
+		e.n = (size_t)len;
 		p = q + len;
 	}
 	*pp = p;
