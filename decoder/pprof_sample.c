@@ -210,12 +210,38 @@ rd_sample_other(struct rd *rd, const struct pb_field *f, int64_t *vals,
 	const uint8_t *qend;
 	struct pprof_label *lb;
 	uint64_t v;
+	uint64_t w;
+	uint64_t stop;
+	unsigned start;
 	int rv;
 
 	switch (f->num << 3 | f->wt) {
 	case 2 << 3 | PB_LEN:
 		q = f->d;
 		qend = q + f->n;
+		/* Every value that ends in one 8-byte load at a time, as
+		 * rd_xlocs_body reads ids: a heap profile's four values
+		 * usually fit in one. What is left (a value over 8 bytes,
+		 * or cut short) goes the careful way below. */
+		while (q < qend && rd->end - q >= 8) {
+			memcpy(&w, q, 8);
+			stop = ~w & 0x8080808080808080ULL;
+			if (qend - q < 8) /* only values that end inside */
+				stop &= ~0ULL >> (64 - 8 * (qend - q));
+			if (stop == 0)
+				break;
+			start = 0;
+			while (stop != 0) {
+				v = (w & ((stop & -stop) * 2 - 1)) >> start;
+				v = pext ? rd_pext7(v) : pb_squeeze(v);
+				if (*nv < nt)
+					vals[*nv] = (int64_t)v;
+				(*nv)++;
+				start = (unsigned)__builtin_ctzll(stop) + 1;
+				stop &= stop - 1;
+			}
+			q += start >> 3;
+		}
 		while (q < qend) {
 			q = rd_varint_packed(q, qend, rd->end, &v, pext);
 			if (q == NULL)

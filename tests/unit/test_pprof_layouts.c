@@ -517,9 +517,33 @@ rnd_profile(struct w *out)
 	w_field(&m, 1, 1);
 	w_field(&m, 2, 2);
 	w_msg(out, 1, &m);
+	w_msg(out, 1, &m); /* two sample types */
+	/* the sample: two values, nonzero (the decoder keeps the stack),
+	 * of any length, packed, unpacked or both */
 	m.n = 0;
 	w_field(&m, 1, 1 + rnd(nl));
-	w_field(&m, 2, 7);
+	v[0] = rnd_value() | 1;
+	v[1] = rnd_value() | 1;
+	switch (rnd(3)) {
+	case 0:
+		w_field(&m, 2, v[0]);
+		w_field(&m, 2, v[1]);
+		break;
+	case 1:
+		ln.n = 0;
+		w_varint(&ln, v[0]);
+		w_varint(&ln, v[1]);
+		w_msg(&m, 2, &ln);
+		break;
+	default:
+		ln.n = 0;
+		w_varint(&ln, v[0]);
+		w_msg(&m, 2, &ln);
+		w_field(&m, 2, v[1]);
+		break;
+	}
+	if (rnd(4) == 0)
+		rnd_unknown(&m);
 	w_msg(out, 2, &m);
 	/* the three tables, one run each or interleaved at random */
 	while (k[0] < nf || k[1] < nl || k[2] < 5) {
@@ -553,6 +577,36 @@ refused_for_references(int rv, const char *err, const char *what, int i)
 		    "%s %d: only protobuf-c accepts it (%s)", what, i, err);
 }
 
+/* The decoder's way (pprof_read_stack, values read 8 bytes at a time)
+ * gives the values pprof_read gives, for a profile of one sample. */
+static void
+decoder_agrees(const struct w *p, int i)
+{
+	struct decode_limits lim;
+	struct arena *a = arena_new(0);
+	struct pprof_profile r;
+	Profpipe__Decoded d;
+	char err[512];
+	uint8_t *copy = malloc(p->n + 1);
+
+	assert_non_null(copy);
+	decode_limits_default(&lim);
+	memcpy(copy, p->b, p->n);
+	assert_int_equal(
+	    pprof_read(copy, p->n, &lim, a, &r, err, sizeof(err)), 0);
+	memcpy(copy, p->b, p->n); /* the decoder writes NULs in place */
+	if (decode_profile(copy, p->n, &lim, a, &d, err, sizeof(err)) != 0)
+		fail_msg("profile %d: decoder: %s", i, err);
+	assert_int_equal(d.n_stack_hash, 1);
+	assert_int_equal(d.n_values, 2);
+	if (d.values[0] != r.values[0] || d.values[1] != r.values[1])
+		fail_msg("profile %d: values %lld %lld, want %lld %lld", i,
+		    (long long)d.values[0], (long long)d.values[1],
+		    (long long)r.values[0], (long long)r.values[1]);
+	free(copy);
+	arena_free(a);
+}
+
 static void
 test_random(void **state)
 {
@@ -570,6 +624,7 @@ test_random(void **state)
 		rv = both(p.b, p.n, err, sizeof(err));
 		if (rv != 0)
 			fail_msg("profile %d: %d (%s)", i, rv, err);
+		decoder_agrees(&p, i);
 		/* cut inside a last field of 10 bytes: both refuse it */
 		w_raw(&p, 1000, PB_I64, 8);
 		cut = 1 + rnd(9);
