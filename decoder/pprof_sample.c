@@ -69,13 +69,31 @@ rd_label(struct rd *rd, const struct pb_field *lf, struct pprof_label *lb)
 {
 	const uint8_t *p = lf->d;
 	const uint8_t *end = p + lf->n;
-	int64_t key = 0;
-	int64_t str = 0;
-	int64_t unit = 0;
+	uint64_t v[5] = {0, 0, 0, 0, 0}; /* by field number */
+	const uint8_t *q;
+	int64_t key;
+	int64_t str;
+	int64_t unit;
 	struct pb_field f;
+	uint32_t k;
 	int rv;
 
-	lb->num = 0;
+	/* Go's order (key, str, num, num_unit; each once, optional)
+	 * without pb_next's switch, up to the first field that is
+	 * anything else; the loop below goes on from there. */
+#pragma GCC unroll 4
+	for (k = 1; k <= 4; k++) {
+		if (p >= end || *p != (k << 3 | PB_VARINT))
+			continue;
+		q = pb_varint_in(p + 1, end, rd->end, &v[k]);
+		if (q == NULL)
+			break;
+		p = q;
+	}
+	key = (int64_t)v[1];
+	str = (int64_t)v[2];
+	lb->num = (int64_t)v[3];
+	unit = (int64_t)v[4];
 	while (p < end) {
 		rv = pb_next(&p, end, &f);
 		if (rv != 0)

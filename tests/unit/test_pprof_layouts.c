@@ -1,13 +1,15 @@
 /*
  * test_pprof_layouts: the reader's shortcuts for Go's layout against
  * protobuf-c, on layouts Go never writes. The reader takes a function's,
- * a location's and a line's fields in Go's order without pb_next's
- * switch, and a run of one table's entries at the top level without it
- * too; anything else must fall back to the generic loop and come out as
- * protobuf-c reads it: fields out of order, repeated (the last wins),
- * unknown fields of every wire type, long varints, tables interleaved,
- * and truncation (refused by both). Profiles are written byte by byte,
- * some by hand, many at random from a fixed seed.
+ * a location's, a line's and a label's fields in Go's order without
+ * pb_next's switch, a run of one table's entries at the top level without
+ * it too, and a sample's packed values 8 bytes at a time; anything else
+ * must fall back to the generic loop and come out as protobuf-c reads it
+ * (and the values as the decoder reads them): fields out of order,
+ * repeated (the last wins), unknown fields of every wire type, long
+ * varints, tables interleaved, and truncation (refused by both).
+ * Profiles are written byte by byte, some by hand, many at random from a
+ * fixed seed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -101,10 +103,10 @@ both(const uint8_t *buf, size_t len, char *err, size_t errlen)
 
 /* A profile around the given function and location messages: sample
  * type samples/count, strings "", "samples", "count", "f", "f.go", and a
- * sample over location ids 1 and 2. */
+ * sample over location ids 1 and 2, with label lab if not NULL. */
 static void
-profile(struct w *out, const struct w *fn, size_t nfn, const struct w *loc,
-    size_t nloc)
+profile_with(struct w *out, const struct w *fn, size_t nfn,
+    const struct w *loc, size_t nloc, const struct w *lab)
 {
 	static const char *strs[] = {"", "samples", "count", "f", "f.go"};
 	struct w m;
@@ -119,6 +121,8 @@ profile(struct w *out, const struct w *fn, size_t nfn, const struct w *loc,
 	w_field(&m, 1, 1); /* location ids 1, 2, unpacked */
 	w_field(&m, 1, 2);
 	w_field(&m, 2, 7);
+	if (lab != NULL)
+		w_msg(&m, 3, lab);
 	w_msg(out, 2, &m);
 	for (i = 0; i < nloc; i++)
 		w_msg(out, 4, &loc[i]);
@@ -126,6 +130,13 @@ profile(struct w *out, const struct w *fn, size_t nfn, const struct w *loc,
 		w_msg(out, 5, &fn[i]);
 	for (i = 0; i < 5; i++)
 		w_bytes(out, 6, strs[i], strlen(strs[i]));
+}
+
+static void
+profile(struct w *out, const struct w *fn, size_t nfn, const struct w *loc,
+    size_t nloc)
+{
+	profile_with(out, fn, nfn, loc, nloc, NULL);
 }
 
 static void
@@ -305,6 +316,49 @@ test_by_hand(void **state)
 	w_raw(&ln, 1, PB_I32, 4);
 	w_msg(&loc[0], 4, &ln);
 	expect(&fn, 1, loc, 2, 1, "line function as fixed32");
+}
+
+static int
+expect_label(const struct w *fn, const struct w *loc, const struct w *lab)
+{
+	struct w p;
+	char err[512] = "";
+
+	profile_with(&p, fn, 1, loc, 2, lab);
+	return both(p.b, p.n, err, sizeof(err));
+}
+
+/* Labels: Go's order, backwards with a repeat, known fields of the wrong
+ * wire type. */
+static void
+test_labels(void **state)
+{
+	struct w fn;
+	struct w loc[2];
+	struct w lab;
+
+	(void)state;
+	go_tables(&fn, loc);
+	lab.n = 0;
+	w_field(&lab, 1, 3);
+	w_field(&lab, 3, 4096);
+	w_field(&lab, 4, 2);
+	assert_int_equal(expect_label(&fn, loc, &lab), 0);
+	lab.n = 0;
+	w_field(&lab, 4, 2);
+	w_field(&lab, 3, 4096);
+	w_field(&lab, 2, 4);
+	w_field(&lab, 1, 3);
+	w_field(&lab, 1, 4);
+	assert_int_equal(expect_label(&fn, loc, &lab), 0);
+	lab.n = 0;
+	w_field(&lab, 1, 3);
+	w_bytes(&lab, 3, "", 0);
+	assert_int_equal(expect_label(&fn, loc, &lab), 1);
+	lab.n = 0;
+	w_field(&lab, 1, 3);
+	w_raw(&lab, 2, PB_I32, 4);
+	assert_int_equal(expect_label(&fn, loc, &lab), 1);
 }
 
 /* The reader's messages name the field Go's order stopped at. */
@@ -542,6 +596,17 @@ rnd_profile(struct w *out)
 		w_field(&m, 2, v[1]);
 		break;
 	}
+	/* labels: key, str, num, num_unit in any order, with repeats */
+	nlines = rnd(3);
+	for (j = 0; j < nlines; j++) {
+		ln.n = 0;
+		v[1] = 1 + rnd(4);
+		v[2] = rnd(5);
+		v[3] = rnd(3) == 0 ? rnd_value() : rnd(300);
+		v[4] = rnd(5);
+		rnd_fields(&ln, v, 4);
+		w_msg(&m, 3, &ln);
+	}
 	if (rnd(4) == 0)
 		rnd_unknown(&m);
 	w_msg(out, 2, &m);
@@ -644,6 +709,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_go_layout),
 	    cmocka_unit_test(test_by_hand),
+	    cmocka_unit_test(test_labels),
 	    cmocka_unit_test(test_messages),
 	    cmocka_unit_test(test_random),
 	};
