@@ -5,6 +5,7 @@
  */
 #include "common/hash.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static inline uint64_t
@@ -15,10 +16,38 @@ hash_mix(uint64_t a, uint64_t b)
 	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
+/* The last len (< 8) bytes before end, as memcpy into a zeroed word would
+ * put them, without a byte loop: when 8 bytes lie before end (some of the
+ * string hashed already), one load and a shift; else two overlapping
+ * loads of 4, or three single bytes. */
+static inline uint64_t
+hash_tail(const unsigned char *end, size_t len, size_t total)
+{
+	uint64_t w;
+	uint32_t lo;
+	uint32_t hi;
+
+	if (len == 0)
+		return 0;
+	if (total >= 8) {
+		memcpy(&w, end - 8, 8);
+		return w >> (64 - 8 * len);
+	}
+	if (len >= 4) {
+		memcpy(&lo, end - len, 4);
+		memcpy(&hi, end - 4, 4);
+		return (uint64_t)lo | (uint64_t)hi << (8 * (len - 4));
+	}
+	return (uint64_t)end[-(ptrdiff_t)len] |
+	    (uint64_t)end[-(ptrdiff_t)len + len / 2] << (8 * (len / 2)) |
+	    (uint64_t)end[-1] << (8 * (len - 1));
+}
+
 uint64_t
 hash_bytes(uint64_t seed, const void *p, size_t len)
 {
 	const unsigned char *s = p;
+	const size_t total = len;
 	uint64_t h = seed ^ hash_mix(len, 0xa0761d6478bd642fULL);
 	uint64_t w;
 
@@ -28,9 +57,7 @@ hash_bytes(uint64_t seed, const void *p, size_t len)
 		s += 8;
 		len -= 8;
 	}
-	w = 0;
-	if (len > 0)
-		memcpy(&w, s, len);
+	w = hash_tail(s + len, len, total);
 	h = hash_mix(h ^ w ^ ((uint64_t)len << 56), 0x8ebc6af09c88c6e3ULL);
 	return h;
 }

@@ -91,8 +91,9 @@ decode_stack_hash(const uint64_t *frame_hashes, size_t n)
 	return decode_stack_hash_final(sum, n);
 }
 
-/* The frame (name, file, line) whose text hashes to fh: found or added. */
-static uint32_t
+/* The frame (name, file, line) whose text hashes to fh: found or added.
+ * Inline: it is on every line's way. */
+static inline uint32_t
 rs_frame(
     struct rs *rs, uint32_t name, uint32_t file, int64_t line, uint64_t fh)
 {
@@ -171,20 +172,20 @@ rs_locations(struct rs *rs, struct arena *tmp)
 	const struct pprof_location *l;
 	const struct pprof_function *fn;
 	const struct pprof_line *ln;
-	size_t bound = 0;
-	size_t naddr = 0;
+	size_t bound;
+	size_t naddr;
 	size_t nf = 0;
 	uint64_t *fnh;
 	uint64_t slots;
 	size_t i;
+	uint64_t sum;
+	uint64_t pow;
+	uint64_t fh;
 	uint32_t k;
 	int rv;
 
-	for (i = 0; i < pr->n_locations; i++) {
-		k = pr->locations[i].n_lines;
-		bound += k ? k : 1;
-		naddr += k == 0;
-	}
+	bound = pr->n_loc_frames;
+	naddr = pr->n_bare_locations;
 	if (bound > UINT32_MAX / 2)
 		return rs_fail(rs, DECODE_EBAD, "%zu frames: too many", bound);
 	slots = rs_slots(bound);
@@ -221,15 +222,26 @@ rs_locations(struct rs *rs, struct arena *tmp)
 			rv = rs_address_frame(rs, l->address, &rs->lf[nf++]);
 			if (rv != 0)
 				return rv;
+			rs_loc_term(rs, &rs->loc[i], 1);
+			continue;
 		}
+		/* rs_loc_term's sum, from the frames' hashes at hand */
+		sum = 0;
+		pow = 1;
 		for (k = 0; k < l->n_lines; k++) {
 			ln = &l->lines[k];
 			fn = &pr->functions[ln->function];
-			rs->lf[nf++] = rs_frame(rs, fn->name, fn->filename,
-			    ln->line,
-			    hash_u64(fnh[ln->function], (uint64_t)ln->line));
+			fh = hash_u64_inline(
+			    fnh[ln->function], (uint64_t)ln->line);
+			rs->lf[nf++] =
+			    rs_frame(rs, fn->name, fn->filename, ln->line, fh);
+			sum += fh * pow;
+			pow *= DECODE_STACK_K;
 		}
-		rs_loc_term(rs, &rs->loc[i], (uint32_t)nf - rs->loc[i].off);
+		rs->loc[i].n = l->n_lines;
+		rs->loc[i].hash = sum;
+		if (l->n_lines > rs->max_n)
+			rs->max_n = l->n_lines;
 	}
 	rs->loc[i].off = (uint32_t)nf; /* where they end, in all */
 	rs->loc[i].n = 0;

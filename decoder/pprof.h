@@ -115,8 +115,10 @@ struct pprof_profile {
 	struct pprof_value_type period_type;
 	int64_t period;
 	uint32_t default_sample_type; /* string index; 0: not given */
-	size_t n_loc_refs;            /* sum of n_loc over samples */
-	size_t n_frame_refs;          /* sum of n_frames over samples */
+	size_t n_loc_frames;     /* sum of max(1, n_lines) over locations */
+	size_t n_bare_locations; /* locations without lines */
+	size_t n_loc_refs;       /* sum of n_loc over samples */
+	size_t n_frame_refs;     /* sum of n_frames over samples */
 };
 
 /* Read buf (len bytes of uncompressed profile.proto) into *out. Returns 0,

@@ -104,16 +104,48 @@ rd_value_type(
 	return 0;
 }
 
-int
+/* A string index as rd_str checks it, without the call, for the usual
+ * case; rd_str says what is wrong otherwise. */
+static inline int
+rd_str_ok(const struct rd *rd, uint64_t v)
+{
+	return v < rd->pr->n_strings;
+}
+
+/* Go's function: fields 1 to 5 in order, each once (start_line 0 left
+ * out), straight to v[num] without pb_next's switch. Stops at the first
+ * field that is not the next of these, or does not read cleanly; the
+ * generic loop goes on from there (and reports what is wrong). */
+static const uint8_t *
+rd_function_go(
+    const uint8_t *p, const uint8_t *end, const uint8_t *limit, uint64_t *v)
+{
+	const uint8_t *q;
+	uint32_t k;
+
+	/* unrolled: v[k] in registers, no loop counter */
+#pragma GCC unroll 5
+	for (k = 1; k <= 5; k++) {
+		if (p >= end || *p != (k << 3 | PB_VARINT))
+			continue;
+		q = pb_varint_in(p + 1, end, limit, &v[k]);
+		if (q == NULL)
+			break;
+		p = q;
+	}
+	return p;
+}
+
+static int
 rd_function(struct rd *rd, const struct pb_slice *s, struct pprof_function *fn)
 {
 	const uint8_t *p = s->p;
 	const uint8_t *end = p + s->n;
-	int64_t str[3] = {0, 0, 0};
+	uint64_t v[6] = {0, 0, 0, 0, 0, 0}; /* by field number */
 	struct pb_field f;
 	int rv;
 
-	memset(fn, 0, sizeof(*fn));
+	p = rd_function_go(p, end, rd->end, v);
 	while (p < end) {
 		rv = pb_next(&p, end, &f);
 		if (rv != 0)
@@ -121,18 +153,42 @@ rd_function(struct rd *rd, const struct pb_slice *s, struct pprof_function *fn)
 		if (f.num > 5)
 			continue;
 		WANT(rd, f, PB_VARINT);
-		if (f.num == 1)
-			fn->id = f.u;
-		else if (f.num == 5)
-			fn->start_line = (int64_t)f.u;
-		else
-			str[f.num - 2] = (int64_t)f.u;
+		v[f.num] = f.u;
+	}
+	fn->id = v[1];
+	fn->start_line = (int64_t)v[5];
+	if (rd_str_ok(rd, v[2]) && rd_str_ok(rd, v[3]) &&
+	    rd_str_ok(rd, v[4])) {
+		fn->name = (uint32_t)v[2];
+		fn->system_name = (uint32_t)v[3];
+		fn->filename = (uint32_t)v[4];
+		return 0;
 	}
 	rd->id = fn->id;
-	if (rd_str(rd, s->p, str[0], &fn->name, "name") != 0 ||
-	    rd_str(rd, s->p, str[1], &fn->system_name, "system_name") != 0 ||
-	    rd_str(rd, s->p, str[2], &fn->filename, "filename") != 0)
+	if (rd_str(rd, s->p, (int64_t)v[2], &fn->name, "name") != 0 ||
+	    rd_str(rd, s->p, (int64_t)v[3], &fn->system_name, "system_name") !=
+	        0 ||
+	    rd_str(rd, s->p, (int64_t)v[4], &fn->filename, "filename") != 0)
 		return DECODE_EBAD;
+	return 0;
+}
+
+int
+rd_functions(struct rd *rd)
+{
+	struct pprof_profile *pr = rd->pr;
+	size_t i;
+	int rv;
+
+	rd->kind = "function";
+	for (i = 0; i < pr->n_functions; i++) {
+		rd->index = i;
+		rd->id = 0;
+		rv = rd_function(
+		    rd, &rd->msgs[F_FUNCTION][i], &pr->functions[i]);
+		if (rv != 0)
+			return rv;
+	}
 	return 0;
 }
 
@@ -226,16 +282,92 @@ rd_line(struct rd *rd, const struct pb_field *lf, struct pprof_line *ln,
 	return 0;
 }
 
-int
+/* A line as Go writes it, {function_id, line}, each once and optional,
+ * into *ln. Returns 0, or -1 for anything else (rd_line reads it then,
+ * and reports what is wrong). */
+static int
+rd_line_go(
+    struct rd *rd, const uint8_t *p, const uint8_t *end, struct pprof_line *ln)
+{
+	uint64_t fid = 0;
+	uint64_t v = 0;
+
+	if (p < end && *p == (1 << 3 | PB_VARINT)) {
+		p = pb_varint_in(p + 1, end, rd->end, &fid);
+		if (p == NULL)
+			return -1;
+	}
+	if (p < end && *p == (2 << 3 | PB_VARINT)) {
+		p = pb_varint_in(p + 1, end, rd->end, &v);
+		if (p == NULL)
+			return -1;
+	}
+	if (p != end)
+		return -1;
+	ln->function = pprof_idmap_get(&rd->fmap, fid);
+	ln->line = (int64_t)v;
+	return ln->function == PPROF_NONE ? -1 : 0;
+}
+
+/* Go's location: id, mapping_id, address, then its lines, each scalar
+ * once and optional, read without pb_next's switch. Stops at the first
+ * field that is none of these in that order, or does not read cleanly,
+ * and returns where: the generic loop goes on from there (and reports
+ * what is wrong). Lines go to rd->tmp_line, *np of them. */
+static const uint8_t *
+rd_location_go(struct rd *rd, const uint8_t *p, const uint8_t *end,
+    struct pprof_location *l, uint32_t *np)
+{
+	const uint8_t *q;
+	uint64_t len;
+	uint32_t n = 0;
+
+	if (p < end && *p == (1 << 3 | PB_VARINT)) {
+		q = pb_varint_in(p + 1, end, rd->end, &l->id);
+		if (q == NULL)
+			return p;
+		rd->id = l->id;
+		p = q;
+	}
+	if (p < end && *p == (2 << 3 | PB_VARINT)) {
+		q = pb_varint_in(p + 1, end, rd->end, &l->mapping_id);
+		if (q == NULL)
+			return p;
+		p = q;
+	}
+	if (p < end && *p == (3 << 3 | PB_VARINT)) {
+		q = pb_varint_in(p + 1, end, rd->end, &l->address);
+		if (q == NULL)
+			return p;
+		p = q;
+	}
+	while (p < end && *p == (4 << 3 | PB_LEN) && n < rd->lim->max_depth) {
+		q = pb_varint_in(p + 1, end, rd->end, &len);
+		if (q == NULL || len > (uint64_t)(end - q) ||
+		    rd_line_go(rd, q, q + len, &rd->tmp_line[n]) != 0)
+			break;
+		p = q + len;
+		n++;
+	}
+	*np = n;
+	return p;
+}
+
+/* Lines per chunk: most locations have one, a few a handful. */
+#define RD_LINE_CHUNK 256
+
+static int
 rd_location(struct rd *rd, const struct pb_slice *s, struct pprof_location *l)
 {
 	const uint8_t *p = s->p;
 	const uint8_t *end = p + s->n;
 	struct pb_field f;
 	uint32_t n = 0;
+	size_t chunk;
 	int rv;
 
 	memset(l, 0, sizeof(*l));
+	p = rd_location_go(rd, p, end, l, &n);
 	while (p < end) {
 		rv = pb_next(&p, end, &f);
 		if (rv != 0)
@@ -274,12 +406,50 @@ rd_location(struct rd *rd, const struct pb_slice *s, struct pprof_location *l)
 	}
 	l->mapping = pprof_idmap_get(&rd->mmap, l->mapping_id);
 	l->n_lines = n;
-	if (n > 0) {
-		l->lines =
-		    arena_alloc(arena_scratch(rd->a), n * sizeof(*l->lines));
-		if (l->lines == NULL)
+	if (n == 0)
+		return 0;
+	if ((size_t)(rd->line_end - rd->line_at) < n) {
+		chunk = n > RD_LINE_CHUNK ? n : RD_LINE_CHUNK;
+		rd->line_at = arena_alloc(
+		    arena_scratch(rd->a), chunk * sizeof(*rd->line_at));
+		if (rd->line_at == NULL)
 			return rd_nomem(rd, "locations");
+		rd->line_end = rd->line_at + chunk;
+	}
+	l->lines = rd->line_at;
+	rd->line_at += n;
+	if (n == 1)
+		l->lines[0] = rd->tmp_line[0];
+	else
 		memcpy(l->lines, rd->tmp_line, n * sizeof(*l->lines));
+	return 0;
+}
+
+int
+rd_locations(struct rd *rd)
+{
+	struct pprof_profile *pr = rd->pr;
+	uint32_t n;
+	size_t i;
+	int rv;
+
+	rd->nfr = arena_alloc(arena_scratch(rd->a), pr->n_locations + 1);
+	if (rd->nfr == NULL)
+		return rd_nomem(rd, "locations");
+	rd->nfr_ok = 1;
+	rd->kind = "location";
+	for (i = 0; i < pr->n_locations; i++) {
+		rd->index = i;
+		rd->id = 0;
+		rv = rd_location(
+		    rd, &rd->msgs[F_LOCATION][i], &pr->locations[i]);
+		if (rv != 0)
+			return rv;
+		n = pr->locations[i].n_lines ? pr->locations[i].n_lines : 1;
+		rd->nfr[i] = (uint8_t)(n < 255 ? n : 255);
+		rd->nfr_ok &= n < 255;
+		pr->n_loc_frames += n;
+		pr->n_bare_locations += pr->locations[i].n_lines == 0;
 	}
 	return 0;
 }

@@ -54,6 +54,10 @@ struct rd {
 	uint32_t *tmp_loc;             /* max_depth */
 	struct pprof_line *tmp_line;   /* max_depth */
 	struct pprof_label *tmp_label; /* max_labels */
+	/* the locations' lines: carved from chunks, not one arena_alloc
+	 * (and a memcpy call) per location */
+	struct pprof_line *line_at;
+	struct pprof_line *line_end;
 	/* per location: the frames it makes (max(1, lines)), in a byte so
 	 * the table stays in L1; nfr_ok: none was over 255 */
 	uint8_t *nfr;
@@ -136,12 +140,13 @@ int rd_str(struct rd *rd, const uint8_t *at, int64_t v, uint32_t *out,
 /* Table entries (pprof_entry.c). */
 int rd_value_type(
     struct rd *rd, const uint8_t *p, size_t n, int64_t *type, int64_t *unit);
-int rd_function(
-    struct rd *rd, const struct pb_slice *s, struct pprof_function *fn);
 int rd_mapping(
     struct rd *rd, const struct pb_slice *s, struct pprof_mapping *m);
-int rd_location(
-    struct rd *rd, const struct pb_slice *s, struct pprof_location *l);
+/* The whole table, with the entry's loop here so that the reading of one
+ * is inlined into it. rd_locations also sets nfr and the profile's
+ * n_loc_frames and n_bare_locations. */
+int rd_functions(struct rd *rd);
+int rd_locations(struct rd *rd);
 int rd_sample(struct rd *rd, const struct pb_slice *s,
     struct pprof_sample *out, int64_t *vals);
 

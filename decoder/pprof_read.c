@@ -42,21 +42,22 @@ static const char *const rd_top_names[F_TOP] = {
     "",
 };
 
-/* What the sample pass plans with, met in the counting pass. */
-static void
-rd_count_sample(struct rd *rd, const struct pb_field *f)
+/* What the sample pass plans with, met in the counting pass: a sample's
+ * field starts at at, its payload is d[0 .. n). */
+static inline void
+rd_count_sample(struct rd *rd, const uint8_t *at, const uint8_t *d, size_t n)
 {
 	if (rd->first_sample == NULL) {
-		rd->first_sample = f->at;
-		rd->first.p = f->d;
-		rd->first.n = f->n;
-	} else if (f->at != rd->samples_end)
+		rd->first_sample = at;
+		rd->first.p = d;
+		rd->first.n = n;
+	} else if (at != rd->samples_end)
 		rd->scattered = 1;
-	if (f->d + f->n > rd->samples_end)
-		rd->samples_end = f->d + f->n;
-	rd->samples_bytes += f->n;
-	if (f->n > rd->max_sample)
-		rd->max_sample = f->n;
+	if (d + n > rd->samples_end)
+		rd->samples_end = d + n;
+	rd->samples_bytes += n;
+	if (n > rd->max_sample)
+		rd->max_sample = n;
 }
 
 const struct pb_slice *
@@ -95,6 +96,124 @@ rd_sample_walk(struct rd *rd, size_t i)
 	return NULL;
 }
 
+/* An entry of a table at the top level: where its field starts, its
+ * payload. */
+struct rd_entry {
+	const uint8_t *at;
+	const uint8_t *d;
+	size_t n;
+};
+
+enum { RD_MSG, RD_STRING, RD_SAMPLE }; /* where an entry is stored */
+
+/* Entry *e of table num and those right after it with the same one-byte
+ * tag, counted from *kp (fill 0: checked against max_table, samples
+ * noted) or stored (fill 1, where cls says); *pp moves past them and *e
+ * is the last. Inline, with fill and cls constant: a loop for each. */
+static inline __attribute__((always_inline)) int
+rd_run(struct rd *rd, const uint8_t **pp, const uint8_t *end,
+    struct rd_entry *e, size_t *kp, uint32_t num, const int fill,
+    const int cls)
+{
+	const uint8_t *p = *pp;
+	const uint8_t *q;
+	const uint8_t tag = (uint8_t)(num << 3 | PB_LEN);
+	const size_t max = rd->lim->max_table;
+	struct pb_slice *msgs = rd->msgs[num];
+	struct pprof_str *strs = rd->pr->strings;
+	size_t k = *kp;
+	uint64_t len;
+	int rv = 0;
+
+	for (;;) {
+		if (!fill && k == max) {
+			rv = rd_fail(rd, e->at, "more than %u %s (max_table)",
+			    rd->lim->max_table, rd_top_names[num]);
+			break;
+		}
+		if (!fill && cls == RD_SAMPLE)
+			rd_count_sample(rd, e->at, e->d, e->n);
+		if (fill && cls == RD_STRING) {
+			strs[k].p = (const char *)e->d;
+			strs[k].n = e->n;
+		} else if (fill && cls == RD_SAMPLE) {
+			if (rd->sample_ref != NULL) {
+				rd->sample_ref[k].off =
+				    (uint32_t)(e->d - rd->base);
+				rd->sample_ref[k].n = (uint32_t)e->n;
+			}
+		} else if (fill) {
+			msgs[k].p = e->d;
+			msgs[k].n = e->n;
+		}
+		k++;
+		if (p >= end || *p != tag)
+			break;
+		q = pb_varint_in(p + 1, end, rd->end, &len);
+		if (q == NULL || len > (uint64_t)(end - q))
+			break;
+		e->at = p;
+		e->d = q;
+		e->n = (size_t)len;
+		p = q + len;
+	}
+	*kp = k;
+	*pp = p;
+	return rv;
+}
+
+/* Table entry f (a sample type, sample, mapping, location, function or
+ * string) and the entries right after it, counted (fill 0: checked
+ * against max_table, samples noted) or stored (fill 1); *pp moves past
+ * them. Go writes most of the top level as such entries, in runs or (CPU
+ * and heap profiles) samples among locations and functions: a check of
+ * the one-byte tag and the length here, rather than pb_next's switch.
+ * Anything else, or a field that does not read cleanly, is left to
+ * pb_next (which reports what is wrong). */
+static inline __attribute__((always_inline)) int
+rd_entries(struct rd *rd, const uint8_t **pp, const uint8_t *end,
+    const struct pb_field *f, size_t *seen, const int fill)
+{
+	const uint8_t *p = *pp;
+	const uint8_t *q;
+	struct rd_entry e = {f->at, f->d, f->n};
+	uint32_t num = f->num;
+	uint64_t len;
+	uint8_t t;
+	int rv;
+
+	for (;;) {
+		if (num == F_SAMPLE)
+			rv = rd_run(
+			    rd, &p, end, &e, &seen[num], num, fill, RD_SAMPLE);
+		else if (fill && num == F_STRING)
+			rv = rd_run(
+			    rd, &p, end, &e, &seen[num], num, fill, RD_STRING);
+		else
+			rv = rd_run(
+			    rd, &p, end, &e, &seen[num], num, fill, RD_MSG);
+		if (rv != 0)
+			return rv;
+		/* Another table's entry next (or the same one's, cut). */
+		if (p >= end)
+			break;
+		t = *p;
+		if ((t & 7) != PB_LEN || t < (F_SAMPLE_TYPE << 3) ||
+		    t > (F_STRING << 3 | PB_LEN) || t == (num << 3 | PB_LEN))
+			break;
+		q = pb_varint_in(p + 1, end, rd->end, &len);
+		if (q == NULL || len > (uint64_t)(end - q))
+			break;
+		num = t >> 3;
+		e.at = p;
+		e.d = q;
+		e.n = (size_t)len;
+		p = q + len;
+	}
+	*pp = p;
+	return 0;
+}
+
 /* One pass over the top-level fields. Counting (fill 0) checks the wire
  * format, reads the scalars and sizes the tables; filling (fill 1) stores
  * the payloads of the repeated fields. */
@@ -124,28 +243,10 @@ rd_top(struct rd *rd, const uint8_t *buf, size_t len, int fill)
 		case F_FUNCTION:
 		case F_STRING:
 			WANT(rd, f, PB_LEN);
-			if (!fill && seen[f.num] == rd->lim->max_table)
-				return rd_fail(rd, f.at,
-				    "more than %u %s "
-				    "(max_table)",
-				    rd->lim->max_table, rd_top_names[f.num]);
-			if (!fill && f.num == F_SAMPLE)
-				rd_count_sample(rd, &f);
-			if (fill && f.num == F_STRING) {
-				pr->strings[seen[f.num]].p = (const char *)f.d;
-				pr->strings[seen[f.num]].n = f.n;
-			} else if (fill && f.num == F_SAMPLE) {
-				if (rd->sample_ref != NULL) {
-					rd->sample_ref[seen[f.num]].off =
-					    (uint32_t)(f.d - rd->base);
-					rd->sample_ref[seen[f.num]].n =
-					    (uint32_t)f.n;
-				}
-			} else if (fill) {
-				rd->msgs[f.num][seen[f.num]].p = f.d;
-				rd->msgs[f.num][seen[f.num]].n = f.n;
-			}
-			seen[f.num]++;
+			rv = fill ? rd_entries(rd, &p, end, &f, seen, 1)
+			          : rd_entries(rd, &p, end, &f, seen, 0);
+			if (rv != 0)
+				return rv;
 			break;
 		case F_COMMENT:
 			if (f.wt == PB_VARINT) {
@@ -319,19 +420,12 @@ rd_tables(struct rd *rd)
 	struct pb_slice *m;
 	int64_t type;
 	int64_t unit;
-	uint32_t n;
 	size_t i;
 	int rv;
 
-	rd->kind = "function";
-	for (i = 0; i < pr->n_functions; i++) {
-		rd->index = i;
-		rd->id = 0;
-		rv = rd_function(
-		    rd, &rd->msgs[F_FUNCTION][i], &pr->functions[i]);
-		if (rv != 0)
-			return rv;
-	}
+	rv = rd_functions(rd);
+	if (rv != 0)
+		return rv;
 	rv = rd_ids(rd, &rd->fmap, &pr->functions[0].id,
 	    sizeof(*pr->functions), pr->n_functions, "function",
 	    rd->msgs[F_FUNCTION], arena_scratch(rd->a));
@@ -350,29 +444,14 @@ rd_tables(struct rd *rd)
 	    arena_scratch(rd->a));
 	if (rv != 0)
 		return rv;
-	rd->kind = "location";
-	for (i = 0; i < pr->n_locations; i++) {
-		rd->index = i;
-		rd->id = 0;
-		rv = rd_location(
-		    rd, &rd->msgs[F_LOCATION][i], &pr->locations[i]);
-		if (rv != 0)
-			return rv;
-	}
+	rv = rd_locations(rd);
+	if (rv != 0)
+		return rv;
 	rv =
 	    rd_ids(rd, &rd->lmap, &pr->locations[0].id, sizeof(*pr->locations),
 	        pr->n_locations, "location", rd->msgs[F_LOCATION], rd->a);
 	if (rv != 0)
 		return rv;
-	rd->nfr = arena_alloc(arena_scratch(rd->a), pr->n_locations + 1);
-	if (rd->nfr == NULL)
-		return rd_nomem(rd, "locations");
-	rd->nfr_ok = 1;
-	for (i = 0; i < pr->n_locations; i++) {
-		n = pr->locations[i].n_lines ? pr->locations[i].n_lines : 1;
-		rd->nfr[i] = (uint8_t)(n < 255 ? n : 255);
-		rd->nfr_ok &= n < 255;
-	}
 	rd->kind = "sample type";
 	rd->id = 0;
 	for (i = 0; i < pr->n_sample_types; i++) {

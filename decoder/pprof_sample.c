@@ -70,13 +70,31 @@ rd_label(struct rd *rd, const struct pb_field *lf, struct pprof_label *lb)
 {
 	const uint8_t *p = lf->d;
 	const uint8_t *end = p + lf->n;
-	int64_t key = 0;
-	int64_t str = 0;
-	int64_t unit = 0;
+	uint64_t v[5] = {0, 0, 0, 0, 0}; /* by field number */
+	const uint8_t *q;
+	int64_t key;
+	int64_t str;
+	int64_t unit;
 	struct pb_field f;
+	uint32_t k;
 	int rv;
 
-	lb->num = 0;
+	/* Go's order (key, str, num, num_unit; each once, optional)
+	 * without pb_next's switch, up to the first field that is
+	 * anything else; the loop below goes on from there. */
+#pragma GCC unroll 4
+	for (k = 1; k <= 4; k++) {
+		if (p >= end || *p != (k << 3 | PB_VARINT))
+			continue;
+		q = pb_varint_in(p + 1, end, rd->end, &v[k]);
+		if (q == NULL)
+			break;
+		p = q;
+	}
+	key = (int64_t)v[1];
+	str = (int64_t)v[2];
+	lb->num = (int64_t)v[3];
+	unit = (int64_t)v[4];
 	while (p < end) {
 		rv = pb_next(&p, end, &f);
 		if (rv != 0)
@@ -211,12 +229,38 @@ rd_sample_other(struct rd *rd, const struct pb_field *f, int64_t *vals,
 	const uint8_t *qend;
 	struct pprof_label *lb;
 	uint64_t v;
+	uint64_t w;
+	uint64_t stop;
+	unsigned start;
 	int rv;
 
 	switch (f->num << 3 | f->wt) {
 	case 2 << 3 | PB_LEN:
 		q = f->d;
 		qend = q + f->n;
+		/* Every value that ends in one 8-byte load at a time, as
+		 * rd_xlocs_body reads ids: a heap profile's four values
+		 * usually fit in one. What is left (a value over 8 bytes,
+		 * or cut short) goes the careful way below. */
+		while (q < qend && rd->end - q >= 8) {
+			memcpy(&w, q, 8);
+			stop = ~w & 0x8080808080808080ULL;
+			if (qend - q < 8) /* only values that end inside */
+				stop &= ~0ULL >> (64 - 8 * (qend - q));
+			if (stop == 0)
+				break;
+			start = 0;
+			while (stop != 0) {
+				v = (w & ((stop & -stop) * 2 - 1)) >> start;
+				v = pext ? rd_pext7(v) : pb_squeeze(v);
+				if (*nv < nt)
+					vals[*nv] = (int64_t)v;
+				(*nv)++;
+				start = (unsigned)__builtin_ctzll(stop) + 1;
+				stop &= stop - 1;
+			}
+			q += start >> 3;
+		}
 		while (q < qend) {
 			q = rd_varint_packed(q, qend, rd->end, &v, pext);
 			if (q == NULL)

@@ -156,6 +156,32 @@ pb_varint_packed(
 	return pb_varint(p, end, out);
 }
 
+/* pb_varint where the bytes up to limit (the whole buffer's end, at or
+ * past end) may be loaded: one or two bytes as usual, a longer varint
+ * from one 8-byte load where 8 bytes are there. A Go address is 3 to 5 bytes,
+ * past pb_varint's two-byte shortcut and into its loop. */
+static inline __attribute__((always_inline)) const uint8_t *
+pb_varint_in(
+    const uint8_t *p, const uint8_t *end, const uint8_t *limit, uint64_t *out)
+{
+	size_t n;
+
+	if (p < end && *p < 0x80) {
+		*out = *p;
+		return p + 1;
+	}
+	if (end - p >= 2 && p[1] < 0x80) {
+		*out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+		return p + 2;
+	}
+	if (limit - p >= 8) {
+		n = pb_varint8(p, out);
+		if (n != 0 && n <= (size_t)(end - p))
+			return p + n;
+	}
+	return pb_varint(p, end, out);
+}
+
 static inline uint64_t
 pb_le(const uint8_t *p, size_t n)
 {

@@ -1,0 +1,718 @@
+/*
+ * test_pprof_layouts: the reader's shortcuts for Go's layout against
+ * protobuf-c, on layouts Go never writes. The reader takes a function's,
+ * a location's, a line's and a label's fields in Go's order without
+ * pb_next's switch, a run of one table's entries at the top level without
+ * it too, and a sample's packed values 8 bytes at a time; anything else
+ * must fall back to the generic loop and come out as protobuf-c reads it
+ * (and the values as the decoder reads them): fields out of order,
+ * repeated (the last wins), unknown fields of every wire type, long
+ * varints, tables interleaved, and truncation (refused by both).
+ * Profiles are written byte by byte, some by hand, many at random from a
+ * fixed seed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "decoder/pprof_wire.h"
+#include "tests/unit/decode_util.h"
+#include "tests/unit/pprof_diff.h"
+
+/* A message or a whole profile being written. */
+struct w {
+	uint8_t b[8192];
+	size_t n;
+};
+
+static void
+w_varint(struct w *w, uint64_t v)
+{
+	assert_true(w->n + 10 <= sizeof(w->b));
+	w->n += du_varint(w->b + w->n, v);
+}
+
+static void
+w_field(struct w *w, uint32_t num, uint64_t v)
+{
+	w_varint(w, (uint64_t)num << 3 | PB_VARINT);
+	w_varint(w, v);
+}
+
+static void
+w_bytes(struct w *w, uint32_t num, const void *p, size_t n)
+{
+	w_varint(w, (uint64_t)num << 3 | PB_LEN);
+	w_varint(w, n);
+	assert_true(w->n + n <= sizeof(w->b));
+	memcpy(w->b + w->n, p, n);
+	w->n += n;
+}
+
+static void
+w_raw(struct w *w, uint32_t num, uint32_t wt, size_t n)
+{
+	w_varint(w, (uint64_t)num << 3 | wt);
+	assert_true(w->n + n <= sizeof(w->b));
+	memset(w->b + w->n, 0xee, n);
+	w->n += n;
+}
+
+static void
+w_msg(struct w *w, uint32_t num, const struct w *m)
+{
+	w_bytes(w, num, m->b, m->n);
+}
+
+/* Both readers on buf: 0 if both accept it and agree (a disagreement
+ * on content fails), 1 if both refuse it, -1 if only protobuf-c accepts
+ * it (which checks no references), -2 if only pprof_read does. */
+static int
+both(const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	struct decode_limits lim;
+	struct arena *a = arena_new(0);
+	struct pprof_profile r;
+	Perftools__Profiles__Profile *p;
+	uint8_t *copy = malloc(len + 1);
+	char why[512];
+	int rv;
+
+	assert_non_null(copy);
+	memcpy(copy, buf, len);
+	decode_limits_default(&lim);
+	p = perftools__profiles__profile__unpack(NULL, len, copy);
+	rv = pprof_read(copy, len, &lim, a, &r, err, errlen);
+	if (p != NULL && rv == 0) {
+		if (pprof_diff(p, &r, why, sizeof(why)) != 0)
+			fail_msg("readers differ: %s", why);
+	} else {
+		rv = p == NULL ? (rv != 0 ? 1 : -2) : -1;
+	}
+	if (p != NULL)
+		perftools__profiles__profile__free_unpacked(p, NULL);
+	arena_free(a);
+	free(copy);
+	return rv;
+}
+
+/* A profile around the given function and location messages: sample
+ * type samples/count, strings "", "samples", "count", "f", "f.go", and a
+ * sample over location ids 1 and 2, with label lab if not NULL. */
+static void
+profile_with(struct w *out, const struct w *fn, size_t nfn,
+    const struct w *loc, size_t nloc, const struct w *lab)
+{
+	static const char *strs[] = {"", "samples", "count", "f", "f.go"};
+	struct w m;
+	size_t i;
+
+	out->n = 0;
+	m.n = 0;
+	w_field(&m, 1, 1);
+	w_field(&m, 2, 2);
+	w_msg(out, 1, &m);
+	m.n = 0;
+	w_field(&m, 1, 1); /* location ids 1, 2, unpacked */
+	w_field(&m, 1, 2);
+	w_field(&m, 2, 7);
+	if (lab != NULL)
+		w_msg(&m, 3, lab);
+	w_msg(out, 2, &m);
+	for (i = 0; i < nloc; i++)
+		w_msg(out, 4, &loc[i]);
+	for (i = 0; i < nfn; i++)
+		w_msg(out, 5, &fn[i]);
+	for (i = 0; i < 5; i++)
+		w_bytes(out, 6, strs[i], strlen(strs[i]));
+}
+
+static void
+profile(struct w *out, const struct w *fn, size_t nfn, const struct w *loc,
+    size_t nloc)
+{
+	profile_with(out, fn, nfn, loc, nloc, NULL);
+}
+
+static void
+expect(const struct w *fn, size_t nfn, const struct w *loc, size_t nloc,
+    int want, const char *what)
+{
+	struct w p;
+	char err[512] = "";
+	int rv;
+
+	profile(&p, fn, nfn, loc, nloc);
+	rv = both(p.b, p.n, err, sizeof(err));
+	if (rv != want)
+		fail_msg("%s: %d, want %d (%s)", what, rv, want, err);
+}
+
+/* Function 1 in Go's layout, and location 2 inlining it twice. */
+static void
+go_tables(struct w *fn, struct w *loc)
+{
+	struct w ln;
+
+	fn->n = 0;
+	w_field(fn, 1, 1);
+	w_field(fn, 2, 3);
+	w_field(fn, 3, 3);
+	w_field(fn, 4, 4);
+	w_field(fn, 5, 300);
+	loc[0].n = 0;
+	w_field(&loc[0], 1, 1);
+	w_field(&loc[0], 3, 0x4a5b3c);
+	loc[1].n = 0;
+	w_field(&loc[1], 1, 2);
+	w_field(&loc[1], 2, 5); /* no such mapping: Go keeps it nil */
+	w_field(&loc[1], 3, 0x4a5b3c12);
+	ln.n = 0;
+	w_field(&ln, 1, 1);
+	w_field(&ln, 2, 17);
+	w_msg(&loc[1], 4, &ln);
+	ln.n = 0;
+	w_field(&ln, 1, 1);
+	w_field(&ln, 2, 1234567);
+	w_msg(&loc[1], 4, &ln);
+}
+
+static void
+test_go_layout(void **state)
+{
+	struct w fn;
+	struct w loc[2];
+	struct w ln = {{0x08, 0x01, 0x10, 0x05}, 4};
+	int i;
+
+	(void)state;
+	go_tables(&fn, loc);
+	expect(&fn, 1, loc, 2, 0, "Go's layout");
+	/* a location of more lines than the reader's chunk of them (256),
+	 * after one that used part of a chunk */
+	for (i = 0; i < 300; i++)
+		w_msg(&loc[1], 4, &ln);
+	expect(&fn, 1, loc, 2, 0, "300 lines");
+}
+
+/* Each way off Go's layout, one at a time. */
+static void
+test_by_hand(void **state)
+{
+	struct w fn;
+	struct w loc[2];
+	struct w ln;
+	const size_t m = 0;
+
+	(void)state;
+	/* function: fields backwards, the id twice (the last wins) */
+	go_tables(&fn, loc);
+	fn.n = 0;
+	w_field(&fn, 5, 9);
+	w_field(&fn, 4, 4);
+	w_field(&fn, 3, 3);
+	w_field(&fn, 2, 3);
+	w_field(&fn, 1, 7);
+	w_field(&fn, 1, 1);
+	expect(&fn, 1, loc, 2, 0, "function backwards");
+	/* function: an unknown field of each wire type in the middle */
+	fn.n = 0;
+	w_field(&fn, 1, 1);
+	w_field(&fn, 2, 3);
+	w_field(&fn, 9, 1ULL << 62);
+	w_bytes(&fn, 10, "xy", 2);
+	w_raw(&fn, 11, PB_I32, 4);
+	w_raw(&fn, 12, PB_I64, 8);
+	w_field(&fn, 4, 4);
+	expect(&fn, 1, loc, 2, 0, "function with unknown fields");
+	/* function: a string index out of range, only Go's reader cares */
+	go_tables(&fn, loc);
+	fn.b[5] = 5; /* filename: string 5 of 5 */
+	expect(&fn, 1, loc, 2, -1, "function filename out of range");
+	/* function: cut in its last varint */
+	go_tables(&fn, loc);
+	fn.n -= 1;
+	expect(&fn, 1, loc, 2, 1, "function truncated");
+	/* function: a tag in two bytes (not minimal) */
+	go_tables(&fn, loc);
+	fn.n = 0;
+	w_field(&fn, 1, 1);
+	fn.b[fn.n++] = 0x80 | 2 << 3; /* field 2, varint, in two bytes */
+	fn.b[fn.n++] = 0;
+	w_varint(&fn, 3);
+	expect(&fn, 1, loc, 2, 0, "function: a two-byte tag");
+
+	/* location: the line first, then address, id, mapping */
+	go_tables(&fn, loc);
+	loc[1].n = 0;
+	ln.n = 0;
+	w_field(&ln, 2, 5);
+	w_field(&ln, 1, 1);
+	w_msg(&loc[1], 4, &ln);
+	w_field(&loc[1], 3, 1);
+	w_field(&loc[1], 1, 2);
+	w_field(&loc[1], 2, 3);
+	expect(&fn, 1, loc, 2, 0, "location backwards");
+	/* location: id and address twice, is_folded, unknown fields */
+	loc[1].n = 0;
+	w_field(&loc[1], 1, 9);
+	w_field(&loc[1], 3, UINT64_MAX);
+	w_field(&loc[1], 1, 2);
+	w_field(&loc[1], 3, 0x123456789);
+	w_field(&loc[1], 5, 1);
+	w_bytes(&loc[1], 77, "", 0);
+	w_msg(&loc[1], 4, &ln);
+	w_field(&loc[1], 6, 2);
+	expect(&fn, 1, loc, 2, 0, "location with repeats");
+	/* line: function id twice, an unknown field, a negative line */
+	loc[1].n = 0;
+	w_field(&loc[1], 1, 2);
+	ln.n = 0;
+	w_field(&ln, 1, 3);
+	w_field(&ln, 2, (uint64_t)-1);
+	w_field(&ln, 3, 12); /* column, newer than this reader */
+	w_field(&ln, 1, 1);
+	w_msg(&loc[1], 4, &ln);
+	ln.n = m;
+	w_msg(&loc[1], 4, &ln); /* an empty line: function id 0 */
+	expect(&fn, 1, loc, 2, -1, "a line without function");
+	loc[1].n -= 2;
+	expect(&fn, 1, loc, 2, 0, "a line with repeats");
+	/* line: a function that is not there */
+	go_tables(&fn, loc);
+	loc[1].b[loc[1].n - 5] = 4; /* second line's function id */
+	expect(&fn, 1, loc, 2, -1, "a line's function missing");
+	/* location: a line cut short inside, then the location cut */
+	go_tables(&fn, loc);
+	loc[1].b[loc[1].n - 7]--; /* the second line's length */
+	expect(&fn, 1, loc, 2, 1, "a line cut inside");
+	go_tables(&fn, loc);
+	loc[0].n--;
+	expect(&fn, 1, loc, 2, 1, "location cut in its address");
+	/* location: a line field of the wrong wire type */
+	go_tables(&fn, loc);
+	w_field(&loc[1], 4, 1);
+	expect(&fn, 1, loc, 2, 1, "line as a varint");
+	/* known fields of the wrong wire type, where Go's order has them */
+	go_tables(&fn, loc);
+	fn.n = 0;
+	w_field(&fn, 1, 1);
+	w_bytes(&fn, 2, "", 0);
+	expect(&fn, 1, loc, 2, 1, "function name as bytes");
+	go_tables(&fn, loc);
+	loc[0].n = 0;
+	w_field(&loc[0], 1, 1);
+	w_raw(&loc[0], 3, PB_I64, 8);
+	expect(&fn, 1, loc, 2, 1, "address as fixed64");
+	go_tables(&fn, loc);
+	loc[0].n = 0;
+	w_field(&loc[0], 1, 1);
+	ln.n = 0;
+	w_raw(&ln, 1, PB_I32, 4);
+	w_msg(&loc[0], 4, &ln);
+	expect(&fn, 1, loc, 2, 1, "line function as fixed32");
+}
+
+static int
+expect_label(const struct w *fn, const struct w *loc, const struct w *lab)
+{
+	struct w p;
+	char err[512] = "";
+
+	profile_with(&p, fn, 1, loc, 2, lab);
+	return both(p.b, p.n, err, sizeof(err));
+}
+
+/* Labels: Go's order, backwards with a repeat, known fields of the wrong
+ * wire type. */
+static void
+test_labels(void **state)
+{
+	struct w fn;
+	struct w loc[2];
+	struct w lab;
+
+	(void)state;
+	go_tables(&fn, loc);
+	lab.n = 0;
+	w_field(&lab, 1, 3);
+	w_field(&lab, 3, 4096);
+	w_field(&lab, 4, 2);
+	assert_int_equal(expect_label(&fn, loc, &lab), 0);
+	lab.n = 0;
+	w_field(&lab, 4, 2);
+	w_field(&lab, 3, 4096);
+	w_field(&lab, 2, 4);
+	w_field(&lab, 1, 3);
+	w_field(&lab, 1, 4);
+	assert_int_equal(expect_label(&fn, loc, &lab), 0);
+	lab.n = 0;
+	w_field(&lab, 1, 3);
+	w_bytes(&lab, 3, "", 0);
+	assert_int_equal(expect_label(&fn, loc, &lab), 1);
+	lab.n = 0;
+	w_field(&lab, 1, 3);
+	w_raw(&lab, 2, PB_I32, 4);
+	assert_int_equal(expect_label(&fn, loc, &lab), 1);
+}
+
+/* The reader's messages name the field Go's order stopped at. */
+static void
+test_messages(void **state)
+{
+	struct w fn;
+	struct w loc[2];
+	struct w p;
+	struct decode_limits lim;
+	struct arena *a = arena_new(0);
+	struct pprof_profile r;
+	struct w ln;
+	struct w many[3];
+	char err[512];
+	size_t i;
+
+	(void)state;
+	decode_limits_default(&lim);
+	go_tables(&fn, loc);
+	loc[1].b[loc[1].n - 5] = 4;
+	profile(&p, &fn, 1, loc, 2);
+	assert_int_equal(
+	    pprof_read(p.b, p.n, &lim, a, &r, err, sizeof(err)), DECODE_EBAD);
+	assert_non_null(strstr(err,
+	    "location 1 (id 2): line 1: function id "
+	    "4 not found"));
+	/* lines past max_depth, read in Go's order */
+	go_tables(&fn, loc);
+	lim.max_depth = 4; /* the sample's frames: 1 + the lines */
+	ln.n = 0;
+	w_field(&ln, 1, 1);
+	w_field(&ln, 2, 1);
+	for (i = 0; i < 3; i++)
+		w_msg(&loc[1], 4, &ln);
+	profile(&p, &fn, 1, loc, 2);
+	assert_int_equal(
+	    pprof_read(p.b, p.n, &lim, a, &r, err, sizeof(err)), DECODE_EBAD);
+	assert_non_null(strstr(err, "more than 4 lines"));
+	loc[1].n -= 2 * (ln.n + 2);
+	profile(&p, &fn, 1, loc, 2);
+	assert_int_equal(
+	    pprof_read(p.b, p.n, &lim, a, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.locations[1].n_lines, 3);
+	/* a function's string out of range */
+	go_tables(&fn, loc);
+	fn.b[3] = 9;
+	profile(&p, &fn, 1, loc, 2);
+	assert_int_equal(
+	    pprof_read(p.b, p.n, &lim, a, &r, err, sizeof(err)), DECODE_EBAD);
+	assert_non_null(strstr(err,
+	    "function 0 (id 1): name: string index "
+	    "9 out of range"));
+	/* a location's id cut: the generic loop says where */
+	go_tables(&fn, loc);
+	loc[0].n = 0;
+	w_field(&loc[0], 1, 300);
+	loc[0].n--;
+	profile(&p, &fn, 1, loc, 2);
+	assert_int_equal(
+	    pprof_read(p.b, p.n, &lim, a, &r, err, sizeof(err)), DECODE_EBAD);
+	assert_non_null(strstr(err, "location 0: bad varint"));
+	/* max_table in a run of functions, and among other tables */
+	decode_limits_default(&lim);
+	lim.max_table = 2;
+	go_tables(&fn, loc);
+	many[0] = many[1] = many[2] = fn;
+	profile(&p, many, 3, loc, 2);
+	assert_int_equal(
+	    pprof_read(p.b, p.n, &lim, a, &r, err, sizeof(err)), DECODE_EBAD);
+	assert_non_null(strstr(err, "more than 2 functions (max_table)"));
+	p.n = 0;
+	for (i = 0; i < 3; i++) {
+		w_msg(&p, 5, &fn);
+		w_msg(&p, 4, &loc[0]);
+	}
+	assert_int_equal(
+	    pprof_read(p.b, p.n, &lim, a, &r, err, sizeof(err)), DECODE_EBAD);
+	assert_non_null(strstr(err, "more than 2 functions (max_table)"));
+	arena_free(a);
+}
+
+static uint64_t rng = 0x2545f4914f6cdd1dULL;
+
+static uint64_t
+rnd(uint64_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng % n;
+}
+
+/* A varint of a random length, 1 to 10 bytes. */
+static uint64_t
+rnd_value(void)
+{
+	int bits = (int)rnd(65);
+
+	return bits == 0 ? 0 : rng >> (64 - bits);
+}
+
+/* An unknown field, of any wire type but groups. */
+static void
+rnd_unknown(struct w *w)
+{
+	uint32_t num = 20 + (uint32_t)rnd(3000); /* none pprof knows */
+
+	switch (rnd(4)) {
+	case 0:
+		w_field(w, num, rnd_value());
+		break;
+	case 1:
+		w_bytes(w, num, "abcdefgh", rnd(9));
+		break;
+	case 2:
+		w_raw(w, num, PB_I32, 4);
+		break;
+	default:
+		w_raw(w, num, PB_I64, 8);
+		break;
+	}
+}
+
+/* Field num = v, maybe after a decoy (the last one wins), maybe with an
+ * unknown field next to it; or left out if v is 0 and the dice say so. */
+static void
+rnd_field(struct w *w, uint32_t num, uint64_t v)
+{
+	if (v == 0 && rnd(3) == 0)
+		return;
+	if (rnd(6) == 0)
+		w_field(w, num, rnd_value());
+	if (rnd(8) == 0)
+		rnd_unknown(w);
+	w_field(w, num, v);
+}
+
+/* Fields 1 .. n (values v[1 .. n]) in Go's order or shuffled. */
+static void
+rnd_fields(struct w *w, const uint64_t *v, uint32_t n)
+{
+	uint32_t order[8];
+	uint32_t i;
+	uint32_t j;
+	uint32_t t;
+
+	for (i = 0; i < n; i++)
+		order[i] = i + 1;
+	if (rnd(3) == 0) {
+		for (i = n - 1; i > 0; i--) {
+			j = (uint32_t)rnd(i + 1);
+			t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+	}
+	for (i = 0; i < n; i++)
+		rnd_field(w, order[i], v[order[i]]);
+}
+
+/* A random profile over functions 1..nf and locations 1..nl (ids in
+ * order, each table in one run or interleaved with the others). */
+static void
+rnd_profile(struct w *out)
+{
+	static const char *strs[] = {"", "samples", "count", "f", "f.go"};
+	struct w fn[8];
+	struct w loc[8];
+	struct w ln;
+	struct w m;
+	uint64_t v[6];
+	size_t nf = 1 + rnd(8);
+	size_t nl = 1 + rnd(8);
+	size_t i;
+	size_t j;
+	size_t k[3] = {0, 0, 0};
+	size_t nlines;
+
+	for (i = 0; i < nf; i++) {
+		fn[i].n = 0;
+		v[1] = i + 1;
+		v[2] = rnd(5);
+		v[3] = rnd(5);
+		v[4] = rnd(5);
+		v[5] = rnd_value();
+		rnd_fields(&fn[i], v, 5);
+	}
+	for (i = 0; i < nl; i++) {
+		loc[i].n = 0;
+		v[1] = i + 1;
+		v[2] = rnd(3);
+		v[3] = rnd_value();
+		rnd_fields(&loc[i], v, 3);
+		nlines = rnd(4);
+		for (j = 0; j < nlines; j++) {
+			ln.n = 0;
+			v[1] = 1 + rnd(nf);
+			v[2] = rnd(4) == 0 ? rnd_value() : rnd(5000);
+			rnd_fields(&ln, v, 2);
+			w_msg(&loc[i], 4, &ln);
+		}
+		if (rnd(4) == 0)
+			rnd_field(&loc[i], 5, rnd(2));
+		if (rnd(8) == 0)
+			rnd_unknown(&loc[i]);
+	}
+	out->n = 0;
+	m.n = 0;
+	w_field(&m, 1, 1);
+	w_field(&m, 2, 2);
+	w_msg(out, 1, &m);
+	w_msg(out, 1, &m); /* two sample types */
+	/* the sample: two values, nonzero (the decoder keeps the stack),
+	 * of any length, packed, unpacked or both */
+	m.n = 0;
+	w_field(&m, 1, 1 + rnd(nl));
+	v[0] = rnd_value() | 1;
+	v[1] = rnd_value() | 1;
+	switch (rnd(3)) {
+	case 0:
+		w_field(&m, 2, v[0]);
+		w_field(&m, 2, v[1]);
+		break;
+	case 1:
+		ln.n = 0;
+		w_varint(&ln, v[0]);
+		w_varint(&ln, v[1]);
+		w_msg(&m, 2, &ln);
+		break;
+	default:
+		ln.n = 0;
+		w_varint(&ln, v[0]);
+		w_msg(&m, 2, &ln);
+		w_field(&m, 2, v[1]);
+		break;
+	}
+	/* labels: key, str, num, num_unit in any order, with repeats */
+	nlines = rnd(3);
+	for (j = 0; j < nlines; j++) {
+		ln.n = 0;
+		v[1] = 1 + rnd(4);
+		v[2] = rnd(5);
+		v[3] = rnd(3) == 0 ? rnd_value() : rnd(300);
+		v[4] = rnd(5);
+		rnd_fields(&ln, v, 4);
+		w_msg(&m, 3, &ln);
+	}
+	if (rnd(4) == 0)
+		rnd_unknown(&m);
+	w_msg(out, 2, &m);
+	/* the three tables, one run each or interleaved at random */
+	while (k[0] < nf || k[1] < nl || k[2] < 5) {
+		j = rnd(3);
+		if (j == 0 && k[0] < nf)
+			w_msg(out, 5, &fn[k[0]++]);
+		else if (j == 1 && k[1] < nl)
+			w_msg(out, 4, &loc[k[1]++]);
+		else if (j == 2 && k[2] < 5) {
+			w_bytes(out, 6, strs[k[2]], strlen(strs[k[2]]));
+			k[2]++;
+		}
+		if (rnd(10) == 0)
+			rnd_unknown(out);
+	}
+}
+
+/* Only a reference protobuf-c does not check may make pprof_read alone
+ * refuse a profile: never the wire format. */
+static void
+refused_for_references(int rv, const char *err, const char *what, int i)
+{
+	if (rv == -2)
+		fail_msg("%s %d: only pprof_read accepts it", what, i);
+	if (rv == -1 &&
+	    (strstr(err, "varint") != NULL ||
+	        strstr(err, "past the end") != NULL ||
+	        strstr(err, "wire type") != NULL ||
+	        strstr(err, "field number") != NULL))
+		fail_msg(
+		    "%s %d: only protobuf-c accepts it (%s)", what, i, err);
+}
+
+/* The decoder's way (pprof_read_stack, values read 8 bytes at a time)
+ * gives the values pprof_read gives, for a profile of one sample. */
+static void
+decoder_agrees(const struct w *p, int i)
+{
+	struct decode_limits lim;
+	struct arena *a = arena_new(0);
+	struct pprof_profile r;
+	Profpipe__Decoded d;
+	char err[512];
+	uint8_t *copy = malloc(p->n + 1);
+
+	assert_non_null(copy);
+	decode_limits_default(&lim);
+	memcpy(copy, p->b, p->n);
+	assert_int_equal(
+	    pprof_read(copy, p->n, &lim, a, &r, err, sizeof(err)), 0);
+	memcpy(copy, p->b, p->n); /* the decoder writes NULs in place */
+	if (decode_profile(copy, p->n, &lim, a, &d, err, sizeof(err)) != 0)
+		fail_msg("profile %d: decoder: %s", i, err);
+	assert_int_equal(d.n_stack_hash, 1);
+	assert_int_equal(d.n_values, 2);
+	if (d.values[0] != r.values[0] || d.values[1] != r.values[1])
+		fail_msg("profile %d: values %lld %lld, want %lld %lld", i,
+		    (long long)d.values[0], (long long)d.values[1],
+		    (long long)r.values[0], (long long)r.values[1]);
+	free(copy);
+	arena_free(a);
+}
+
+static void
+test_random(void **state)
+{
+	struct w p;
+	char err[512];
+	size_t cut;
+	size_t len;
+	int rv;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3000; i++) {
+		rnd_profile(&p);
+		len = p.n;
+		rv = both(p.b, p.n, err, sizeof(err));
+		if (rv != 0)
+			fail_msg("profile %d: %d (%s)", i, rv, err);
+		decoder_agrees(&p, i);
+		/* cut inside a last field of 10 bytes: both refuse it */
+		w_raw(&p, 1000, PB_I64, 8);
+		cut = 1 + rnd(9);
+		rv = both(p.b, p.n - cut, err, sizeof(err));
+		if (rv != 1)
+			fail_msg(
+			    "profile %d cut by %zu: %d (%s)", i, cut, rv, err);
+		/* cut anywhere: what both accept, they agree on */
+		rv = both(p.b, rnd(len), err, sizeof(err));
+		refused_for_references(rv, err, "cut profile", i);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_go_layout),
+	    cmocka_unit_test(test_by_hand),
+	    cmocka_unit_test(test_labels),
+	    cmocka_unit_test(test_messages),
+	    cmocka_unit_test(test_random),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
