@@ -1,9 +1,10 @@
 /*
  * pprof_entry: one entry of a pprof table at a time: a function, mapping,
- * location (with its lines) or value type (samples: pprof_sample.c). Each
- * reads its message's fields, checks the string indices and references it
- * holds, and fills the struct pprof.h defines. Also the reader's error
- * helpers, which name the entry and the byte offset.
+ * location (with its lines) or value type (samples: pprof_sample.c and
+ * pprof_stack.c). Each reads its message's fields, checks the string
+ * indices and references it holds, and fills the struct pprof.h defines.
+ * Also the reader's error helpers, which name the entry and the byte
+ * offset.
  */
 #include <stdarg.h>
 #include <stdio.h>
