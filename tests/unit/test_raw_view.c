@@ -187,6 +187,31 @@ test_truncations_and_changes(void **state)
 	free(m);
 }
 
+/* Origin fields by the thousand: protobuf-c merges each into the one
+ * before, copying the labels so far, and with an arena that costs memory
+ * quadratic in their number. Under a cap, as the decoder stage's arena
+ * always has, the message is refused once the cap is reached. */
+static void
+test_repeats_under_a_cap(void **state)
+{
+	static const uint8_t one[] = {0x0a, 0x04, 0x3a, 0x02, 0x0a, 0x00};
+	struct arena *capped = arena_new((size_t)16 << 20);
+	ProtobufCAllocator pa;
+	size_t n = 20000;
+	uint8_t *m = malloc(n * sizeof(one));
+	size_t i;
+
+	assert_non_null(capped);
+	for (i = 0; i < n; i++)
+		memcpy(m + i * sizeof(one), one, sizeof(one));
+	arena_pb_allocator(capped, &pa);
+	assert_null(raw_view(m, n * sizeof(one), &pa));
+	/* A few hundred merge within the cap, and read as protobuf-c does. */
+	agree((struct fx *)*state, m, 300 * sizeof(one), "300 origins");
+	arena_free(capped);
+	free(m);
+}
+
 int
 main(void)
 {
@@ -198,6 +223,8 @@ main(void)
 	        test_odd_layouts, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_truncations_and_changes, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_repeats_under_a_cap, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
