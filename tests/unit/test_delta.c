@@ -15,36 +15,10 @@
 #include "aggregator/stacktab.h"
 #include "common/arena.h"
 #include "common/xalloc.h"
+#include "delta_state_fx.h"
 #include "test_delta_fixture.h"
 
 #define MAXSTACKS 1000
-
-struct fx {
-	struct arena *a;
-	struct delta_state st;
-	struct delta_report rep;
-};
-
-static int
-fx_setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-
-	f->a = arena_new(0);
-	*state = f;
-	return 0;
-}
-
-static int
-fx_teardown(void **state)
-{
-	struct fx *f = *state;
-
-	delta_state_release(&f->st);
-	arena_free(f->a);
-	free(f);
-	return 0;
-}
 
 /* Unpack p, apply it to f's series with the given cap, and commit the new
  * baseline if commit. The result lives in f->a until the next reset. */

@@ -17,33 +17,8 @@
 #include "aggregator/delta.h"
 #include "aggregator/splice.h"
 #include "common/arena.h"
+#include "delta_state_fx.h"
 #include "test_delta_fixture.h"
-
-struct fx {
-	struct arena *a;
-	struct delta_state st;
-};
-
-static int
-fx_setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-
-	f->a = arena_new(0);
-	*state = f;
-	return 0;
-}
-
-static int
-fx_teardown(void **state)
-{
-	struct fx *f = *state;
-
-	delta_state_release(&f->st);
-	arena_free(f->a);
-	free(f);
-	return 0;
-}
 
 /* A Result's bytes read back and packed again by protobuf-c (malloc'd). */
 static uint8_t *
