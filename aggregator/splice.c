@@ -17,43 +17,11 @@
 #include <string.h>
 
 #include "common/arena.h"
+#include "common/pb_struct.h"
+#include "common/pb_wire.h"
 
 /* Fields are told apart by a bit each; Decoded's numbers are far below. */
 #define SPLICE_MAX_ID 64
-
-/* Bytes of a field's member in the generated struct; 0 for a kind of
- * field splice_changed does not compare (none in Decoded today). */
-static size_t
-splice_member_size(const ProtobufCFieldDescriptor *f)
-{
-	if (f->label == PROTOBUF_C_LABEL_REPEATED)
-		return sizeof(void *);
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-	case PROTOBUF_C_TYPE_FLOAT:
-	case PROTOBUF_C_TYPE_ENUM:
-		return 4;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	}
-	return 0;
-}
 
 /* The fields where res differs from in, as bits of *mask, and part: a
  * Decoded holding just those fields of res. -1 when a field is of a kind
@@ -80,8 +48,10 @@ splice_changed(const Profpipe__Decoded *in, const Profpipe__Decoded *res,
 		return -1;
 	for (i = 0; i < desc->n_fields; i++) {
 		f = &desc->fields[i];
-		sz = splice_member_size(f);
-		if (sz == 0 || f->id >= SPLICE_MAX_ID ||
+		/* A repeated field's member is its array's pointer. */
+		sz = f->label == PROTOBUF_C_LABEL_REPEATED ? sizeof(void *)
+		                                           : pb_elem_size(f);
+		if (f->id >= SPLICE_MAX_ID ||
 		    (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
 		    (f->label != PROTOBUF_C_LABEL_NONE &&
 		        f->label != PROTOBUF_C_LABEL_REPEATED))
@@ -103,46 +73,6 @@ splice_changed(const Profpipe__Decoded *in, const Profpipe__Decoded *res,
 	return 0;
 }
 
-static const uint8_t *
-splice_varint(const uint8_t *p, const uint8_t *end, uint64_t *v)
-{
-	unsigned shift;
-
-	*v = 0;
-	for (shift = 0; p < end && shift < 64; shift += 7) {
-		*v |= (uint64_t)(*p & 0x7f) << shift;
-		if ((*p++ & 0x80) == 0)
-			return p;
-	}
-	return NULL;
-}
-
-/* Past the record at p, its field number in *id; NULL when the bytes at
- * p are not one record. */
-static const uint8_t *
-splice_record(const uint8_t *p, const uint8_t *end, uint64_t *id)
-{
-	uint64_t tag;
-	uint64_t n;
-
-	p = splice_varint(p, end, &tag);
-	if (p == NULL)
-		return NULL;
-	*id = tag >> 3;
-	switch (tag & 7) {
-	case 0:
-		return splice_varint(p, end, &n);
-	case 1:
-		return end - p >= 8 ? p + 8 : NULL;
-	case 2:
-		p = splice_varint(p, end, &n);
-		return p != NULL && n <= (uint64_t)(end - p) ? p + n : NULL;
-	case 5:
-		return end - p >= 4 ? p + 4 : NULL;
-	}
-	return NULL;
-}
-
 /* Copy the records of buf outside mask to out (NULL: only count them),
  * in runs. Their bytes, or SIZE_MAX when buf is not a run of records. */
 static size_t
@@ -151,8 +81,7 @@ splice_copy(const uint8_t *buf, size_t len, uint64_t mask, uint8_t *out)
 	const uint8_t *end = buf + len;
 	const uint8_t *run = buf;
 	const uint8_t *p = buf;
-	const uint8_t *next;
-	uint64_t id;
+	struct pb_field f;
 	size_t n = 0;
 
 	if (mask == 0) {
@@ -161,16 +90,14 @@ splice_copy(const uint8_t *buf, size_t len, uint64_t mask, uint8_t *out)
 		return len;
 	}
 	while (p < end) {
-		next = splice_record(p, end, &id);
-		if (next == NULL)
+		if (pb_next(&p, end, &f) != 0)
 			return SIZE_MAX;
-		if (id < SPLICE_MAX_ID && (mask >> id & 1)) {
+		if (f.num < SPLICE_MAX_ID && (mask >> f.num & 1)) {
 			if (out != NULL)
-				memcpy(out + n, run, (size_t)(p - run));
-			n += (size_t)(p - run);
-			run = next;
+				memcpy(out + n, run, (size_t)(f.at - run));
+			n += (size_t)(f.at - run);
+			run = p;
 		}
-		p = next;
 	}
 	if (out != NULL)
 		memcpy(out + n, run, (size_t)(end - run));

@@ -7,7 +7,7 @@
 #define PROFPIPE_PPROF_RD_H
 
 #include "decoder/pprof.h"
-#include "decoder/pprof_wire.h"
+#include "common/pb_wire.h"
 
 enum {
 	F_SAMPLE_TYPE = 1,

@@ -9,7 +9,7 @@
  */
 #include "decoder/raw_view.h"
 
-#include "decoder/pprof_wire.h"
+#include "common/pb_wire.h"
 
 enum { RAW_ORIGIN = 1, RAW_BODY = 2 };
 

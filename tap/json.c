@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/pb_struct.h"
+
 static int tap_json_object(
     struct buf *b, const ProtobufCMessage *m, int depth);
 
@@ -133,40 +135,6 @@ tap_json_value(
 	return b->failed ? -1 : 0;
 }
 
-/* Bytes one element of f takes in a repeated field's array. */
-static size_t
-tap_json_elem_size(const ProtobufCFieldDescriptor *f)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-		return sizeof(int32_t);
-	case PROTOBUF_C_TYPE_FLOAT:
-		return sizeof(float);
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return sizeof(int64_t);
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return sizeof(double);
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_ENUM:
-		return sizeof(int);
-	case PROTOBUF_C_TYPE_STRING:
-		return sizeof(char *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	default:
-		return sizeof(ProtobufCMessage *);
-	}
-}
-
 /* Is field f of m to be printed? Proto3 singular fields always are;
  * optional ones and oneof members only when set. */
 static int
@@ -192,7 +160,7 @@ tap_json_repeated(struct buf *b, const ProtobufCMessage *m,
 	const char *base = (const char *)m;
 	size_t n = *(const size_t *)(base + f->quantifier_offset);
 	const char *a = *(char *const *)(base + f->offset);
-	size_t size = tap_json_elem_size(f);
+	size_t size = pb_elem_size(f);
 	size_t i;
 
 	buf_putc(b, '[');

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 
 #include "common/arena.h"
-#include "decoder/pprof_wire.h"
+#include "common/pb_wire.h"
 #include "tests/unit/raw_view_diff.h"
 
 #define MAX_ORIGINS 64

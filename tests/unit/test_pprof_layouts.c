@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "decoder/pprof_wire.h"
+#include "common/pb_wire.h"
 #include "tests/unit/decode_util.h"
 #include "tests/unit/pprof_diff.h"
 

@@ -1,12 +1,13 @@
 /*
- * pprof_wire: protobuf's wire format, as much of it as pprof_read needs:
- * varints, field headers, length-delimited payloads. Inline, because the
- * reader spends its time here; every read is bounds-checked against the
- * end of the enclosing message, and a failure comes back as NULL so the
- * caller can say where it happened.
+ * pb_wire: protobuf's wire format, read by hand where protobuf-c's unpack
+ * would cost too much: varints, field headers, length-delimited payloads
+ * (the decoder's pprof reader and RawProfile view, the aggregator's
+ * splice). Inline, because the pprof reader spends its time here; every
+ * read is bounds-checked against the end of the enclosing message, and a
+ * failure comes back as NULL so the caller can say where it happened.
  */
-#ifndef PROFPIPE_PPROF_WIRE_H
-#define PROFPIPE_PPROF_WIRE_H
+#ifndef PROFPIPE_PB_WIRE_H
+#define PROFPIPE_PB_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -93,7 +94,7 @@ pb_varint(const uint8_t *p, const uint8_t *end, uint64_t *out)
 }
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "pprof_wire assumes a little-endian host"
+#error "pb_wire assumes a little-endian host"
 #endif
 
 /* The value of a varint of at most 8 bytes held in the low bytes of x
