@@ -32,14 +32,13 @@ struct st {
 };
 
 /* A sample read but not yet looked up: the stack it would be, n, whose
- * frames are frames[offs[n] .. offs[n] + len) and whose values are in row
- * n. */
+ * frames are frames[offs[n] .. offs[n] + o.n_frames) and whose values are
+ * in row n. */
 struct pending {
 	size_t sample;
 	uint64_t hash;
 	uint64_t slot;
 	uint32_t labels;
-	uint32_t len;
 	struct pprof_stack o; /* what the reader said */
 };
 
@@ -68,9 +67,9 @@ st_commit(struct st *st, const struct pending *p, uint32_t *at)
 	while ((e = st->slots[s]) != 0) {
 		e--;
 		if (st->hashes[e] == p->hash && st->labels[e] == p->labels &&
-		    st->offs[e + 1] - st->offs[e] == p->len &&
+		    st->offs[e + 1] - st->offs[e] == p->o.n_frames &&
 		    memcmp(st->frames + st->offs[e], st->frames + top,
-		        p->len * sizeof(*st->frames)) == 0) {
+		        p->o.n_frames * sizeof(*st->frames)) == 0) {
 			v = st->values + e * st->nt;
 			for (t = 0; t < st->nt; t++) {
 				if (__builtin_add_overflow(v[t], sv[t], &v[t]))
@@ -84,7 +83,7 @@ st_commit(struct st *st, const struct pending *p, uint32_t *at)
 	e = (uint32_t)st->n++;
 	st->hashes[e] = p->hash;
 	st->labels[e] = p->labels;
-	st->offs[e + 1] = top + p->len;
+	st->offs[e + 1] = top + p->o.n_frames;
 	st->slots[s] = e + 1;
 	*at = e;
 	return 0;
@@ -97,8 +96,8 @@ st_close_gap(struct st *st, const struct pending *p, const struct pending *c)
 {
 	uint32_t top = st->offs[st->n];
 
-	memmove(st->frames + top, st->frames + top + p->len,
-	    c->len * sizeof(*st->frames));
+	memmove(st->frames + top, st->frames + top + p->o.n_frames,
+	    c->o.n_frames * sizeof(*st->frames));
 	memcpy(st->values + st->n * st->nt, st->values + (st->n + 1) * st->nt,
 	    st->nt * sizeof(*st->values));
 }
@@ -218,7 +217,7 @@ st_remember(struct pprof_memo *m, struct rs *rs, const struct st *st,
 	if (m->slots == NULL)
 		st_memo_table(m, rs);
 	pprof_memo_add(m, p->o.ids, p->o.n_ids, p->o.ids_hash, st->offs[e],
-	    p->len, p->o.n_locs, p->o.sum);
+	    p->o.n_frames, p->o.n_locs, p->o.sum);
 }
 
 int
@@ -258,17 +257,16 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 	 * next sample has been read, so that the slot's cache miss (the
 	 * table outgrows L1 and L2 on large profiles) overlaps that work. */
 	for (i = 0; i < pr->n_samples; i++) {
-		rv = st_room(&st, rs, have ? p->len : 0, room);
+		rv = st_room(&st, rs, have ? p->o.n_frames : 0, room);
 		if (rv != 0)
 			return rv;
 		x.frames = st.frames; /* st_room may have moved them */
-		top = st.offs[st.n] + (have ? p->len : 0);
+		top = st.offs[st.n] + (have ? p->o.n_frames : 0);
 		rv = pprof_read_stack(rs->rd, i, &x, st.frames + top,
 		    st.values + (st.n + have) * st.nt, &c->o);
 		if (rv != 0)
 			return rv;
 		c->sample = i;
-		c->len = c->o.n_frames;
 		c->hash = decode_stack_hash_final(c->o.sum, c->o.n_frames);
 		rv = rs_label_set(rs, c->o.labels, c->o.n_labels, &c->labels);
 		if (rv != 0)
