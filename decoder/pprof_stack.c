@@ -48,44 +48,59 @@ rd_xloc(struct rd *rd, const uint8_t *at, uint64_t v,
 	return 0;
 }
 
-/* A sample's packed location ids into frames. As in rd_locs, each step
- * decodes every varint that ends in one 8-byte load, while the caps
- * cannot be reached within it; each location then costs a 16-byte copy of
- * its frame ids (whatever their number: there is room, and no branch on
- * it) and a multiply-add into the hash sum, which, unlike a hash chained
- * frame by frame, is not one long dependency chain. */
-static inline __attribute__((always_inline)) int
-rd_xlocs_body(struct rd *rd, const uint8_t *q, size_t n,
-    const struct pprof_expand *x, struct xs *s, const int pext)
+/* What the fast loop over a sample's location ids reads: the tables, and
+ * the bounds it must stay within. */
+struct xrun {
+	const struct pprof_loc_frames *loc;
+	const uint32_t *lfr;
+	const uint64_t *pow;
+	uint64_t nloc;
+	uint64_t room; /* frames allowed: max_depth - 8 * max_n */
+	uint32_t maxl; /* locations allowed: max_depth - 8 */
+	const uint8_t *limit;
+};
+
+/* The ids in q[0 .. qend) that end in one 8-byte load at a time, while
+ * the caps cannot be reached within it; each location then costs a
+ * 16-byte copy of its frame ids (more only when it has more than 4:
+ * there is room) and a multiply-add into the hash sum, which,
+ * unlike a hash chained frame by frame, is not one long dependency chain.
+ * Returns where it stopped: a varint over 8 bytes, or cut short, or an id
+ * not found, is left to the careful way. Its own function, out of the
+ * sample reader's: there, its loop lost its registers to the reader's
+ * and reloaded the tables' addresses on every id. */
+static inline __attribute__((always_inline)) const uint8_t *
+rd_xlocs_run(const uint8_t *q, const uint8_t *qend, const struct xrun *c,
+    struct xs *s, const int pext)
 {
-	const uint8_t *qend = q + n;
-	const uint8_t *next;
-	const struct pprof_loc_frames *loc = x->loc;
+	const struct pprof_loc_frames *loc = c->loc;
 	const struct pprof_loc_frames *lf;
-	const uint32_t *lfr = x->lf;
-	const uint64_t *pow = x->pow;
-	const uint64_t nloc = rd->lmap.n;
-	const uint32_t maxd = rd->lim->max_depth;
-	const uint64_t big = 8 * (uint64_t)x->max_n;
-	const uint8_t *limit = rd->end;
-	/* past the cap, frames are only counted: the slow path's business */
-	const int dense = rd->lmap.dense && s->nf == s->k;
-	uint32_t *fr = s->fr;
-	uint32_t k = s->k;
+	const uint32_t *lfr = c->lfr;
+	const uint64_t nloc = c->nloc;
+	const uint64_t room = c->room;
+	const uint32_t maxl = c->maxl;
+	const uint8_t *limit = c->limit;
+	uint32_t *const fr = s->fr;
+	/* The next frame's place and its power: k is frk - fr */
+	uint32_t *frk = fr + s->k;
+	const uint64_t *powk = c->pow + s->k;
+	/* fr + room, as a number: it may lie past the array (the caps and
+	 * the array's size are separate bounds) */
+	const uintptr_t fend = (uintptr_t)fr + room * sizeof(*fr);
 	uint32_t nl = s->nl;
 	uint64_t sum = s->sum;
 	uint64_t w;
 	uint64_t stop;
 	uint64_t b;
 	uint64_t v;
+	uint32_t j;
 	unsigned start = 0;
-	int rv;
 
 	/* Only locals in the loop's test: the stores through fr might alias
 	 * anything of type uint32_t, so fields would be loaded again each
 	 * time round. */
-	while (dense && q < qend && limit - q >= 8 && nl + 8 <= maxd &&
-	    k + big <= maxd) {
+	while (q < qend && limit - q >= 8 && nl <= maxl &&
+	    (uintptr_t)frk <= fend) {
 		memcpy(&w, q, 8);
 		stop = ~w & 0x8080808080808080ULL;
 		if (qend - q < 8) /* only varints that end inside */
@@ -106,12 +121,15 @@ rd_xlocs_body(struct rd *rd, const uint8_t *q, size_t n,
 			if (v - 1 >= nloc)
 				break; /* let rd_xloc say why */
 			lf = &loc[v - 1];
-			memcpy(fr + k, lfr + lf->off, 4 * sizeof(*fr));
-			if (lf->n > 4)
-				memcpy(fr + k, lfr + lf->off,
-				    lf->n * sizeof(*fr));
-			sum += lf->hash * pow[k];
-			k += lf->n;
+			memcpy(frk, lfr + lf->off, 4 * sizeof(*frk));
+			/* 4 at a time, no call: one would take the
+			 * loop's registers */
+			for (j = 4; j < lf->n; j += 4)
+				memcpy(frk + j, lfr + lf->off + j,
+				    4 * sizeof(*frk));
+			sum += lf->hash * *powk;
+			frk += lf->n;
+			powk += lf->n;
 			nl++;
 			start = (unsigned)__builtin_ctzll(b) + 1;
 			stop ^= b;
@@ -120,10 +138,59 @@ rd_xlocs_body(struct rd *rd, const uint8_t *q, size_t n,
 		if (stop != 0)
 			break;
 	}
-	s->nf += k - s->k;
-	s->k = k;
+	s->nf += (uint64_t)(frk - fr) - s->k;
+	s->k = (uint32_t)(frk - fr);
 	s->nl = nl;
 	s->sum = sum;
+	return q;
+}
+
+#ifdef PPROF_PEXT
+static __attribute__((noinline, target("bmi,bmi2"))) const uint8_t *
+rd_xlocs_pext(const uint8_t *q, const uint8_t *qend, const struct xrun *c,
+    struct xs *s)
+{
+	return rd_xlocs_run(q, qend, c, s, 1);
+}
+#endif
+
+static __attribute__((noinline)) const uint8_t *
+rd_xlocs_plain(const uint8_t *q, const uint8_t *qend, const struct xrun *c,
+    struct xs *s)
+{
+	return rd_xlocs_run(q, qend, c, s, 0);
+}
+
+/* A sample's packed location ids into frames: the fast loop first, then
+ * one id at a time, the careful way, for whatever it left. */
+static inline __attribute__((always_inline)) int
+rd_xlocs_body(struct rd *rd, const uint8_t *q, size_t n,
+    const struct pprof_expand *x, struct xs *s, const int pext)
+{
+	const uint8_t *qend = q + n;
+	const uint8_t *next;
+	const uint32_t maxd = rd->lim->max_depth;
+	const uint64_t big = 8 * (uint64_t)x->max_n;
+	struct xrun c;
+	uint64_t v;
+	int rv;
+
+	/* past the cap, frames are only counted: the slow path's business */
+	if (rd->lmap.dense && s->nf == s->k && maxd >= 8 && maxd >= big) {
+		c.loc = x->loc;
+		c.lfr = x->lf;
+		c.pow = x->pow;
+		c.nloc = rd->lmap.n;
+		c.room = maxd - big;
+		c.maxl = maxd - 8;
+		c.limit = rd->end;
+#ifdef PPROF_PEXT
+		if (pext)
+			q = rd_xlocs_pext(q, qend, &c, s);
+		else
+#endif
+			q = rd_xlocs_plain(q, qend, &c, s);
+	}
 	while (q < qend) {
 		next = pb_varint_packed(q, qend, rd->end, &v);
 		if (next == NULL)

@@ -348,12 +348,17 @@ test_built_careful_paths(void **state)
 static void
 dense_tables(struct du_prof *d, size_t nlines)
 {
-	static const uint64_t fid[6] = {1, 2, 3, 1, 2, 3};
-	static const int64_t line[6] = {1, 2, 3, 4, 5, 6};
+	uint64_t fid[16];
+	int64_t line[16];
 	int64_t ln;
 	uint64_t f;
 	uint64_t i;
 
+	assert_true(nlines <= 16);
+	for (i = 0; i < nlines; i++) {
+		fid[i] = 1 + i % 3;
+		line[i] = (int64_t)i + 1;
+	}
 	du_init(d);
 	du_func(d, 1, "a", "a.go");
 	du_func(d, 2, "b", "b.go");
@@ -366,27 +371,32 @@ dense_tables(struct du_prof *d, size_t nlines)
 	}
 }
 
-/* Dense ids, a location of six lines among one-line ones, stacks whose
- * lengths step over the 8-byte loads' edges. */
+/* Dense ids, a location of 6, 9 or 13 lines among one-line ones (the
+ * fast loop copies frames 4 at a time: one, two and three more copies),
+ * stacks whose lengths step over the 8-byte loads' edges. */
 static void
 test_built_fast_path_edges(void **state)
 {
+	static const size_t nlines[] = {6, 9, 13};
 	uint64_t locs[64];
 	struct du_prof d;
 	uint8_t *buf;
 	size_t len;
 	size_t i;
+	size_t t;
 
 	(void)state;
-	dense_tables(&d, 6);
-	for (i = 0; i < 64; i++)
-		locs[i] = 1 + (i * 7) % 40;
-	for (i = 1; i <= 12; i++)
-		du_sample(&d, i * 3, locs + (i % 3), (int64_t)i, 1);
-	buf = du_pack(&d, &len);
-	assert_non_null(buf);
-	agree(buf, len, "built dense");
-	free(buf);
+	for (t = 0; t < sizeof(nlines) / sizeof(nlines[0]); t++) {
+		dense_tables(&d, nlines[t]);
+		for (i = 0; i < 64; i++)
+			locs[i] = 1 + (i * 7) % 40;
+		for (i = 1; i <= 12; i++)
+			du_sample(&d, i * 3, locs + (i % 3), (int64_t)i, 1);
+		buf = du_pack(&d, &len);
+		assert_non_null(buf);
+		agree(buf, len, "built dense");
+		free(buf);
+	}
 }
 
 /* Layouts other than Go's: strings before and between the samples. The
