@@ -147,16 +147,16 @@ rd_xlocs_run(const uint8_t *q, const uint8_t *qend, const struct xrun *c,
 
 #ifdef PPROF_PEXT
 static __attribute__((noinline, target("bmi,bmi2"))) const uint8_t *
-rd_xlocs_pext(const uint8_t *q, const uint8_t *qend, const struct xrun *c,
-    struct xs *s)
+rd_xlocs_pext(
+    const uint8_t *q, const uint8_t *qend, const struct xrun *c, struct xs *s)
 {
 	return rd_xlocs_run(q, qend, c, s, 1);
 }
 #endif
 
 static __attribute__((noinline)) const uint8_t *
-rd_xlocs_plain(const uint8_t *q, const uint8_t *qend, const struct xrun *c,
-    struct xs *s)
+rd_xlocs_plain(
+    const uint8_t *q, const uint8_t *qend, const struct xrun *c, struct xs *s)
 {
 	return rd_xlocs_run(q, qend, c, s, 0);
 }
