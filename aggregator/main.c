@@ -117,6 +117,7 @@ main(int argc, char **argv)
 	int ready_fd = -1;
 	int rc;
 
+	proc_keep_memory();
 	log_init("profpipe-aggregator", LOG_INFO);
 	agg_options_defaults(&opt);
 	opt.stopping = proc_stopping;

@@ -5,6 +5,9 @@
 
 #include <errno.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,17 @@ proc_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+}
+
+void
+proc_keep_memory(void)
+{
+#ifdef __GLIBC__
+	/* Setting either one turns off glibc's own sliding threshold, so
+	 * both are set. */
+	mallopt(M_MMAP_THRESHOLD, PROC_MMAP_MAX);
+	mallopt(M_TRIM_THRESHOLD, PROC_KEEP_FREE);
+#endif
 }
 
 int

@@ -19,6 +19,18 @@ int proc_stopping(void); /* SIGTERM or SIGINT seen */
 int proc_take_hup(void); /* SIGHUP seen since last call; clears it */
 void proc_request_stop(void);
 
+/* Keep the heap's freed memory for reuse instead of handing it back to the
+ * kernel at once (glibc's mallopt; nothing elsewhere). A stage's messages
+ * are megabytes each, allocated and freed by nng for every profile: with
+ * glibc's defaults each one was fresh pages, faulted in one by one, and
+ * their unmapping stopped the other core (a TLB shootdown). Buffers up to
+ * PROC_MMAP_MAX now come from the heap, and up to PROC_KEEP_FREE of free
+ * heap is kept: the process holds on to its peak, as its arenas do.
+ * Call it first thing in main, before any thread starts. */
+#define PROC_MMAP_MAX (32 << 20) /* glibc's largest on 64-bit */
+#define PROC_KEEP_FREE (64 << 20)
+void proc_keep_memory(void);
+
 /* s6 readiness: write "\n" to fd and close it. fd < 0: nothing. */
 void proc_notify_ready(int fd);
 

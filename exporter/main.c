@@ -91,6 +91,7 @@ main(int argc, char **argv)
 	int rv;
 	int code = EXIT_SYSTEM;
 
+	proc_keep_memory();
 	log_init("profpipe-exporter", LOG_INFO);
 	rv = export_parse(argc, argv, &o);
 	if (rv != 0) {

@@ -290,6 +290,7 @@ main(int argc, char **argv)
 	int rv;
 	int code = EXIT_SYSTEM;
 
+	proc_keep_memory();
 	log_init("profpipe-fetcher", LOG_INFO);
 	rv = parse_opts(argc, argv, &o);
 	if (rv != 0)

@@ -36,6 +36,7 @@
 
 #include "common/ack.h"
 #include "common/bus.h"
+#include "common/proc.h"
 #include "common/wire.pb-c.h"
 
 extern char **environ;
@@ -505,6 +506,9 @@ main(int argc, char **argv)
 	int bad = 0;
 	double w;
 	int i;
+
+	/* as the stages it plays do */
+	proc_keep_memory();
 
 	if (pb_opts(&o, argc, argv) < 0) {
 		fputs(usage, stderr);
