@@ -1,0 +1,118 @@
+/*
+ * test_proc_memory: proc_keep_memory, seen from the page-fault counter. A
+ * stage's messages are megabytes, made on one of nng's threads and freed
+ * on another, a few in flight: here a thread fills buffers of 0.7 to 8 MB,
+ * up to 4 ahead, and hands each over a pipe to the main thread, which uses
+ * one of its own and frees both. After a warm-up, the pages they touch
+ * must come back from the heap, not be faulted in afresh: without the
+ * settings 16 to 21 thousand of 90 thousand were, with them 1 to 3 (once
+ * 2,481; the bound is 1 in 20).
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/proc.h"
+
+#define ROUNDS 60
+#define WARM 10
+#define AHEAD 4 /* buffers in flight: two slots, a profile in and out */
+
+static const size_t sizes[] = {3 << 20, 8 << 20, 5 << 20, 1 << 20, 700 << 10};
+#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+struct hand {
+	int give[2]; /* producer -> main: a buffer */
+	int back[2]; /* main -> producer: done with it */
+};
+
+static long
+faults(void)
+{
+	struct rusage r;
+
+	getrusage(RUSAGE_SELF, &r);
+	return r.ru_minflt;
+}
+
+static void *
+producer(void *arg)
+{
+	struct hand *h = arg;
+	char *p;
+	char c;
+	int i;
+
+	for (i = 0; i < ROUNDS; i++) {
+		if (i >= AHEAD && read(h->back[0], &c, 1) != 1)
+			break;
+		p = malloc(sizes[i % NSIZES]);
+		if (p != NULL)
+			memset(p, 1, sizes[i % NSIZES]);
+		if (write(h->give[1], &p, sizeof(p)) != sizeof(p))
+			break;
+	}
+	return NULL;
+}
+
+static void
+test_buffers_reused(void **state)
+{
+	struct hand h;
+	pthread_t t;
+	long f0 = 0;
+	long pages = 0;
+	size_t m;
+	char *p;
+	char *q;
+	int i;
+
+	(void)state;
+#if defined(__SANITIZE_ADDRESS__)
+	skip(); /* ASan's allocator is not glibc's */
+#endif
+	proc_keep_memory();
+	assert_int_equal(pipe(h.give), 0);
+	assert_int_equal(pipe(h.back), 0);
+	assert_int_equal(pthread_create(&t, NULL, producer, &h), 0);
+	for (i = 0; i < ROUNDS; i++) {
+		assert_int_equal(read(h.give[0], &p, sizeof(p)), sizeof(p));
+		assert_non_null(p);
+		if (i == WARM)
+			f0 = faults();
+		m = sizes[(i + 2) % NSIZES];
+		q = malloc(m);
+		assert_non_null(q);
+		memset(q, 2, m);
+		if (i >= WARM)
+			pages += (long)((sizes[i % NSIZES] + m) / 4096);
+		free(q);
+		free(p);
+		assert_int_equal(write(h.back[1], "k", 1), 1);
+	}
+	pthread_join(t, NULL);
+	print_message("faults %ld pages %ld\n", faults() - f0, pages);
+	assert_true(faults() - f0 < pages / 20);
+	close(h.give[0]);
+	close(h.give[1]);
+	close(h.back[0]);
+	close(h.back[1]);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_buffers_reused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
