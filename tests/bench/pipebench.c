@@ -322,6 +322,25 @@ pb_machine_cpu(void)
 	    (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Context switches on the whole machine so far ("ctxt" in /proc/stat):
+ * each hand-off between threads or processes costs one or more. */
+static unsigned long long
+pb_machine_switches(void)
+{
+	unsigned long long v = 0;
+	char line[256];
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "ctxt %llu", &v) == 1)
+			break;
+	}
+	fclose(f);
+	return v;
+}
+
 static double
 pb_self_cpu(void)
 {
@@ -426,6 +445,7 @@ struct snap {
 	double dec_each[MAX_KIDS];
 	double agg_cpu;
 	double machine_cpu;
+	unsigned long long switches;
 	unsigned long failed;
 };
 
@@ -440,6 +460,7 @@ pb_snap(struct pb *pb, struct snap *s, const pid_t *kids, int ndec, int agg)
 	s->failed = pb->failed + pb->rejected;
 	s->self_cpu = pb_self_cpu();
 	s->machine_cpu = pb_machine_cpu();
+	s->switches = pb_machine_switches();
 	s->dec_cpu = 0;
 	for (i = 0; i < ndec; i++) {
 		s->dec_each[i] = pb_child_cpu(kids[i]);
@@ -597,13 +618,15 @@ main(int argc, char **argv)
 	       "files=%d seconds=%.3f profiles=%lu profiles_per_s=%.2f "
 	       "gz_mb_per_s=%.2f harness_cpu=%.3f decoder_cpu=%.3f "
 	       "aggregator_cpu=%.3f sink_msgs=%lu rejected=%lu failed=%lu "
-	       "bad_exits=%d\n",
+	       "bad_exits=%d switches_per_profile=%.1f\n",
 	    (b.machine_cpu - a.machine_cpu) / w, o.decoders, o.aggregator,
 	    o.inflight, pb.nfiles, w, b.ok - a.ok, (double)(b.ok - a.ok) / w,
 	    (double)(b.bytes - a.bytes) / w / 1e6,
 	    (b.self_cpu - a.self_cpu) / w, (b.dec_cpu - a.dec_cpu) / w,
 	    (b.agg_cpu - a.agg_cpu) / w, atomic_load(&sink.msgs), pb.rejected,
-	    b.failed - a.failed, bad);
+	    b.failed - a.failed, bad,
+	    (double)(b.switches - a.switches) /
+	        (double)(b.ok > a.ok ? b.ok - a.ok : 1));
 	/* No nng_close: with requests still out to decoders that are gone,
 	 * nng 1.5.2's close can wait forever (it did, 1 run in ~30), and a
 	 * benchmark must not hang. The process's exit closes everything. */
