@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "decoder/decode_rs.h"
+#include "decoder/pprof_ltail.h"
 #include "decoder/pprof_memo.h"
 
 struct st {
@@ -212,12 +213,29 @@ static void
 st_remember(struct pprof_memo *m, struct rs *rs, const struct st *st,
     const struct pending *p, uint32_t e)
 {
-	if (p->o.ids == NULL || p->o.n_labels == 0 || !m->on)
+	int labelled =
+	    p->o.n_labels != 0 || (p->o.lset != PPROF_NONE && p->o.lset != 0);
+
+	if (p->o.ids == NULL || !labelled || !m->on)
 		return;
 	if (m->slots == NULL)
 		st_memo_table(m, rs);
 	pprof_memo_add(m, p->o.ids, p->o.n_ids, p->o.ids_hash, st->offs[e],
 	    p->o.n_frames, p->o.n_locs, p->o.sum);
+}
+
+/* The sample just read had labels whose bytes x->ltail did not know: they
+ * are set `set`. The table is made on the first such sample, outside the
+ * scratch stream, whose last allocation, the frames, must stay last to
+ * grow in place; without the room, none is kept: it only saves work. */
+static void
+st_ltail_add(struct pprof_ltail *t, struct rs *rs, const struct pprof_stack *o,
+    uint32_t set)
+{
+	if (t->slots == NULL)
+		t->slots =
+		    arena_calloc(rs->a, PPROF_LTAIL_SLOTS, sizeof(*t->slots));
+	pprof_ltail_add(t, o->ltail_w, o->ltail_n, set);
 }
 
 int
@@ -226,6 +244,7 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 	const struct pprof_profile *pr = rs->pr;
 	struct pprof_expand x;
 	struct pprof_memo memo;
+	struct pprof_ltail ltail;
 	struct pending two[2];
 	struct pending *p = &two[0]; /* read, not yet looked up */
 	struct pending *c = &two[1]; /* being read */
@@ -249,6 +268,8 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 	memset(&memo, 0, sizeof(memo));
 	memo.on = 1;
 	x.memo = &memo;
+	memset(&ltail, 0, sizeof(ltail));
+	x.ltail = &ltail;
 	if (x.pow == NULL)
 		return RS_NOMEM(rs, "stacks");
 	room = pprof_stack_room(rs->rd, rs->max_n);
@@ -268,9 +289,16 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 			return rv;
 		c->sample = i;
 		c->hash = decode_stack_hash_final(c->o.sum, c->o.n_frames);
-		rv = rs_label_set(rs, c->o.labels, c->o.n_labels, &c->labels);
-		if (rv != 0)
-			return rv;
+		if (c->o.lset != PPROF_NONE) {
+			c->labels = c->o.lset;
+		} else {
+			rv = rs_label_set(
+			    rs, c->o.labels, c->o.n_labels, &c->labels);
+			if (rv != 0)
+				return rv;
+			if (c->o.ltail_n != 0)
+				st_ltail_add(&ltail, rs, &c->o, c->labels);
+		}
 		c->slot = st_slot(&st, c->hash, c->labels);
 		__builtin_prefetch(&st.slots[c->slot]);
 		if (have) {

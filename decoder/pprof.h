@@ -158,6 +158,9 @@ struct pprof_expand {
 	 * the frame array its entries' offsets are in. */
 	struct pprof_memo *memo;
 	const uint32_t *frames;
+	/* Label sets already found, by their labels' bytes
+	 * (pprof_ltail.h; NULL: do not look). */
+	const struct pprof_ltail *ltail;
 };
 
 /* Whether this CPU has a fast pext (BMI2, and not in microcode). */
@@ -177,6 +180,12 @@ struct pprof_stack {
 	uint32_t n_labels;
 	const struct pprof_label
 	    *labels; /* the reader's: until the next call */
+	/* The label set, when x->ltail knew the labels' bytes (labels
+	 * then not read, n_labels 0); else PPROF_NONE, and ltail_n, if
+	 * not 0, the length of a tail of labels to remember, in ltail_w. */
+	uint32_t lset;
+	uint32_t ltail_n;
+	uint64_t ltail_w[2];
 };
 
 /* How deep any stack can be: min(max_depth, the largest sample's bytes *

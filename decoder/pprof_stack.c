@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "decoder/pprof_fields.h"
+#include "decoder/pprof_ltail.h"
 #include "decoder/pprof_memo.h"
 
 /* One sample being read into a stack. */
@@ -261,6 +262,30 @@ rd_memo(struct rd *rd, const struct pprof_expand *x, const struct pb_field *f,
 	return 0;
 }
 
+/* A sample's first label field, at `at`: if the bytes from there to the
+ * sample's end are a tail x->ltail knows, 1 with its set in out->lset;
+ * else 0, with the tail noted in out for rs_stacks to remember once the
+ * set is found (if it is short enough, and turns out to be labels only).
+ * Out of line: the reader's loop keeps its registers. */
+static __attribute__((noinline)) int
+rd_ltail(struct rd *rd, const struct pprof_ltail *t, const uint8_t *at,
+    const uint8_t *end, struct pprof_stack *out)
+{
+	size_t n = (size_t)(end - at);
+	int64_t set;
+
+	if (n > PPROF_LTAIL_MAX)
+		return 0;
+	pprof_ltail_key(at, n, rd->end, out->ltail_w);
+	set = t->slots != NULL ? pprof_ltail_find(t, out->ltail_w, n) : -1;
+	if (set >= 0) {
+		out->lset = (uint32_t)set;
+		return 1;
+	}
+	out->ltail_n = (uint32_t)n;
+	return 0;
+}
+
 /* pprof_read_stack, inlined twice (with and without pext) so that the
  * sample's fields, its locations among them, are read in one function
  * with no call per field. */
@@ -276,21 +301,38 @@ rd_stack_body(struct rd *rd, size_t i, const struct pprof_expand *x,
 	struct pb_field f;
 	uint32_t nlab = 0;
 	size_t nv = 0;
+	int seen_label = 0;
 	int rv;
 
 	rd->kind = "sample";
 	rd->index = i;
 	rd->id = 0;
 	out->ids = NULL;
+	out->lset = PPROF_NONE;
+	out->ltail_n = 0;
 	while (p < end) {
 		rv = pb_next(&p, end, &f);
 		if (rv != 0)
 			return rd_wire(rd, &f, rv);
 		/* One switch on one value: testing num and wt one after
 		 * the other made the compiler load them as one 64-bit word
-		 * just stored as two, a store-forwarding stall per field. */
+		 * just stored as two, a store-forwarding stall per field.
+		 * A field other than a label forgets the tail of labels
+		 * noted before it: labels are not the sample's tail. */
 		switch (f.num << 3 | f.wt) {
+		case 3 << 3 | PB_LEN:
+			if (!seen_label && x->ltail != NULL &&
+			    rd_ltail(rd, x->ltail, f.at, end, out)) {
+				p = end; /* the set is known: skip the labels
+				          */
+				rv = 0;
+				break;
+			}
+			seen_label = 1;
+			rv = rd_sample_other(rd, &f, vals, &nv, &nlab, pext);
+			break;
 		case 1 << 3 | PB_LEN:
+			out->ltail_n = 0;
 			/* The memo only knows lists that are a sample's
 			 * whole location ids. */
 			if (s.nl == 0 && x->memo != NULL && x->memo->on) {
@@ -304,10 +346,12 @@ rd_stack_body(struct rd *rd, size_t i, const struct pprof_expand *x,
 			rv = rd_xlocs_body(rd, f.d, f.n, x, &s, pext);
 			break;
 		case 1 << 3 | PB_VARINT:
+			out->ltail_n = 0;
 			out->ids = NULL;
 			rv = rd_xloc(rd, f.at, f.u, x, &s);
 			break;
 		default:
+			out->ltail_n = 0;
 			rv = rd_sample_other(rd, &f, vals, &nv, &nlab, pext);
 			break;
 		}
