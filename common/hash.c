@@ -39,7 +39,8 @@ hash_tail(const unsigned char *end, size_t len, size_t total)
 		return (uint64_t)lo | (uint64_t)hi << (8 * (len - 4));
 	}
 	return (uint64_t)end[-(ptrdiff_t)len] |
-	    (uint64_t)end[-(ptrdiff_t)len + len / 2] << (8 * (len / 2)) |
+	    (uint64_t)end[(ptrdiff_t)(len / 2) - (ptrdiff_t)len]
+	    << (8 * (len / 2)) |
 	    (uint64_t)end[-1] << (8 * (len - 1));
 }
 
