@@ -137,7 +137,12 @@ push_time_parse(const char *s, int64_t *out)
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
 	t = timegm(&tm);
-	*out = ((int64_t)t - off) * 1000000000 + frac;
+	/* Nanoseconds since 1970 in an int64 reach 1677 to 2262: a time
+	 * outside is refused, not wrapped. */
+	if (__builtin_mul_overflow(
+	        (int64_t)t - off, (int64_t)1000000000, out) ||
+	    __builtin_add_overflow(*out, frac, out))
+		return -1;
 	return 0;
 }
 

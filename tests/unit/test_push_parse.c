@@ -323,6 +323,14 @@ test_time(void **state)
 	assert_int_equal(push_time_parse("1970-13-01T00:00:00Z", &t), -1);
 	assert_int_equal(push_time_parse("1970-01-01T00:00:00Zjunk", &t), -1);
 	assert_int_equal(push_time_parse("", &t), -1);
+	/* the edges of int64 nanoseconds: 1677-09-21 and 2262-04-11 */
+	assert_int_equal(push_time_parse("2262-04-11T23:47:16Z", &t), 0);
+	assert_int_equal(t, 9223372036000000000LL);
+	assert_int_equal(push_time_parse("2262-04-11T23:47:17Z", &t), -1);
+	assert_int_equal(push_time_parse("1677-09-21T00:12:44Z", &t), 0);
+	assert_int_equal(push_time_parse("1677-09-21T00:12:43Z", &t), -1);
+	assert_int_equal(push_time_parse("1013-11-01T10:00:00Z", &t), -1);
+	assert_int_equal(push_time_parse("9999-12-31T23:59:59.999Z", &t), -1);
 }
 
 int
