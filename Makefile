@@ -95,7 +95,7 @@ asan:
 FUZZ_SECONDS ?= 60
 fuzz-build:
 	@$(MAKE) --no-print-directory O=build/fuzz BIN=build/fuzz/bin CC=clang \
-		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
 		build/fuzz/libprofpipe.a
 	@tests/fuzz/build build/fuzz $(FUZZ_SRC)
 
