@@ -373,8 +373,21 @@ pb_stop_kids(const pid_t *pids, int n)
 			kill(pids[i], SIGKILL);
 			waitpid(pids[i], &st, 0);
 		}
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 			bad++;
+			if (WIFEXITED(st))
+				fprintf(stderr,
+				    "pipebench: pid %d exited %d after "
+				    "SIGTERM\n",
+				    (int)pids[i], WEXITSTATUS(st));
+			else
+				fprintf(stderr,
+				    "pipebench: pid %d ended by signal %d%s\n",
+				    (int)pids[i], WTERMSIG(st),
+				    tries == 1000 ? " (no exit 10 s after "
+				                    "SIGTERM)"
+				                  : "");
+		}
 	}
 	return bad;
 }
