@@ -137,6 +137,7 @@ main(int argc, char **argv)
 		}
 	}
 	agg_finish(st);
+	proc_exit_watchdog(PROC_CLOSE_SECONDS);
 	agg_close(st);
 	return rc;
 }

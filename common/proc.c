@@ -53,6 +53,31 @@ proc_keep_memory(void)
 #endif
 }
 
+static void
+proc_on_alarm(int sig)
+{
+	static const char msg[] = "profpipe: closing the sockets did not "
+	                          "finish in time; exiting anyway\n";
+
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+		/* nothing else to do: the exit is what matters */
+	}
+	_exit(EXIT_OK);
+}
+
+void
+proc_exit_watchdog(unsigned seconds)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = proc_on_alarm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(seconds);
+}
+
 int
 proc_stopping(void)
 {

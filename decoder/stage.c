@@ -539,6 +539,7 @@ decoder_stage_run(const struct decoder_opts *o)
 	stage_loop(&st);
 	log_info("stopping: %lu decoded, %lu rejected, %lu left to resend",
 	    st.decoded, st.rejected, st.abandoned);
+	proc_exit_watchdog(PROC_CLOSE_SECONDS);
 	stage_close(&st);
 	return EXIT_OK;
 }

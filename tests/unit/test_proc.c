@@ -1,5 +1,11 @@
 /*
- * test_proc_memory: proc_keep_memory, seen from the page-fault counter. A
+ * test_proc: what common/proc.c does to a stage's process.
+ *
+ * proc_exit_watchdog: a child that arms it and then blocks for good (as a
+ * decoder stuck in nng_close did) exits 0 about when it said, with its
+ * line on stderr.
+ *
+ * proc_keep_memory, seen from the page-fault counter. A
  * stage's messages are megabytes, made on one of nng's threads and freed
  * on another, a few in flight: here a thread fills buffers of 0.7 to 8 MB,
  * up to 4 ahead, and hands each over a pipe to the main thread, which uses
@@ -16,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -107,10 +115,54 @@ test_buffers_reused(void **state)
 	close(h.back[1]);
 }
 
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+test_exit_watchdog(void **state)
+{
+	char out[256] = {0};
+	double t0 = now_s();
+	double took;
+	ssize_t n;
+	pid_t pid;
+	int fds[2];
+	int st;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], STDERR_FILENO);
+		proc_exit_watchdog(1);
+		for (;;)
+			pause(); /* stuck, as in nng_close */
+	}
+	close(fds[1]);
+	/* the child's stderr closes when it exits: read to the end */
+	n = read(fds[0], out, sizeof(out) - 1);
+	assert_true(n > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	took = now_s() - t0;
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), EXIT_OK);
+	assert_non_null(strstr(out, "did not finish in time"));
+	assert_true(took >= 0.9 && took < 30);
+	close(fds[0]);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_exit_watchdog),
 	    cmocka_unit_test(test_buffers_reused),
 	};
 
