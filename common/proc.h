@@ -22,8 +22,9 @@ void proc_request_stop(void);
 /* Keep the heap's freed memory for reuse instead of handing it back to the
  * kernel at once (glibc's mallopt; nothing elsewhere). A stage's messages
  * are megabytes each, allocated and freed by nng for every profile: with
- * glibc's defaults each one was fresh pages, faulted in one by one, and
- * their unmapping stopped the other core (a TLB shootdown). Buffers up to
+ * glibc's defaults each one was fresh pages, faulted in one by one and
+ * unmapped again (188k page faults in 3 s of two decoders on cpu-large,
+ * 37k with this). Buffers up to
  * PROC_MMAP_MAX now come from the heap, and up to PROC_KEEP_FREE of free
  * heap is kept: the process holds on to its peak, as its arenas do.
  * Call it first thing in main, before any thread starts. */
@@ -32,8 +33,8 @@ void proc_request_stop(void);
 void proc_keep_memory(void);
 
 /* A stage's last step, closing its sockets, can hang inside nng 1.5.2's
- * nng_close (seen about once in 50 shutdowns of a decoder with requests
- * still queued to it): after this call, if the process has not exited
+ * nng_close (a decoder with requests still queued to it: 2 of 143
+ * pipebench runs): after this call, if the process has not exited
  * within seconds, it writes a line to stderr and exits EXIT_OK, its work
  * being done. Call it in main, once the stage has stopped and drained,
  * right before the closing. */

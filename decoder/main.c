@@ -144,8 +144,8 @@ main(int argc, char **argv)
 {
 	struct decoder_opts o;
 
-	decoder_opts_defaults(&o);
 	proc_keep_memory();
+	decoder_opts_defaults(&o);
 	log_init("profpipe-decoder", LOG_INFO);
 	if (parse_opts(&o, argc, argv) < 0)
 		return EXIT_USAGE;

@@ -69,20 +69,29 @@ pprof_ltail_slot(const uint64_t w[2], size_t n)
 	return (uint32_t)(h >> 32) & (PPROF_LTAIL_SLOTS - 1);
 }
 
+/* The entry of the tail w (n bytes), or the empty slot where it would go
+ * (n 0). The table is never more than half full, so there is one. */
+static inline struct pprof_ltail_entry *
+pprof_ltail_probe(const struct pprof_ltail *t, const uint64_t w[2], size_t n)
+{
+	uint32_t s = pprof_ltail_slot(w, n);
+	struct pprof_ltail_entry *e;
+
+	for (;; s = (s + 1) & (PPROF_LTAIL_SLOTS - 1)) {
+		e = &t->slots[s];
+		if (e->n == 0 ||
+		    (e->n == n && e->w[0] == w[0] && e->w[1] == w[1]))
+			return e;
+	}
+}
+
 /* The set of the tail w (n bytes), or -1. */
 static inline int64_t
 pprof_ltail_find(const struct pprof_ltail *t, const uint64_t w[2], size_t n)
 {
-	uint32_t s = pprof_ltail_slot(w, n);
-	const struct pprof_ltail_entry *e;
+	const struct pprof_ltail_entry *e = pprof_ltail_probe(t, w, n);
 
-	for (;; s = (s + 1) & (PPROF_LTAIL_SLOTS - 1)) {
-		e = &t->slots[s];
-		if (e->n == 0)
-			return -1;
-		if (e->n == n && e->w[0] == w[0] && e->w[1] == w[1])
-			return e->set;
-	}
+	return e->n != 0 ? (int64_t)e->set : -1;
 }
 
 /* Remember that the tail w (n bytes) has label set set. */
@@ -90,18 +99,13 @@ static inline void
 pprof_ltail_add(
     struct pprof_ltail *t, const uint64_t w[2], size_t n, uint32_t set)
 {
-	uint32_t s = pprof_ltail_slot(w, n);
 	struct pprof_ltail_entry *e;
 
 	if (t->slots == NULL || t->used == PPROF_LTAIL_SLOTS / 2)
 		return;
-	for (;; s = (s + 1) & (PPROF_LTAIL_SLOTS - 1)) {
-		e = &t->slots[s];
-		if (e->n == 0)
-			break;
-		if (e->n == n && e->w[0] == w[0] && e->w[1] == w[1])
-			return; /* added for a sample read before this one */
-	}
+	e = pprof_ltail_probe(t, w, n);
+	if (e->n != 0)
+		return; /* added for a sample read before this one */
 	e->w[0] = w[0];
 	e->w[1] = w[1];
 	e->n = (uint32_t)n;

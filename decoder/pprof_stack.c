@@ -323,8 +323,7 @@ rd_stack_body(struct rd *rd, size_t i, const struct pprof_expand *x,
 		case 3 << 3 | PB_LEN:
 			if (!seen_label && x->ltail != NULL &&
 			    rd_ltail(rd, x->ltail, f.at, end, out)) {
-				p = end; /* the set is known: skip the labels
-				          */
+				p = end; /* the set is known: skip */
 				rv = 0;
 				break;
 			}

@@ -302,43 +302,33 @@ pb_child_cpu(pid_t pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* Seconds of CPU the whole machine has been busy (all but idle and
- * iowait), from /proc/stat: what our processes did not use went to others. */
-static double
-pb_machine_cpu(void)
+/* From /proc/stat, in one read: the seconds of CPU the whole machine has
+ * been busy (all but idle and iowait: what our processes did not use went
+ * to others), and its context switches so far ("ctxt": each hand-off
+ * between threads or processes costs one or more). */
+static void
+pb_machine(double *cpu, unsigned long long *switches)
 {
 	unsigned long long v[8] = {0};
-	FILE *f = fopen("/proc/stat", "r");
-	int n;
-
-	if (f == NULL)
-		return 0;
-	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-	    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
-	fclose(f);
-	if (n != 8)
-		return 0;
-	return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) /
-	    (double)sysconf(_SC_CLK_TCK);
-}
-
-/* Context switches on the whole machine so far ("ctxt" in /proc/stat):
- * each hand-off between threads or processes costs one or more. */
-static unsigned long long
-pb_machine_switches(void)
-{
-	unsigned long long v = 0;
 	char line[256];
 	FILE *f = fopen("/proc/stat", "r");
 
+	*cpu = 0;
+	*switches = 0;
 	if (f == NULL)
-		return 0;
+		return;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "ctxt %llu", &v) == 1)
+		if (strncmp(line, "cpu ", 4) == 0 &&
+		    sscanf(line, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
+		        &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+		        &v[7]) == 8)
+			*cpu =
+			    (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) /
+			    (double)sysconf(_SC_CLK_TCK);
+		else if (sscanf(line, "ctxt %llu", switches) == 1)
 			break;
 	}
 	fclose(f);
-	return v;
 }
 
 static double
@@ -472,8 +462,7 @@ pb_snap(struct pb *pb, struct snap *s, const pid_t *kids, int ndec, int agg)
 	s->bytes = pb->bytes_ok;
 	s->failed = pb->failed + pb->rejected;
 	s->self_cpu = pb_self_cpu();
-	s->machine_cpu = pb_machine_cpu();
-	s->switches = pb_machine_switches();
+	pb_machine(&s->machine_cpu, &s->switches);
 	s->dec_cpu = 0;
 	for (i = 0; i < ndec; i++) {
 		s->dec_each[i] = pb_child_cpu(kids[i]);

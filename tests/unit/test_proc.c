@@ -154,7 +154,7 @@ test_exit_watchdog(void **state)
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), EXIT_OK);
 	assert_non_null(strstr(out, "did not finish in time"));
-	assert_true(took >= 0.9 && took < 30);
+	assert_true(took >= 0.9); /* not before it said */
 	close(fds[0]);
 }
 
