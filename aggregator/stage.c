@@ -22,6 +22,7 @@
 #include "common/ack.h"
 #include "common/arena.h"
 #include "common/bus.h"
+#include "common/byref.h"
 #include "common/dedup.h"
 #include "common/log.h"
 #include "common/proc.h"
@@ -42,7 +43,8 @@ struct agg_stage {
 	struct bus_ctx *out_ctx;
 	struct bus_sock *tap; /* PUB; NULL when it could not listen */
 	struct series_table *series;
-	struct dedup *seen; /* profile ids the exporter acknowledged */
+	struct dedup *seen;     /* profile ids the exporter acknowledged */
+	struct byref_in *byref; /* decoders' memfds, mapped */
 	struct arena *arena;
 	struct agg_stats stats;
 	struct timeline_opts tl;
@@ -125,6 +127,7 @@ agg_free(struct agg_stage *st)
 	bus_close(st->tap);
 	series_table_free(st->series);
 	dedup_free(st->seen);
+	byref_in_free(st->byref);
 	arena_free(st->arena);
 	xfree(st);
 }
@@ -155,7 +158,8 @@ agg_open(struct agg_stage **out, const struct agg_options *o, char *err,
 		goto out_free;
 	st->seen = dedup_new(o->dedup_ids);
 	st->arena = arena_new(o->arena_cap);
-	if (st->seen == NULL || st->arena == NULL ||
+	st->byref = byref_in_new();
+	if (st->seen == NULL || st->arena == NULL || st->byref == NULL ||
 	    series_table_new(&st->series, (size_t)o->max_series,
 	        (int64_t)o->series_ttl_s * 1000000000) < 0) {
 		snprintf(err, errlen, "out of memory");
@@ -345,6 +349,14 @@ agg_handle(struct agg_stage *st, const void *req, size_t len)
 	struct splice sp;
 
 	memset(&next, 0, sizeof(next));
+	/* A Decoded by reference is read where the decoder left it, which
+	 * stays put until this answers (common/byref.h). */
+	if (byref_in_resolve(st->byref, &req, &len, why, sizeof(why)) < 0) {
+		st->stats.rejected++;
+		log_warn("decoded message: %s: rejected", why);
+		agg_reply(st, "decoded message", why);
+		return;
+	}
 	if (delta_unpack(st->arena, req, len, &d, why, sizeof(why)) < 0) {
 		st->stats.rejected++;
 		log_warn(

@@ -21,6 +21,11 @@
  * next profile). --max-memory is split between the arenas, so it bounds
  * all the decoding; the messages in flight, one request and one Decoded
  * per slot at most, come on top.
+ *
+ * Over ipc, a Decoded of BYREF_MIN bytes or more is packed once into the
+ * slot's memfd and the aggregator is sent only a reference to it
+ * (common/byref.h): the memfd keeps the pages of the largest Decoded the
+ * slot has sent, instead of nng allocating a message for each.
  */
 #include "decoder/stage.h"
 
@@ -33,6 +38,7 @@
 #include "common/ack.h"
 #include "common/arena.h"
 #include "common/bus.h"
+#include "common/byref.h"
 #include "common/log.h"
 #include "common/proc.h"
 #include "common/wire.pb-c.h"
@@ -63,6 +69,11 @@ struct slot {
 	const Profpipe__Origin *o;
 	Profpipe__Decoded d; /* packed into each message sent */
 	size_t n;            /* its packed size */
+	/* By reference: d packed into out, ref names it. */
+	int by_ref;
+	struct byref_out out;
+	uint8_t ref[BYREF_MSG_MAX];
+	size_t ref_n;
 	int timeout;
 	/* Filled by the callbacks, under st->mu. */
 	int ready;
@@ -82,6 +93,7 @@ struct stage {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int sync_ok; /* mu and cv made */
+	int byref;   /* large Decoded messages go by reference */
 	size_t max_raw;
 	long drain_ms;
 	double deadline; /* of the drain; 0 until SIGTERM */
@@ -147,12 +159,34 @@ slot_reject(struct stage *st, struct slot *s, const char *err)
 	s->state = SLOT_FREE;
 }
 
-/* No reply upstream: the fetcher's nng resends the profile. */
+/* No reply upstream: the fetcher's nng resends the profile. The
+ * aggregator may yet read a reference it holds, so the slot's memfd is
+ * left to it and the slot gets a fresh one. */
 static void
 slot_abandon(struct stage *st, struct slot *s)
 {
 	st->abandoned++;
+	if (s->by_ref)
+		byref_out_close(&s->out);
 	s->state = SLOT_FREE;
+}
+
+/* Pack the slot's Decoded into its memfd and name it: 0, or -1 when no
+ * memfd can be made, after which every profile goes inline. */
+static int
+slot_pack_ref(struct stage *st, struct slot *s)
+{
+	char err[256];
+
+	if (s->out.fd < 0 &&
+	    byref_out_open(&s->out, BUS_MAX_MSG, err, sizeof(err)) != 0) {
+		log_warn("%s: sending decoded profiles inline", err);
+		st->byref = 0;
+		return -1;
+	}
+	protobuf_c_message_pack(&s->d.base, s->out.base);
+	s->ref_n = byref_out_message(&s->out, s->n, s->ref);
+	return 0;
 }
 
 /* Packs the slot's Decoded straight into the message nng sends (no copy
@@ -188,8 +222,12 @@ slot_send(struct stage *st, struct slot *s)
 			s->timeout = (int)left + 1;
 	}
 	s->state = SLOT_WAITING;
-	rv = bus_call_async_fill(
-	    s->downc, s->n, slot_pack, s, s->timeout, slot_answered, s);
+	if (s->by_ref)
+		rv = bus_call_async(
+		    s->downc, s->ref, s->ref_n, s->timeout, slot_answered, s);
+	else
+		rv = bus_call_async_fill(s->downc, s->n, slot_pack, s,
+		    s->timeout, slot_answered, s);
 	if (rv != BUS_OK) {
 		log_error("aggregator: %s", bus_strerror(rv));
 		slot_abandon(st, s);
@@ -257,6 +295,8 @@ slot_start(struct stage *st, struct slot *s)
 		return;
 	}
 	s->o = o;
+	s->by_ref =
+	    st->byref && s->n >= BYREF_MIN && slot_pack_ref(st, s) == 0;
 	slot_send(st, s);
 }
 
@@ -281,8 +321,20 @@ slot_finish(struct stage *st, struct slot *s)
 		slot_abandon(st, s);
 		return;
 	}
+	if (s->status != 0 && s->by_ref &&
+	    strncmp(s->reason, BYREF_REASON, strlen(BYREF_REASON)) == 0) {
+		log_warn("aggregator: %s; sending decoded profiles inline",
+		    s->reason);
+		st->byref = 0;
+		s->by_ref = 0;
+		byref_out_close(&s->out);
+		slot_send(st, s);
+		return;
+	}
 	if (s->status == 0) {
-		if (st->tap != NULL)
+		if (st->tap != NULL && s->by_ref)
+			bus_publish(st->tap, s->out.base, s->n);
+		else if (st->tap != NULL)
 			bus_publish_fill(st->tap, s->n, slot_pack, s);
 		st->decoded++;
 		log_debug("%s %s %s: %zu stacks",
@@ -438,6 +490,8 @@ stage_open(struct stage *st, const struct decoder_opts *o)
 		log_error("run directory: %m");
 		return -1;
 	}
+	st->byref =
+	    strncmp(o->decoded ? o->decoded : decoded, "ipc://", 6) == 0;
 	if (bus_open(&st->up, BUS_REP, o->raw ? o->raw : raw, 0, err,
 	        sizeof(err)) != 0 ||
 	    bus_open(&st->down, BUS_REQ, o->decoded ? o->decoded : decoded, 0,
@@ -477,8 +531,10 @@ stage_close(struct stage *st)
 	bus_close(st->up);
 	bus_close(st->down);
 	bus_close(st->tap);
-	for (i = 0; i < DECODER_STAGE_SLOTS; i++)
+	for (i = 0; i < DECODER_STAGE_SLOTS; i++) {
 		arena_free(st->slots[i].a);
+		byref_out_close(&st->slots[i].out);
+	}
 	decoder_free(st->dec);
 	if (st->sync_ok) {
 		pthread_cond_destroy(&st->cv);
@@ -493,6 +549,9 @@ stage_init(struct stage *st, const struct decoder_opts *o)
 	int i;
 
 	memset(st, 0, sizeof(*st));
+	for (i = 0; i < DECODER_STAGE_SLOTS; i++)
+		st->slots[i].out.fd =
+		    -1; /* stage_close closes the open ones */
 	st->max_raw = o->lim.max_inflated + RAW_SLACK;
 	st->drain_ms = o->drain_ms;
 	if (pthread_condattr_init(&ca) != 0)

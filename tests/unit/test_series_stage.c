@@ -6,7 +6,8 @@
  * exporter's; a redelivered profile_id is answered at once and never
  * reaches the exporter again; a result the exporter did not acknowledge
  * leaves the series' baseline as it was; unreadable input is refused
- * upstream; at a stop, an unacknowledged profile is given up unanswered.
+ * upstream; a Decoded by reference is read where the decoder left it; at a
+ * stop, an unacknowledged profile is given up unanswered.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include "aggregator/stage.h"
 #include "common/ack.h"
 #include "common/bus.h"
+#include "common/byref.h"
 #include "common/log.h"
 #include "test_delta_fixture.h"
 
@@ -352,6 +354,56 @@ test_unreadable_refused_upstream(void **state)
 	rig_free(r);
 }
 
+/* A Decoded by reference (as the decoder sends a large one) is read in
+ * the sender's memfd; one the stage cannot read is refused upstream with
+ * BYREF_REASON, which sends the decoder back to inline messages. */
+static void
+test_by_reference(void **state)
+{
+	Profpipe__DecodedRef ref = PROFPIPE__DECODED_REF__INIT;
+	Profpipe__Decoded bad = PROFPIPE__DECODED__INIT;
+	struct rig *r = rig_start(10000);
+	struct byref_out out;
+	Profpipe__Result *res;
+	uint8_t msg[BYREF_MSG_MAX];
+	uint8_t *buf;
+	size_t len;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(byref_out_open(&out, 1 << 20, err, sizeof(err)), 0);
+	buf = fx_pack(&p1, &len);
+	assert_non_null(buf);
+	memcpy(out.base, buf, len);
+	free(buf);
+	decoder_send_bytes(r, msg, byref_out_message(&out, len, msg), WAIT_MS);
+	res = exporter_take(r);
+	assert_string_equal(res->profile->origin->profile_id, p1.id);
+	assert_int_equal(fx_val(res->profile, 0x10, FX_IS), 100);
+	profpipe__result__free_unpacked(res, NULL);
+	exporter_answer(r, NULL);
+	assert_int_equal(decoder_wait(r), 0);
+
+	/* The same memfd under another inode's name: refused, unread. */
+	ref.pid = (uint32_t)getpid();
+	ref.fd = (uint32_t)out.fd;
+	ref.inode = out.ino + 1;
+	ref.len = len;
+	bad.by_ref = &ref;
+	decoder_send_bytes(
+	    r, msg, protobuf_c_message_pack(&bad.base, msg), WAIT_MS);
+	assert_int_equal(decoder_wait(r), 1);
+	assert_memory_equal(r->reason, BYREF_REASON, strlen(BYREF_REASON));
+	/* the exporter saw nothing of it: its next message is p2 */
+	profpipe__result__free_unpacked(hand_through(r, &p2), NULL);
+
+	rig_stop(r);
+	assert_int_equal(agg_stats(r->st)->rejected, 1);
+	assert_int_equal(agg_stats(r->st)->handed_on, 2);
+	rig_free(r);
+	byref_out_close(&out);
+}
+
 static void
 test_stop_gives_up_unanswered(void **state)
 {
@@ -384,6 +436,7 @@ main(void)
 	    cmocka_unit_test(test_acked_then_redelivery_answered_at_once),
 	    cmocka_unit_test(test_baseline_commits_only_on_ack),
 	    cmocka_unit_test(test_unreadable_refused_upstream),
+	    cmocka_unit_test(test_by_reference),
 	    cmocka_unit_test(test_stop_gives_up_unanswered),
 	};
 

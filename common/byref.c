@@ -1,0 +1,252 @@
+#include "common/byref.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MEMFD_NAME "profpipe-decoded"
+/* What /proc/self/fd/N reads for one: "/memfd:NAME (deleted)". */
+#define MEMFD_LINK "/memfd:" MEMFD_NAME " "
+#define SEALS (F_SEAL_SHRINK | F_SEAL_GROW)
+
+int
+byref_out_open(struct byref_out *o, size_t cap, char *err, size_t errlen)
+{
+	struct stat sb;
+	void *p;
+
+	o->fd = memfd_create(MEMFD_NAME, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (o->fd < 0) {
+		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
+		return -1;
+	}
+	if (ftruncate(o->fd, (off_t)cap) != 0 ||
+	    fcntl(o->fd, F_ADD_SEALS, SEALS | F_SEAL_SEAL) != 0 ||
+	    fstat(o->fd, &sb) != 0) {
+		snprintf(err, errlen, "memfd of %zu bytes: %s", cap,
+		    strerror(errno));
+		goto out_close;
+	}
+	p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, o->fd, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "mapping a memfd of %zu bytes: %s", cap,
+		    strerror(errno));
+		goto out_close;
+	}
+	o->base = p;
+	o->cap = cap;
+	o->ino = (uint64_t)sb.st_ino;
+	return 0;
+
+out_close:
+	close(o->fd);
+	o->fd = -1;
+	return -1;
+}
+
+void
+byref_out_close(struct byref_out *o)
+{
+	if (o->fd < 0)
+		return;
+	munmap(o->base, o->cap);
+	close(o->fd);
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+}
+
+size_t
+byref_out_message(const struct byref_out *o, size_t len, uint8_t *msg)
+{
+	Profpipe__Decoded d = PROFPIPE__DECODED__INIT;
+	Profpipe__DecodedRef ref = PROFPIPE__DECODED_REF__INIT;
+
+	ref.pid = (uint32_t)getpid();
+	ref.fd = (uint32_t)o->fd;
+	ref.inode = o->ino;
+	ref.len = len;
+	d.by_ref = &ref;
+	return protobuf_c_message_pack(&d.base, msg);
+}
+
+/* One mapping of a sender's memfd, named as the sender names it. */
+struct byref_map {
+	uint32_t pid;
+	uint32_t fd_num;
+	uint64_t ino;
+	int fd; /* ours */
+	const uint8_t *base;
+	size_t size;
+	uint64_t used; /* in->clock at the last use */
+};
+
+struct byref_in {
+	struct byref_map m[BYREF_CACHE];
+	uint64_t clock;
+};
+
+struct byref_in *
+byref_in_new(void)
+{
+	return calloc(1, sizeof(struct byref_in));
+}
+
+static void
+map_drop(struct byref_map *m)
+{
+	if (m->base == NULL)
+		return;
+	munmap((void *)m->base, m->size);
+	close(m->fd);
+	memset(m, 0, sizeof(*m));
+}
+
+void
+byref_in_free(struct byref_in *in)
+{
+	size_t i;
+
+	if (in == NULL)
+		return;
+	for (i = 0; i < BYREF_CACHE; i++)
+		map_drop(&in->m[i]);
+	free(in);
+}
+
+/* Open and check what ref names, into m. 0, or -1 with err. */
+static int
+map_open(struct byref_map *m, const Profpipe__DecodedRef *ref, char *err,
+    size_t errlen)
+{
+	char path[64];
+	char self[64];
+	char link[64];
+	struct stat sb;
+	ssize_t n;
+	void *p;
+	int seals;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/fd/%u", ref->pid, ref->fd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(
+		    err, errlen, BYREF_REASON "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Checked on what was opened, not on the path, which may change. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	n = readlink(self, link, sizeof(link));
+	if (n < 0 || (size_t)n < strlen(MEMFD_LINK) ||
+	    memcmp(link, MEMFD_LINK, strlen(MEMFD_LINK)) != 0) {
+		snprintf(err, errlen, BYREF_REASON "%s: not a profpipe memfd",
+		    path);
+		goto out_close;
+	}
+	seals = fcntl(fd, F_GET_SEALS);
+	if (fstat(fd, &sb) != 0 || (uint64_t)sb.st_ino != ref->inode ||
+	    seals < 0 || (seals & SEALS) != SEALS) {
+		snprintf(err, errlen,
+		    BYREF_REASON "%s: not inode %llu, or not sealed", path,
+		    (unsigned long long)ref->inode);
+		goto out_close;
+	}
+	if (sb.st_size <= 0) {
+		snprintf(err, errlen, BYREF_REASON "%s: empty", path);
+		goto out_close;
+	}
+	p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, BYREF_REASON "mapping %s: %s", path,
+		    strerror(errno));
+		goto out_close;
+	}
+	m->pid = ref->pid;
+	m->fd_num = ref->fd;
+	m->ino = ref->inode;
+	m->fd = fd;
+	m->base = p;
+	m->size = (size_t)sb.st_size;
+	return 0;
+
+out_close:
+	close(fd);
+	return -1;
+}
+
+/* The mapping ref names: the one kept, or a new one in the slot of the
+ * same sender's fd (it moved on from that memfd), of a sender that is
+ * gone, or of the least recently used. NULL with err. */
+static struct byref_map *
+map_get(struct byref_in *in, const Profpipe__DecodedRef *ref, char *err,
+    size_t errlen)
+{
+	struct byref_map *victim = NULL;
+	struct byref_map *m;
+	size_t i;
+
+	for (i = 0; i < BYREF_CACHE; i++) {
+		m = &in->m[i];
+		if (m->base != NULL && m->pid == ref->pid &&
+		    m->fd_num == ref->fd && m->ino == ref->inode)
+			return m;
+	}
+	for (i = 0; i < BYREF_CACHE; i++) {
+		m = &in->m[i];
+		if (m->base == NULL ||
+		    (m->pid == ref->pid && m->fd_num == ref->fd) ||
+		    (kill((pid_t)m->pid, 0) != 0 && errno == ESRCH)) {
+			victim = m;
+			break;
+		}
+		if (victim == NULL || m->used < victim->used)
+			victim = m;
+	}
+	map_drop(victim);
+	if (map_open(victim, ref, err, errlen) < 0)
+		return NULL;
+	return victim;
+}
+
+int
+byref_in_resolve(struct byref_in *in, const void **buf, size_t *len, char *err,
+    size_t errlen)
+{
+	Profpipe__Decoded *d;
+	struct byref_map *m;
+	Profpipe__DecodedRef ref;
+
+	if (*len > BYREF_MSG_MAX)
+		return 0;
+	d = profpipe__decoded__unpack(NULL, *len, *buf);
+	if (d == NULL || d->by_ref == NULL) {
+		if (d != NULL)
+			profpipe__decoded__free_unpacked(d, NULL);
+		return 0;
+	}
+	ref = *d->by_ref;
+	profpipe__decoded__free_unpacked(d, NULL);
+	if (ref.len == 0) {
+		snprintf(err, errlen, BYREF_REASON "an empty reference");
+		return -1;
+	}
+	m = map_get(in, &ref, err, errlen);
+	if (m == NULL)
+		return -1;
+	m->used = ++in->clock;
+	if (ref.len > m->size) {
+		snprintf(err, errlen,
+		    BYREF_REASON "%llu bytes named in a memfd of %zu",
+		    (unsigned long long)ref.len, m->size);
+		return -1;
+	}
+	*buf = m->base;
+	*len = (size_t)ref.len;
+	return 1;
+}

@@ -1,0 +1,276 @@
+/*
+ * byref: a reference resolves to the very bytes the sender wrote, through
+ * the kept mapping or a new one when the sender moved to a fresh memfd;
+ * anything that is not a reference is left alone; a reference to what is
+ * not a sealed profpipe memfd of that inode, or past its end, is refused
+ * with BYREF_REASON; the mappings kept stay within BYREF_CACHE.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/byref.h"
+
+#define CAP ((size_t)1 << 20)
+
+/* A reference message naming whatever the arguments say. */
+static size_t
+ref_msg(uint8_t *msg, uint32_t pid, int fd, uint64_t ino, uint64_t len)
+{
+	Profpipe__Decoded d = PROFPIPE__DECODED__INIT;
+	Profpipe__DecodedRef ref = PROFPIPE__DECODED_REF__INIT;
+
+	ref.pid = pid;
+	ref.fd = (uint32_t)fd;
+	ref.inode = ino;
+	ref.len = len;
+	d.by_ref = &ref;
+	assert_true(
+	    protobuf_c_message_get_packed_size(&d.base) <= BYREF_MSG_MAX);
+	return protobuf_c_message_pack(&d.base, msg);
+}
+
+static uint64_t
+ino_of(int fd)
+{
+	struct stat sb;
+
+	assert_int_equal(fstat(fd, &sb), 0);
+	return (uint64_t)sb.st_ino;
+}
+
+/* Resolve msg; the return value, with why refused in err. */
+static int
+resolve(struct byref_in *in, const uint8_t *msg, size_t n, const void **buf,
+    size_t *len, char *err)
+{
+	*buf = msg;
+	*len = n;
+	err[0] = '\0';
+	return byref_in_resolve(in, buf, len, err, 256);
+}
+
+static void
+assert_refused(
+    struct byref_in *in, const uint8_t *msg, size_t n, const char *why)
+{
+	const void *buf;
+	size_t len;
+	char err[256];
+
+	assert_int_equal(resolve(in, msg, n, &buf, &len, err), -1);
+	assert_memory_equal(err, BYREF_REASON, strlen(BYREF_REASON));
+	if (strstr(err, why) == NULL)
+		fail_msg("\"%s\" does not say \"%s\"", err, why);
+}
+
+static void
+test_round_trip(void **state)
+{
+	struct byref_in *in = byref_in_new();
+	struct byref_out o;
+	uint8_t msg[BYREF_MSG_MAX];
+	const void *buf;
+	const void *first;
+	size_t len;
+	size_t n;
+	size_t i;
+	char err[256];
+
+	(void)state;
+	assert_non_null(in);
+	assert_int_equal(byref_out_open(&o, CAP, err, sizeof(err)), 0);
+	for (i = 0; i < 5000; i++)
+		o.base[i] = (uint8_t)(i * 7 + 1);
+	n = byref_out_message(&o, 5000, msg);
+	assert_true(n <= BYREF_MSG_MAX);
+	assert_int_equal(resolve(in, msg, n, &buf, &len, err), 1);
+	assert_int_equal(len, 5000);
+	assert_memory_equal(buf, o.base, 5000);
+	first = buf;
+
+	/* The same memfd again: the kept mapping, showing the new bytes. */
+	o.base[0] = 0xee;
+	n = byref_out_message(&o, CAP, msg);
+	assert_int_equal(resolve(in, msg, n, &buf, &len, err), 1);
+	assert_ptr_equal(buf, first);
+	assert_int_equal(len, CAP);
+	assert_int_equal(((const uint8_t *)buf)[0], 0xee);
+
+	/* A fresh memfd, likely under the same fd number: its own bytes. */
+	byref_out_close(&o);
+	assert_int_equal(o.fd, -1);
+	assert_int_equal(byref_out_open(&o, CAP, err, sizeof(err)), 0);
+	memset(o.base, 0x5a, 100);
+	n = byref_out_message(&o, 100, msg);
+	assert_int_equal(resolve(in, msg, n, &buf, &len, err), 1);
+	assert_int_equal(len, 100);
+	assert_memory_equal(buf, o.base, 100);
+	byref_out_close(&o);
+	byref_out_close(&o); /* twice is harmless */
+	byref_in_free(in);
+}
+
+/* Inline messages, and what is not a message at all, pass untouched. */
+static void
+test_not_a_reference(void **state)
+{
+	struct byref_in *in = byref_in_new();
+	Profpipe__Decoded d = PROFPIPE__DECODED__INIT;
+	Profpipe__Origin o = PROFPIPE__ORIGIN__INIT;
+	static const uint8_t junk[] = {0x0a, 0xff, 0xff, 0xff, 0x0f};
+	uint8_t big[BYREF_MSG_MAX + 1];
+	uint8_t msg[BYREF_MSG_MAX];
+	const void *buf;
+	size_t len;
+	size_t n;
+	char err[256];
+
+	(void)state;
+	o.profile_id = "p-1";
+	d.origin = &o;
+	n = protobuf_c_message_pack(&d.base, msg);
+	assert_int_equal(resolve(in, msg, n, &buf, &len, err), 0);
+	assert_ptr_equal(buf, msg);
+	assert_int_equal(len, n);
+	assert_int_equal(resolve(in, junk, sizeof(junk), &buf, &len, err), 0);
+	assert_ptr_equal(buf, junk);
+	assert_int_equal(resolve(in, msg, 0, &buf, &len, err), 0);
+	/* Too long to be a reference: not even read. */
+	memset(big, 0xff, sizeof(big));
+	assert_int_equal(resolve(in, big, sizeof(big), &buf, &len, err), 0);
+	assert_int_equal(len, sizeof(big));
+	byref_in_free(in);
+}
+
+static void
+test_refused(void **state)
+{
+	struct byref_in *in = byref_in_new();
+	struct byref_out o;
+	char path[] = "/tmp/profpipe-byref-XXXXXX";
+	uint8_t msg[BYREF_MSG_MAX];
+	uint32_t me = (uint32_t)getpid();
+	pid_t gone;
+	char err[256];
+	int plain;
+	int other;
+	int unsealed;
+
+	(void)state;
+	assert_int_equal(byref_out_open(&o, CAP, err, sizeof(err)), 0);
+	assert_refused(in, msg, ref_msg(msg, me, o.fd, o.ino, 0), "empty");
+	assert_refused(in, msg, ref_msg(msg, me, o.fd, o.ino, CAP + 1),
+	    "bytes named in a memfd of");
+	assert_refused(
+	    in, msg, ref_msg(msg, me, o.fd, o.ino + 1, 10), "not inode");
+	assert_refused(in, msg, ref_msg(msg, me, 9999, o.ino, 10), "/fd/9999");
+
+	/* A process that is gone. */
+	gone = fork();
+	assert_true(gone >= 0);
+	if (gone == 0)
+		_exit(0);
+	assert_int_equal(waitpid(gone, NULL, 0), gone);
+	assert_refused(
+	    in, msg, ref_msg(msg, (uint32_t)gone, o.fd, o.ino, 10), "/proc/");
+
+	/* Files that are not a sealed profpipe memfd. */
+	plain = mkstemp(path);
+	assert_true(plain >= 0);
+	unlink(path);
+	assert_int_equal(ftruncate(plain, 4096), 0);
+	assert_refused(in, msg, ref_msg(msg, me, plain, ino_of(plain), 10),
+	    "not a profpipe memfd");
+	other = memfd_create("other", MFD_CLOEXEC);
+	assert_true(other >= 0);
+	assert_int_equal(ftruncate(other, 4096), 0);
+	assert_refused(in, msg, ref_msg(msg, me, other, ino_of(other), 10),
+	    "not a profpipe memfd");
+	unsealed = memfd_create("profpipe-decoded", MFD_CLOEXEC);
+	assert_true(unsealed >= 0);
+	assert_int_equal(ftruncate(unsealed, 4096), 0);
+	assert_refused(in, msg,
+	    ref_msg(msg, me, unsealed, ino_of(unsealed), 10), "not sealed");
+
+	close(plain);
+	close(other);
+	close(unsealed);
+	byref_out_close(&o);
+	byref_in_free(in);
+}
+
+static int
+open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* More senders' memfds than are kept: each still resolves to its own
+ * bytes, the oldest mappings are dropped, and freeing closes the rest. */
+static void
+test_cache_bound(void **state)
+{
+	enum { N = BYREF_CACHE + 8 };
+	struct byref_out o[N];
+	struct byref_in *in;
+	uint8_t msg[BYREF_MSG_MAX];
+	const void *buf;
+	size_t len;
+	char err[256];
+	int base;
+	int i;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		assert_int_equal(
+		    byref_out_open(&o[i], CAP, err, sizeof(err)), 0);
+		memset(o[i].base, i + 1, 64);
+	}
+	base = open_fds();
+	in = byref_in_new();
+	for (i = 0; i < 2 * N; i++) {
+		assert_int_equal(
+		    resolve(in, msg, byref_out_message(&o[i % N], 64, msg),
+		        &buf, &len, err),
+		    1);
+		assert_int_equal(((const uint8_t *)buf)[63], i % N + 1);
+		assert_true(open_fds() <= base + BYREF_CACHE);
+	}
+	assert_int_equal(open_fds(), base + BYREF_CACHE);
+	byref_in_free(in);
+	assert_int_equal(open_fds(), base);
+	for (i = 0; i < N; i++)
+		byref_out_close(&o[i]);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_not_a_reference),
+	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_cache_bound),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,226 @@
+/*
+ * test_decode_stage_byref: the real profpipe-decoder hands a large Decoded
+ * over ipc by reference (common/byref.h), this test playing the fetcher
+ * and the aggregator as test_decode_stage does. The reference resolves to
+ * exactly the bytes the decoder sends inline once the aggregator refuses
+ * references; after that refusal every profile goes inline; a small
+ * Decoded is never sent by reference.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/ack.h"
+#include "common/bus.h"
+#include "common/byref.h"
+#include "common/wire.pb-c.h"
+#include "tests/unit/decode_stage_util.h"
+#include "tests/unit/decode_util.h"
+
+#define WAIT_MS 30000 /* a guard against hanging, never a readiness wait */
+
+static char decoder_bin[512];
+static char dir[] = "/tmp/profpipe-byref-test-XXXXXX";
+
+struct rig {
+	pid_t pid;
+	struct bus_sock *fetcher;
+	struct bus_sock *aggregator;
+	struct bus_ctx *fc;
+	struct bus_ctx *ac;
+};
+
+static void
+rig_start(struct rig *r)
+{
+	char raw_url[256];
+	char dec_url[256];
+	char *args[] = {decoder_bin, "--raw", raw_url, "--decoded", dec_url,
+	    "--ready-fd", "3", "-q", NULL};
+	char err[256];
+	char c;
+	int fds[2];
+
+	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", dir);
+	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", dir);
+	assert_int_equal(pipe(fds), 0);
+	r->pid = stage_spawn(decoder_bin, args, fds[1]);
+	assert_true(r->pid > 0);
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1); /* ready */
+	close(fds[0]);
+	assert_int_equal(
+	    bus_open(&r->fetcher, BUS_REQ, raw_url, 1, err, sizeof(err)), 0);
+	assert_int_equal(
+	    bus_open(&r->aggregator, BUS_REP, dec_url, 1, err, sizeof(err)),
+	    0);
+	assert_int_equal(bus_ctx_new(r->fetcher, &r->fc), 0);
+	assert_int_equal(bus_ctx_new(r->aggregator, &r->ac), 0);
+}
+
+static void
+rig_stop(struct rig *r)
+{
+	int st;
+
+	assert_int_equal(kill(r->pid, SIGTERM), 0);
+	assert_int_equal(waitpid(r->pid, &st, 0), r->pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	bus_ctx_free(r->fc);
+	bus_ctx_free(r->ac);
+	bus_close(r->fetcher);
+	bus_close(r->aggregator);
+}
+
+/* Send the file as profile id; the Decoded's message as it arrives. */
+static void
+offer(struct rig *r, struct reply *rep, const char *file, const char *id,
+    const void **req, size_t *rlen)
+{
+	uint8_t *body;
+	uint8_t *msg;
+	size_t blen;
+	size_t len;
+
+	body = du_slurp(file, &blen);
+	assert_non_null(body);
+	msg = raw_profile(id, body, blen, &len);
+	memset(rep, 0, sizeof(*rep));
+	assert_int_equal(
+	    bus_call_async(r->fc, msg, len, WAIT_MS, on_reply, rep), 0);
+	assert_int_equal(bus_recv(r->ac, req, rlen, WAIT_MS), 0);
+	free(msg);
+	free(body);
+}
+
+/* Answer as the aggregator; then, given rep, wait for the fetcher's. */
+static void
+answer(struct rig *r, struct reply *rep, const char *reason)
+{
+	uint8_t ack[ACK_MAX];
+
+	assert_int_equal(bus_reply(r->ac, ack, ack_pack(ack, reason)), 0);
+	if (rep != NULL)
+		assert_int_equal(wait_reply(rep, WAIT_MS), 0);
+}
+
+static void
+assert_decoded(const void *buf, size_t len, const char *id)
+{
+	Profpipe__Decoded *d = profpipe__decoded__unpack(NULL, len, buf);
+
+	assert_non_null(d);
+	assert_non_null(d->origin);
+	assert_string_equal(d->origin->profile_id, id);
+	assert_true(d->n_stack_hash > 1000);
+	profpipe__decoded__free_unpacked(d, NULL);
+}
+
+static void
+test_by_reference(void **state)
+{
+	struct byref_in *in = byref_in_new();
+	struct reply rep;
+	struct rig r;
+	const void *req;
+	const void *ref;
+	uint8_t *by_ref;
+	size_t rlen;
+	size_t ref_len;
+	char err[256];
+
+	(void)state;
+	assert_non_null(in);
+	rig_start(&r);
+
+	/* Large: a reference, to a Decoded of that profile. */
+	offer(&r, &rep, CORPUS "/synth/heap-large.pb.gz", "p-1", &req, &rlen);
+	assert_true(rlen <= BYREF_MSG_MAX);
+	ref = req;
+	ref_len = rlen;
+	assert_int_equal(byref_in_resolve(in, &ref, &ref_len, err, 256), 1);
+	assert_true(ref_len >= BYREF_MIN);
+	assert_decoded(ref, ref_len, "p-1");
+	by_ref = malloc(ref_len);
+	assert_non_null(by_ref);
+	memcpy(by_ref, ref, ref_len);
+
+	/* Refused as a reference: the same bytes come inline, and only
+	 * their answer goes upstream. */
+	answer(&r, NULL, BYREF_REASON "this test reads no references");
+	assert_int_equal(bus_recv(r.ac, &req, &rlen, WAIT_MS), 0);
+	assert_int_equal(rlen, ref_len);
+	assert_memory_equal(req, by_ref, rlen);
+	answer(&r, &rep, NULL);
+	assert_int_equal(rep.err, BUS_OK);
+	assert_int_equal(rep.status, 0);
+
+	/* From then on, inline at once. */
+	offer(&r, &rep, CORPUS "/synth/cpu-large.pb.gz", "p-2", &req, &rlen);
+	assert_true(rlen > BYREF_MSG_MAX);
+	assert_decoded(req, rlen, "p-2");
+	answer(&r, &rep, NULL);
+	assert_int_equal(rep.status, 0);
+	rig_stop(&r);
+	free(by_ref);
+	byref_in_free(in);
+}
+
+/* Under BYREF_MIN: inline, though references are on. */
+static void
+test_small_inline(void **state)
+{
+	struct byref_in *in = byref_in_new();
+	struct reply rep;
+	struct rig r;
+	const void *req;
+	const void *buf;
+	size_t rlen;
+	size_t len;
+	char err[256];
+
+	(void)state;
+	rig_start(&r);
+	offer(&r, &rep, CORPUS "/real/goapp-heap.pb.gz", "p-3", &req, &rlen);
+	assert_true(rlen > BYREF_MSG_MAX && rlen < BYREF_MIN);
+	buf = req;
+	len = rlen;
+	assert_int_equal(byref_in_resolve(in, &buf, &len, err, 256), 0);
+	answer(&r, &rep, NULL);
+	assert_int_equal(rep.status, 0);
+	rig_stop(&r);
+	byref_in_free(in);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return stage_run_dir(dir);
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	return stage_run_dir_remove(dir);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_by_reference),
+	    cmocka_unit_test(test_small_inline),
+	};
+
+	(void)argc;
+	if (stage_decoder_bin(decoder_bin, sizeof(decoder_bin), argv[0]) != 0)
+		return 0;
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
