@@ -45,6 +45,12 @@ struct agg_stage {
 	struct series_table *series;
 	struct dedup *seen;     /* profile ids the exporter acknowledged */
 	struct byref_in *byref; /* decoders' memfds, mapped */
+	/* Results of BYREF_MIN bytes or more go to the exporter by
+	 * reference, while by_ref_ok: written into out_ref, named by ref. */
+	int by_ref_ok;
+	struct byref_out out_ref;
+	uint8_t ref[BYREF_MSG_MAX];
+	size_t ref_n;
 	struct arena *arena;
 	struct agg_stats stats;
 	struct timeline_opts tl;
@@ -128,6 +134,7 @@ agg_free(struct agg_stage *st)
 	series_table_free(st->series);
 	dedup_free(st->seen);
 	byref_in_free(st->byref);
+	byref_out_close(&st->out_ref);
 	arena_free(st->arena);
 	xfree(st);
 }
@@ -145,6 +152,7 @@ agg_open(struct agg_stage **out, const struct agg_options *o, char *err,
 		return -1;
 	}
 	st->opt = *o;
+	st->out_ref.fd = -1;
 	st->tl.len_ns = (int64_t)o->window_s * 1000000000;
 	st->tl.grace_ns = (int64_t)o->window_grace_s * 1000000000;
 	st->tl.max_stacks = (size_t)o->window_stacks;
@@ -167,6 +175,7 @@ agg_open(struct agg_stage **out, const struct agg_options *o, char *err,
 	}
 	if (agg_open_sockets(st, err, errlen) < 0)
 		goto out_free;
+	st->by_ref_ok = strncmp(st->results_url, "ipc://", 6) == 0;
 	log_info("listening on %s for decoders, results to %s, tap on %s",
 	    st->decoded_url, st->results_url,
 	    st->tap != NULL ? st->tap_url : "(none)");
@@ -198,10 +207,29 @@ agg_stopping(const struct agg_stage *st)
 	return st->opt.stopping != NULL && st->opt.stopping();
 }
 
-/* Send the Result (len bytes, written by fill into each message sent)
- * until the exporter answers. Retries forever while running
- * (back-pressure: decoders wait meanwhile); once a stop is seen, until
- * drain_ms after it (one deadline for everything left). */
+/* Write the Result into out_ref and name it in ref: 0, or -1 when no
+ * memfd can be made, after which every Result goes inline. */
+static int
+agg_fill_ref(struct agg_stage *st, size_t len, bus_fill_fn fill, void *arg)
+{
+	char err[256];
+
+	if (st->out_ref.fd < 0 &&
+	    byref_out_open(&st->out_ref, BUS_MAX_MSG, err, sizeof(err)) < 0) {
+		log_warn("%s: sending results inline", err);
+		st->by_ref_ok = 0;
+		return -1;
+	}
+	fill(arg, st->out_ref.base, len);
+	st->ref_n = byref_out_message(&st->out_ref, len, st->ref);
+	return 0;
+}
+
+/* Send the Result (len bytes, written by fill into each message sent, or
+ * once into out_ref, then sent by reference) until the exporter answers.
+ * Retries forever while running (back-pressure: decoders wait meanwhile); once
+ * a stop is seen, until drain_ms after it (one deadline for everything left).
+ */
 static enum agg_outcome
 agg_hand_on(struct agg_stage *st, const char *who, size_t len,
     bus_fill_fn fill, void *fill_arg, char *reason, size_t reasonlen)
@@ -211,8 +239,11 @@ agg_hand_on(struct agg_stage *st, const char *who, size_t len,
 	int attempt;
 	void *reply;
 	size_t rlen;
+	int by_ref;
 	int rv;
 
+	by_ref = st->by_ref_ok && len >= BYREF_MIN && len <= BUS_MAX_MSG &&
+	    agg_fill_ref(st, len, fill, fill_arg) == 0;
 	for (attempt = 1;; attempt++) {
 		timeout = st->opt.call_timeout_ms;
 		if (agg_stopping(st)) {
@@ -220,19 +251,38 @@ agg_hand_on(struct agg_stage *st, const char *who, size_t len,
 			if (st->deadline == 0)
 				st->deadline =
 				    now + (int64_t)st->opt.drain_ms * 1000000;
-			if (now >= st->deadline)
+			if (now >= st->deadline) {
+				/* The exporter may yet read it. */
+				if (by_ref)
+					byref_out_close(&st->out_ref);
 				return AGG_GAVE_UP;
+			}
 			if ((st->deadline - now) / 1000000 < timeout)
 				timeout =
 				    (int)((st->deadline - now) / 1000000) + 1;
 		}
 		if (attempt > 1)
 			st->stats.exporter_retries++;
-		rv = bus_call_fill(
-		    st->out_ctx, len, fill, fill_arg, &reply, &rlen, timeout);
+		if (by_ref)
+			rv = bus_call(st->out_ctx, st->ref, st->ref_n, &reply,
+			    &rlen, timeout);
+		else
+			rv = bus_call_fill(st->out_ctx, len, fill, fill_arg,
+			    &reply, &rlen, timeout);
 		if (rv == BUS_OK) {
 			rv = ack_read(reply, rlen, reason, reasonlen);
 			bus_free(reply, rlen);
+			if (rv == 1 && by_ref &&
+			    strncmp(reason, BYREF_REASON,
+			        strlen(BYREF_REASON)) == 0) {
+				log_warn(
+				    "exporter: %s; sending results inline",
+				    reason);
+				st->by_ref_ok = 0;
+				by_ref = 0;
+				byref_out_close(&st->out_ref);
+				continue;
+			}
 			if (rv >= 0) {
 				if (attempt > 1)
 					log_info("%s: exporter answered after "
@@ -351,7 +401,8 @@ agg_handle(struct agg_stage *st, const void *req, size_t len)
 	memset(&next, 0, sizeof(next));
 	/* A Decoded by reference is read where the decoder left it, which
 	 * stays put until this answers (common/byref.h). */
-	if (byref_in_resolve(st->byref, &req, &len, why, sizeof(why)) < 0) {
+	if (byref_in_resolve(st->byref, &profpipe__decoded__descriptor, &req,
+	        &len, why, sizeof(why)) < 0) {
 		st->stats.rejected++;
 		log_warn("decoded message: %s: rejected", why);
 		agg_reply(st, "decoded message", why);

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MEMFD_NAME "profpipe-decoded"
+#define MEMFD_NAME "profpipe-byref"
 /* What /proc/self/fd/N reads for one: "/memfd:NAME (deleted)". */
 #define MEMFD_LINK "/memfd:" MEMFD_NAME " "
 #define SEALS (F_SEAL_SHRINK | F_SEAL_GROW)
@@ -61,18 +61,24 @@ byref_out_close(struct byref_out *o)
 	o->fd = -1;
 }
 
+/* Field 21, wire type 2 (length-delimited), as a varint. */
+#define BYREF_TAG0 (uint8_t)(0x80 | ((21 << 3 | 2) & 0x7f))
+#define BYREF_TAG1 (uint8_t)((21 << 3 | 2) >> 7)
+
 size_t
 byref_out_message(const struct byref_out *o, size_t len, uint8_t *msg)
 {
-	Profpipe__Decoded d = PROFPIPE__DECODED__INIT;
-	Profpipe__DecodedRef ref = PROFPIPE__DECODED_REF__INIT;
+	Profpipe__MemfdRef ref = PROFPIPE__MEMFD_REF__INIT;
 
 	ref.pid = (uint32_t)getpid();
 	ref.fd = (uint32_t)o->fd;
 	ref.inode = o->ino;
 	ref.len = len;
-	d.by_ref = &ref;
-	return protobuf_c_message_pack(&d.base, msg);
+	/* At most 6 + 6 + 11 + 11 bytes: its length fits one byte. */
+	msg[0] = BYREF_TAG0;
+	msg[1] = BYREF_TAG1;
+	msg[2] = (uint8_t)profpipe__memfd_ref__pack(&ref, msg + 3);
+	return 3 + (size_t)msg[2];
 }
 
 /* One mapping of a sender's memfd, named as the sender names it. */
@@ -121,7 +127,7 @@ byref_in_free(struct byref_in *in)
 
 /* Open and check what ref names, into m. 0, or -1 with err. */
 static int
-map_open(struct byref_map *m, const Profpipe__DecodedRef *ref, char *err,
+map_open(struct byref_map *m, const Profpipe__MemfdRef *ref, char *err,
     size_t errlen)
 {
 	char path[64];
@@ -184,7 +190,7 @@ out_close:
  * same sender's fd (it moved on from that memfd), of a sender that is
  * gone, or of the least recently used. NULL with err. */
 static struct byref_map *
-map_get(struct byref_in *in, const Profpipe__DecodedRef *ref, char *err,
+map_get(struct byref_in *in, const Profpipe__MemfdRef *ref, char *err,
     size_t errlen)
 {
 	struct byref_map *victim = NULL;
@@ -214,24 +220,39 @@ map_get(struct byref_in *in, const Profpipe__DecodedRef *ref, char *err,
 	return victim;
 }
 
-int
-byref_in_resolve(struct byref_in *in, const void **buf, size_t *len, char *err,
-    size_t errlen)
+/* The by_ref of a message of type desc in buf: 1 with it in ref, else 0. */
+static int
+ref_of(const ProtobufCMessageDescriptor *desc, const void *buf, size_t len,
+    Profpipe__MemfdRef *ref)
 {
-	Profpipe__Decoded *d;
-	struct byref_map *m;
-	Profpipe__DecodedRef ref;
+	const ProtobufCFieldDescriptor *f;
+	const Profpipe__MemfdRef *r;
+	ProtobufCMessage *m;
 
-	if (*len > BYREF_MSG_MAX)
+	f = protobuf_c_message_descriptor_get_field(desc, 21);
+	if (f == NULL || f->type != PROTOBUF_C_TYPE_MESSAGE ||
+	    f->descriptor != &profpipe__memfd_ref__descriptor)
 		return 0;
-	d = profpipe__decoded__unpack(NULL, *len, *buf);
-	if (d == NULL || d->by_ref == NULL) {
-		if (d != NULL)
-			profpipe__decoded__free_unpacked(d, NULL);
+	m = protobuf_c_message_unpack(desc, NULL, len, buf);
+	if (m == NULL)
 		return 0;
-	}
-	ref = *d->by_ref;
-	profpipe__decoded__free_unpacked(d, NULL);
+	r = *(const Profpipe__MemfdRef **)(const void *)((const char *)m +
+	    f->offset);
+	if (r != NULL)
+		*ref = *r;
+	protobuf_c_message_free_unpacked(m, NULL);
+	return r != NULL;
+}
+
+int
+byref_in_resolve(struct byref_in *in, const ProtobufCMessageDescriptor *desc,
+    const void **buf, size_t *len, char *err, size_t errlen)
+{
+	struct byref_map *m;
+	Profpipe__MemfdRef ref;
+
+	if (*len > BYREF_MSG_MAX || !ref_of(desc, *buf, *len, &ref))
+		return 0;
 	if (ref.len == 0) {
 		snprintf(err, errlen, BYREF_REASON "an empty reference");
 		return -1;

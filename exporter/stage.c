@@ -13,6 +13,7 @@
 #include "common/ack.h"
 #include "common/arena.h"
 #include "common/bus.h"
+#include "common/byref.h"
 #include "common/dedup.h"
 #include "common/log.h"
 #include "common/wire.pb-c.h"
@@ -26,6 +27,7 @@ struct export_stage {
 	struct bus_sock *sock;
 	struct bus_ctx *ctx;
 	struct arena *arena;
+	struct byref_in *byref; /* the aggregator's memfds, mapped */
 	struct sink *const *sinks;
 	struct dedup **seen; /* per sink: profile ids it has written */
 	size_t n_sinks;
@@ -42,6 +44,7 @@ export_stage_free(struct export_stage *st)
 	bus_ctx_free(st->ctx);
 	bus_close(st->sock);
 	arena_free(st->arena);
+	byref_in_free(st->byref);
 	if (st->seen != NULL) {
 		for (i = 0; i < st->n_sinks; i++)
 			dedup_free(st->seen[i]);
@@ -64,7 +67,8 @@ export_stage_new(struct export_stage **out, const char *url,
 	st->n_sinks = n_sinks;
 	st->seen = xcalloc(n_sinks ? n_sinks : 1, sizeof(*st->seen));
 	st->arena = arena_new(EXPORT_ARENA_CAP);
-	if (st->seen == NULL || st->arena == NULL)
+	st->byref = byref_in_new();
+	if (st->seen == NULL || st->arena == NULL || st->byref == NULL)
 		goto out_free_stage;
 	for (i = 0; i < n_sinks; i++) {
 		st->seen[i] = dedup_new(EXPORT_DEDUP_IDS);
@@ -237,6 +241,16 @@ export_handle(struct export_stage *st, const void *req, size_t len)
 	int failed = 0;
 	int rv;
 
+	/* A Result by reference is read where the aggregator left it,
+	 * which stays put until this answers (common/byref.h). The reason
+	 * goes back as it is: its prefix sends the aggregator inline. */
+	if (byref_in_resolve(st->byref, &profpipe__result__descriptor, &req,
+	        &len, why, sizeof(why)) < 0) {
+		log_warn("rejected: %s", why);
+		st->stats.rejected++;
+		export_reply(st, why);
+		return;
+	}
 	arena_reset(st->arena);
 	arena_pb_allocator(st->arena, &alloc);
 	res = profpipe__result__unpack(&alloc, len, req);

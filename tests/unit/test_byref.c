@@ -29,7 +29,7 @@ static size_t
 ref_msg(uint8_t *msg, uint32_t pid, int fd, uint64_t ino, uint64_t len)
 {
 	Profpipe__Decoded d = PROFPIPE__DECODED__INIT;
-	Profpipe__DecodedRef ref = PROFPIPE__DECODED_REF__INIT;
+	Profpipe__MemfdRef ref = PROFPIPE__MEMFD_REF__INIT;
 
 	ref.pid = pid;
 	ref.fd = (uint32_t)fd;
@@ -58,7 +58,8 @@ resolve(struct byref_in *in, const uint8_t *msg, size_t n, const void **buf,
 	*buf = msg;
 	*len = n;
 	err[0] = '\0';
-	return byref_in_resolve(in, buf, len, err, 256);
+	return byref_in_resolve(
+	    in, &profpipe__decoded__descriptor, buf, len, err, 256);
 }
 
 static void
@@ -107,6 +108,20 @@ test_round_trip(void **state)
 	assert_ptr_equal(buf, first);
 	assert_int_equal(len, CAP);
 	assert_int_equal(((const uint8_t *)buf)[0], 0xee);
+	/* Read as a Result's reference, the same. */
+	buf = msg;
+	len = n;
+	assert_int_equal(byref_in_resolve(in, &profpipe__result__descriptor,
+	                     &buf, &len, err, sizeof(err)),
+	    1);
+	assert_ptr_equal(buf, first);
+	/* A type without field 21 as a MemfdRef never has a reference. */
+	buf = msg;
+	len = n;
+	assert_int_equal(byref_in_resolve(in, &profpipe__origin__descriptor,
+	                     &buf, &len, err, sizeof(err)),
+	    0);
+	assert_ptr_equal(buf, msg);
 
 	/* A fresh memfd, likely under the same fd number: its own bytes. */
 	byref_out_close(&o);
@@ -120,6 +135,42 @@ test_round_trip(void **state)
 	byref_out_close(&o);
 	byref_out_close(&o); /* twice is harmless */
 	byref_in_free(in);
+}
+
+/* The hand-written reference is what protobuf-c packs for a Decoded or
+ * a Result with only by_ref set. */
+static void
+test_message_as_packed(void **state)
+{
+	Profpipe__Result res = PROFPIPE__RESULT__INIT;
+	Profpipe__Decoded d = PROFPIPE__DECODED__INIT;
+	Profpipe__MemfdRef ref = PROFPIPE__MEMFD_REF__INIT;
+	struct byref_out o = {.fd = 2147483647, .ino = UINT64_MAX};
+	uint8_t want[128];
+	uint8_t got[BYREF_MSG_MAX];
+	size_t n;
+
+	(void)state;
+	ref.pid = (uint32_t)getpid();
+	ref.fd = (uint32_t)o.fd;
+	ref.inode = o.ino;
+	ref.len = UINT64_MAX;
+	d.by_ref = &ref;
+	res.by_ref = &ref;
+	n = byref_out_message(&o, SIZE_MAX, got);
+	assert_true(n <= BYREF_MSG_MAX);
+	assert_int_equal(protobuf_c_message_pack(&d.base, want), n);
+	assert_memory_equal(got, want, n);
+	assert_int_equal(protobuf_c_message_pack(&res.base, want), n);
+	assert_memory_equal(got, want, n);
+	o.fd = 3;
+	o.ino = 1;
+	ref.fd = 3;
+	ref.inode = 1;
+	ref.len = 1;
+	n = byref_out_message(&o, 1, got);
+	assert_int_equal(protobuf_c_message_pack(&d.base, want), n);
+	assert_memory_equal(got, want, n);
 }
 
 /* Inline messages, and what is not a message at all, pass untouched. */
@@ -198,7 +249,7 @@ test_refused(void **state)
 	assert_int_equal(ftruncate(other, 4096), 0);
 	assert_refused(in, msg, ref_msg(msg, me, other, ino_of(other), 10),
 	    "not a profpipe memfd");
-	unsealed = memfd_create("profpipe-decoded", MFD_CLOEXEC);
+	unsealed = memfd_create("profpipe-byref", MFD_CLOEXEC);
 	assert_true(unsealed >= 0);
 	assert_int_equal(ftruncate(unsealed, 4096), 0);
 	assert_refused(in, msg,
@@ -267,6 +318,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_message_as_packed),
 	    cmocka_unit_test(test_not_a_reference),
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_cache_bound),

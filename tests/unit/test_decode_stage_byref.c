@@ -143,7 +143,9 @@ test_by_reference(void **state)
 	assert_true(rlen <= BYREF_MSG_MAX);
 	ref = req;
 	ref_len = rlen;
-	assert_int_equal(byref_in_resolve(in, &ref, &ref_len, err, 256), 1);
+	assert_int_equal(byref_in_resolve(in, &profpipe__decoded__descriptor,
+	                     &ref, &ref_len, err, 256),
+	    1);
 	assert_true(ref_len >= BYREF_MIN);
 	assert_decoded(ref, ref_len, "p-1");
 	by_ref = malloc(ref_len);
@@ -190,7 +192,9 @@ test_small_inline(void **state)
 	assert_true(rlen > BYREF_MSG_MAX && rlen < BYREF_MIN);
 	buf = req;
 	len = rlen;
-	assert_int_equal(byref_in_resolve(in, &buf, &len, err, 256), 0);
+	assert_int_equal(byref_in_resolve(in, &profpipe__decoded__descriptor,
+	                     &buf, &len, err, 256),
+	    0);
 	answer(&r, &rep, NULL);
 	assert_int_equal(rep.status, 0);
 	rig_stop(&r);

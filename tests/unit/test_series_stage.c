@@ -6,8 +6,10 @@
  * exporter's; a redelivered profile_id is answered at once and never
  * reaches the exporter again; a result the exporter did not acknowledge
  * leaves the series' baseline as it was; unreadable input is refused
- * upstream; a Decoded by reference is read where the decoder left it; at a
- * stop, an unacknowledged profile is given up unanswered.
+ * upstream; a Decoded by reference is read where the decoder left it, and
+ * a large Result goes to the exporter by reference unless the exporter
+ * refuses references; at a stop, an unacknowledged profile is given up
+ * unanswered.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,7 +28,9 @@
 #include "common/bus.h"
 #include "common/byref.h"
 #include "common/log.h"
+#include "decoder/decode.h"
 #include "test_delta_fixture.h"
+#include "tests/unit/decode_util.h"
 
 #define WAIT_MS 10000 /* a guard against hanging, never a readiness wait */
 
@@ -360,7 +364,7 @@ test_unreadable_refused_upstream(void **state)
 static void
 test_by_reference(void **state)
 {
-	Profpipe__DecodedRef ref = PROFPIPE__DECODED_REF__INIT;
+	Profpipe__MemfdRef ref = PROFPIPE__MEMFD_REF__INIT;
 	Profpipe__Decoded bad = PROFPIPE__DECODED__INIT;
 	struct rig *r = rig_start(10000);
 	struct byref_out out;
@@ -404,6 +408,129 @@ test_by_reference(void **state)
 	byref_out_close(&out);
 }
 
+/* A profile decoded from the corpus, packed as the decoder sends it. */
+static uint8_t *
+big_decoded(const char *file, const char *id, size_t *len)
+{
+	Profpipe__Origin o = PROFPIPE__ORIGIN__INIT;
+	Profpipe__Decoded d = PROFPIPE__DECODED__INIT;
+	struct decode_limits lim;
+	struct decoder *dec;
+	struct arena *a;
+	uint8_t *body;
+	uint8_t *buf;
+	size_t blen;
+	char err[256];
+
+	body = du_slurp(file, &blen);
+	assert_non_null(body);
+	decode_limits_default(&lim);
+	assert_int_equal(decoder_new(&dec, &lim), 0);
+	a = arena_new(decode_arena_cap(&lim));
+	assert_non_null(a);
+	assert_int_equal(
+	    decoder_run(dec, body, blen, a, &d, err, sizeof(err)), DECODE_OK);
+	o.profile_id = (char *)id;
+	o.source = "pull";
+	o.kind = "cpu";
+	o.service = "checkout";
+	o.instance = "127.0.0.1:6060";
+	d.origin = &o;
+	*len = protobuf_c_message_get_packed_size(&d.base);
+	buf = malloc(*len);
+	assert_non_null(buf);
+	protobuf_c_message_pack(&d.base, buf);
+	arena_free(a);
+	decoder_free(dec);
+	free(body);
+	return buf;
+}
+
+/* The exporter's next message that carries a profile, resolved if it
+ * came by reference (*by_ref says which), unpacked into *res; windows and
+ * metrics on the way are acknowledged. The bytes stay valid until the
+ * next receive or resolve. */
+static const void *
+exporter_take_any(struct rig *r, struct byref_in *in, size_t *len, int *by_ref,
+    Profpipe__Result **res)
+{
+	const void *req;
+	char err[256];
+
+	for (;;) {
+		assert_int_equal(
+		    bus_recv(r->exp_ctx, &req, len, WAIT_MS), BUS_OK);
+		*by_ref = byref_in_resolve(in, &profpipe__result__descriptor,
+		    &req, len, err, sizeof(err));
+		assert_true(*by_ref >= 0);
+		*res = profpipe__result__unpack(NULL, *len, req);
+		assert_non_null(*res);
+		if ((*res)->profile != NULL)
+			return req;
+		profpipe__result__free_unpacked(*res, NULL);
+		exporter_answer(r, NULL);
+	}
+}
+
+/* A large Result goes to the exporter by reference; refused as one, the
+ * same bytes come inline, and every Result after that too. */
+static void
+test_result_by_reference(void **state)
+{
+	struct byref_in *in = byref_in_new();
+	struct rig *r = rig_start(10000);
+	Profpipe__Result *res;
+	const void *got;
+	uint8_t *first;
+	uint8_t *buf;
+	size_t flen;
+	size_t len;
+	int by_ref;
+
+	(void)state;
+	buf = big_decoded(CORPUS "/synth/cpu-large.pb.gz",
+	    "44444444-4444-4444-8444-444444444444", &len);
+	decoder_send_bytes(r, buf, len, WAIT_MS);
+	free(buf);
+	got = exporter_take_any(r, in, &flen, &by_ref, &res);
+	assert_int_equal(by_ref, 1);
+	assert_true(flen >= BYREF_MIN);
+	assert_string_equal(res->profile->origin->profile_id,
+	    "44444444-4444-4444-8444-444444444444");
+	assert_true(res->profile->n_stack_hash > 1000);
+	profpipe__result__free_unpacked(res, NULL);
+	first = malloc(flen);
+	assert_non_null(first);
+	memcpy(first, got, flen);
+
+	exporter_answer(r, BYREF_REASON "this test reads no references");
+	got = exporter_take_any(r, in, &len, &by_ref, &res);
+	assert_int_equal(by_ref, 0);
+	assert_int_equal(len, flen);
+	assert_memory_equal(got, first, len);
+	profpipe__result__free_unpacked(res, NULL);
+	exporter_answer(r, NULL);
+	assert_int_equal(decoder_wait(r), 0);
+
+	buf = big_decoded(CORPUS "/synth/cpu-large.pb.gz",
+	    "55555555-5555-4555-8555-555555555555", &len);
+	decoder_send_bytes(r, buf, len, WAIT_MS);
+	free(buf);
+	exporter_take_any(r, in, &len, &by_ref, &res);
+	assert_int_equal(by_ref, 0);
+	assert_string_equal(res->profile->origin->profile_id,
+	    "55555555-5555-4555-8555-555555555555");
+	profpipe__result__free_unpacked(res, NULL);
+	exporter_answer(r, NULL);
+	assert_int_equal(decoder_wait(r), 0);
+
+	rig_stop(r);
+	assert_int_equal(agg_stats(r->st)->handed_on, 2);
+	rig_free(r);
+	free(first);
+	byref_in_free(in);
+}
+
 static void
 test_stop_gives_up_unanswered(void **state)
 {
@@ -437,6 +564,7 @@ main(void)
 	    cmocka_unit_test(test_baseline_commits_only_on_ack),
 	    cmocka_unit_test(test_unreadable_refused_upstream),
 	    cmocka_unit_test(test_by_reference),
+	    cmocka_unit_test(test_result_by_reference),
 	    cmocka_unit_test(test_stop_gives_up_unanswered),
 	};
 

@@ -1,0 +1,72 @@
+"""Large profiles through the four real stages, handed over by reference
+(common/byref.h): a dd-trace-go upload whose cpu and heap attachments are
+the real biggo profiles, decoded profiles of 200-280 KB. The records must
+hold exactly the stacks and values the decoder's one-shot mode reads from
+the files, and the aggregator and the exporter must each have read their
+upstream's memfd (a read-only shared mapping of it in /proc/PID/maps)."""
+
+import os
+import unittest
+
+from harness import CORPUS, Pipeline, free_port, read_jsonl, wait_until
+from test_push import (KIND_TYPE, body, curl, folded_oracle, folded_records,
+                       push_config)
+
+LARGE = {"cpu.pprof": ("cpu", os.path.join(CORPUS, "real", "biggo-cpu-30s.pb.gz")),
+         "delta-heap.pprof": ("mem", os.path.join(CORPUS, "real", "biggo-heap.pb.gz"))}
+
+
+def large_upload():
+    """The v1 upload with its cpu and heap attachments swapped for the
+    biggo files, and its content type."""
+    data, ctype = body("ddtrace-v1-event-gzip")
+    delim = b"--" + ctype.split("boundary=")[1].strip('"').encode()
+    pieces = data.split(delim)
+    for i, p in enumerate(pieces[1:-1], 1):
+        head, sep, content = p.partition(b"\r\n\r\n")
+        name = head.split(b'name="')[1].split(b'"')[0].decode()
+        if name in LARGE:
+            with open(LARGE[name][1], "rb") as f:
+                pieces[i] = head + sep + f.read() + b"\r\n"
+    return delim.join(pieces), ctype
+
+
+def memfd_maps(pid):
+    """Permissions of each profpipe memfd mapping of the process."""
+    with open("/proc/%d/maps" % pid) as f:
+        return [l.split()[1] for l in f if "/memfd:profpipe-byref" in l]
+
+
+class ByReference(unittest.TestCase):
+    def test_large_profiles(self):
+        port = free_port()
+        p = Pipeline()
+        out = p.path("records.jsonl")
+        p.start_all(p.write_config(push_config(port, out, max_size=8 << 20)))
+        try:
+            data, ctype = large_upload()
+            status, _, text = curl(port, None, data=data, ctype=ctype)
+            self.assertEqual(status, 200, text)
+            want = {KIND_TYPE[kind] for kind, _ in LARGE.values()}
+            wait_until(lambda: want <= {r["type"] for r in read_jsonl(out)}, 60,
+                       "records of both large profiles")
+            records = read_jsonl(out)
+            for kind, path in LARGE.values():
+                recs = [r for r in records if r["type"] == KIND_TYPE[kind]]
+                types = sorted({r["valueTypes"] for r in recs})
+                self.assertTrue(types)
+                for vt in types:
+                    self.assertEqual(folded_records(recs, vt), folded_oracle(path, vt),
+                                     "%s %s" % (path, vt))
+            self.assertIn("r--s", memfd_maps(p.aggregator.proc.pid))
+            self.assertIn("r--s", memfd_maps(p.exporter.proc.pid))
+            self.assertIn("rw-s", memfd_maps(p.decoders[0].proc.pid))
+            for s in (p.aggregator, p.exporter, p.decoders[0]):
+                self.assertNotIn("by reference", s.read_log())
+        finally:
+            codes = p.stop_all()
+        self.assertEqual(codes, {k: 0 for k in codes}, codes)
+
+
+if __name__ == "__main__":
+    unittest.main()
