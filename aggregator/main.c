@@ -20,6 +20,8 @@ static const char usage[] =
     "alloc_*, mutex and block without seconds=) become the delta since the\n"
     "previous profile of the same (service, instance, kind); profiles are\n"
     "merged into time windows and Go runtime metrics per instance.\n"
+    "Over ipc, a decoded profile or result of 64K or more travels as a\n"
+    "reference to its sender's memfd, which the receiver maps.\n"
     "\n"
     "  -c FILE        the pipeline's YAML file; reads its aggregator:\n"
     "                 section (SeriesTTL, MaxSeries, MaxStacksPerSeries,\n"

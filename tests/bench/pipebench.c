@@ -10,7 +10,9 @@
  *
  * The requests are RawProfile messages packed once from the files given;
  * each send only writes a fresh profile_id into a copy (the aggregator drops
- * an id it has seen). The sink acks every message without unpacking it.
+ * an id it has seen). The sink acks every message without unpacking it;
+ * a large Decoded or Result comes by reference (common/byref.h), which it
+ * does not open either.
  * So what the harness does per profile is nng's copying and nothing else,
  * and what is measured is the stage under test, not the harness. It still
  * runs on the same cores, so its CPU time is reported beside the result.
