@@ -42,6 +42,7 @@ byref_out_open(struct byref_out *o, size_t cap, char *err, size_t errlen)
 	o->base = p;
 	o->cap = cap;
 	o->ino = (uint64_t)sb.st_ino;
+	o->high = 0;
 	return 0;
 
 out_close:
@@ -65,8 +66,23 @@ byref_out_close(struct byref_out *o)
 #define BYREF_TAG0 (uint8_t)(0x80 | ((21 << 3 | 2) & 0x7f))
 #define BYREF_TAG1 (uint8_t)((21 << 3 | 2) >> 7)
 
+void
+byref_out_release(struct byref_out *o, size_t keep)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	keep = (keep + page - 1) / page * page;
+	if (o->fd < 0 || o->high <= keep)
+		return;
+	/* Whole pages (a partial one would be zeroed, not freed); failing
+	 * only leaves the pages where they were. */
+	(void)fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	    (off_t)keep, (off_t)((o->high + page - 1) / page * page - keep));
+	o->high = keep;
+}
+
 size_t
-byref_out_message(const struct byref_out *o, size_t len, uint8_t *msg)
+byref_out_message(struct byref_out *o, size_t len, uint8_t *msg)
 {
 	Profpipe__MemfdRef ref = PROFPIPE__MEMFD_REF__INIT;
 
@@ -74,6 +90,8 @@ byref_out_message(const struct byref_out *o, size_t len, uint8_t *msg)
 	ref.fd = (uint32_t)o->fd;
 	ref.inode = o->ino;
 	ref.len = len;
+	if (len > o->high)
+		o->high = len;
 	/* At most 6 + 6 + 11 + 11 bytes: its length fits one byte. */
 	msg[0] = BYREF_TAG0;
 	msg[1] = BYREF_TAG1;

@@ -46,6 +46,7 @@ struct byref_out {
 	uint8_t *base; /* cap bytes, shared, writable */
 	size_t cap;
 	uint64_t ino;
+	size_t high; /* the most bytes named since opened or released */
 };
 
 /* A memfd of cap bytes (sparse: pages are taken as they are written).
@@ -54,10 +55,15 @@ int byref_out_open(struct byref_out *o, size_t cap, char *err, size_t errlen);
 /* Unmaps and closes (a receiver holding it open keeps it alive); then
  * o->fd is -1 again. */
 void byref_out_close(struct byref_out *o);
+/* Give the pages past the first keep bytes back to the system (they are
+ * zero again when next written): what a sender with many memfds calls
+ * once a request is answered, so each does not keep its largest message
+ * for good. */
+void byref_out_release(struct byref_out *o, size_t keep);
 /* The message naming the first len bytes of o, into msg (BYREF_MSG_MAX
  * bytes), returning its length: field 21 alone, so a Decoded or a Result
  * with only by_ref set, whichever the receiver reads it as. */
-size_t byref_out_message(const struct byref_out *o, size_t len, uint8_t *msg);
+size_t byref_out_message(struct byref_out *o, size_t len, uint8_t *msg);
 
 /* The receiver's mappings, at most BYREF_CACHE of them, least recently
  * used dropped first. */

@@ -25,7 +25,9 @@
  * Over ipc, a Decoded of BYREF_MIN bytes or more is packed once into the
  * slot's memfd and the aggregator is sent only a reference to it
  * (common/byref.h): the memfd keeps the pages of the largest Decoded the
- * slot has sent, instead of nng allocating a message for each.
+ * slot has sent, instead of nng allocating a message for each. A raw
+ * profile may come the same way: the slot reads it in the fetcher's
+ * memfd, which stays put until the slot answers.
  */
 #include "decoder/stage.h"
 
@@ -64,6 +66,9 @@ struct slot {
 	struct bus_ctx *upc;
 	struct bus_ctx *downc;
 	struct arena *a;
+	/* The fetcher's memfds this slot mapped: one cache per slot, since
+	 * a resolved request is read until the slot is free again. */
+	struct byref_in *in;
 	enum slot_state state; /* the loop's own */
 	/* The profile in flight: in a, its request held by upc. */
 	const Profpipe__Origin *o;
@@ -248,6 +253,14 @@ slot_start(struct stage *st, struct slot *s)
 	int rv;
 
 	arena_reset(s->a);
+	/* A large raw profile by reference: read where the fetcher left it,
+	 * which stays put until this slot answers (common/byref.h). */
+	if (byref_in_resolve(s->in, &profpipe__raw_profile__descriptor,
+	        &s->req, &s->len, err, sizeof(err)) < 0) {
+		log_warn("fetcher: %s", err);
+		slot_reject(st, s, err);
+		return;
+	}
 	if (s->len <= st->max_raw) {
 		arena_pb_allocator(s->a, &pa);
 		raw = raw_view(s->req, s->len, &pa);
@@ -534,6 +547,7 @@ stage_close(struct stage *st)
 	for (i = 0; i < DECODER_STAGE_SLOTS; i++) {
 		arena_free(st->slots[i].a);
 		byref_out_close(&st->slots[i].out);
+		byref_in_free(st->slots[i].in);
 	}
 	decoder_free(st->dec);
 	if (st->sync_ok) {
@@ -572,7 +586,8 @@ stage_init(struct stage *st, const struct decoder_opts *o)
 		st->slots[i].st = st;
 		st->slots[i].a =
 		    arena_new(o->max_memory / DECODER_STAGE_SLOTS);
-		if (st->slots[i].a == NULL)
+		st->slots[i].in = byref_in_new();
+		if (st->slots[i].a == NULL || st->slots[i].in == NULL)
 			return -1;
 	}
 	return decoder_new(&st->dec, &o->lim);

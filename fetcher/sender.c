@@ -2,6 +2,11 @@
  * sender: the context pool and the completion queue between nng's threads
  * and the loop. Each slot holds at most one completion at a time, so the
  * queue is a ring as long as the pool and can never overflow.
+ *
+ * Over ipc, a RawProfile of BYREF_MIN bytes or more is packed into the
+ * slot's memfd and the decoder is sent a reference (common/byref.h). A
+ * slot's memfd is written again only once its request was answered; one
+ * whose request failed (the decoder may still be reading it) is dropped.
  */
 #include "fetcher/sender.h"
 
@@ -12,10 +17,15 @@
 
 #include "common/ack.h"
 #include "common/bus.h"
+#include "common/byref.h"
 #include "common/log.h"
 #include "common/uuid.h"
 #include "common/wire.pb-c.h"
 #include "common/xalloc.h"
+
+/* What each slot's memfd keeps between profiles: the pool is up to
+ * --inflight plus 64 slots, and a large profile's pages go back. */
+#define SENDER_KEEP ((size_t)256 * 1024)
 
 struct sender_slot {
 	struct sender *s;
@@ -28,6 +38,13 @@ struct sender_slot {
 	size_t len;
 	sender_done_fn done; /* sender_submit_cb's, or NULL */
 	void *done_arg;
+	/* By reference: the RawProfile (mlen bytes) in out, ref names it. */
+	int by_ref;
+	int timeout_ms;
+	size_t mlen;
+	struct byref_out out;
+	uint8_t ref[BYREF_MSG_MAX];
+	size_t ref_n;
 	/* the completion, written on an nng thread under s->mu */
 	int err;
 	size_t rlen;
@@ -49,6 +66,7 @@ struct sender {
 	void (*idle_fn)(void *);
 	void *idle_arg;
 	struct sender_stats st;
+	int by_ref_ok; /* large profiles go by reference */
 };
 
 /* On an nng thread: record, queue, wake. Nothing else. */
@@ -107,6 +125,36 @@ sender_report(struct sender *s, struct sender_slot *slot, char *reason)
 	return SENDER_FAILED;
 }
 
+/* A completion of a request by reference: 1 when the decoder could not
+ * read the reference, and the slot's profile went again, inline. */
+static int
+sender_ref_done(struct sender *s, struct sender_slot *slot)
+{
+	char reason[ACK_MAX];
+	int rv;
+
+	if (slot->err != BUS_OK) {
+		byref_out_close(&slot->out); /* a decoder may still read it */
+		return 0;
+	}
+	if (ack_read(slot->reply, slot->rlen, reason, sizeof(reason)) != 1 ||
+	    strncmp(reason, BYREF_REASON, strlen(BYREF_REASON)) != 0) {
+		byref_out_release(&slot->out, SENDER_KEEP);
+		return 0;
+	}
+	log_warn("decoder: %s; sending profiles inline", reason);
+	s->by_ref_ok = 0;
+	slot->by_ref = 0;
+	rv = bus_call_async(slot->ctx, slot->out.base, slot->mlen,
+	    slot->timeout_ms, sender_on_reply, slot);
+	byref_out_close(&slot->out);
+	if (rv != BUS_OK) {
+		slot->err = rv;
+		return 0;
+	}
+	return 1;
+}
+
 /* On the loop: drain the ring one slot at a time. */
 static void
 sender_on_wake(struct ev_loop *loop, ev_async *w, int revents)
@@ -128,6 +176,8 @@ sender_on_wake(struct ev_loop *loop, ev_async *w, int revents)
 		s->head = (s->head + 1) % s->nslots;
 		s->count--;
 		pthread_mutex_unlock(&s->mu);
+		if (slot->by_ref && sender_ref_done(s, slot))
+			continue;
 		outcome = sender_report(s, slot, reason);
 		slot->busy = 0;
 		s->busy--;
@@ -154,6 +204,7 @@ sender_new(struct sender **out, struct ev_loop *loop, const char *raw_url,
 		goto out_oom;
 	s->loop = loop;
 	s->nslots = (size_t)inflight;
+	s->by_ref_ok = strncmp(raw_url, "ipc://", 6) == 0;
 	pthread_mutex_init(&s->mu, NULL);
 	ev_async_init(&s->wake, sender_on_wake);
 	s->wake.data = s;
@@ -162,6 +213,8 @@ sender_new(struct sender **out, struct ev_loop *loop, const char *raw_url,
 	s->ring = xcalloc(s->nslots, sizeof(*s->ring));
 	if (s->slots == NULL || s->ring == NULL)
 		goto out_free_sender;
+	for (i = 0; i < s->nslots; i++)
+		s->slots[i].out.fd = -1; /* before sender_free can see it */
 	if (bus_open(&s->raw, BUS_REQ, raw_url, 1, err, errlen) != BUS_OK)
 		goto out_free_sender;
 	if (tap_url != NULL &&
@@ -196,6 +249,8 @@ sender_free(struct sender *s)
 	 * completion and wake the loop: the watcher stays until after. */
 	for (i = 0; s->slots != NULL && i < s->nslots; i++)
 		bus_ctx_free(s->slots[i].ctx);
+	for (i = 0; s->slots != NULL && i < s->nslots; i++)
+		byref_out_close(&s->slots[i].out);
 	bus_close(s->raw);
 	bus_close(s->tap);
 	ev_async_stop(s->loop, &s->wake);
@@ -289,6 +344,23 @@ sender_raw_pack(void *arg, void *buf, size_t len)
 	profpipe__raw_profile__pack(&r->rp, buf);
 }
 
+/* Pack r into the slot's memfd and name it: 0, or -1 when no memfd can
+ * be had (then this profile goes inline; the next one tries again). */
+static int
+sender_pack_ref(struct sender_slot *slot, struct sender_raw *r)
+{
+	char err[256];
+
+	if (slot->out.fd < 0 &&
+	    byref_out_open(&slot->out, BUS_MAX_MSG, err, sizeof(err)) != 0) {
+		log_warn("%s: sending a profile inline", err);
+		return -1;
+	}
+	profpipe__raw_profile__pack(&r->rp, slot->out.base);
+	slot->ref_n = byref_out_message(&slot->out, slot->mlen, slot->ref);
+	return 0;
+}
+
 int
 sender_submit(struct sender *s, const struct sender_origin *o,
     const void *body, size_t len)
@@ -322,8 +394,16 @@ sender_submit_cb(struct sender *s, const struct sender_origin *o,
 	slot->done_arg = arg;
 	slot->busy = 1;
 	s->busy++;
-	rv = bus_call_async_fill(slot->ctx, mlen, sender_raw_pack, &r,
-	    timeout_ms, sender_on_reply, slot);
+	slot->mlen = mlen;
+	slot->timeout_ms = timeout_ms;
+	slot->by_ref = s->by_ref_ok && mlen >= BYREF_MIN &&
+	    sender_pack_ref(slot, &r) == 0;
+	if (slot->by_ref)
+		rv = bus_call_async(slot->ctx, slot->ref, slot->ref_n,
+		    timeout_ms, sender_on_reply, slot);
+	else
+		rv = bus_call_async_fill(slot->ctx, mlen, sender_raw_pack, &r,
+		    timeout_ms, sender_on_reply, slot);
 	if (rv != BUS_OK) {
 		slot->busy = 0;
 		s->busy--;

@@ -38,6 +38,7 @@
 
 #include "common/ack.h"
 #include "common/bus.h"
+#include "common/byref.h"
 #include "common/proc.h"
 #include "common/wire.pb-c.h"
 
@@ -62,6 +63,7 @@ struct slot {
 	struct pb *pb;
 	struct bus_ctx *ctx;
 	int file;
+	struct byref_out out; /* a large request's bytes, as the fetcher's */
 };
 
 struct sink {
@@ -85,6 +87,7 @@ struct pb {
 	unsigned long long bytes_ok;
 	unsigned long long next_id;
 	int next_file;
+	int inline_raw; /* -i: no references, however large */
 };
 
 static double
@@ -180,6 +183,8 @@ static int
 pb_send(struct pb *pb, struct slot *s)
 {
 	struct raw *r = &pb->raws[pb->next_file];
+	uint8_t ref[BYREF_MSG_MAX];
+	char why[256];
 	char hex[16];
 
 	s->file = pb->next_file;
@@ -188,7 +193,19 @@ pb_send(struct pb *pb, struct slot *s)
 	    hex, sizeof(hex), "%012llx", pb->next_id++ & 0xffffffffffffULL);
 	/* bus_call_async copies the message, so the template is reused. */
 	memcpy(r->msg + r->id_at + ID_COUNTER, hex, 12);
-	return bus_call_async(s->ctx, r->msg, r->len, CALL_MS, pb_done, s);
+	if (pb->inline_raw || r->len < BYREF_MIN)
+		return bus_call_async(
+		    s->ctx, r->msg, r->len, CALL_MS, pb_done, s);
+	/* As the fetcher does: written into the slot's memfd (free again
+	 * once its call is answered) and sent as a reference. */
+	if (s->out.fd < 0 &&
+	    byref_out_open(&s->out, BUS_MAX_MSG, why, sizeof(why)) != 0) {
+		fprintf(stderr, "pipebench: %s\n", why);
+		return BUS_EFAIL;
+	}
+	memcpy(s->out.base, r->msg, r->len);
+	return bus_call_async(s->ctx, ref,
+	    byref_out_message(&s->out, r->len, ref), CALL_MS, pb_done, s);
 }
 
 /* On an nng thread: count, and hand the slot back to the main thread,
@@ -388,14 +405,17 @@ struct opts {
 	int decoders;
 	int aggregator;
 	int inflight;
+	int inline_raw;
 	double warmup;
 	double seconds;
 	const char *bin;
 };
 
 static const char usage[] =
-    "usage: pipebench [-n DECODERS] [-a] [-k INFLIGHT] [-w WARMUP_S]\n"
-    "                 [-s SECONDS] [-b BINDIR] FILE...\n";
+    "usage: pipebench [-n DECODERS] [-a] [-i] [-k INFLIGHT] [-w WARMUP_S]\n"
+    "                 [-s SECONDS] [-b BINDIR] FILE...\n"
+    "  -i  send every request inline (by default one of 64K or more\n"
+    "      goes by reference, as profpipe-fetcher sends it)\n";
 
 static int
 pb_opts(struct opts *o, int argc, char **argv)
@@ -404,12 +424,16 @@ pb_opts(struct opts *o, int argc, char **argv)
 
 	o->decoders = 1;
 	o->aggregator = 0;
+	o->inline_raw = 0;
 	o->inflight = 8;
 	o->warmup = 1;
 	o->seconds = 3;
 	o->bin = "bin";
-	while ((c = getopt(argc, argv, "n:ak:w:s:b:")) != -1) {
+	while ((c = getopt(argc, argv, "n:aik:w:s:b:")) != -1) {
 		switch (c) {
+		case 'i':
+			o->inline_raw = 1;
+			break;
 		case 'n':
 			o->decoders = atoi(optarg);
 			break;
@@ -594,8 +618,10 @@ main(int argc, char **argv)
 	}
 	nkids += o.aggregator;
 	pb.nslots = o.inflight;
+	pb.inline_raw = o.inline_raw;
 	for (i = 0; i < pb.nslots; i++) {
 		pb.slots[i].pb = &pb;
+		pb.slots[i].out.fd = -1;
 		if (bus_ctx_new(raw, &pb.slots[i].ctx) != 0)
 			return 111;
 	}

@@ -1,9 +1,10 @@
 """Large profiles through the four real stages, handed over by reference
 (common/byref.h): a dd-trace-go upload whose cpu and heap attachments are
-the real biggo profiles, decoded profiles of 200-280 KB. The records must
-hold exactly the stacks and values the decoder's one-shot mode reads from
-the files, and the aggregator and the exporter must each have read their
-upstream's memfd (a read-only shared mapping of it in /proc/PID/maps)."""
+the real biggo profiles (51-94 KB gzipped, 200-280 KB decoded). The
+records must hold exactly the stacks and values the decoder's one-shot
+mode reads from the files, and the decoder, the aggregator and the
+exporter must each have read their upstream's memfd (a read-only shared
+mapping of it in /proc/PID/maps)."""
 
 import os
 import unittest
@@ -58,10 +59,14 @@ class ByReference(unittest.TestCase):
                 for vt in types:
                     self.assertEqual(folded_records(recs, vt), folded_oracle(path, vt),
                                      "%s %s" % (path, vt))
-            self.assertIn("r--s", memfd_maps(p.aggregator.proc.pid))
-            self.assertIn("r--s", memfd_maps(p.exporter.proc.pid))
+            # Each hop: the receiver maps its sender's memfd read-only.
+            self.assertIn("rw-s", memfd_maps(p.fetcher.proc.pid))
+            self.assertIn("r--s", memfd_maps(p.decoders[0].proc.pid))
             self.assertIn("rw-s", memfd_maps(p.decoders[0].proc.pid))
-            for s in (p.aggregator, p.exporter, p.decoders[0]):
+            self.assertIn("r--s", memfd_maps(p.aggregator.proc.pid))
+            self.assertIn("rw-s", memfd_maps(p.aggregator.proc.pid))
+            self.assertIn("r--s", memfd_maps(p.exporter.proc.pid))
+            for s in (p.fetcher, p.decoders[0], p.aggregator, p.exporter):
                 self.assertNotIn("by reference", s.read_log())
         finally:
             codes = p.stop_all()

@@ -3,7 +3,8 @@
  * the kept mapping or a new one when the sender moved to a fresh memfd;
  * anything that is not a reference is left alone; a reference to what is
  * not a sealed profpipe memfd of that inode, or past its end, is refused
- * with BYREF_REASON; the mappings kept stay within BYREF_CACHE.
+ * with BYREF_REASON; the mappings kept stay within BYREF_CACHE; a sender's
+ * released pages leave memory.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -173,6 +174,39 @@ test_message_as_packed(void **state)
 	assert_memory_equal(got, want, n);
 }
 
+/* Released pages leave memory; the kept ones and the memfd stay. */
+static void
+test_release(void **state)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t big = 2 << 20;
+	struct byref_out o;
+	unsigned char vec[(2 << 20) / 4096];
+	uint8_t msg[BYREF_MSG_MAX];
+	char err[256];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(page, 4096);
+	assert_int_equal(byref_out_open(&o, CAP * 4, err, sizeof(err)), 0);
+	memset(o.base, 0x77, big);
+	byref_out_message(&o, big - 100, msg); /* its last page partly */
+	assert_int_equal(mincore(o.base, big, vec), 0);
+	for (i = 0; i < big / page; i++)
+		assert_true(vec[i] & 1);
+	byref_out_release(&o, 65536 - 100); /* rounded up to a page */
+	assert_int_equal(mincore(o.base, big, vec), 0);
+	for (i = 0; i < big / page; i++)
+		assert_int_equal(vec[i] & 1, i < 65536 / page);
+	assert_int_equal(o.base[65535], 0x77);
+	assert_int_equal(o.base[65536], 0);
+	/* Still a working memfd. */
+	o.base[big - 1] = 1;
+	assert_int_equal(o.base[big - 1], 1);
+	byref_out_release(&o, big); /* nothing past the high mark: no-op */
+	byref_out_close(&o);
+}
+
 /* Inline messages, and what is not a message at all, pass untouched. */
 static void
 test_not_a_reference(void **state)
@@ -319,6 +353,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_message_as_packed),
+	    cmocka_unit_test(test_release),
 	    cmocka_unit_test(test_not_a_reference),
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_cache_bound),

@@ -4,7 +4,8 @@
  * and the aggregator as test_decode_stage does. The reference resolves to
  * exactly the bytes the decoder sends inline once the aggregator refuses
  * references; after that refusal every profile goes inline; a small
- * Decoded is never sent by reference.
+ * Decoded is never sent by reference. The other way, a raw profile by
+ * reference is decoded from the fetcher's memfd, or refused.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -201,6 +202,71 @@ test_small_inline(void **state)
 	byref_in_free(in);
 }
 
+/* The fetcher's side: a raw profile by reference is decoded from the
+ * fetcher's memfd; one the decoder cannot read is refused with
+ * BYREF_REASON and nothing is passed on. */
+static void
+test_raw_by_reference(void **state)
+{
+	Profpipe__MemfdRef bad = PROFPIPE__MEMFD_REF__INIT;
+	Profpipe__RawProfile bad_raw = PROFPIPE__RAW_PROFILE__INIT;
+	struct byref_in *in = byref_in_new();
+	struct byref_out out;
+	struct reply rep;
+	struct rig r;
+	uint8_t ref[BYREF_MSG_MAX];
+	const void *req;
+	uint8_t *body;
+	uint8_t *msg;
+	size_t blen;
+	size_t len;
+	size_t rlen;
+	char err[256];
+
+	(void)state;
+	assert_non_null(in);
+	rig_start(&r);
+	assert_int_equal(byref_out_open(&out, 16 << 20, err, sizeof(err)), 0);
+	body = du_slurp(CORPUS "/real/biggo-cpu-30s.pb.gz", &blen);
+	assert_non_null(body);
+	msg = raw_profile("p-4", body, blen, &len);
+	memcpy(out.base, msg, len);
+	memset(&rep, 0, sizeof(rep));
+	assert_int_equal(
+	    bus_call_async(r.fc, ref, byref_out_message(&out, len, ref),
+	        WAIT_MS, on_reply, &rep),
+	    0);
+	assert_int_equal(bus_recv(r.ac, &req, &rlen, WAIT_MS), 0);
+	/* biggo-cpu-30s decodes to 210 KB: that goes by reference too. */
+	assert_int_equal(byref_in_resolve(in, &profpipe__decoded__descriptor,
+	                     &req, &rlen, err, sizeof(err)),
+	    1);
+	assert_decoded(req, rlen, "p-4");
+	answer(&r, &rep, NULL);
+	assert_int_equal(rep.status, 0);
+
+	/* Another inode's name on the same fd. */
+	bad.pid = (uint32_t)getpid();
+	bad.fd = (uint32_t)out.fd;
+	bad.inode = out.ino + 1;
+	bad.len = len;
+	bad_raw.by_ref = &bad;
+	memset(&rep, 0, sizeof(rep));
+	assert_int_equal(bus_call_async(r.fc, ref,
+	                     protobuf_c_message_pack(&bad_raw.base, ref),
+	                     WAIT_MS, on_reply, &rep),
+	    0);
+	assert_int_equal(wait_reply(&rep, WAIT_MS), 0);
+	assert_int_equal(rep.status, 1);
+	assert_memory_equal(rep.reason, BYREF_REASON, strlen(BYREF_REASON));
+	assert_int_equal(bus_recv(r.ac, &req, &rlen, 300), BUS_ETIMEDOUT);
+	rig_stop(&r);
+	byref_out_close(&out);
+	byref_in_free(in);
+	free(msg);
+	free(body);
+}
+
 static int
 setup(void **state)
 {
@@ -221,6 +287,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_by_reference),
 	    cmocka_unit_test(test_small_inline),
+	    cmocka_unit_test(test_raw_by_reference),
 	};
 
 	(void)argc;

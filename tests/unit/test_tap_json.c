@@ -280,7 +280,7 @@ test_wire_messages(void **state)
 	    "\"start_ns\":\"1700000000123456789\","
 	    "\"end_ns\":\"1700000010123456789\",\"is_delta\":false,"
 	    "\"target\":\"http://127.0.0.1:6060/debug/pprof/profile\"},"
-	    "\"body\":{\"bytes\":4}}");
+	    "\"body\":{\"bytes\":4},\"by_ref\":null}");
 	protobuf_c_message_free_unpacked(m, NULL);
 	free(packed);
 
