@@ -1,0 +1,92 @@
+/*
+ * stage_int: what the decoder stage's loop (stage.c) and its slots
+ * (stage_slot.c) share. See stage.c for how a profile goes through them.
+ */
+#ifndef PROFPIPE_DECODER_STAGE_INT_H
+#define PROFPIPE_DECODER_STAGE_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/ack.h"
+#include "common/bus.h"
+#include "common/byref.h"
+#include "common/wire.pb-c.h"
+#include "decoder/decode.h"
+#include "decoder/stage.h"
+
+#define TICK_MS 200         /* how soon SIGTERM is noticed */
+#define FORWARD_MS 1000     /* one try at the aggregator */
+#define RAW_SLACK (1 << 20) /* a RawProfile's origin, beyond its body */
+
+enum slot_state {
+	SLOT_FREE,
+	SLOT_RECEIVING, /* bus_recv_async pending on upc */
+	SLOT_WAITING,   /* bus_call_async pending on downc */
+};
+
+struct stage;
+
+struct slot {
+	struct stage *st;
+	struct bus_ctx *upc;
+	struct bus_ctx *downc;
+	struct arena *a;
+	/* The fetcher's memfds this slot mapped: one cache per slot, since
+	 * a resolved request is read until the slot is free again. */
+	struct byref_in *in;
+	enum slot_state state; /* the loop's own */
+	/* The profile in flight: in a, its request held by upc. */
+	const Profpipe__Origin *o;
+	Profpipe__Decoded d; /* packed into each message sent */
+	size_t n;            /* its packed size */
+	/* By reference: d packed into out, ref names it. */
+	int by_ref;
+	struct byref_out out;
+	uint8_t ref[BYREF_MSG_MAX];
+	size_t ref_n;
+	int timeout;
+	/* Filled by the callbacks, under st->mu. */
+	int ready;
+	int err;
+	int status;
+	const void *req;
+	size_t len;
+	char reason[ACK_MAX];
+};
+
+struct stage {
+	struct bus_sock *up;
+	struct bus_sock *down;
+	struct bus_sock *tap;
+	struct decoder *dec;
+	struct slot slots[DECODER_STAGE_SLOTS];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int sync_ok; /* mu and cv made */
+	int byref;   /* large Decoded messages go by reference */
+	size_t max_raw;
+	long drain_ms;
+	double deadline; /* of the drain; 0 until SIGTERM */
+	unsigned long decoded;
+	unsigned long rejected;
+	unsigned long abandoned;
+};
+
+/* CLOCK_MONOTONIC, in ms. */
+double dstage_now_ms(void);
+
+/* bus_done_fn for a slot's receive: on an nng thread, note and wake. */
+void dslot_received(void *arg, int err, const void *req, size_t len);
+/* On the loop: the slot's request came; decode it and send it on, or
+ * answer it REJECTED. */
+void dslot_start(struct stage *st, struct slot *s);
+/* On the loop: the aggregator answered the slot's profile (or the try
+ * ran out): publish, count, reply upstream; or send it again. */
+void dslot_finish(struct stage *st, struct slot *s);
+/* Free the slot without answering upstream (the fetcher's nng resends
+ * the profile), giving up its memfd. */
+void dslot_abandon(struct stage *st, struct slot *s);
+
+#endif
