@@ -117,9 +117,11 @@ $(O)/bench/bench_decode: tests/bench/bench_decode.c \
 		tests/bench/bench_decode.c tests/bench/bench_profpipe.c \
 		$(O)/libprofpipe.a $(LIBS)
 
-$(O)/bench/pipebench: tests/bench/pipebench.c $(O)/libprofpipe.a $(GEN_H)
+$(O)/bench/pipebench: tests/bench/pipebench.c tests/bench/pipebench_proc.c \
+		tests/bench/pipebench_proc.h $(O)/libprofpipe.a $(GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	$(CC) $(ALL_CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
+		tests/bench/pipebench.c tests/bench/pipebench_proc.c \
 		$(O)/libprofpipe.a $(LIBS)
 
 # Go's own parser, the baseline: GOPATH mode like $(O)/goapp below.
