@@ -214,14 +214,13 @@ agg_fill_ref(struct agg_stage *st, size_t len, bus_fill_fn fill, void *arg)
 {
 	char err[256];
 
-	if (st->out_ref.fd < 0 &&
-	    byref_out_open(&st->out_ref, BUS_MAX_MSG, err, sizeof(err)) < 0) {
+	st->ref_n = byref_out_fill(&st->out_ref, BUS_MAX_MSG, len, fill, arg,
+	    st->ref, err, sizeof(err));
+	if (st->ref_n == 0) {
 		log_warn("%s: sending results inline", err);
 		st->by_ref_ok = 0;
 		return -1;
 	}
-	fill(arg, st->out_ref.base, len);
-	st->ref_n = byref_out_message(&st->out_ref, len, st->ref);
 	return 0;
 }
 

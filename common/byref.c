@@ -99,6 +99,22 @@ byref_out_message(struct byref_out *o, size_t len, uint8_t *msg)
 	return 3 + (size_t)msg[2];
 }
 
+size_t
+byref_out_fill(struct byref_out *o, size_t cap, size_t len,
+    void (*fill)(void *arg, void *buf, size_t len), void *arg, uint8_t *msg,
+    char *err, size_t errlen)
+{
+	if (o->fd < 0 && byref_out_open(o, cap, err, errlen) != 0)
+		return 0;
+	if (len > o->cap) {
+		snprintf(err, errlen, "%zu bytes: over the memfd's %zu", len,
+		    o->cap);
+		return 0;
+	}
+	fill(arg, o->base, len);
+	return byref_out_message(o, len, msg);
+}
+
 /* One mapping of a sender's memfd, named as the sender names it. */
 struct byref_map {
 	uint32_t pid;

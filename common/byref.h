@@ -55,6 +55,14 @@ int byref_out_open(struct byref_out *o, size_t cap, char *err, size_t errlen);
 /* Unmaps and closes (a receiver holding it open keeps it alive); then
  * o->fd is -1 again. */
 void byref_out_close(struct byref_out *o);
+/* Open o with cap bytes unless it is open, write a message of len bytes
+ * at its start by fill(arg, buf, len) (a bus_fill_fn), and put the
+ * reference naming it into msg: returns the reference's length, or 0
+ * with the reason in err when there is no memfd to be had or len is
+ * over its size. */
+size_t byref_out_fill(struct byref_out *o, size_t cap, size_t len,
+    void (*fill)(void *arg, void *buf, size_t len), void *arg, uint8_t *msg,
+    char *err, size_t errlen);
 /* Give the pages past the first keep bytes back to the system (they are
  * zero again when next written): what a sender with many memfds calls
  * once a request is answered, so each does not keep its largest message

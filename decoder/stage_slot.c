@@ -84,24 +84,6 @@ dslot_abandon(struct stage *st, struct slot *s)
 	s->state = SLOT_FREE;
 }
 
-/* Pack the slot's Decoded into its memfd and name it: 0, or -1 when no
- * memfd can be made, after which every profile goes inline. */
-static int
-slot_pack_ref(struct stage *st, struct slot *s)
-{
-	char err[256];
-
-	if (s->out.fd < 0 &&
-	    byref_out_open(&s->out, BUS_MAX_MSG, err, sizeof(err)) != 0) {
-		log_warn("%s: sending decoded profiles inline", err);
-		st->byref = 0;
-		return -1;
-	}
-	protobuf_c_message_pack(&s->d.base, s->out.base);
-	s->ref_n = byref_out_message(&s->out, s->n, s->ref);
-	return 0;
-}
-
 /* Packs the slot's Decoded straight into the message nng sends (no copy
  * of megabytes per profile; a retry packs it again). */
 static void
@@ -111,6 +93,23 @@ slot_pack(void *arg, void *buf, size_t len)
 
 	(void)len;
 	protobuf_c_message_pack(&s->d.base, buf);
+}
+
+/* Pack the slot's Decoded into its memfd and name it: 0, or -1 when no
+ * memfd can be made, after which every profile goes inline. */
+static int
+slot_pack_ref(struct stage *st, struct slot *s)
+{
+	char err[256];
+
+	s->ref_n = byref_out_fill(&s->out, BUS_MAX_MSG, s->n, slot_pack, s,
+	    s->ref, err, sizeof(err));
+	if (s->ref_n == 0) {
+		log_warn("%s: sending decoded profiles inline", err);
+		st->byref = 0;
+		return -1;
+	}
+	return 0;
 }
 
 /* One try at handing the slot's profile to the aggregator; after SIGTERM,

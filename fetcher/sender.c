@@ -351,13 +351,12 @@ sender_pack_ref(struct sender_slot *slot, struct sender_raw *r)
 {
 	char err[256];
 
-	if (slot->out.fd < 0 &&
-	    byref_out_open(&slot->out, BUS_MAX_MSG, err, sizeof(err)) != 0) {
+	slot->ref_n = byref_out_fill(&slot->out, BUS_MAX_MSG, slot->mlen,
+	    sender_raw_pack, r, slot->ref, err, sizeof(err));
+	if (slot->ref_n == 0) {
 		log_warn("%s: sending a profile inline", err);
 		return -1;
 	}
-	profpipe__raw_profile__pack(&r->rp, slot->out.base);
-	slot->ref_n = byref_out_message(&slot->out, slot->mlen, slot->ref);
 	return 0;
 }
 

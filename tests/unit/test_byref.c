@@ -174,6 +174,46 @@ test_message_as_packed(void **state)
 	assert_memory_equal(got, want, n);
 }
 
+static void
+fill_pattern(void *arg, void *buf, size_t len)
+{
+	memset(buf, *(const int *)arg, len);
+}
+
+/* byref_out_fill opens the memfd on first use, writes through the fill
+ * function and names what it wrote; more than the memfd holds is
+ * refused, not written. */
+static void
+test_fill(void **state)
+{
+	struct byref_in *in = byref_in_new();
+	struct byref_out o = {.fd = -1};
+	uint8_t msg[BYREF_MSG_MAX];
+	const void *buf;
+	size_t len;
+	size_t n;
+	char err[256];
+	int c = 0x3c;
+
+	(void)state;
+	n = byref_out_fill(
+	    &o, CAP, 3000, fill_pattern, &c, msg, err, sizeof(err));
+	assert_true(n > 0 && n <= BYREF_MSG_MAX);
+	assert_true(o.fd >= 0);
+	assert_int_equal(resolve(in, msg, n, &buf, &len, err), 1);
+	assert_int_equal(len, 3000);
+	assert_int_equal(((const uint8_t *)buf)[2999], 0x3c);
+	assert_int_equal(((const uint8_t *)buf)[3000], 0);
+	c = 0x11;
+	assert_int_equal(byref_out_fill(&o, CAP, CAP + 1, fill_pattern, &c,
+	                     msg, err, sizeof(err)),
+	    0);
+	assert_non_null(strstr(err, "over the memfd"));
+	assert_int_equal(o.base[0], 0x3c);
+	byref_out_close(&o);
+	byref_in_free(in);
+}
+
 /* Released pages leave memory; the kept ones and the memfd stay. */
 static void
 test_release(void **state)
@@ -353,6 +393,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_message_as_packed),
+	    cmocka_unit_test(test_fill),
 	    cmocka_unit_test(test_release),
 	    cmocka_unit_test(test_not_a_reference),
 	    cmocka_unit_test(test_refused),
