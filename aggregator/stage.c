@@ -271,9 +271,7 @@ agg_hand_on(struct agg_stage *st, const char *who, size_t len,
 		if (rv == BUS_OK) {
 			rv = ack_read(reply, rlen, reason, reasonlen);
 			bus_free(reply, rlen);
-			if (rv == 1 && by_ref &&
-			    strncmp(reason, BYREF_REASON,
-			        strlen(BYREF_REASON)) == 0) {
+			if (rv == 1 && by_ref && byref_refused(reason)) {
 				log_warn(
 				    "exporter: %s; sending results inline",
 				    reason);

@@ -197,6 +197,14 @@ map_open(struct byref_map *m, const Profpipe__MemfdRef *ref, char *err,
 		    (unsigned long long)ref->inode);
 		goto out_close;
 	}
+	/* Another user's process could rewrite what was checked here: its
+	 * memfd's seals stop a resize, not a write through its own map. */
+	if (sb.st_uid != geteuid()) {
+		snprintf(err, errlen,
+		    BYREF_REASON "%s: uid %u's memfd, not this user's", path,
+		    (unsigned)sb.st_uid);
+		goto out_close;
+	}
 	if (sb.st_size <= 0) {
 		snprintf(err, errlen, BYREF_REASON "%s: empty", path);
 		goto out_close;

@@ -10,9 +10,10 @@
  * it may have in flight, named "profpipe-byref", sealed so it can neither
  * shrink nor grow) and sends where it is: the message's field 21 (by_ref)
  * alone, a MemfdRef with its pid, the memfd's fd and inode, the length.
- * The receiver opens /proc/PID/fd/FD, checks that it is that inode and a
- * sealed profpipe memfd, maps it read-only (once: the mapping is kept for
- * the next message from the same memfd) and reads the message in place.
+ * The receiver opens /proc/PID/fd/FD, checks that it is that inode, a
+ * sealed profpipe memfd and its own user's, maps it read-only (once: the
+ * mapping is kept for the next message from the same memfd) and reads the
+ * message in place.
  *
  * The bytes stay put while they are read: a sender writes a memfd again
  * only once the request that named it was answered (a receiver handles
@@ -30,6 +31,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/wire.pb-c.h"
 
@@ -37,6 +39,14 @@
 #define BYREF_MIN ((size_t)64 * 1024)
 /* The start of a receiver's reason for refusing a reference. */
 #define BYREF_REASON "by reference: "
+/* Whether a receiver's reason (may be NULL) refused a reference, so the
+ * sender should resend inline, rather than the message itself. */
+static inline int
+byref_refused(const char *reason)
+{
+	return reason != NULL &&
+	    strncmp(reason, BYREF_REASON, sizeof(BYREF_REASON) - 1) == 0;
+}
 /* The largest reference message: field 21 holding a MemfdRef. */
 #define BYREF_MSG_MAX 64
 

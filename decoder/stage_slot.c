@@ -241,8 +241,7 @@ dslot_finish(struct stage *st, struct slot *s)
 		dslot_abandon(st, s);
 		return;
 	}
-	if (s->status != 0 && s->by_ref &&
-	    strncmp(s->reason, BYREF_REASON, strlen(BYREF_REASON)) == 0) {
+	if (s->status != 0 && s->by_ref && byref_refused(s->reason)) {
 		log_warn("aggregator: %s; sending decoded profiles inline",
 		    s->reason);
 		st->byref = 0;

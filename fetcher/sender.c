@@ -138,7 +138,7 @@ sender_ref_done(struct sender *s, struct sender_slot *slot)
 		return 0;
 	}
 	if (ack_read(slot->reply, slot->rlen, reason, sizeof(reason)) != 1 ||
-	    strncmp(reason, BYREF_REASON, strlen(BYREF_REASON)) != 0) {
+	    !byref_refused(reason)) {
 		byref_out_release(&slot->out, SENDER_KEEP);
 		return 0;
 	}

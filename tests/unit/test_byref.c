@@ -3,8 +3,8 @@
  * the kept mapping or a new one when the sender moved to a fresh memfd;
  * anything that is not a reference is left alone; a reference to what is
  * not a sealed profpipe memfd of that inode, or past its end, is refused
- * with BYREF_REASON; the mappings kept stay within BYREF_CACHE; a sender's
- * released pages leave memory.
+ * with BYREF_REASON, and so is another user's memfd; the mappings kept stay
+ * within BYREF_CACHE; a sender's released pages leave memory.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -336,6 +336,73 @@ test_refused(void **state)
 	byref_in_free(in);
 }
 
+/* A memfd of another user's process is refused even by root, who may
+ * open it: that process could rewrite the bytes after they were checked.
+ * The child makes its memfd as nobody and waits for the parent's verdict
+ * before it exits. */
+static void
+test_other_users_memfd(void **state)
+{
+	struct byref_in *in;
+	uint8_t msg[BYREF_MSG_MAX];
+	uint64_t got[2] = {0, 0};
+	const void *buf;
+	size_t len;
+	char err[256];
+	int to_child[2];
+	int to_parent[2];
+	pid_t child;
+	int status;
+	int rv;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* only root can make a process of another user */
+	assert_int_equal(pipe(to_child), 0);
+	assert_int_equal(pipe(to_parent), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct byref_out o;
+		uint64_t sent[2];
+		char c;
+
+		close(to_child[1]);
+		close(to_parent[0]);
+		if (setgid(65534) != 0 || setuid(65534) != 0 ||
+		    byref_out_open(&o, CAP, err, sizeof(err)) != 0)
+			_exit(1);
+		memset(o.base, 0x11, 100);
+		sent[0] = (uint64_t)o.fd;
+		sent[1] = o.ino;
+		if (write(to_parent[1], sent, sizeof(sent)) != sizeof(sent))
+			_exit(1);
+		/* Until the parent has resolved, or is gone. */
+		(void)!read(to_child[0], &c, 1);
+		_exit(0);
+	}
+	close(to_child[0]);
+	close(to_parent[1]);
+	rv = 0;
+	err[0] = '\0';
+	if (read(to_parent[0], got, sizeof(got)) == sizeof(got)) {
+		in = byref_in_new();
+		assert_non_null(in);
+		rv = resolve(in, msg,
+		    ref_msg(msg, (uint32_t)child, (int)got[0], got[1], 100),
+		    &buf, &len, err);
+		byref_in_free(in);
+	}
+	close(to_child[1]); /* the child may exit now */
+	close(to_parent[0]);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(rv, -1);
+	assert_true(byref_refused(err));
+	if (strstr(err, "uid 65534's memfd, not this user's") == NULL)
+		fail_msg("\"%s\" does not name the other user", err);
+}
+
 static int
 open_fds(void)
 {
@@ -397,6 +464,7 @@ main(void)
 	    cmocka_unit_test(test_release),
 	    cmocka_unit_test(test_not_a_reference),
 	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_other_users_memfd),
 	    cmocka_unit_test(test_cache_bound),
 	};
 
