@@ -9,8 +9,12 @@
  *                             -> sink (the sink plays the exporter)
  *
  * The requests are RawProfile messages packed once from the files given;
- * each send only writes a fresh profile_id into a copy (the aggregator drops
- * an id it has seen). The sink acks every message without unpacking it;
+ * each send only writes a fresh profile_id (the aggregator drops an id it
+ * has seen): into a copy nng makes of a small one, into the memfd that
+ * already holds a large one (written once, as the fetcher would have
+ * written it: the fetcher's copy is not the decoder's cost), which goes
+ * by reference. The next request is sent from the callback that took the
+ * answer, on nng's thread. The sink acks every message without unpacking it;
  * a large Decoded or Result comes by reference (common/byref.h), which it
  * does not open either.
  * So what the harness does per profile is nng's copying and nothing else,
@@ -45,19 +49,30 @@
 #define ID_COUNTER 24 /* where the last 12 hex digits start */
 #define CALL_MS 60000
 
+/* A large request's bytes in a memfd of the sender's, as the fetcher
+ * sends them, written once: only the id is rewritten before each send.
+ * busy while a call names it; a failed call's memfd is closed (the
+ * receiver may still read it) and written again when next needed. */
+struct rawfd {
+	struct byref_out out;
+	int busy;
+};
+
 /* One corpus file as a packed RawProfile. */
 struct raw {
 	uint8_t *msg;
 	size_t len;
 	size_t id_at; /* offset of the profile_id's text in msg */
 	size_t body;  /* the gzipped body's size */
+	struct rawfd fds[MAX_INFLIGHT]; /* made as calls overlap */
+	int nfds;
 };
 
 struct slot {
 	struct pb *pb;
 	struct bus_ctx *ctx;
 	int file;
-	struct byref_out out; /* a large request's bytes, as the fetcher's */
+	struct rawfd *fd; /* the memfd the call names, or NULL */
 };
 
 struct sink {
@@ -82,6 +97,7 @@ struct pb {
 	unsigned long long next_id;
 	int next_file;
 	int inline_raw; /* -i: no references, however large */
+	int stopping;   /* set by pb_drive: pb_done sends no more */
 };
 
 static double
@@ -172,6 +188,34 @@ pb_load(struct raw *r, const char *path, int index)
 
 static void pb_done(void *arg, int err, const void *reply, size_t rlen);
 
+/* A memfd holding r's bytes that no call names, written if it is new;
+ * NULL with the reason in why when there is none to be had. */
+static struct rawfd *
+pb_rawfd(struct raw *r, char *why, size_t whylen)
+{
+	struct rawfd *f = NULL;
+	int i;
+
+	for (i = 0; i < r->nfds && f == NULL; i++) {
+		if (!r->fds[i].busy)
+			f = &r->fds[i];
+	}
+	if (f == NULL) {
+		if (r->nfds == MAX_INFLIGHT) {
+			snprintf(why, whylen, "no free memfd");
+			return NULL;
+		}
+		f = &r->fds[r->nfds++];
+		f->out.fd = -1;
+	}
+	if (f->out.fd < 0) {
+		if (byref_out_open(&f->out, r->len, why, whylen) != 0)
+			return NULL;
+		memcpy(f->out.base, r->msg, r->len);
+	}
+	return f;
+}
+
 /* Send the next file on s's context; pb->mu held. */
 static int
 pb_send(struct pb *pb, struct slot *s)
@@ -180,30 +224,38 @@ pb_send(struct pb *pb, struct slot *s)
 	uint8_t ref[BYREF_MSG_MAX];
 	char why[256];
 	char hex[16];
+	int rv;
 
 	s->file = pb->next_file;
+	s->fd = NULL;
 	pb->next_file = (pb->next_file + 1) % pb->nfiles;
 	snprintf(
 	    hex, sizeof(hex), "%012llx", pb->next_id++ & 0xffffffffffffULL);
-	/* bus_call_async copies the message, so the template is reused. */
-	memcpy(r->msg + r->id_at + ID_COUNTER, hex, 12);
-	if (pb->inline_raw || r->len < BYREF_MIN)
+	if (pb->inline_raw || r->len < BYREF_MIN) {
+		/* bus_call_async copies the message: the template is
+		 * reused */
+		memcpy(r->msg + r->id_at + ID_COUNTER, hex, 12);
 		return bus_call_async(
 		    s->ctx, r->msg, r->len, CALL_MS, pb_done, s);
-	/* As the fetcher does: written into the slot's memfd (free again
-	 * once its call is answered) and sent as a reference. */
-	if (s->out.fd < 0 &&
-	    byref_out_open(&s->out, BUS_MAX_MSG, why, sizeof(why)) != 0) {
+	}
+	s->fd = pb_rawfd(r, why, sizeof(why));
+	if (s->fd == NULL) {
 		fprintf(stderr, "pipebench: %s\n", why);
 		return BUS_EFAIL;
 	}
-	memcpy(s->out.base, r->msg, r->len);
-	return bus_call_async(s->ctx, ref,
-	    byref_out_message(&s->out, r->len, ref), CALL_MS, pb_done, s);
+	memcpy(s->fd->out.base + r->id_at + ID_COUNTER, hex, 12);
+	rv = bus_call_async(s->ctx, ref,
+	    byref_out_message(&s->fd->out, r->len, ref), CALL_MS, pb_done, s);
+	if (rv == BUS_OK)
+		s->fd->busy = 1;
+	s->fd = rv == BUS_OK ? s->fd : NULL;
+	return rv;
 }
 
-/* On an nng thread: count, and hand the slot back to the main thread,
- * which sends the next request (never from inside nng's callback). */
+/* On an nng thread: count, free the call's memfd, and send the next
+ * request on the same context at once (nng lets a callback start its
+ * aio's next operation), so that no thread of the harness's is woken per
+ * profile; once pb_drive is stopping, hand the slot back instead. */
 static void
 pb_done(void *arg, int err, const void *reply, size_t rlen)
 {
@@ -222,8 +274,17 @@ pb_done(void *arg, int err, const void *reply, size_t rlen)
 	} else {
 		pb->failed++;
 	}
-	pb->ready[pb->nready++] = (int)(s - pb->slots);
-	pthread_cond_signal(&pb->cv);
+	if (s->fd != NULL) {
+		if (rv < 0)
+			byref_out_close(&s->fd->out);
+		s->fd->busy = 0;
+		s->fd = NULL;
+	}
+	if (pb->stopping || pb_send(pb, s) != BUS_OK) {
+		pb->failed += !pb->stopping;
+		pb->ready[pb->nready++] = (int)(s - pb->slots);
+		pthread_cond_signal(&pb->cv);
+	}
 	pthread_mutex_unlock(&pb->mu);
 }
 
@@ -350,7 +411,9 @@ pb_snap(struct pb *pb, struct snap *s, const pid_t *kids, int ndec, int agg)
 	s->agg_cpu = agg ? pb_child_cpu(kids[ndec]) : 0;
 }
 
-/* Keep every slot busy until the end of the measured time. */
+/* Keep every slot busy until the end of the measured time: pb_done sends
+ * each slot's next request; this thread starts them, takes the
+ * snapshots, and resends on a slot whose send failed. */
 static void
 pb_drive(struct pb *pb, const struct opts *o, const pid_t *kids,
     struct snap *a, struct snap *b)
@@ -384,6 +447,7 @@ pb_drive(struct pb *pb, const struct opts *o, const pid_t *kids,
 		pthread_cond_timedwait(&pb->cv, &pb->mu, &ts);
 	}
 	pb_snap(pb, b, kids, o->decoders, o->aggregator);
+	pb->stopping = 1;
 	pthread_mutex_unlock(&pb->mu);
 }
 
@@ -474,7 +538,6 @@ main(int argc, char **argv)
 	pb.inline_raw = o.inline_raw;
 	for (i = 0; i < pb.nslots; i++) {
 		pb.slots[i].pb = &pb;
-		pb.slots[i].out.fd = -1;
 		if (bus_ctx_new(raw, &pb.slots[i].ctx) != 0)
 			return 111;
 	}
