@@ -246,10 +246,12 @@ pb_send(struct pb *pb, struct slot *s)
 	memcpy(s->fd->out.base + r->id_at + ID_COUNTER, hex, 12);
 	rv = bus_call_async(s->ctx, ref,
 	    byref_out_message(&s->fd->out, r->len, ref), CALL_MS, pb_done, s);
-	if (rv == BUS_OK)
-		s->fd->busy = 1;
-	s->fd = rv == BUS_OK ? s->fd : NULL;
-	return rv;
+	if (rv != BUS_OK) {
+		s->fd = NULL;
+		return rv;
+	}
+	s->fd->busy = 1; /* pb_done, which clears it, waits for pb->mu */
+	return BUS_OK;
 }
 
 /* On an nng thread: count, free the call's memfd, and send the next
