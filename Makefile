@@ -43,6 +43,8 @@ BINS       = $(addprefix $(BIN)/profpipe-,$(STAGES))
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 UNIT_BIN   = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
+# pipebench's requests: in tests/bench, unit-tested with the rest
+PIPEBENCH_RAW = tests/bench/pipebench_raw.c tests/bench/pipebench_raw.h
 
 .PHONY: all deps test check e2e asan fuzz fuzz-build bench demo demo-stop lint clean
 .SECONDARY:
@@ -75,6 +77,14 @@ $(O)/tests/test_%: tests/unit/test_%.c $(O)/libprofpipe.a $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) \
 		$(LDFLAGS) -o $@ $< $(O)/libprofpipe.a $(LIBS) -lcmocka
+
+# pipebench's requests (tests/bench) are checked with the unit tests.
+$(O)/tests/test_pipebench_raw: tests/unit/test_pipebench_raw.c \
+		$(PIPEBENCH_RAW) $(O)/libprofpipe.a $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) \
+		$(LDFLAGS) -o $@ $< tests/bench/pipebench_raw.c \
+		$(O)/libprofpipe.a $(LIBS) -lcmocka
 
 # Unit tests run from the repository root so they find ../shared/corpus.
 check: $(UNIT_BIN) $(BINS)
@@ -118,11 +128,12 @@ $(O)/bench/bench_decode: tests/bench/bench_decode.c \
 		$(O)/libprofpipe.a $(LIBS)
 
 $(O)/bench/pipebench: tests/bench/pipebench.c tests/bench/pipebench_proc.c \
-		tests/bench/pipebench_proc.h $(O)/libprofpipe.a $(GEN_H)
+		tests/bench/pipebench_proc.h $(PIPEBENCH_RAW) \
+		$(O)/libprofpipe.a $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
 		tests/bench/pipebench.c tests/bench/pipebench_proc.c \
-		$(O)/libprofpipe.a $(LIBS)
+		tests/bench/pipebench_raw.c $(O)/libprofpipe.a $(LIBS)
 
 # Go's own parser, the baseline: GOPATH mode like $(O)/goapp below.
 $(O)/bench/goparse: tests/bench/goparse.go

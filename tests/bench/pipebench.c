@@ -10,7 +10,8 @@
  *
  * The requests are RawProfile messages packed once from the files given;
  * each send only writes a fresh profile_id (the aggregator drops an id it
- * has seen): into a copy nng makes of a small one, into the memfd that
+ * has seen) and the time of the send (pipebench_raw.h): into a copy nng
+ * makes of a small one, into the memfd that
  * already holds a large one (written once, as the fetcher would have
  * written it: the fetcher's copy is not the decoder's cost), which goes
  * by reference. The next request is sent from the callback that took the
@@ -41,32 +42,12 @@
 #include "common/proc.h"
 #include "common/wire.pb-c.h"
 #include "tests/bench/pipebench_proc.h"
+#include "tests/bench/pipebench_raw.h"
 
 #define MAX_FILES 64
 #define MAX_KIDS 17 /* decoders, and the aggregator */
-#define MAX_INFLIGHT 64
-#define ID_TEMPLATE "00000000-0000-4000-8000-000000000000"
-#define ID_COUNTER 24 /* where the last 12 hex digits start */
+#define MAX_INFLIGHT RAW_MAX_FDS
 #define CALL_MS 60000
-
-/* A large request's bytes in a memfd of the sender's, as the fetcher
- * sends them, written once: only the id is rewritten before each send.
- * busy while a call names it; a failed call's memfd is closed (the
- * receiver may still read it) and written again when next needed. */
-struct rawfd {
-	struct byref_out out;
-	int busy;
-};
-
-/* One corpus file as a packed RawProfile. */
-struct raw {
-	uint8_t *msg;
-	size_t len;
-	size_t id_at; /* offset of the profile_id's text in msg */
-	size_t body;  /* the gzipped body's size */
-	struct rawfd fds[MAX_INFLIGHT]; /* made as calls overlap */
-	int nfds;
-};
 
 struct slot {
 	struct pb *pb;
@@ -109,141 +90,44 @@ pb_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static const char *
-pb_kind(const char *path)
-{
-	static const char *const map[][2] = {{"heap", "mem"},
-	    {"allocs", "allocs"}, {"goroutine", "goroutines"},
-	    {"mutex", "mutex"}, {"block", "block"},
-	    {"threadcreate", "threadcreate"}};
-	const char *base = strrchr(path, '/');
-	size_t i;
-
-	base = base != NULL ? base + 1 : path;
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		if (strstr(base, map[i][0]) != NULL)
-			return map[i][1];
-	}
-	return "cpu";
-}
-
-static int
-pb_load(struct raw *r, const char *path, int index)
-{
-	Profpipe__RawProfile rp = PROFPIPE__RAW_PROFILE__INIT;
-	Profpipe__Origin o = PROFPIPE__ORIGIN__INIT;
-	char id[] = ID_TEMPLATE;
-	char instance[32];
-	struct timespec now;
-	uint8_t *body;
-	uint8_t *at;
-	FILE *f = fopen(path, "rb");
-	long n;
-
-	if (f == NULL || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) < 0) {
-		perror(path);
-		return -1;
-	}
-	body = malloc((size_t)n + 1);
-	if (body == NULL || fread(body, 1, (size_t)n, f) != (size_t)n) {
-		perror(path);
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	/* One series per file: the aggregator's heap deltas then see the
-	 * same profile again and again, as from a steady service. */
-	snprintf(instance, sizeof(instance), "file%d:6060", index);
-	o.profile_id = id;
-	o.source = "pull";
-	o.kind = (char *)pb_kind(path);
-	o.service = "pipebench";
-	o.instance = instance;
-	o.job = "pipebench";
-	/* Dated now, so the aggregator merges them into an open window as
-	 * it does a live service's (dated in the past they would all be
-	 * late, and window merging would go unmeasured). */
-	clock_gettime(CLOCK_REALTIME, &now);
-	o.end_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
-	o.start_ns = o.end_ns - 10000000000LL;
-	o.is_delta = strstr(path, "delta") != NULL;
-	o.target = (char *)path;
-	rp.origin = &o;
-	rp.body.data = body;
-	rp.body.len = (size_t)n;
-	r->len = profpipe__raw_profile__get_packed_size(&rp);
-	r->msg = malloc(r->len);
-	if (r->msg == NULL)
-		return -1;
-	profpipe__raw_profile__pack(&rp, r->msg);
-	free(body);
-	at = memmem(r->msg, r->len, ID_TEMPLATE, strlen(ID_TEMPLATE));
-	if (at == NULL)
-		return -1;
-	r->id_at = (size_t)(at - r->msg);
-	r->body = (size_t)n;
-	return 0;
-}
-
 static void pb_done(void *arg, int err, const void *reply, size_t rlen);
-
-/* A memfd holding r's bytes that no call names, written if it is new;
- * NULL with the reason in why when there is none to be had. */
-static struct rawfd *
-pb_rawfd(struct raw *r, char *why, size_t whylen)
-{
-	struct rawfd *f = NULL;
-	int i;
-
-	for (i = 0; i < r->nfds && f == NULL; i++) {
-		if (!r->fds[i].busy)
-			f = &r->fds[i];
-	}
-	if (f == NULL) {
-		if (r->nfds == MAX_INFLIGHT) {
-			snprintf(why, whylen, "no free memfd");
-			return NULL;
-		}
-		f = &r->fds[r->nfds++];
-		f->out.fd = -1;
-	}
-	if (f->out.fd < 0) {
-		if (byref_out_open(&f->out, r->len, why, whylen) != 0)
-			return NULL;
-		memcpy(f->out.base, r->msg, r->len);
-	}
-	return f;
-}
 
 /* Send the next file on s's context; pb->mu held. */
 static int
 pb_send(struct pb *pb, struct slot *s)
 {
 	struct raw *r = &pb->raws[pb->next_file];
+	unsigned long long id = pb->next_id++;
+	/* Dated by 10 s steps, as a service scraped every 10 s would be:
+	 * profiles of a series sent within a step share their time, so
+	 * the overlap of calls in flight does not deliver them older than
+	 * the one before (which the aggregator warns of, and keeps out of
+	 * its deltas) but at the turn of a step. */
+	int64_t now = raw_now_ns() / RAW_SPAN_NS * RAW_SPAN_NS;
 	uint8_t ref[BYREF_MSG_MAX];
 	char why[256];
-	char hex[16];
 	int rv;
 
 	s->file = pb->next_file;
 	s->fd = NULL;
 	pb->next_file = (pb->next_file + 1) % pb->nfiles;
-	snprintf(
-	    hex, sizeof(hex), "%012llx", pb->next_id++ & 0xffffffffffffULL);
 	if (pb->inline_raw || r->len < BYREF_MIN) {
 		/* bus_call_async copies the message: the template is
 		 * reused */
-		memcpy(r->msg + r->id_at + ID_COUNTER, hex, 12);
+		if (raw_stamp(r->msg, r, id, now) != 0)
+			return BUS_EFAIL;
 		return bus_call_async(
 		    s->ctx, r->msg, r->len, CALL_MS, pb_done, s);
 	}
-	s->fd = pb_rawfd(r, why, sizeof(why));
+	s->fd = raw_fd(r, why, sizeof(why));
 	if (s->fd == NULL) {
 		fprintf(stderr, "pipebench: %s\n", why);
 		return BUS_EFAIL;
 	}
-	memcpy(s->fd->out.base + r->id_at + ID_COUNTER, hex, 12);
+	if (raw_stamp(s->fd->out.base, r, id, now) != 0) {
+		s->fd = NULL;
+		return BUS_EFAIL;
+	}
 	rv = bus_call_async(s->ctx, ref,
 	    byref_out_message(&s->fd->out, r->len, ref), CALL_MS, pb_done, s);
 	if (rv != BUS_OK) {
@@ -489,7 +373,7 @@ main(int argc, char **argv)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&pb.cv, &ca);
 	for (i = optind; i < argc; i++) {
-		if (pb_load(&pb.raws[pb.nfiles], argv[i], pb.nfiles) < 0)
+		if (raw_load(&pb.raws[pb.nfiles], argv[i], pb.nfiles) < 0)
 			return 111;
 		pb.nfiles++;
 	}

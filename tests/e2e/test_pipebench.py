@@ -5,8 +5,9 @@ counts must have reached its sink, and every stage must exit 0. Nothing
 here is timed: the speed is `make bench`'s business.
 
 The sink count is the check on the profile ids: pipebench writes each
-large request once into a memfd and rewrites only its id before each
-send, and the aggregator drops an id it has handed on already, so ids
+large request once into a memfd and rewrites only its id and its time
+before each send, and the aggregator drops an id it has handed on
+already, so ids
 that failed to change would leave the sink far fewer results than the
 profiles answered."""
 
