@@ -519,8 +519,13 @@ agg_close_due(struct agg_stage *st)
 	if (now - st->last_close_ns < 200000000)
 		return;
 	st->last_close_ns = now;
-	timeline_close(st->series, &st->tl, now, 0, st->arena, agg_send_result,
-	    st, &st->tc);
+	/* A closed window's tables were grown over its whole span and are
+	 * freed at once: their pages go back to the kernel, or the heap,
+	 * which keeps freed memory for reuse (proc_keep_memory), grows in
+	 * fragments window after window. */
+	if (timeline_close(st->series, &st->tl, now, 0, st->arena,
+	        agg_send_result, st, &st->tc) > 0)
+		proc_release_memory();
 }
 
 void

@@ -132,6 +132,7 @@ struct timeline_run {
 	timeline_send_fn send;
 	void *arg;
 	struct timeline_counts *c;
+	size_t closed; /* windows and metric spans freed */
 };
 
 static int
@@ -161,6 +162,7 @@ timeline_close_windows(void *arg, struct series *s)
 			log_warn("%s: out of memory building it: lost", what);
 		}
 		window_free(w);
+		r->closed++;
 		arena_reset(r->scratch);
 	}
 	return 0;
@@ -192,12 +194,13 @@ timeline_close_metrics(void *arg, struct series *s)
 		    r->send(r->arg, what, &res) == 0)
 			r->c->metrics_sent++;
 		metrics_drop(&s->metrics, acc);
+		r->closed++;
 		arena_reset(r->scratch);
 	}
 	return 0;
 }
 
-void
+size_t
 timeline_close(struct series_table *t, const struct timeline_opts *o,
     int64_t wall_ns, int64_t partial_end, struct arena *scratch,
     timeline_send_fn send, void *arg, struct timeline_counts *c)
@@ -211,6 +214,8 @@ timeline_close(struct series_table *t, const struct timeline_opts *o,
 	r.send = send;
 	r.arg = arg;
 	r.c = c;
+	r.closed = 0;
 	series_each(t, timeline_close_windows, &r);
 	series_each(t, timeline_close_metrics, &r);
+	return r.closed;
 }

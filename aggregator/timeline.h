@@ -64,8 +64,9 @@ void timeline_feed(struct series_table *t, const struct timeline_opts *o,
     struct timeline_counts *c);
 
 /* Send what is due at wall time wall_ns (partial_end 0), or everything
- * (partial_end = now, wall clock). scratch is reset after each message. */
-void timeline_close(struct series_table *t, const struct timeline_opts *o,
+ * (partial_end = now, wall clock). scratch is reset after each message.
+ * Returns how many windows and metric spans it closed (and freed). */
+size_t timeline_close(struct series_table *t, const struct timeline_opts *o,
     int64_t wall_ns, int64_t partial_end, struct arena *scratch,
     timeline_send_fn send, void *arg, struct timeline_counts *c);
 

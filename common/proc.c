@@ -53,6 +53,14 @@ proc_keep_memory(void)
 #endif
 }
 
+void
+proc_release_memory(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 static void
 proc_on_alarm(int sig)
 {
