@@ -37,7 +37,8 @@ void proc_keep_memory(void);
  * builds each window's tables over a minute and frees them when it
  * closes; kept for reuse, that memory fragmented: 12 minutes of
  * `pipebench -n 2 -a` took its heap from 92 to 160 MB (RSS 112 to 168)
- * with 56 MB in use throughout. The pages stay mapped; the next use
+ * with 56 MB in use throughout. Free pages inside the heap stay mapped
+ * (madvise) and its free top is unmapped; either way the next use
  * faults them in again. */
 void proc_release_memory(void);
 

@@ -40,7 +40,6 @@
 #include "common/bus.h"
 #include "common/byref.h"
 #include "common/proc.h"
-#include "common/wire.pb-c.h"
 #include "tests/bench/pipebench_proc.h"
 #include "tests/bench/pipebench_raw.h"
 

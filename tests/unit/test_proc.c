@@ -47,6 +47,17 @@ struct hand {
 	int back[2]; /* main -> producer: done with it */
 };
 
+/* The heap as a stage sets it up (proc_keep_memory); glibc's only, so
+ * the test is skipped under ASan, whose allocator is its own. */
+static void
+glibc_keeping(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	skip();
+#endif
+	proc_keep_memory();
+}
+
 static long
 faults(void)
 {
@@ -89,10 +100,7 @@ test_buffers_reused(void **state)
 	int i;
 
 	(void)state;
-#if defined(__SANITIZE_ADDRESS__)
-	skip(); /* ASan's allocator is not glibc's */
-#endif
-	proc_keep_memory();
+	glibc_keeping();
 	assert_int_equal(pipe(h.give), 0);
 	assert_int_equal(pipe(h.back), 0);
 	assert_int_equal(pthread_create(&t, NULL, producer, &h), 0);
@@ -146,10 +154,7 @@ test_release_returns_pages(void **state)
 	int i;
 
 	(void)state;
-#if defined(__SANITIZE_ADDRESS__)
-	skip(); /* ASan's allocator is not glibc's */
-#endif
-	proc_keep_memory();
+	glibc_keeping();
 	for (i = 0; i < N; i++) {
 		p[i] = malloc(SZ);
 		assert_non_null(p[i]);
