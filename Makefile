@@ -7,6 +7,7 @@
 #   make asan       build and run the unit tests under ASan + UBSan
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
 #   make bench      side-by-side benchmarks (tests/bench)
+#   make bench-readme  put the last make bench's tables into README.md
 #   make demo       start a sample Go service and the whole pipeline
 #   make lint       clang-format check and cppcheck
 #
@@ -46,7 +47,7 @@ FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
 # pipebench's requests: in tests/bench, unit-tested with the rest
 PIPEBENCH_RAW = tests/bench/pipebench_raw.c tests/bench/pipebench_raw.h
 
-.PHONY: all deps test check e2e asan fuzz fuzz-build bench demo demo-stop lint clean
+.PHONY: all deps test check e2e asan fuzz fuzz-build bench bench-readme demo demo-stop lint clean
 .SECONDARY:
 
 all: $(BINS)
@@ -118,6 +119,10 @@ BENCH_BIN = $(O)/bench/bench_decode $(O)/bench/pipebench $(O)/bench/goparse
 bench: all $(BENCH_BIN)
 	@BENCH_DIR=$(O)/bench BIN_DIR=$(BIN) tests/bench/run
 	@tests/bench/store-query
+
+# The README shows the latest run: its tables, from build/bench.md.
+bench-readme:
+	@tests/bench/readme $(O)/bench.md README.md
 
 $(O)/bench/bench_decode: tests/bench/bench_decode.c \
 		tests/bench/bench_profpipe.c tests/bench/bench_profpipe.h \
