@@ -8,6 +8,7 @@
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
 #   make bench      side-by-side benchmarks (tests/bench)
 #   make bench-readme  put the last make bench's tables into README.md
+#   make soak       the pipeline under load for SOAK_SECONDS (1200): memory
 #   make demo       start a sample Go service and the whole pipeline
 #   make lint       clang-format check and cppcheck
 #
@@ -47,7 +48,7 @@ FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
 # pipebench's requests: in tests/bench, unit-tested with the rest
 PIPEBENCH_RAW = tests/bench/pipebench_raw.c tests/bench/pipebench_raw.h
 
-.PHONY: all deps test check e2e asan fuzz fuzz-build bench bench-readme demo demo-stop lint clean
+.PHONY: all deps test check e2e asan fuzz fuzz-build bench bench-readme soak demo demo-stop lint clean
 .SECONDARY:
 
 all: $(BINS)
@@ -119,6 +120,13 @@ BENCH_BIN = $(O)/bench/bench_decode $(O)/bench/pipebench $(O)/bench/goparse
 bench: all $(BENCH_BIN)
 	@BENCH_DIR=$(O)/bench BIN_DIR=$(BIN) tests/bench/run
 	@tests/bench/store-query
+
+# Memory under load: pipebench -n 2 -a for SOAK_SECONDS, each stage's
+# RSS summed up per 10 minutes (build/soak.md).
+SOAK_SECONDS ?= 1200
+soak: all $(O)/bench/pipebench
+	@BENCH_DIR=$(O)/bench BIN_DIR=$(BIN) SOAK_SECONDS=$(SOAK_SECONDS) \
+		tests/bench/soak
 
 # The README shows the latest run: its tables, from build/bench.md.
 bench-readme:

@@ -24,6 +24,9 @@
  *
  * After a warm-up, profiles completed (acked OK by the first decoder hop)
  * are counted over a fixed time. Output: one line of key=value pairs.
+ * With -m SECONDS, a soak: before it, every SECONDS from the start, a
+ * line "memory t=... profiles=... aggregator_rss_kb=... decoder_rss_kb=..."
+ * (tests/bench/soak reads them).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -207,14 +210,16 @@ struct opts {
 	int inline_raw;
 	double warmup;
 	double seconds;
+	double mem_every; /* -m: seconds between memory lines; 0, none */
 	const char *bin;
 };
 
 static const char usage[] =
     "usage: pipebench [-n DECODERS] [-a] [-i] [-k INFLIGHT] [-w WARMUP_S]\n"
-    "                 [-s SECONDS] [-b BINDIR] FILE...\n"
+    "                 [-s SECONDS] [-m SECONDS] [-b BINDIR] FILE...\n"
     "  -i  send every request inline (by default one of 64K or more\n"
-    "      goes by reference, as profpipe-fetcher sends it)\n";
+    "      goes by reference, as profpipe-fetcher sends it)\n"
+    "  -m  every SECONDS, print each stage's resident memory (VmRSS)\n";
 
 static int
 pb_opts(struct opts *o, int argc, char **argv)
@@ -227,8 +232,9 @@ pb_opts(struct opts *o, int argc, char **argv)
 	o->inflight = 8;
 	o->warmup = 1;
 	o->seconds = 3;
+	o->mem_every = 0;
 	o->bin = "bin";
-	while ((c = getopt(argc, argv, "n:aik:w:s:b:")) != -1) {
+	while ((c = getopt(argc, argv, "n:aik:w:s:m:b:")) != -1) {
 		switch (c) {
 		case 'i':
 			o->inline_raw = 1;
@@ -248,6 +254,9 @@ pb_opts(struct opts *o, int argc, char **argv)
 		case 's':
 			o->seconds = atof(optarg);
 			break;
+		case 'm':
+			o->mem_every = atof(optarg);
+			break;
 		case 'b':
 			o->bin = optarg;
 			break;
@@ -256,8 +265,8 @@ pb_opts(struct opts *o, int argc, char **argv)
 		}
 	}
 	if (o->decoders < 1 || o->decoders >= MAX_KIDS || o->inflight < 1 ||
-	    o->inflight > MAX_INFLIGHT || optind >= argc ||
-	    argc - optind > MAX_FILES)
+	    o->inflight > MAX_INFLIGHT || !(o->mem_every >= 0) ||
+	    optind >= argc || argc - optind > MAX_FILES)
 		return -1;
 	return 0;
 }
@@ -296,6 +305,21 @@ pb_snap(struct pb *pb, struct snap *s, const pid_t *kids, int ndec, int agg)
 	s->agg_cpu = agg ? pb_child_cpu(kids[ndec]) : 0;
 }
 
+/* One memory line, t seconds in: what a soak watches. */
+static void
+pb_memory(const struct pb *pb, double t, const pid_t *kids, int ndec, int agg)
+{
+	int i;
+
+	printf("memory t=%.1f profiles=%lu aggregator_rss_kb=%ld "
+	       "decoder_rss_kb=",
+	    t, pb->ok, agg ? pb_child_rss_kb(kids[ndec]) : 0L);
+	for (i = 0; i < ndec; i++)
+		printf("%s%ld", i > 0 ? "," : "", pb_child_rss_kb(kids[i]));
+	printf("\n");
+	fflush(stdout);
+}
+
 /* Keep every slot busy until the end of the measured time: pb_done sends
  * each slot's next request; this thread starts them, takes the
  * snapshots, and resends on a slot whose send failed. */
@@ -305,6 +329,7 @@ pb_drive(struct pb *pb, const struct opts *o, const pid_t *kids,
 {
 	struct timespec ts;
 	double t0 = pb_now();
+	double mem_next = t0;
 	double until;
 	int taken = 0;
 	int i;
@@ -323,6 +348,11 @@ pb_drive(struct pb *pb, const struct opts *o, const pid_t *kids,
 		if (!taken && pb_now() >= t0 + o->warmup) {
 			pb_snap(pb, a, kids, o->decoders, o->aggregator);
 			taken = 1;
+		}
+		if (o->mem_every > 0 && pb_now() >= mem_next) {
+			pb_memory(pb, pb_now() - t0, kids, o->decoders,
+			    o->aggregator);
+			mem_next += o->mem_every;
 		}
 		if (taken && pb_now() >= a->t + o->seconds)
 			break;

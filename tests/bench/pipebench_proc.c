@@ -1,8 +1,8 @@
 /*
  * pipebench_proc: pipebench's dealings with processes: starting a stage
  * and waiting for its readiness line, the CPU seconds of a child, of
- * itself and of the whole machine (with its context switches), and
- * stopping the stages as the supervisor does.
+ * itself and of the whole machine (with its context switches), a
+ * child's resident memory, and stopping the stages as the supervisor does.
  */
 #include "tests/bench/pipebench_proc.h"
 
@@ -47,6 +47,26 @@ pb_spawn(pid_t *pid, char *const *argv)
 	if (rv < 0)
 		fprintf(stderr, "pipebench: %s not ready\n", argv[0]);
 	return rv;
+}
+
+long
+pb_child_rss_kb(pid_t pid)
+{
+	char path[64];
+	char line[256];
+	long kb = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
 }
 
 /* user + system seconds of a child so far, from /proc. */

@@ -12,6 +12,8 @@
 int pb_spawn(pid_t *pid, char *const *argv);
 /* User + system seconds of child pid so far (0 if it cannot be read). */
 double pb_child_cpu(pid_t pid);
+/* Resident kB of child pid now (VmRSS; 0 if it cannot be read). */
+long pb_child_rss_kb(pid_t pid);
 /* From /proc/stat, in one read: the seconds of CPU the whole machine has
  * been busy, and its context switches so far. */
 void pb_machine(double *cpu, unsigned long long *switches);

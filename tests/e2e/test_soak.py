@@ -1,0 +1,140 @@
+"""tests/bench/soak (`make soak`) and the memory samples it reads from
+pipebench -m: a short soak around the real decoders and aggregator gives
+one table row per segment, each stage's resident memory as read from
+/proc, and the pipeline's counts; a pipebench whose output cannot be read,
+or whose run lost or refused profiles, fails the soak. Memory is not
+judged here, only that it is measured: nothing here is timed."""
+
+import glob
+import os
+import re
+import stat
+import subprocess
+import tempfile
+import unittest
+
+from harness import BIN, BUILD, CORPUS, ROOT
+
+SOAK = os.path.join(ROOT, "tests", "bench", "soak")
+PIPEBENCH = os.path.join(BUILD, "bench", "pipebench")
+FILES = (sorted(glob.glob(os.path.join(CORPUS, "synth", "*-large*"))) +
+         sorted(glob.glob(os.path.join(CORPUS, "real", "biggo-*.pb.gz"))))
+ROW = re.compile(r"^\| ([\d.]+)–([\d.]+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) "
+                 r"\| (\d+) \+ (\d+) \|$")
+
+
+def memory_lines(text):
+    out = []
+    for line in text.splitlines():
+        if line.startswith("memory "):
+            kv = dict(w.split("=", 1) for w in line.split()[1:])
+            out.append(kv)
+    return out
+
+
+class Soak(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        subprocess.run(["make", "--no-print-directory", "build/bench/pipebench"],
+                       cwd=ROOT, check=True, capture_output=True, timeout=300)
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def soak(self, bench_dir, seconds="3"):
+        env = dict(os.environ, BENCH_DIR=bench_dir, BIN_DIR=BIN,
+                   SOAK_SECONDS=seconds, SOAK_EVERY="0.25",
+                   SOAK_SEGMENT="1",
+                   SOAK_OUT=os.path.join(self.dir.name, "soak.md"))
+        return subprocess.run([SOAK], env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    def test_pipebench_memory_lines(self):
+        p = subprocess.run([PIPEBENCH, "-b", BIN, "-n", "2", "-a", "-w",
+                            "0.3", "-s", "1.5", "-m", "0.25"] + FILES,
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        mem = memory_lines(p.stdout)
+        self.assertGreaterEqual(len(mem), 4, p.stdout)
+        ts = [float(m["t"]) for m in mem]
+        self.assertEqual(ts, sorted(ts), p.stdout)
+        done = [int(m["profiles"]) for m in mem]
+        self.assertEqual(done, sorted(done), p.stdout)
+        self.assertGreater(done[-1], 0, p.stdout)
+        for m in mem:
+            # a stage linked with nng, protobuf-c and libdeflate is
+            # megabytes resident; 0 would mean /proc was not read
+            self.assertGreater(int(m["aggregator_rss_kb"]), 1024, m)
+            dec = [int(k) for k in m["decoder_rss_kb"].split(",")]
+            self.assertEqual(len(dec), 2, m)
+            for k in dec:
+                self.assertGreater(k, 1024, m)
+        # and the run's own line still comes last, whole
+        last = p.stdout.strip().splitlines()[-1]
+        self.assertIn("rejected=0", last)
+        self.assertIn("bad_exits=0", last)
+
+    def test_short_soak(self):
+        p = self.soak(os.path.join(BUILD, "bench"))
+        self.assertEqual(p.returncode, 0, p.stderr + p.stdout)
+        rows = [ROW.match(l) for l in p.stdout.splitlines()]
+        rows = [r for r in rows if r]
+        # 1 s of warm-up and 3 measured, in 1 s segments
+        self.assertGreaterEqual(len(rows), 3, p.stdout)
+        total = 0
+        for r in rows:
+            lo, hi = float(r.group(1)), float(r.group(2))
+            self.assertAlmostEqual(hi - lo, 1 / 60.0, places=1)
+            mn, med, mx = (int(r.group(i)) for i in (4, 5, 6))
+            self.assertTrue(0 < mn <= med <= mx, r.group(0))
+            self.assertGreater(int(r.group(7)), 0, r.group(0))
+            self.assertGreater(int(r.group(8)), 0, r.group(0))
+            total += int(r.group(3))
+        self.assertGreater(total, 0, p.stdout)
+        self.assertIn("0 rejected, 0 failed, 0 stages did not exit cleanly",
+                      p.stdout)
+        with open(os.path.join(self.dir.name, "soak.md")) as f:
+            self.assertEqual(f.read(), p.stdout)
+
+    def fake(self, script):
+        """A bench dir whose pipebench prints script's output."""
+        path = os.path.join(self.dir.name, "pipebench")
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\n" + script)
+        os.chmod(path, stat.S_IRWXU)
+        return self.dir.name
+
+    def test_refuses_what_it_cannot_trust(self):
+        good_mem = ("echo memory t=0.5 profiles=3 aggregator_rss_kb=9000 "
+                    "decoder_rss_kb=8000,8000\n")
+        good_end = ("profiles=3 seconds=1 profiles_per_s=3 rejected=0 "
+                    "failed=0 bad_exits=0")
+        cases = {
+            "no output": "exit 0\n",
+            "no summary": good_mem,
+            "no memory": "echo %s\n" % good_end,
+            "garbled memory": "echo memory t=x profiles=3\necho %s\n" %
+                              good_end,
+            "garbled summary": good_mem + "echo what is this\n",
+            "rejected": good_mem + "echo %s\n" % good_end.replace(
+                "rejected=0", "rejected=2"),
+            "stage exit": good_mem + "echo %s\n" % good_end.replace(
+                "bad_exits=0", "bad_exits=1"),
+            "pipebench failed": good_mem + "echo %s\nexit 1\n" % good_end,
+        }
+        for name, script in cases.items():
+            with self.subTest(name):
+                p = self.soak(self.fake(script))
+                self.assertEqual(p.returncode, 1, p.stdout)
+                self.assertIn("tests/bench/soak:", p.stderr)
+        # the same fake with a clean run is accepted: the cases above
+        # fail for what they change, not for the fake
+        p = self.soak(self.fake(good_mem + "echo %s\n" % good_end))
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
