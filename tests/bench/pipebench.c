@@ -329,7 +329,7 @@ pb_drive(struct pb *pb, const struct opts *o, const pid_t *kids,
 {
 	struct timespec ts;
 	double t0 = pb_now();
-	double mem_next = t0;
+	double mem_next = t0 + o->mem_every; /* not at 0: nothing yet */
 	double until;
 	int taken = 0;
 	int i;
