@@ -11,17 +11,19 @@ already, so ids
 that failed to change would leave the sink far fewer results than the
 profiles answered."""
 
-import glob
 import os
 import subprocess
+import sys
 import unittest
 
 from harness import BIN, BUILD, CORPUS, ROOT
 
+sys.path.insert(0, os.path.join(ROOT, "tests", "bench"))
+from benchfiles import bench_files  # noqa: E402
+
 PIPEBENCH = os.path.join(BUILD, "bench", "pipebench")
 # The files make bench feeds it: large ones go by reference, small inline.
-FILES = (sorted(glob.glob(os.path.join(CORPUS, "synth", "*-large*"))) +
-         sorted(glob.glob(os.path.join(CORPUS, "real", "biggo-*.pb.gz"))))
+FILES = bench_files(CORPUS)
 
 
 def pipebench(args):

@@ -5,20 +5,22 @@ one table row per segment, each stage's resident memory as read from
 or whose run lost or refused profiles, fails the soak. Memory is not
 judged here, only that it is measured: nothing here is timed."""
 
-import glob
 import os
 import re
 import stat
 import subprocess
+import sys
 import tempfile
 import unittest
 
 from harness import BIN, BUILD, CORPUS, ROOT
 
+sys.path.insert(0, os.path.join(ROOT, "tests", "bench"))
+from benchfiles import bench_files  # noqa: E402
+
 SOAK = os.path.join(ROOT, "tests", "bench", "soak")
 PIPEBENCH = os.path.join(BUILD, "bench", "pipebench")
-FILES = (sorted(glob.glob(os.path.join(CORPUS, "synth", "*-large*"))) +
-         sorted(glob.glob(os.path.join(CORPUS, "real", "biggo-*.pb.gz"))))
+FILES = bench_files(CORPUS)
 ROW = re.compile(r"^\| ([\d.]+)–([\d.]+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) "
                  r"\| (\d+) \+ (\d+) \|$")
 
