@@ -107,13 +107,17 @@ class PullPipeline(unittest.TestCase):
                              ["main.cpuLoop"], r["stack"])
 
     def test_every_sent_profile_arrives_once(self):
-        sent = sent_profiles(self.p.fetcher.read_log())
-        ids = {pid for _, _, pid in sent}
-        self.assertTrue(ids)
-        # The records were read before this log: every profile in them had
-        # been acknowledged, so logged, by then.
+        # The exporter writes a profile's records before the acks travel back
+        # (exporter -> aggregator -> decoder -> fetcher) and the fetcher logs
+        # the profile as sent, so a profile in the records may not be in the
+        # log yet: wait for the log to catch up with the records read.
         got = {r["profileID"] for r in self.records}
-        self.assertTrue(got <= ids, got - ids)
+        self.assertTrue(got)
+
+        def logged():
+            ids = {pid for _, _, pid in sent_profiles(self.p.fetcher.read_log())}
+            return ids if got <= ids else None
+        wait_until(logged, 30, "the fetcher to log every profile in the records as sent")
         keys = collections.Counter((r["profileID"], r["stackID"], r["valueTypes"],
                                     r["labels"]) for r in self.records)
         self.assertEqual([k for k, n in keys.items() if n > 1], [])
