@@ -310,7 +310,8 @@ rd_line_go(
 	return ln->function == PPROF_NONE ? -1 : 0;
 }
 
-/* Go's location: id, mapping_id, address, then its lines, each scalar
+/* Go's location: id, mapping_id, address, then its lines (google/pprof's
+ * order), or id, address, lines, mapping_id (the runtime's), each scalar
  * once and optional, read without pb_next's switch. Stops at the first
  * field that is none of these in that order, or does not read cleanly,
  * and returns where: the generic loop goes on from there (and reports
@@ -349,6 +350,13 @@ rd_location_go(struct rd *rd, const uint8_t *p, const uint8_t *end,
 			break;
 		p = q + len;
 		n++;
+	}
+	/* Go's runtime writes the mapping last (google/pprof's writer,
+	 * second): a later one overrides, as protobuf merges scalars. */
+	if (p < end && *p == (2 << 3 | PB_VARINT)) {
+		q = pb_varint_in(p + 1, end, rd->end, &l->mapping_id);
+		if (q != NULL)
+			p = q;
 	}
 	*np = n;
 	return p;

@@ -114,6 +114,27 @@ test_go_layout(void **state)
 	(void)state;
 	go_tables(&fn, loc);
 	expect(&fn, 1, loc, 2, 0, "Go's layout");
+	/* the runtime's order: id, address, lines, then the mapping */
+	loc[1].n = 0;
+	w_field(&loc[1], 1, 2);
+	w_field(&loc[1], 3, 0x4a5b3c12);
+	w_msg(&loc[1], 4, &ln);
+	w_msg(&loc[1], 4, &ln);
+	w_field(&loc[1], 2, 300);
+	expect(&fn, 1, loc, 2, 0, "the runtime's layout");
+	/* a mapping in both places: the last wins */
+	loc[1].n = 0;
+	w_field(&loc[1], 1, 2);
+	w_field(&loc[1], 2, 7);
+	w_field(&loc[1], 3, 0x4a5b3c12);
+	w_msg(&loc[1], 4, &ln);
+	w_field(&loc[1], 2, 9);
+	expect(&fn, 1, loc, 2, 0, "a mapping before and after the lines");
+	/* a mapping cut short after the lines */
+	loc[1].n--;
+	loc[1].b[loc[1].n++] = 0x80;
+	expect(&fn, 1, loc, 2, 1, "a last mapping cut short");
+	go_tables(&fn, loc);
 	/* a location of more lines than the reader's chunk of them (256),
 	 * after one that used part of a chunk */
 	for (i = 0; i < 300; i++)
