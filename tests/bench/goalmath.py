@@ -21,9 +21,8 @@ def goal_needs(goal, go, inflate, profpipe):
         return share, None
     if profpipe >= target:
         return share, 0.0
+    # here profpipe < target < inflate, so the time beyond is positive
     beyond = 1.0 / profpipe - 1.0 / inflate
-    if beyond <= 0:  # profpipe measured faster than inflate alone
-        return share, 0.0
     return share, (1.0 / profpipe - 1.0 / target) / beyond
 
 
