@@ -75,6 +75,8 @@ rows_fold(struct rows *rs)
 	size_t o = 0;
 	size_t t;
 
+	if (rs->n == 0)
+		return; /* rs->r may be NULL: qsort's is declared nonnull */
 	qsort(rs->r, rs->n, sizeof(*rs->r), row_cmp);
 	for (i = 0; i < rs->n; i++) {
 		if (o > 0 && strcmp(rs->r[o - 1].key, rs->r[i].key) == 0) {

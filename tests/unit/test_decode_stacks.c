@@ -315,6 +315,24 @@ test_built_memo(void **state)
 	free(tables);
 }
 
+/* Tables and no sample: nothing to agree on but the emptiness, with no
+ * row array at all on the plain side (a fuzz run found its sort handed
+ * a null pointer, which UBSan stops on). */
+static void
+test_built_no_samples(void **state)
+{
+	struct du_prof d;
+	uint8_t *tables;
+	size_t tlen;
+
+	(void)state;
+	dense_tables(&d, 2);
+	tables = du_pack(&d, &tlen);
+	assert_non_null(tables);
+	agree(tables, tlen, "built, no samples");
+	free(tables);
+}
+
 int
 main(void)
 {
@@ -325,6 +343,7 @@ main(void)
 	    cmocka_unit_test(test_built_fast_path_edges),
 	    cmocka_unit_test(test_built_layouts),
 	    cmocka_unit_test(test_built_memo),
+	    cmocka_unit_test(test_built_no_samples),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
