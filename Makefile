@@ -78,14 +78,14 @@ $(BIN)/profpipe-%: $(O)/%/main.o $(O)/libprofpipe.a
 $(O)/tests/test_%: tests/unit/test_%.c $(O)/libprofpipe.a $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) \
-		$(LDFLAGS) -o $@ $< $(O)/libprofpipe.a $(LIBS) -lcmocka
+		-MMD -MP $(LDFLAGS) -o $@ $< $(O)/libprofpipe.a $(LIBS) -lcmocka
 
 # pipebench's requests (tests/bench) are checked with the unit tests.
 $(O)/tests/test_pipebench_raw: tests/unit/test_pipebench_raw.c \
 		$(PIPEBENCH_RAW) $(O)/libprofpipe.a $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(WARN) -Wno-missing-prototypes $(CFLAGS) \
-		$(LDFLAGS) -o $@ $< tests/bench/pipebench_raw.c \
+		-MMD -MP $(LDFLAGS) -o $@ $< tests/bench/pipebench_raw.c \
 		$(O)/libprofpipe.a $(LIBS) -lcmocka
 
 # Unit tests run from the repository root so they find ../shared/corpus.
