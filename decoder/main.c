@@ -14,6 +14,8 @@
 #include "decoder/options.h"
 #include "decoder/stage.h"
 
+_Static_assert(DECODER_STAGE_SLOTS == 8, "--help names the slots");
+
 static const char usage[] =
     "usage: profpipe-decoder [--raw URL] [--decoded URL] [--tap URL]\n"
     "                        [--ready-fd N] [--max-inflated BYTES]\n"
@@ -38,10 +40,10 @@ static const char usage[] =
     "  --ready-fd N        write a newline to fd N once the sockets are open\n"
     "  --max-inflated N    refuse profiles larger than N bytes once inflated\n"
     "                      (default 64M; K, M and G suffixes are binary)\n"
-    "  --max-memory N      memory decoding may use in all; the stage keeps\n"
-    "                      two profiles in flight and gives each half\n"
-    "                      (default: 8x max-inflated, at least 256M, per\n"
-    "                      profile)\n"
+    "  --max-memory N      memory one decode may use (one runs at a time;\n"
+    "                      default: 8x max-inflated, at least 256M); the\n"
+    "                      up to 8 decoded profiles waiting for the\n"
+    "                      aggregator are held packed, on top\n"
     "  --drain SECONDS     after SIGTERM, how long to keep offering the\n"
     "                      profiles in flight to the aggregator (default 10)\n"
     "  -v, -q              more, or less, logging\n"
@@ -153,11 +155,8 @@ main(int argc, char **argv)
 	if (parse_opts(&o, argc, argv) < 0)
 		return EXIT_USAGE;
 	log_set_level(o.level);
-	/* The stage splits the cap between its profiles in flight: the
-	 * default gives each what one decode gets alone. */
 	if (o.max_memory == 0)
-		o.max_memory = decode_arena_cap(&o.lim) *
-		    (optind < argc ? 1 : DECODER_STAGE_SLOTS);
+		o.max_memory = decode_arena_cap(&o.lim);
 	if (optind < argc)
 		return decoder_oneshot(&o, argc - optind, argv + optind);
 	return decoder_stage_run(&o);

@@ -1,26 +1,27 @@
 /*
  * stage: the decoder stage's loop. A profile goes through one slot: receive
- * it, decode it into the slot's arena, pack the Decoded, hand it to the
- * aggregator (retrying until it answers; after SIGTERM for --drain at
- * most), publish it on the tap, and reply to the fetcher with the
- * aggregator's answer or the decoder's own REJECTED.
+ * it, decode it into the stage's arena, pack the Decoded into the slot,
+ * hand it to the aggregator (retrying until it answers; after SIGTERM for
+ * --drain at most), publish it on the tap, and reply to the fetcher with
+ * the aggregator's answer or the decoder's own REJECTED.
  *
- * Two slots, so the core does not sit idle while the aggregator (and the
- * exporter behind it) works on a profile: once profile i is handed off,
- * profile i+1 is received and decoded while i's answer is pending. The
- * decoding is still one at a time, on this thread; nng's threads only note
- * that a request or an answer came and wake the loop. A request is received
- * only when a slot is free and nothing else is being received, so the
- * decoder never takes a profile it cannot start on at once, and the
- * fetcher's nng keeps spreading profiles over the decoders that are free.
+ * DECODER_STAGE_SLOTS slots, so the core does not sit idle while the
+ * aggregator (and the exporter behind it) works on a profile: once
+ * profile i is handed off, profile i+1 is received and decoded while i's
+ * answer is pending, and so on while a slot is free. The decoding is one
+ * at a time, on this thread; nng's threads only note that a request or an
+ * answer came and wake the loop. A request is received only when a slot
+ * is free and nothing else is being received, so the decoder never takes
+ * a profile it cannot start on at once, and the fetcher's nng keeps
+ * spreading profiles over the decoders that are free.
  *
  * Each slot has its own REP context (its request stays held, unanswered,
- * until the hand-off completes: the raw body is read where it arrived), REQ
- * context and arena (its Decoded lives until then, and is packed straight
- * into each message sent; the arena is reset only when the slot takes its
- * next profile). --max-memory is split between the arenas, so it bounds
- * all the decoding; the messages in flight, one request and one Decoded
- * per slot at most, come on top.
+ * until the hand-off completes: the raw body is read where it arrived) and
+ * REQ context. The decode has the one arena, capped by --max-memory and
+ * reset for each profile: a decoded profile is packed at once into its
+ * slot (a buffer, or the slot's memfd), which is what every try at the
+ * aggregator sends. The messages in flight, one request and one Decoded
+ * per slot at most, come on top of the arena.
  *
  * Over ipc, a Decoded of BYREF_MIN bytes or more is packed once into the
  * slot's memfd and the aggregator is sent only a reference to it
@@ -221,11 +222,9 @@ stage_close(struct stage *st)
 	bus_close(st->up);
 	bus_close(st->down);
 	bus_close(st->tap);
-	for (i = 0; i < DECODER_STAGE_SLOTS; i++) {
-		arena_free(st->slots[i].a);
-		byref_out_close(&st->slots[i].out);
-		byref_in_free(st->slots[i].in);
-	}
+	for (i = 0; i < DECODER_STAGE_SLOTS; i++)
+		dslot_free(&st->slots[i]);
+	arena_free(st->a);
 	decoder_free(st->dec);
 	if (st->sync_ok) {
 		pthread_cond_destroy(&st->cv);
@@ -259,12 +258,13 @@ stage_init(struct stage *st, const struct decoder_opts *o)
 	}
 	pthread_condattr_destroy(&ca);
 	st->sync_ok = 1;
+	st->a = arena_new(o->max_memory);
+	if (st->a == NULL)
+		return -1;
 	for (i = 0; i < DECODER_STAGE_SLOTS; i++) {
 		st->slots[i].st = st;
-		st->slots[i].a =
-		    arena_new(o->max_memory / DECODER_STAGE_SLOTS);
 		st->slots[i].in = byref_in_new();
-		if (st->slots[i].a == NULL || st->slots[i].in == NULL)
+		if (st->slots[i].in == NULL)
 			return -1;
 	}
 	return decoder_new(&st->dec, &o->lim);

@@ -9,16 +9,20 @@
  * the tap.
  *
  * It keeps up to DECODER_STAGE_SLOTS profiles in flight: while the
- * aggregator works on one, the next is received and decoded (one decode at
- * a time all the same). Each has its own arena, of --max-memory divided by
- * the slots, so --max-memory bounds the whole process.
+ * aggregator works on some, the next is received and decoded (one decode at
+ * a time all the same, in one arena capped by --max-memory). A decoded
+ * profile waits packed, so what waits is its message, not its arena. Eight,
+ * not two: the aggregator's time per profile follows the profile's size
+ * as the decoder's does, so after a large profile a decoder that may run
+ * only one ahead stalls on the small ones behind it (tests/bench/HISTORY.md,
+ * 2026-12-06).
  */
 #ifndef PROFPIPE_DECODER_STAGE_H
 #define PROFPIPE_DECODER_STAGE_H
 
 #include "decoder/options.h"
 
-#define DECODER_STAGE_SLOTS 2
+#define DECODER_STAGE_SLOTS 8
 
 /* Open the sockets, notify readiness, and receive, decode, send and reply
  * until SIGTERM or SIGINT (installs the handlers), then drain: the profiles

@@ -19,6 +19,16 @@
 #define TICK_MS 200         /* how soon SIGTERM is noticed */
 #define FORWARD_MS 1000     /* one try at the aggregator */
 #define RAW_SLACK (1 << 20) /* a RawProfile's origin, beyond its body */
+/* What a slot keeps between profiles, of its inline buffer (a profile
+ * sent inline is under BYREF_MIN bytes unless references are off) and of
+ * its memfd: what is past them goes back once the profile is answered.
+ * The memfd keeps more: giving back and faulting in again the pages of
+ * every large Decoded cost a decoder 12-28% more CPU per profile in
+ * pipebench's mix; past 16M, the decode dwarfs that. So the slots keep
+ * DECODER_STAGE_SLOTS x 16M at most. */
+#define SLOT_KEEP ((size_t)256 * 1024)
+#define SLOT_KEEP_REF ((size_t)16 * 1024 * 1024)
+#define SLOT_NAME_MAX 128 /* each of target, kind, profile_id, for logs */
 
 enum slot_state {
 	SLOT_FREE,
@@ -32,16 +42,20 @@ struct slot {
 	struct stage *st;
 	struct bus_ctx *upc;
 	struct bus_ctx *downc;
-	struct arena *a;
 	/* The fetcher's memfds this slot mapped: one cache per slot, since
 	 * a resolved request is read until the slot is free again. */
 	struct byref_in *in;
 	enum slot_state state; /* the loop's own */
-	/* The profile in flight: in a, its request held by upc. */
-	const Profpipe__Origin *o;
-	Profpipe__Decoded d; /* packed into each message sent */
-	size_t n;            /* its packed size */
-	/* By reference: d packed into out, ref names it. */
+	/* The profile in flight, packed once its decode ends (the arena is
+	 * then the next profile's): its request held by upc, its Decoded's
+	 * n bytes in buf, or by reference in out, named by ref. */
+	char target[SLOT_NAME_MAX];
+	char kind[SLOT_NAME_MAX];
+	char id[SLOT_NAME_MAX];
+	size_t n_stacks;
+	size_t n;
+	uint8_t *buf; /* malloc'd, buf_cap bytes */
+	size_t buf_cap;
 	int by_ref;
 	struct byref_out out;
 	uint8_t ref[BYREF_MSG_MAX];
@@ -61,6 +75,7 @@ struct stage {
 	struct bus_sock *down;
 	struct bus_sock *tap;
 	struct decoder *dec;
+	struct arena *a; /* the decode under way, one at a time */
 	struct slot slots[DECODER_STAGE_SLOTS];
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -88,5 +103,7 @@ void dslot_finish(struct stage *st, struct slot *s);
 /* Free the slot without answering upstream (the fetcher's nng resends
  * the profile), giving up its memfd. */
 void dslot_abandon(struct stage *st, struct slot *s);
+/* Free what the slot holds (stage_close). */
+void dslot_free(struct slot *s);
 
 #endif

@@ -6,6 +6,7 @@
 #include "decoder/stage_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -81,34 +82,106 @@ dslot_abandon(struct stage *st, struct slot *s)
 	st->abandoned++;
 	if (s->by_ref)
 		byref_out_close(&s->out);
+	s->by_ref = 0;
 	s->state = SLOT_FREE;
 }
 
-/* Packs the slot's Decoded straight into the message nng sends (no copy
- * of megabytes per profile; a retry packs it again). */
+/* bus_fill_fn: packs a Decoded into the bytes given. */
 static void
 slot_pack(void *arg, void *buf, size_t len)
 {
-	struct slot *s = arg;
+	const Profpipe__Decoded *d = arg;
 
 	(void)len;
-	protobuf_c_message_pack(&s->d.base, buf);
+	protobuf_c_message_pack(&d->base, buf);
 }
 
-/* Pack the slot's Decoded into its memfd and name it: 0, or -1 when no
- * memfd can be made, after which every profile goes inline. */
+/* Room for n bytes in the slot's buffer: 0, or -1 out of memory. */
 static int
-slot_pack_ref(struct stage *st, struct slot *s)
+slot_room(struct slot *s, size_t n)
+{
+	uint8_t *b;
+
+	if (n <= s->buf_cap)
+		return 0;
+	b = realloc(s->buf, n);
+	if (b == NULL)
+		return -1;
+	s->buf = b;
+	s->buf_cap = n;
+	return 0;
+}
+
+/* Pack d into the slot's memfd and name it: 0, or -1 when no memfd can
+ * be made, after which every profile goes inline. */
+static int
+slot_pack_ref(struct stage *st, struct slot *s, Profpipe__Decoded *d)
 {
 	char err[256];
 
-	s->ref_n = byref_out_fill(&s->out, BUS_MAX_MSG, s->n, slot_pack, s,
+	s->ref_n = byref_out_fill(&s->out, BUS_MAX_MSG, s->n, slot_pack, d,
 	    s->ref, err, sizeof(err));
 	if (s->ref_n == 0) {
 		log_warn("%s: sending decoded profiles inline", err);
 		st->byref = 0;
 		return -1;
 	}
+	return 0;
+}
+
+/* The aggregator refused a reference: the bytes come inline from now on.
+ * 0, or -1 out of memory. */
+static int
+slot_unref(struct stage *st, struct slot *s)
+{
+	st->byref = 0;
+	if (slot_room(s, s->n) < 0)
+		return -1;
+	memcpy(s->buf, s->out.base, s->n);
+	s->by_ref = 0;
+	byref_out_close(&s->out);
+	return 0;
+}
+
+static void
+slot_name(char *dst, const char *src)
+{
+	snprintf(dst, SLOT_NAME_MAX, "%s", or_dash(src));
+}
+
+/* Pack the slot's Decoded where it will be sent from, and note what the
+ * logs name it by: the arena holding d is the next profile's. 0, or -1
+ * with the reason in err. */
+static int
+slot_keep(struct stage *st, struct slot *s, Profpipe__Decoded *d, char *err,
+    size_t errlen)
+{
+	const Profpipe__Origin *o = d->origin;
+
+	slot_name(s->target, o ? o->target : NULL);
+	slot_name(s->kind, o ? o->kind : NULL);
+	slot_name(s->id, o ? o->profile_id : NULL);
+	s->n_stacks = d->n_stack_hash;
+	s->n = protobuf_c_message_get_packed_size(&d->base);
+	/* Deterministic: the aggregator's socket would drop the connection
+	 * on it, every time it is resent. */
+	if (s->n > BUS_MAX_MSG) {
+		snprintf(err, errlen,
+		    "decoded profile of %zu bytes: over the %zu-byte message "
+		    "cap",
+		    s->n, BUS_MAX_MSG);
+		return -1;
+	}
+	s->by_ref =
+	    st->byref && s->n >= BYREF_MIN && slot_pack_ref(st, s, d) == 0;
+	if (s->by_ref)
+		return 0;
+	if (slot_room(s, s->n) < 0) {
+		snprintf(err, errlen,
+		    "out of memory for the decoded profile's %zu bytes", s->n);
+		return -1;
+	}
+	protobuf_c_message_pack(&d->base, s->buf);
 	return 0;
 }
 
@@ -138,8 +211,8 @@ slot_send(struct stage *st, struct slot *s)
 		rv = bus_call_async(
 		    s->downc, s->ref, s->ref_n, s->timeout, slot_answered, s);
 	else
-		rv = bus_call_async_fill(s->downc, s->n, slot_pack, s,
-		    s->timeout, slot_answered, s);
+		rv = bus_call_async(
+		    s->downc, s->buf, s->n, s->timeout, slot_answered, s);
 	if (rv != BUS_OK) {
 		log_error("aggregator: %s", bus_strerror(rv));
 		dslot_abandon(st, s);
@@ -147,19 +220,21 @@ slot_send(struct stage *st, struct slot *s)
 }
 
 /* The slot's request came: decode it and send it on (or reject it). The
- * body is read where it arrived (raw_view), and the Decoded is packed
- * where it leaves (slot_pack): no copy of either. */
+ * body is read where it arrived (raw_view), into the stage's arena, and
+ * the Decoded packed once, into the slot (slot_keep): the arena is free
+ * for the next profile while this one waits for the aggregator. */
 void
 dslot_start(struct stage *st, struct slot *s)
 {
 	Profpipe__RawProfile *raw = NULL;
 	const Profpipe__Origin *o;
-	Profpipe__Decoded *d = &s->d;
+	Profpipe__Decoded dd;
+	Profpipe__Decoded *d = &dd;
 	ProtobufCAllocator pa;
 	char err[ACK_MAX];
 	int rv;
 
-	arena_reset(s->a);
+	arena_reset(st->a);
 	/* A large raw profile by reference: read where the fetcher left it,
 	 * which stays put until this slot answers (common/byref.h). */
 	if (byref_in_resolve(s->in, &profpipe__raw_profile__descriptor,
@@ -169,7 +244,7 @@ dslot_start(struct stage *st, struct slot *s)
 		return;
 	}
 	if (s->len <= st->max_raw) {
-		arena_pb_allocator(s->a, &pa);
+		arena_pb_allocator(st->a, &pa);
 		raw = raw_view(s->req, s->len, &pa);
 	}
 	if (raw == NULL) {
@@ -186,26 +261,17 @@ dslot_start(struct stage *st, struct slot *s)
 	/* heap?debug=1 text: its MemStats tail only (memstats.h). */
 	if (o != NULL && o->kind != NULL && strcmp(o->kind, "memstats") == 0)
 		rv = memstats_decode(
-		    raw->body.data, raw->body.len, s->a, d, err, sizeof(err));
+		    raw->body.data, raw->body.len, st->a, d, err, sizeof(err));
 	else if (o != NULL && o->kind != NULL &&
 	    strcmp(o->kind, "metrics") == 0) /* pushed metrics.json */
 		rv = metrics_json_decode(
-		    raw->body.data, raw->body.len, s->a, d, err, sizeof(err));
+		    raw->body.data, raw->body.len, st->a, d, err, sizeof(err));
 	else
-		rv = decoder_run(st->dec, raw->body.data, raw->body.len, s->a,
+		rv = decoder_run(st->dec, raw->body.data, raw->body.len, st->a,
 		    d, err, sizeof(err));
 	if (rv == 0) {
 		d->origin = raw->origin;
-		s->n = protobuf_c_message_get_packed_size(&d->base);
-		/* Deterministic: the aggregator's socket would drop the
-		 * connection on it, every time it is resent. */
-		if (s->n > BUS_MAX_MSG) {
-			snprintf(err, sizeof(err),
-			    "decoded profile of %zu bytes: over the %zu-byte "
-			    "message cap",
-			    s->n, BUS_MAX_MSG);
-			rv = -1;
-		}
+		rv = slot_keep(st, s, d, err, sizeof(err));
 	}
 	if (rv != 0) {
 		log_warn("%s %s %s: %s", or_dash(o ? o->target : NULL),
@@ -214,17 +280,28 @@ dslot_start(struct stage *st, struct slot *s)
 		slot_reject(st, s, err);
 		return;
 	}
-	s->o = o;
-	s->by_ref =
-	    st->byref && s->n >= BYREF_MIN && slot_pack_ref(st, s) == 0;
 	slot_send(st, s);
+}
+
+/* The slot is answered upstream: a large profile's bytes go back. */
+static void
+slot_done(struct slot *s)
+{
+	if (s->by_ref)
+		byref_out_release(&s->out, SLOT_KEEP_REF);
+	if (s->buf_cap > SLOT_KEEP) {
+		free(s->buf);
+		s->buf = NULL;
+		s->buf_cap = 0;
+	}
+	s->by_ref = 0;
+	s->state = SLOT_FREE;
 }
 
 /* The aggregator's answer to the slot's profile: publish, count, reply. */
 void
 dslot_finish(struct stage *st, struct slot *s)
 {
-	const Profpipe__Origin *o = s->o;
 	uint8_t ack[ACK_MAX];
 
 	if (s->err == BUS_ETIMEDOUT) {
@@ -244,28 +321,39 @@ dslot_finish(struct stage *st, struct slot *s)
 	if (s->status != 0 && s->by_ref && byref_refused(s->reason)) {
 		log_warn("aggregator: %s; sending decoded profiles inline",
 		    s->reason);
-		st->byref = 0;
-		s->by_ref = 0;
-		byref_out_close(&s->out);
+		if (slot_unref(st, s) < 0) {
+			log_error("out of memory for a decoded profile's %zu "
+			          "bytes",
+			    s->n);
+			dslot_abandon(st, s);
+			return;
+		}
 		slot_send(st, s);
 		return;
 	}
 	if (s->status == 0) {
-		if (st->tap != NULL && s->by_ref)
-			bus_publish(st->tap, s->out.base, s->n);
-		else if (st->tap != NULL)
-			bus_publish_fill(st->tap, s->n, slot_pack, s);
+		if (st->tap != NULL)
+			bus_publish(
+			    st->tap, s->by_ref ? s->out.base : s->buf, s->n);
 		st->decoded++;
-		log_debug("%s %s %s: %zu stacks",
-		    or_dash(o ? o->target : NULL), or_dash(o ? o->kind : NULL),
-		    or_dash(o ? o->profile_id : NULL), s->d.n_stack_hash);
+		log_debug("%s %s %s: %zu stacks", s->target, s->kind, s->id,
+		    s->n_stacks);
 	} else {
-		log_warn("%s %s %s: aggregator rejected it: %s",
-		    or_dash(o ? o->target : NULL), or_dash(o ? o->kind : NULL),
-		    or_dash(o ? o->profile_id : NULL), s->reason);
+		log_warn("%s %s %s: aggregator rejected it: %s", s->target,
+		    s->kind, s->id, s->reason);
 		st->rejected++;
 	}
 	bus_reply(
 	    s->upc, ack, ack_pack(ack, s->status == 0 ? NULL : s->reason));
-	s->state = SLOT_FREE;
+	slot_done(s);
+}
+
+void
+dslot_free(struct slot *s)
+{
+	byref_out_close(&s->out);
+	byref_in_free(s->in);
+	free(s->buf);
+	s->buf = NULL;
+	s->buf_cap = 0;
 }

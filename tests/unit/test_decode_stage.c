@@ -6,7 +6,10 @@
  * it, and shows on the tap; a bad one is answered REJECTED with the reason
  * and never passed on; the aggregator's REJECTED goes upstream as it is;
  * SIGTERM ends it with status 0, after a bounded wait if the aggregator
- * holds a profile. Also the exit status of --help and of a bad flag.
+ * holds a profile. The stage gives its one decode at a time the whole of
+ * --max-memory: a profile the one-shot mode decodes under a cap, the stage
+ * decodes under that cap too, and refuses under one the one-shot mode
+ * refuses. Also the exit status of --help and of a bad flag.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -252,6 +255,134 @@ test_flags(void **state)
 	close(null);
 }
 
+/* The one-shot mode's exit status on file under --max-memory cap. */
+static int
+oneshot_status(const char *file, size_t cap)
+{
+	char capstr[32];
+	char *args[] = {decoder_bin, "--max-memory", capstr, "--format",
+	    "folded", (char *)file, NULL};
+	int null = open("/dev/null", O_WRONLY);
+	int out = dup(1);
+	int errfd = dup(2);
+	int st;
+
+	snprintf(capstr, sizeof(capstr), "%zu", cap);
+	dup2(null, 1);
+	dup2(null, 2);
+	st = exit_status(stage_spawn(decoder_bin, args, -1));
+	dup2(out, 1);
+	dup2(errfd, 2);
+	close(out);
+	close(errfd);
+	close(null);
+	return st;
+}
+
+/* Start a stage under cap, send it file, answer OK what reaches the
+ * aggregator; the fetcher's reply into r. */
+static void
+stage_one(const char *file, size_t cap, struct reply *r)
+{
+	char raw_url[256];
+	char dec_url[256];
+	char capstr[32];
+	char *args[] = {decoder_bin, "--raw", raw_url, "--decoded", dec_url,
+	    "--tap", "ipc:///nonexistent/dir/tap", "--max-memory", capstr,
+	    "--ready-fd", "3", "-q", NULL};
+	struct bus_sock *fetcher;
+	struct bus_sock *aggregator;
+	struct bus_ctx *fc;
+	struct bus_ctx *ac;
+	uint8_t ack[ACK_MAX];
+	uint8_t *body;
+	uint8_t *msg;
+	const void *req;
+	size_t blen;
+	size_t len;
+	size_t rlen;
+	char err[256];
+	char c;
+	int fds[2];
+	int rv;
+	pid_t pid;
+
+	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", dir);
+	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", dir);
+	snprintf(capstr, sizeof(capstr), "%zu", cap);
+	assert_int_equal(pipe(fds), 0);
+	pid = stage_spawn(decoder_bin, args, fds[1]);
+	assert_true(pid > 0);
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1); /* ready */
+	close(fds[0]);
+	assert_int_equal(
+	    bus_open(&fetcher, BUS_REQ, raw_url, 1, err, sizeof(err)), 0);
+	assert_int_equal(
+	    bus_open(&aggregator, BUS_REP, dec_url, 1, err, sizeof(err)), 0);
+	assert_int_equal(bus_ctx_new(fetcher, &fc), 0);
+	assert_int_equal(bus_ctx_new(aggregator, &ac), 0);
+	body = du_slurp(file, &blen);
+	assert_non_null(body);
+	msg = raw_profile("p-cap", body, blen, &len);
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(bus_call_async(fc, msg, len, 30000, on_reply, r), 0);
+	/* Whatever reaches the aggregator (inline or by reference) is taken;
+	 * a refusal reaches nothing, and the fetcher's reply says why. */
+	while (!atomic_load(&r->done)) {
+		rv = bus_recv(ac, &req, &rlen, 100);
+		if (rv == BUS_OK)
+			assert_int_equal(
+			    bus_reply(ac, ack, ack_pack(ack, NULL)), 0);
+		else
+			assert_int_equal(rv, BUS_ETIMEDOUT);
+	}
+	assert_int_equal(r->err, BUS_OK);
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(exit_status(pid), 0);
+	free(msg);
+	free(body);
+	bus_ctx_free(fc);
+	bus_ctx_free(ac);
+	bus_close(fetcher);
+	bus_close(aggregator);
+}
+
+#define CAP_STEP ((size_t)256 * 1024)
+
+/* The least cap, in CAP_STEP steps, under which the one-shot mode
+ * decodes heap-large (it refuses under 1 MiB, and decodes under 256 MiB,
+ * the default's floor); then the stage under a quarter more decodes it
+ * (a cap split between profiles in flight would not), and under half of
+ * it refuses it, saying memory ran out. (The stage needs a little less
+ * than the one-shot mode, which reads the file into its arena; a step
+ * less than the least is not a refusal for it.) */
+static void
+test_memory_cap(void **state)
+{
+	const char *file = CORPUS "/synth/heap-large.pb.gz";
+	size_t lo = 1 << 20;   /* refused */
+	size_t hi = 256 << 20; /* decoded */
+	size_t mid;
+	struct reply r;
+
+	(void)state;
+	assert_int_equal(oneshot_status(file, lo), 1);
+	assert_int_equal(oneshot_status(file, hi), 0);
+	while (hi - lo > CAP_STEP) {
+		mid = lo + (hi - lo) / 2 / CAP_STEP * CAP_STEP;
+		if (oneshot_status(file, mid) == 0)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	stage_one(file, hi + hi / 4, &r);
+	assert_int_equal(r.status, 0);
+	stage_one(file, hi / 2, &r);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.reason, "out of memory"));
+}
+
 static int
 setup(void **state)
 {
@@ -273,6 +404,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_stage),
 	    cmocka_unit_test(test_drain),
 	    cmocka_unit_test(test_flags),
+	    cmocka_unit_test(test_memory_cap),
 	};
 	(void)argc;
 	if (stage_decoder_bin(decoder_bin, sizeof(decoder_bin), argv[0]) != 0)

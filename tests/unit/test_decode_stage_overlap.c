@@ -1,16 +1,17 @@
 /*
- * test_decode_stage_overlap: the real profpipe-decoder keeps two profiles
- * in flight, and still replies to the fetcher for a profile only once the
- * aggregator answered that profile. The test plays the fetcher (REQ,
- * listening) and the aggregator (REP, listening) on scratch ipc addresses
- * and holds the aggregator's answers back:
+ * test_decode_stage_overlap: the real profpipe-decoder keeps S =
+ * DECODER_STAGE_SLOTS profiles in flight, and still replies to the fetcher
+ * for a profile only once the aggregator answered that profile. The test
+ * plays the fetcher (REQ, listening) and the aggregator (REP, listening) on
+ * scratch ipc addresses and holds the aggregator's answers back:
  *
- *   - with profile 1 unanswered, profile 2's Decoded arrives (overlap);
- *   - with 1 and 2 unanswered, profile 3's does not (two at most);
- *   - answering 2 first sends 2's reply, not 1's; 3 then comes in;
+ *   - with profiles 1 to S-1 unanswered, profile S's Decoded arrives
+ *     (overlap);
+ *   - with 1 to S unanswered, profile S+1's does not (S at most);
+ *   - answering 2 first sends 2's reply, not 1's; S+1 then comes in;
  *   - 1's reply comes only after 1 is answered, its REJECTED passed on;
- *   - after SIGTERM the profile the aggregator answers in the drain time
- *     is replied to, the one it holds is not, and the decoder exits 0.
+ *   - after SIGTERM the profiles the aggregator answers in the drain time
+ *     are replied to, the one it holds is not, and the decoder exits 0.
  *
  * The decoder retries a hand-off the aggregator has not answered within a
  * second, as a new request; the aggregator side here keeps a table by
@@ -34,11 +35,13 @@
 #include "common/ack.h"
 #include "common/bus.h"
 #include "common/wire.pb-c.h"
+#include "decoder/stage.h"
 #include "tests/unit/decode_stage_util.h"
 #include "tests/unit/decode_util.h"
 
-#define NCTX 32 /* aggregator contexts: one per request, retries too */
-#define NPROF 4
+#define NCTX 64 /* aggregator contexts: one per request, retries too */
+#define S DECODER_STAGE_SLOTS
+#define NPROF (S + 2)
 
 static char decoder_bin[512];
 static pid_t decoder_pid; /* killed by teardown if a check failed */
@@ -194,6 +197,7 @@ test_overlap(void **state)
 	char err[256];
 	int st;
 	int i;
+	int n;
 	pid_t pid;
 
 	(void)state;
@@ -212,46 +216,50 @@ test_overlap(void **state)
 	assert_int_equal(
 	    bus_open(&g.s, BUS_REP, dec_url, 1, err, sizeof(err)), 0);
 
-	/* 2 is decoded and handed on while 1 waits for its answer. */
-	fetcher_send(&f, 1);
-	agg_expect(&g, 1);
-	fetcher_send(&f, 2);
-	agg_expect(&g, 2);
-	assert_true(not_replied(&f, 1));
-	assert_true(not_replied(&f, 2));
+	/* Each is decoded and handed on while those before wait for their
+	 * answers. */
+	for (n = 1; n <= S; n++) {
+		fetcher_send(&f, n);
+		agg_expect(&g, n);
+	}
+	for (n = 1; n <= S; n++)
+		assert_true(not_replied(&f, n));
 
-	/* Two in flight: 3 is not taken until one is answered. */
-	fetcher_send(&f, 3);
+	/* S in flight: S+1 is not taken until one is answered. */
+	fetcher_send(&f, S + 1);
 	for (i = 0; i < 3; i++)
 		agg_recv(&g, 100);
-	assert_int_equal(g.seen[3], 0);
+	assert_int_equal(g.seen[S + 1], 0);
 	assert_true(not_replied(&f, 1));
 
-	/* 2's answer frees a slot: 2 is replied to, 1 is not, 3 comes. */
+	/* 2's answer frees a slot: 2 is replied to, 1 is not, S+1 comes. */
 	agg_answer(&g, 2, "");
 	expect_replied(&f, &g, 2, 0, NULL);
 	assert_true(not_replied(&f, 1));
-	agg_expect(&g, 3);
+	agg_expect(&g, S + 1);
 	assert_true(not_replied(&f, 1));
 
 	/* 1's answer, a REJECTED, goes to the fetcher as it is. */
 	agg_answer(&g, 1, "too old");
 	expect_replied(&f, &g, 1, 1, "too old");
 
-	/* Drain: 4 in flight beside 3. After SIGTERM, 3's answer is still
-	 * passed on, and 4, held past --drain, is left to the resend. */
-	fetcher_send(&f, 4);
-	agg_expect(&g, 4);
+	/* Drain: S+2 in flight beside 3 to S+1. After SIGTERM, their
+	 * answers are still passed on, and S+2, held past --drain, is left
+	 * to the resend. */
+	fetcher_send(&f, S + 2);
+	agg_expect(&g, S + 2);
 	assert_int_equal(kill(pid, SIGTERM), 0);
-	agg_answer(&g, 3, "");
-	expect_replied(&f, &g, 3, 0, NULL);
+	for (n = 3; n <= S + 1; n++)
+		agg_answer(&g, n, "");
+	for (n = 3; n <= S + 1; n++)
+		expect_replied(&f, &g, n, 0, NULL);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	decoder_pid = 0;
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
-	assert_true(not_replied(&f, 4));
+	assert_true(not_replied(&f, S + 2));
 
-	for (i = 1; i <= 4; i++)
+	for (i = 1; i <= NPROF; i++)
 		bus_ctx_free(f.ctx[i]);
 	for (i = 0; i < NCTX; i++)
 		bus_ctx_free(g.ctx[i]);
