@@ -89,6 +89,67 @@ stage_spawn(const char *bin, char *const *args, int ready_fd)
 	return pid;
 }
 
+/* Run bin with args, which pass "--ready-fd", "3", and wait until it is
+ * ready. Its pid, or -1. */
+static inline pid_t
+stage_spawn_ready(const char *bin, char *const *args)
+{
+	char c;
+	int fds[2];
+	pid_t pid;
+
+	if (pipe(fds) != 0)
+		return -1;
+	pid = stage_spawn(bin, args, fds[1]);
+	close(fds[1]);
+	if (pid > 0 && read(fds[0], &c, 1) != 1)
+		pid = -1;
+	close(fds[0]);
+	return pid;
+}
+
+/* A decoder stage between the test's two ends: the fetcher's REQ and the
+ * aggregator's REP, both listening, one context each. */
+struct stage_rig {
+	pid_t pid;
+	struct bus_sock *fetcher;
+	struct bus_sock *aggregator;
+	struct bus_ctx *fc;
+	struct bus_ctx *ac;
+};
+
+/* Start bin with args (which name raw_url and dec_url, and pass
+ * "--ready-fd", "3"), then listen on both. 0, or -1 (r->pid is then the
+ * decoder's, if it started, for the caller to kill). */
+static inline int
+stage_rig_start(struct stage_rig *r, const char *bin, char *const *args,
+    const char *raw_url, const char *dec_url)
+{
+	char err[256];
+
+	memset(r, 0, sizeof(*r));
+	r->pid = stage_spawn_ready(bin, args);
+	if (r->pid <= 0 ||
+	    bus_open(&r->fetcher, BUS_REQ, raw_url, 1, err, sizeof(err)) !=
+	        0 ||
+	    bus_open(&r->aggregator, BUS_REP, dec_url, 1, err, sizeof(err)) !=
+	        0 ||
+	    bus_ctx_new(r->fetcher, &r->fc) != 0 ||
+	    bus_ctx_new(r->aggregator, &r->ac) != 0)
+		return -1;
+	return 0;
+}
+
+/* The test's ends of the rig; the decoder is the caller's to stop. */
+static inline void
+stage_rig_close(struct stage_rig *r)
+{
+	bus_ctx_free(r->fc);
+	bus_ctx_free(r->ac);
+	bus_close(r->fetcher);
+	bus_close(r->aggregator);
+}
+
 /* The decoder for the test at argv0 ($(O)/tests/NAME): $(O)/bin's (make
  * asan), else bin's. 0, or -1 (said on stderr) if neither is built. */
 static inline int

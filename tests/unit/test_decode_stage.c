@@ -52,8 +52,7 @@ test_stage(void **state)
 	char tap_url[256];
 	char *args[] = {decoder_bin, "--raw", raw_url, "--decoded", dec_url,
 	    "--tap", tap_url, "--ready-fd", "3", "-q", NULL};
-	struct bus_sock *fetcher;
-	struct bus_sock *aggregator;
+	struct stage_rig g;
 	struct bus_sock *tap;
 	struct bus_ctx *fc;
 	struct bus_ctx *ac;
@@ -69,29 +68,18 @@ test_stage(void **state)
 	size_t len;
 	size_t rlen;
 	char err[256];
-	char c;
-	int fds[2];
 	int tries;
-	pid_t pid;
 
 	(void)state;
 	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", dir);
 	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", dir);
 	snprintf(tap_url, sizeof(tap_url), "ipc://%s/decoder.tap", dir);
-	assert_int_equal(pipe(fds), 0);
-	pid = stage_spawn(decoder_bin, args, fds[1]);
-	assert_true(pid > 0);
-	close(fds[1]);
-	assert_int_equal(read(fds[0], &c, 1), 1); /* ready */
-	close(fds[0]);
 	assert_int_equal(
-	    bus_open(&fetcher, BUS_REQ, raw_url, 1, err, sizeof(err)), 0);
-	assert_int_equal(
-	    bus_open(&aggregator, BUS_REP, dec_url, 1, err, sizeof(err)), 0);
+	    stage_rig_start(&g, decoder_bin, args, raw_url, dec_url), 0);
 	assert_int_equal(
 	    bus_open(&tap, BUS_SUB, tap_url, 1, err, sizeof(err)), 0);
-	assert_int_equal(bus_ctx_new(fetcher, &fc), 0);
-	assert_int_equal(bus_ctx_new(aggregator, &ac), 0);
+	fc = g.fc;
+	ac = g.ac;
 
 	/* A good profile: passed on, then acknowledged, then on the tap.
 	 * The tap is best effort and a subscriber joins late, so a few
@@ -158,12 +146,9 @@ test_stage(void **state)
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(r.reason, "unreadable"));
 
-	assert_int_equal(kill(pid, SIGTERM), 0);
-	assert_int_equal(exit_status(pid), 0);
-	bus_ctx_free(fc);
-	bus_ctx_free(ac);
-	bus_close(fetcher);
-	bus_close(aggregator);
+	assert_int_equal(kill(g.pid, SIGTERM), 0);
+	assert_int_equal(exit_status(g.pid), 0);
+	stage_rig_close(&g);
 	bus_close(tap);
 }
 
@@ -178,10 +163,7 @@ test_drain(void **state)
 	char *args[] = {decoder_bin, "--raw", raw_url, "--decoded", dec_url,
 	    "--tap", "ipc:///nonexistent/dir/tap", "--ready-fd", "3",
 	    "--drain", "1", "-q", NULL};
-	struct bus_sock *fetcher;
-	struct bus_sock *aggregator;
-	struct bus_ctx *fc;
-	struct bus_ctx *ac;
+	struct stage_rig g;
 	struct reply r;
 	uint8_t *body;
 	uint8_t *msg;
@@ -189,38 +171,22 @@ test_drain(void **state)
 	size_t blen;
 	size_t len;
 	size_t rlen;
-	char err[256];
-	char c;
-	int fds[2];
-	pid_t pid;
 
 	(void)state;
 	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw2.ipc", dir);
 	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded2.ipc", dir);
-	assert_int_equal(pipe(fds), 0);
-	pid = stage_spawn(decoder_bin, args, fds[1]);
-	assert_true(pid > 0);
-	close(fds[1]);
-	assert_int_equal(read(fds[0], &c, 1), 1);
-	close(fds[0]);
 	assert_int_equal(
-	    bus_open(&fetcher, BUS_REQ, raw_url, 1, err, sizeof(err)), 0);
-	assert_int_equal(
-	    bus_open(&aggregator, BUS_REP, dec_url, 1, err, sizeof(err)), 0);
-	assert_int_equal(bus_ctx_new(fetcher, &fc), 0);
-	assert_int_equal(bus_ctx_new(aggregator, &ac), 0);
+	    stage_rig_start(&g, decoder_bin, args, raw_url, dec_url), 0);
 	body = du_slurp(CORPUS "/real/goapp-mutex.pb.gz", &blen);
 	msg = raw_profile("p-9", body, blen, &len);
 	memset(&r, 0, sizeof(r));
-	assert_int_equal(bus_call_async(fc, msg, len, 30000, on_reply, &r), 0);
-	assert_int_equal(bus_recv(ac, &req, &rlen, 10000), 0);
-	assert_int_equal(kill(pid, SIGTERM), 0);
-	assert_int_equal(exit_status(pid), 0);
+	assert_int_equal(
+	    bus_call_async(g.fc, msg, len, 30000, on_reply, &r), 0);
+	assert_int_equal(bus_recv(g.ac, &req, &rlen, 10000), 0);
+	assert_int_equal(kill(g.pid, SIGTERM), 0);
+	assert_int_equal(exit_status(g.pid), 0);
 	assert_int_equal(wait_reply(&r, 200), -1);
-	bus_ctx_free(fc);
-	bus_ctx_free(ac);
-	bus_close(fetcher);
-	bus_close(aggregator);
+	stage_rig_close(&g);
 	free(msg);
 	free(body);
 }
@@ -290,10 +256,7 @@ stage_one(const char *file, size_t cap, struct reply *r)
 	char *args[] = {decoder_bin, "--raw", raw_url, "--decoded", dec_url,
 	    "--tap", "ipc:///nonexistent/dir/tap", "--max-memory", capstr,
 	    "--ready-fd", "3", "-q", NULL};
-	struct bus_sock *fetcher;
-	struct bus_sock *aggregator;
-	struct bus_ctx *fc;
-	struct bus_ctx *ac;
+	struct stage_rig g;
 	uint8_t ack[ACK_MAX];
 	uint8_t *body;
 	uint8_t *msg;
@@ -301,51 +264,35 @@ stage_one(const char *file, size_t cap, struct reply *r)
 	size_t blen;
 	size_t len;
 	size_t rlen;
-	char err[256];
-	char c;
-	int fds[2];
 	int rv;
-	pid_t pid;
 
 	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", dir);
 	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", dir);
 	snprintf(capstr, sizeof(capstr), "%zu", cap);
-	assert_int_equal(pipe(fds), 0);
-	pid = stage_spawn(decoder_bin, args, fds[1]);
-	assert_true(pid > 0);
-	close(fds[1]);
-	assert_int_equal(read(fds[0], &c, 1), 1); /* ready */
-	close(fds[0]);
 	assert_int_equal(
-	    bus_open(&fetcher, BUS_REQ, raw_url, 1, err, sizeof(err)), 0);
-	assert_int_equal(
-	    bus_open(&aggregator, BUS_REP, dec_url, 1, err, sizeof(err)), 0);
-	assert_int_equal(bus_ctx_new(fetcher, &fc), 0);
-	assert_int_equal(bus_ctx_new(aggregator, &ac), 0);
+	    stage_rig_start(&g, decoder_bin, args, raw_url, dec_url), 0);
 	body = du_slurp(file, &blen);
 	assert_non_null(body);
 	msg = raw_profile("p-cap", body, blen, &len);
 	memset(r, 0, sizeof(*r));
-	assert_int_equal(bus_call_async(fc, msg, len, 30000, on_reply, r), 0);
+	assert_int_equal(
+	    bus_call_async(g.fc, msg, len, 30000, on_reply, r), 0);
 	/* Whatever reaches the aggregator (inline or by reference) is taken;
 	 * a refusal reaches nothing, and the fetcher's reply says why. */
 	while (!atomic_load(&r->done)) {
-		rv = bus_recv(ac, &req, &rlen, 100);
+		rv = bus_recv(g.ac, &req, &rlen, 100);
 		if (rv == BUS_OK)
 			assert_int_equal(
-			    bus_reply(ac, ack, ack_pack(ack, NULL)), 0);
+			    bus_reply(g.ac, ack, ack_pack(ack, NULL)), 0);
 		else
 			assert_int_equal(rv, BUS_ETIMEDOUT);
 	}
 	assert_int_equal(r->err, BUS_OK);
-	assert_int_equal(kill(pid, SIGTERM), 0);
-	assert_int_equal(exit_status(pid), 0);
+	assert_int_equal(kill(g.pid, SIGTERM), 0);
+	assert_int_equal(exit_status(g.pid), 0);
 	free(msg);
 	free(body);
-	bus_ctx_free(fc);
-	bus_ctx_free(ac);
-	bus_close(fetcher);
-	bus_close(aggregator);
+	stage_rig_close(&g);
 }
 
 #define CAP_STEP ((size_t)256 * 1024)

@@ -28,59 +28,34 @@
 static char decoder_bin[512];
 static char dir[] = "/tmp/profpipe-byref-test-XXXXXX";
 
-struct rig {
-	pid_t pid;
-	struct bus_sock *fetcher;
-	struct bus_sock *aggregator;
-	struct bus_ctx *fc;
-	struct bus_ctx *ac;
-};
-
 static void
-rig_start(struct rig *r)
+rig_start(struct stage_rig *r)
 {
 	char raw_url[256];
 	char dec_url[256];
 	char *args[] = {decoder_bin, "--raw", raw_url, "--decoded", dec_url,
 	    "--ready-fd", "3", "-q", NULL};
-	char err[256];
-	char c;
-	int fds[2];
 
 	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", dir);
 	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", dir);
-	assert_int_equal(pipe(fds), 0);
-	r->pid = stage_spawn(decoder_bin, args, fds[1]);
-	assert_true(r->pid > 0);
-	close(fds[1]);
-	assert_int_equal(read(fds[0], &c, 1), 1); /* ready */
-	close(fds[0]);
 	assert_int_equal(
-	    bus_open(&r->fetcher, BUS_REQ, raw_url, 1, err, sizeof(err)), 0);
-	assert_int_equal(
-	    bus_open(&r->aggregator, BUS_REP, dec_url, 1, err, sizeof(err)),
-	    0);
-	assert_int_equal(bus_ctx_new(r->fetcher, &r->fc), 0);
-	assert_int_equal(bus_ctx_new(r->aggregator, &r->ac), 0);
+	    stage_rig_start(r, decoder_bin, args, raw_url, dec_url), 0);
 }
 
 static void
-rig_stop(struct rig *r)
+rig_stop(struct stage_rig *r)
 {
 	int st;
 
 	assert_int_equal(kill(r->pid, SIGTERM), 0);
 	assert_int_equal(waitpid(r->pid, &st, 0), r->pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	bus_ctx_free(r->fc);
-	bus_ctx_free(r->ac);
-	bus_close(r->fetcher);
-	bus_close(r->aggregator);
+	stage_rig_close(r);
 }
 
 /* Send the file as profile id; the Decoded's message as it arrives. */
 static void
-offer(struct rig *r, struct reply *rep, const char *file, const char *id,
+offer(struct stage_rig *r, struct reply *rep, const char *file, const char *id,
     const void **req, size_t *rlen)
 {
 	uint8_t *body;
@@ -101,7 +76,7 @@ offer(struct rig *r, struct reply *rep, const char *file, const char *id,
 
 /* Answer as the aggregator; then, given rep, wait for the fetcher's. */
 static void
-answer(struct rig *r, struct reply *rep, const char *reason)
+answer(struct stage_rig *r, struct reply *rep, const char *reason)
 {
 	uint8_t ack[ACK_MAX];
 
@@ -127,7 +102,7 @@ test_by_reference(void **state)
 {
 	struct byref_in *in = byref_in_new();
 	struct reply rep;
-	struct rig r;
+	struct stage_rig r;
 	const void *req;
 	const void *ref;
 	uint8_t *by_ref;
@@ -180,7 +155,7 @@ test_small_inline(void **state)
 {
 	struct byref_in *in = byref_in_new();
 	struct reply rep;
-	struct rig r;
+	struct stage_rig r;
 	const void *req;
 	const void *buf;
 	size_t rlen;
@@ -213,7 +188,7 @@ test_raw_by_reference(void **state)
 	struct byref_in *in = byref_in_new();
 	struct byref_out out;
 	struct reply rep;
-	struct rig r;
+	struct stage_rig r;
 	uint8_t ref[BYREF_MSG_MAX];
 	const void *req;
 	uint8_t *body;

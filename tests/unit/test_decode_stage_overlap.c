@@ -166,23 +166,6 @@ not_replied(struct fetcher *f, int n)
 	return !atomic_load(&f->r[n].done);
 }
 
-static pid_t
-spawn_decoder(char *const *args)
-{
-	char c;
-	int fds[2];
-	pid_t pid;
-
-	if (pipe(fds) != 0)
-		return -1;
-	pid = stage_spawn(decoder_bin, args, fds[1]);
-	close(fds[1]);
-	if (pid > 0 && read(fds[0], &c, 1) != 1) /* ready */
-		pid = -1;
-	close(fds[0]);
-	return pid;
-}
-
 static void
 test_overlap(void **state)
 {
@@ -208,7 +191,7 @@ test_overlap(void **state)
 	body = du_slurp(CORPUS "/real/goapp-heap.pb.gz", &f.blen);
 	assert_non_null(body);
 	f.body = body;
-	pid = spawn_decoder(args);
+	pid = stage_spawn_ready(decoder_bin, args);
 	assert_true(pid > 0);
 	decoder_pid = pid;
 	assert_int_equal(
