@@ -13,8 +13,10 @@
 #include "decoder/oneshot.h"
 #include "decoder/options.h"
 #include "decoder/stage.h"
+#include "decoder/stage_int.h"
 
 _Static_assert(DECODER_STAGE_SLOTS == 8, "--help names the slots");
+_Static_assert(STAGE_KEEP_REF == (size_t)32 << 20, "--help names it");
 
 static const char usage[] =
     "usage: profpipe-decoder [--raw URL] [--decoded URL] [--tap URL]\n"
@@ -43,7 +45,8 @@ static const char usage[] =
     "  --max-memory N      memory one decode may use (one runs at a time;\n"
     "                      default: 8x max-inflated, at least 256M); the\n"
     "                      up to 8 decoded profiles waiting for the\n"
-    "                      aggregator are held packed, on top\n"
+    "                      aggregator are held packed, on top; once\n"
+    "                      answered, their memfds keep 32M in all\n"
     "  --drain SECONDS     after SIGTERM, how long to keep offering the\n"
     "                      profiles in flight to the aggregator (default 10)\n"
     "  -v, -q              more, or less, logging\n"

@@ -224,6 +224,7 @@ stage_close(struct stage *st)
 	bus_close(st->tap);
 	for (i = 0; i < DECODER_STAGE_SLOTS; i++)
 		dslot_free(&st->slots[i]);
+	byref_in_free(st->in);
 	arena_free(st->a);
 	decoder_free(st->dec);
 	if (st->sync_ok) {
@@ -261,12 +262,11 @@ stage_init(struct stage *st, const struct decoder_opts *o)
 	st->a = arena_new(o->max_memory);
 	if (st->a == NULL)
 		return -1;
-	for (i = 0; i < DECODER_STAGE_SLOTS; i++) {
+	st->in = byref_in_new();
+	if (st->in == NULL)
+		return -1;
+	for (i = 0; i < DECODER_STAGE_SLOTS; i++)
 		st->slots[i].st = st;
-		st->slots[i].in = byref_in_new();
-		if (st->slots[i].in == NULL)
-			return -1;
-	}
 	return decoder_new(&st->dec, &o->lim);
 }
 

@@ -24,10 +24,14 @@
  * its memfd: what is past them goes back once the profile is answered.
  * The memfd keeps more: giving back and faulting in again the pages of
  * every large Decoded cost a decoder 12-28% more CPU per profile in
- * pipebench's mix; past 16M, the decode dwarfs that. So the slots keep
- * DECODER_STAGE_SLOTS x 16M at most. */
+ * pipebench's mix; past 16M, the decode dwarfs that. The slots' memfds
+ * together keep STAGE_KEEP_REF at most, what two slots kept when a stage
+ * had two: with each of the 8 keeping up to 16M of its own, pipebench -n
+ * 2 -a held 55-60M more (PSS of both decoders and the aggregator), for
+ * 4-9% less decoder CPU per profile. */
 #define SLOT_KEEP ((size_t)256 * 1024)
 #define SLOT_KEEP_REF ((size_t)16 * 1024 * 1024)
+#define STAGE_KEEP_REF ((size_t)32 * 1024 * 1024)
 #define SLOT_NAME_MAX 128 /* each of target, kind, profile_id, for logs */
 
 enum slot_state {
@@ -42,9 +46,6 @@ struct slot {
 	struct stage *st;
 	struct bus_ctx *upc;
 	struct bus_ctx *downc;
-	/* The fetcher's memfds this slot mapped: one cache per slot, since
-	 * a resolved request is read until the slot is free again. */
-	struct byref_in *in;
 	enum slot_state state; /* the loop's own */
 	/* The profile in flight, packed once its decode ends (the arena is
 	 * then the next profile's): its request held by upc, its Decoded's
@@ -76,6 +77,9 @@ struct stage {
 	struct bus_sock *tap;
 	struct decoder *dec;
 	struct arena *a; /* the decode under way, one at a time */
+	/* The fetcher's memfds mapped: one cache, since a request's body is
+	 * read only while it is decoded, and one decode runs at a time. */
+	struct byref_in *in;
 	struct slot slots[DECODER_STAGE_SLOTS];
 	pthread_mutex_t mu;
 	pthread_cond_t cv;

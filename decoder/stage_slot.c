@@ -237,7 +237,7 @@ dslot_start(struct stage *st, struct slot *s)
 	arena_reset(st->a);
 	/* A large raw profile by reference: read where the fetcher left it,
 	 * which stays put until this slot answers (common/byref.h). */
-	if (byref_in_resolve(s->in, &profpipe__raw_profile__descriptor,
+	if (byref_in_resolve(st->in, &profpipe__raw_profile__descriptor,
 	        &s->req, &s->len, err, sizeof(err)) < 0) {
 		log_warn("fetcher: %s", err);
 		slot_reject(st, s, err);
@@ -283,12 +283,24 @@ dslot_start(struct stage *st, struct slot *s)
 	slot_send(st, s);
 }
 
-/* The slot is answered upstream: a large profile's bytes go back. */
+/* The slot is answered upstream: a large profile's bytes go back, and
+ * its memfd's pages past what the stage may keep (STAGE_KEEP_REF, less
+ * what the other slots' memfds hold). */
 static void
-slot_done(struct slot *s)
+slot_done(struct stage *st, struct slot *s)
 {
-	if (s->by_ref)
-		byref_out_release(&s->out, SLOT_KEEP_REF);
+	size_t others = 0, keep = 0;
+	int i;
+
+	if (s->by_ref) {
+		for (i = 0; i < DECODER_STAGE_SLOTS; i++)
+			if (&st->slots[i] != s)
+				others += st->slots[i].out.high;
+		if (others < STAGE_KEEP_REF)
+			keep = STAGE_KEEP_REF - others;
+		byref_out_release(
+		    &s->out, keep < SLOT_KEEP_REF ? keep : SLOT_KEEP_REF);
+	}
 	if (s->buf_cap > SLOT_KEEP) {
 		free(s->buf);
 		s->buf = NULL;
@@ -345,14 +357,13 @@ dslot_finish(struct stage *st, struct slot *s)
 	}
 	bus_reply(
 	    s->upc, ack, ack_pack(ack, s->status == 0 ? NULL : s->reason));
-	slot_done(s);
+	slot_done(st, s);
 }
 
 void
 dslot_free(struct slot *s)
 {
 	byref_out_close(&s->out);
-	byref_in_free(s->in);
 	free(s->buf);
 	s->buf = NULL;
 	s->buf_cap = 0;
