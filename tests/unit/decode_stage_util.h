@@ -6,14 +6,21 @@
 #ifndef PROFPIPE_TEST_DECODE_STAGE_UTIL_H
 #define PROFPIPE_TEST_DECODE_STAGE_UTIL_H
 
+#include <setjmp.h>
+#include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "common/ack.h"
 #include "common/bus.h"
@@ -185,6 +192,45 @@ stage_run_dir_remove(const char *dir)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* What a test file's tests share: the decoder they run, a scratch run
+ * directory, and the pid of a decoder a test started, which the group's
+ * teardown kills if a check failed before the test stopped it. */
+static char decoder_bin[512];
+static char stage_dir[64];
+static pid_t decoder_pid;
+
+static inline int
+stage_group_setup(void **state)
+{
+	(void)state;
+	return stage_run_dir(stage_dir);
+}
+
+static inline int
+stage_group_teardown(void **state)
+{
+	(void)state;
+	if (decoder_pid > 0) {
+		kill(decoder_pid, SIGKILL);
+		waitpid(decoder_pid, NULL, 0);
+	}
+	return stage_run_dir_remove(stage_dir);
+}
+
+/* main's: the n tests of the test at argv0, in a scratch directory made
+ * from the mkdtemp template tmpl; 0 without running them if no decoder
+ * is built. */
+static inline int
+stage_tests_run(const struct CMUnitTest *tests, size_t n, const char *argv0,
+    const char *tmpl)
+{
+	snprintf(stage_dir, sizeof(stage_dir), "%s", tmpl);
+	if (stage_decoder_bin(decoder_bin, sizeof(decoder_bin), argv0) != 0)
+		return 0;
+	return _cmocka_run_group_tests(
+	    "tests", tests, n, stage_group_setup, stage_group_teardown);
 }
 
 #endif

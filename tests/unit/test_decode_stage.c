@@ -31,9 +31,6 @@
 #include "tests/unit/decode_stage_util.h"
 #include "tests/unit/decode_util.h"
 
-static char decoder_bin[512];
-static char dir[] = "/tmp/profpipe-decode-test-XXXXXX";
-
 static int
 exit_status(pid_t pid)
 {
@@ -71,9 +68,9 @@ test_stage(void **state)
 	int tries;
 
 	(void)state;
-	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", dir);
-	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", dir);
-	snprintf(tap_url, sizeof(tap_url), "ipc://%s/decoder.tap", dir);
+	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", stage_dir);
+	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", stage_dir);
+	snprintf(tap_url, sizeof(tap_url), "ipc://%s/decoder.tap", stage_dir);
 	assert_int_equal(
 	    stage_rig_start(&g, decoder_bin, args, raw_url, dec_url), 0);
 	assert_int_equal(
@@ -173,8 +170,8 @@ test_drain(void **state)
 	size_t rlen;
 
 	(void)state;
-	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw2.ipc", dir);
-	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded2.ipc", dir);
+	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw2.ipc", stage_dir);
+	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded2.ipc", stage_dir);
 	assert_int_equal(
 	    stage_rig_start(&g, decoder_bin, args, raw_url, dec_url), 0);
 	body = du_slurp(CORPUS "/real/goapp-mutex.pb.gz", &blen);
@@ -266,8 +263,8 @@ stage_one(const char *file, size_t cap, struct reply *r)
 	size_t rlen;
 	int rv;
 
-	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", dir);
-	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", dir);
+	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", stage_dir);
+	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", stage_dir);
 	snprintf(capstr, sizeof(capstr), "%zu", cap);
 	assert_int_equal(
 	    stage_rig_start(&g, decoder_bin, args, raw_url, dec_url), 0);
@@ -330,20 +327,6 @@ test_memory_cap(void **state)
 	assert_non_null(strstr(r.reason, "out of memory"));
 }
 
-static int
-setup(void **state)
-{
-	(void)state;
-	return stage_run_dir(dir);
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	return stage_run_dir_remove(dir);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -354,7 +337,6 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_memory_cap),
 	};
 	(void)argc;
-	if (stage_decoder_bin(decoder_bin, sizeof(decoder_bin), argv[0]) != 0)
-		return 0;
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return stage_tests_run(tests, sizeof(tests) / sizeof(tests[0]),
+	    argv[0], "/tmp/profpipe-decode-test-XXXXXX");
 }

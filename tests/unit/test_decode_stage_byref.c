@@ -25,9 +25,6 @@
 
 #define WAIT_MS 30000 /* a guard against hanging, never a readiness wait */
 
-static char decoder_bin[512];
-static char dir[] = "/tmp/profpipe-byref-test-XXXXXX";
-
 static void
 rig_start(struct stage_rig *r)
 {
@@ -36,8 +33,8 @@ rig_start(struct stage_rig *r)
 	char *args[] = {decoder_bin, "--raw", raw_url, "--decoded", dec_url,
 	    "--ready-fd", "3", "-q", NULL};
 
-	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", dir);
-	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", dir);
+	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", stage_dir);
+	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", stage_dir);
 	assert_int_equal(
 	    stage_rig_start(r, decoder_bin, args, raw_url, dec_url), 0);
 }
@@ -242,20 +239,6 @@ test_raw_by_reference(void **state)
 	free(body);
 }
 
-static int
-setup(void **state)
-{
-	(void)state;
-	return stage_run_dir(dir);
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	return stage_run_dir_remove(dir);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -266,7 +249,6 @@ main(int argc, char **argv)
 	};
 
 	(void)argc;
-	if (stage_decoder_bin(decoder_bin, sizeof(decoder_bin), argv[0]) != 0)
-		return 0;
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return stage_tests_run(tests, sizeof(tests) / sizeof(tests[0]),
+	    argv[0], "/tmp/profpipe-byref-test-XXXXXX");
 }

@@ -35,10 +35,6 @@
 #define WAIT_MS 30000 /* a guard against hanging, never a readiness wait */
 #define RELEASE_MS 10000
 
-static char decoder_bin[512];
-static pid_t decoder_pid; /* killed by teardown if a check failed */
-static char dir[] = "/tmp/profpipe-keep-test-XXXXXX";
-
 /* Bytes the decoder's memfd fd[i] holds, summed over the n of them. */
 static size_t
 held(pid_t pid, const uint32_t *fd, int n)
@@ -49,7 +45,8 @@ held(pid_t pid, const uint32_t *fd, int n)
 	int i;
 
 	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "/proc/%d/fd/%u", (int)pid, fd[i]);
+		snprintf(
+		    path, sizeof(path), "/proc/%d/fd/%u", (int)pid, fd[i]);
 		assert_int_equal(stat(path, &sb), 0);
 		sum += (size_t)sb.st_blocks * 512;
 	}
@@ -78,8 +75,8 @@ test_keep_budget(void **state)
 	int i, st, ms;
 
 	(void)state;
-	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", dir);
-	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", dir);
+	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", stage_dir);
+	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", stage_dir);
 	assert_int_equal(
 	    stage_rig_start(&r, decoder_bin, args, raw_url, dec_url), 0);
 	decoder_pid = r.pid;
@@ -117,7 +114,8 @@ test_keep_budget(void **state)
 	/* All answered and replied to: the pages past the budget go back,
 	 * once each slot is done (just after its reply). */
 	for (i = 0; i < S; i++)
-		assert_int_equal(bus_reply(ac[i], ack, ack_pack(ack, NULL)), 0);
+		assert_int_equal(
+		    bus_reply(ac[i], ack, ack_pack(ack, NULL)), 0);
 	for (i = 0; i < S; i++) {
 		assert_int_equal(wait_reply(&rep[i], WAIT_MS), 0);
 		assert_int_equal(rep[i].status, 0);
@@ -145,24 +143,6 @@ test_keep_budget(void **state)
 	free(body);
 }
 
-static int
-setup(void **state)
-{
-	(void)state;
-	return stage_run_dir(dir);
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	if (decoder_pid > 0) {
-		kill(decoder_pid, SIGKILL);
-		waitpid(decoder_pid, NULL, 0);
-	}
-	return stage_run_dir_remove(dir);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -171,7 +151,6 @@ main(int argc, char **argv)
 	};
 
 	(void)argc;
-	if (stage_decoder_bin(decoder_bin, sizeof(decoder_bin), argv[0]) != 0)
-		return 0;
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return stage_tests_run(tests, sizeof(tests) / sizeof(tests[0]),
+	    argv[0], "/tmp/profpipe-keep-test-XXXXXX");
 }

@@ -43,10 +43,6 @@
 #define S DECODER_STAGE_SLOTS
 #define NPROF (S + 2)
 
-static char decoder_bin[512];
-static pid_t decoder_pid; /* killed by teardown if a check failed */
-static char dir[] = "/tmp/profpipe-overlap-test-XXXXXX";
-
 /* The aggregator's: what came, per profile p-N. */
 struct agg {
 	struct bus_sock *s;
@@ -186,8 +182,8 @@ test_overlap(void **state)
 	(void)state;
 	memset(&f, 0, sizeof(f));
 	memset(&g, 0, sizeof(g));
-	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", dir);
-	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", dir);
+	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", stage_dir);
+	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", stage_dir);
 	body = du_slurp(CORPUS "/real/goapp-heap.pb.gz", &f.blen);
 	assert_non_null(body);
 	f.body = body;
@@ -251,24 +247,6 @@ test_overlap(void **state)
 	free(body);
 }
 
-static int
-setup(void **state)
-{
-	(void)state;
-	return stage_run_dir(dir);
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	if (decoder_pid > 0) {
-		kill(decoder_pid, SIGKILL);
-		waitpid(decoder_pid, NULL, 0);
-	}
-	return stage_run_dir_remove(dir);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -276,7 +254,6 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_overlap),
 	};
 	(void)argc;
-	if (stage_decoder_bin(decoder_bin, sizeof(decoder_bin), argv[0]) != 0)
-		return 0;
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return stage_tests_run(tests, sizeof(tests) / sizeof(tests[0]),
+	    argv[0], "/tmp/profpipe-overlap-test-XXXXXX");
 }
