@@ -27,8 +27,8 @@
  * pipebench's mix; past 16M, the decode dwarfs that. The slots' memfds
  * together keep STAGE_KEEP_REF at most, what two slots kept when a stage
  * had two: with each of the 8 keeping up to 16M of its own, pipebench -n
- * 2 -a held 55-60M more (PSS of both decoders and the aggregator), for
- * 4-9% less decoder CPU per profile. */
+ * 2 -a held 59M more (PSS of both decoders and the aggregator), for
+ * 6-7% less decoder CPU per profile. */
 #define SLOT_KEEP ((size_t)256 * 1024)
 #define SLOT_KEEP_REF ((size_t)16 * 1024 * 1024)
 #define STAGE_KEEP_REF ((size_t)32 * 1024 * 1024)
