@@ -23,10 +23,13 @@
  * aggregator sends. The messages in flight, one request and one Decoded
  * per slot at most, come on top of the arena.
  *
- * Over ipc, a Decoded of BYREF_MIN bytes or more is packed once into the
- * slot's memfd and the aggregator is sent only a reference to it
- * (common/byref.h): the memfd keeps the pages of the largest Decoded the
- * slot has sent, instead of nng allocating a message for each. A raw
+ * Over ipc, a Decoded of BYREF_MIN bytes or more is packed once into a
+ * memfd and the aggregator is sent only a reference to it
+ * (common/byref.h): each slot holds one memfd, whose pages stay written
+ * from one profile to the next (up to a budget for them all), instead of
+ * nng allocating a message for each. A profile takes the idle memfd that
+ * best fits it, trading its slot's for it, so a large one lands where a
+ * large one was. A raw
  * profile may come the same way: the slot reads it in the fetcher's
  * memfd, which stays put until the slot answers.
  */

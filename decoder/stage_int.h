@@ -28,7 +28,10 @@
  * together keep STAGE_KEEP_REF at most, what two slots kept when a stage
  * had two: with each of the 8 keeping up to 16M of its own, pipebench -n
  * 2 -a held 59M more (PSS of both decoders and the aggregator), for
- * 6-7% less decoder CPU per profile. */
+ * 6-7% less decoder CPU per profile. Most of that CPU came back once a
+ * profile went to the idle memfd that fits it best rather than to its
+ * slot's own (stage_slot.c): under the same 32M, pipebench -n 2 -a then
+ * faulted in about 19 pages a profile, not 80-110. */
 #define SLOT_KEEP ((size_t)256 * 1024)
 #define SLOT_KEEP_REF ((size_t)16 * 1024 * 1024)
 #define STAGE_KEEP_REF ((size_t)32 * 1024 * 1024)

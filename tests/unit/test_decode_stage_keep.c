@@ -6,10 +6,14 @@
  * keeps its pages packs the next large profile without faulting them in
  * again (decoder/stage_int.h says what that costs).
  *
- * The test plays the fetcher and the aggregator (decode_stage_util.h),
- * holds the aggregator's answers until S large profiles are in flight,
- * then answers them all, and reads how many bytes the memfds the
- * references name still hold (st_blocks, through /proc/PID/fd).
+ * And a profile is packed into the idle memfd whose pages fit it best,
+ * whichever slot it came to: the small memfd for a small profile, the
+ * large one for a large profile, so neither grows.
+ *
+ * The tests play the fetcher and the aggregator (decode_stage_util.h),
+ * hold the aggregator's answers until the profiles they need are in
+ * flight, then answer them, and read how many bytes the memfds the
+ * references name hold (st_blocks, through /proc/PID/fd).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -52,76 +56,146 @@ held(pid_t pid, const uint32_t *fd, int n)
 	return sum;
 }
 
+/* The memfd a Decoded names by reference: which, and its bytes. */
+struct ref {
+	uint32_t fd;
+	uint64_t ino;
+	size_t len;
+};
+
+/* Send profile id (body) through fetcher context fc, and take its
+ * Decoded on aggregator context ac, unanswered: it must come by
+ * reference, from decoder pid. */
 static void
-test_keep_budget(void **state)
+send_profile(pid_t pid, struct bus_ctx *fc, struct bus_ctx *ac,
+    struct reply *rep, const char *id, const uint8_t *body, size_t blen,
+    struct ref *ref)
 {
+	Profpipe__Decoded *d;
+	const void *req;
+	uint8_t *msg;
+	size_t len;
+	size_t rlen;
+
+	msg = raw_profile(id, body, blen, &len);
+	memset(rep, 0, sizeof(*rep));
+	assert_int_equal(
+	    bus_call_async(fc, msg, len, WAIT_MS, on_reply, rep), 0);
+	free(msg);
+	assert_int_equal(bus_recv(ac, &req, &rlen, WAIT_MS), 0);
+	d = profpipe__decoded__unpack(NULL, rlen, req);
+	assert_non_null(d);
+	assert_non_null(d->by_ref);
+	assert_int_equal(d->by_ref->pid, (uint32_t)pid);
+	ref->fd = d->by_ref->fd;
+	ref->ino = d->by_ref->inode;
+	ref->len = d->by_ref->len;
+	profpipe__decoded__free_unpacked(d, NULL);
+}
+
+/* Answer the n profiles held on ac[], and wait for the decoder's
+ * replies to the fetcher. */
+static void
+answer_all(struct bus_ctx **ac, struct reply *rep, int n)
+{
+	uint8_t ack[ACK_MAX];
+	int i;
+
+	for (i = 0; i < n; i++)
+		assert_int_equal(
+		    bus_reply(ac[i], ack, ack_pack(ack, NULL)), 0);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(wait_reply(&rep[i], WAIT_MS), 0);
+		assert_int_equal(rep[i].status, 0);
+	}
+}
+
+/* The decoder between the test's two ends, with S contexts on each. */
+struct keep_rig {
 	char raw_url[256];
 	char dec_url[256];
-	char *args[] = {decoder_bin, "--raw", raw_url, "--decoded", dec_url,
-	    "--ready-fd", "3", "-q", NULL};
+	struct stage_rig r;
 	struct bus_ctx *fc[S];
 	struct bus_ctx *ac[S];
 	struct reply rep[S];
+};
+
+static void
+keep_start(struct keep_rig *k)
+{
+	char *args[] = {decoder_bin, "--raw", k->raw_url, "--decoded",
+	    k->dec_url, "--ready-fd", "3", "-q", NULL};
+	int i;
+
+	snprintf(
+	    k->raw_url, sizeof(k->raw_url), "ipc://%s/raw.ipc", stage_dir);
+	snprintf(
+	    k->dec_url, sizeof(k->dec_url), "ipc://%s/decoded.ipc", stage_dir);
+	assert_int_equal(
+	    stage_rig_start(&k->r, decoder_bin, args, k->raw_url, k->dec_url),
+	    0);
+	decoder_pid = k->r.pid;
+	for (i = 0; i < S; i++) {
+		assert_int_equal(bus_ctx_new(k->r.fetcher, &k->fc[i]), 0);
+		assert_int_equal(bus_ctx_new(k->r.aggregator, &k->ac[i]), 0);
+	}
+}
+
+static void
+keep_stop(struct keep_rig *k)
+{
+	int st;
+	int i;
+
+	assert_int_equal(kill(k->r.pid, SIGTERM), 0);
+	assert_int_equal(waitpid(k->r.pid, &st, 0), k->r.pid);
+	decoder_pid = 0;
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	for (i = 0; i < S; i++) {
+		bus_ctx_free(k->fc[i]);
+		bus_ctx_free(k->ac[i]);
+	}
+	stage_rig_close(&k->r);
+}
+
+static void
+test_keep_budget(void **state)
+{
+	struct keep_rig k;
+	struct ref ref;
 	uint32_t fd[S];
-	struct stage_rig r;
-	Profpipe__Decoded *d;
-	uint8_t ack[ACK_MAX];
 	uint8_t *body;
-	uint8_t *msg;
-	const void *req;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t blen, len, rlen, largest = 0, total = 0, now;
+	size_t blen, largest = 0, total = 0, now = 0;
 	char id[16];
-	int i, st, ms;
+	int i, ms;
 
 	(void)state;
-	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", stage_dir);
-	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", stage_dir);
-	assert_int_equal(
-	    stage_rig_start(&r, decoder_bin, args, raw_url, dec_url), 0);
-	decoder_pid = r.pid;
+	keep_start(&k);
 	body = du_slurp(CORPUS "/synth/heap-large.pb.gz", &blen);
 	assert_non_null(body);
 
 	/* S large profiles in flight, each by reference to its own memfd. */
 	for (i = 0; i < S; i++) {
 		snprintf(id, sizeof(id), "p-%d", i);
-		msg = raw_profile(id, body, blen, &len);
-		memset(&rep[i], 0, sizeof(rep[i]));
-		assert_int_equal(bus_ctx_new(r.fetcher, &fc[i]), 0);
-		assert_int_equal(bus_ctx_new(r.aggregator, &ac[i]), 0);
-		assert_int_equal(bus_call_async(fc[i], msg, len, WAIT_MS,
-		                     on_reply, &rep[i]),
-		    0);
-		free(msg);
-		assert_int_equal(bus_recv(ac[i], &req, &rlen, WAIT_MS), 0);
-		d = profpipe__decoded__unpack(NULL, rlen, req);
-		assert_non_null(d);
-		assert_non_null(d->by_ref);
-		assert_int_equal(d->by_ref->pid, (uint32_t)r.pid);
-		fd[i] = d->by_ref->fd;
-		if (d->by_ref->len > largest)
-			largest = d->by_ref->len;
-		total += d->by_ref->len;
-		profpipe__decoded__free_unpacked(d, NULL);
+		send_profile(k.r.pid, k.fc[i], k.ac[i], &k.rep[i], id, body,
+		    blen, &ref);
+		fd[i] = ref.fd;
+		if (ref.len > largest)
+			largest = ref.len;
+		total += ref.len;
 	}
 	/* What makes the budget bite: more than it in all, each slot's
 	 * under what one slot may keep. */
 	assert_true(total > STAGE_KEEP_REF + largest);
 	assert_true(largest < SLOT_KEEP_REF);
-	assert_true(held(r.pid, fd, S) >= total);
+	assert_true(held(k.r.pid, fd, S) >= total);
 
 	/* All answered and replied to: the pages past the budget go back,
 	 * once each slot is done (just after its reply). */
-	for (i = 0; i < S; i++)
-		assert_int_equal(
-		    bus_reply(ac[i], ack, ack_pack(ack, NULL)), 0);
-	for (i = 0; i < S; i++) {
-		assert_int_equal(wait_reply(&rep[i], WAIT_MS), 0);
-		assert_int_equal(rep[i].status, 0);
-	}
+	answer_all(k.ac, k.rep, S);
 	for (ms = 0; ms < RELEASE_MS; ms += 10) {
-		now = held(r.pid, fd, S);
+		now = held(k.r.pid, fd, S);
 		if (now <= STAGE_KEEP_REF + S * page)
 			break;
 		usleep(10 * 1000);
@@ -131,16 +205,59 @@ test_keep_budget(void **state)
 	assert_true(now <= STAGE_KEEP_REF + S * page);
 	assert_true(now >= largest);
 
-	assert_int_equal(kill(r.pid, SIGTERM), 0);
-	assert_int_equal(waitpid(r.pid, &st, 0), r.pid);
-	decoder_pid = 0;
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	for (i = 0; i < S; i++) {
-		bus_ctx_free(fc[i]);
-		bus_ctx_free(ac[i]);
-	}
-	stage_rig_close(&r);
+	keep_stop(&k);
 	free(body);
+}
+
+/* A small and a large profile in flight at once make two memfds, one of
+ * each size. Sent again, small first, each goes to the memfd of its own
+ * size, though the small one comes to a slot that holds none: so neither
+ * memfd grows, and no third one is made. */
+static void
+test_keep_fit(void **state)
+{
+	struct keep_rig k;
+	struct ref small1, big1, small2, big2;
+	uint32_t fd[2];
+	uint8_t *small, *big;
+	size_t slen, blen, before, after;
+
+	(void)state;
+	keep_start(&k);
+	small = du_slurp(CORPUS "/synth/mutex-large.pb.gz", &slen);
+	big = du_slurp(CORPUS "/synth/heap-large.pb.gz", &blen);
+	assert_non_null(small);
+	assert_non_null(big);
+
+	send_profile(
+	    k.r.pid, k.fc[0], k.ac[0], &k.rep[0], "s-1", small, slen, &small1);
+	send_profile(
+	    k.r.pid, k.fc[1], k.ac[1], &k.rep[1], "b-1", big, blen, &big1);
+	assert_true(small1.fd != big1.fd);
+	assert_true(small1.len * 4 < big1.len);
+	answer_all(k.ac, k.rep, 2);
+	fd[0] = small1.fd;
+	fd[1] = big1.fd;
+	before = held(k.r.pid, fd, 2);
+
+	send_profile(
+	    k.r.pid, k.fc[0], k.ac[0], &k.rep[0], "s-2", small, slen, &small2);
+	send_profile(
+	    k.r.pid, k.fc[1], k.ac[1], &k.rep[1], "b-2", big, blen, &big2);
+	after = held(k.r.pid, fd, 2);
+	print_message("small: fd %u then %u; large: fd %u then %u; the two "
+	              "hold %zu bytes, then %zu\n",
+	    small1.fd, small2.fd, big1.fd, big2.fd, before, after);
+	assert_int_equal(small2.fd, small1.fd);
+	assert_true(small2.ino == small1.ino);
+	assert_int_equal(big2.fd, big1.fd);
+	assert_true(big2.ino == big1.ino);
+	assert_true(after == before);
+	answer_all(k.ac, k.rep, 2);
+
+	keep_stop(&k);
+	free(small);
+	free(big);
 }
 
 int
@@ -148,6 +265,7 @@ main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_keep_budget),
+	    cmocka_unit_test(test_keep_fit),
 	};
 
 	(void)argc;
