@@ -229,32 +229,44 @@ out_close:
 }
 
 /* The mapping ref names: the one kept, or a new one in the slot of the
- * same sender's fd (it moved on from that memfd), of a sender that is
- * gone, or of the least recently used. NULL with err. */
+ * same sender's fd (it moved on from that memfd), else an empty one, else
+ * one of a sender that is gone, else the least recently used. Only the
+ * third asks the system anything, and only once the cache is full. NULL
+ * with err. */
 static struct byref_map *
 map_get(struct byref_in *in, const Profpipe__MemfdRef *ref, char *err,
     size_t errlen)
 {
 	struct byref_map *victim = NULL;
+	struct byref_map *empty = NULL;
 	struct byref_map *m;
 	size_t i;
 
 	for (i = 0; i < BYREF_CACHE; i++) {
 		m = &in->m[i];
-		if (m->base != NULL && m->pid == ref->pid &&
-		    m->fd_num == ref->fd && m->ino == ref->inode)
-			return m;
-	}
-	for (i = 0; i < BYREF_CACHE; i++) {
-		m = &in->m[i];
-		if (m->base == NULL ||
-		    (m->pid == ref->pid && m->fd_num == ref->fd) ||
-		    (kill((pid_t)m->pid, 0) != 0 && errno == ESRCH)) {
-			victim = m;
-			break;
+		if (m->base == NULL) {
+			if (empty == NULL)
+				empty = m;
+			continue;
 		}
-		if (victim == NULL || m->used < victim->used)
+		if (m->pid != ref->pid || m->fd_num != ref->fd)
+			continue;
+		if (m->ino == ref->inode)
+			return m;
+		victim = m;
+	}
+	if (victim == NULL)
+		victim = empty;
+	for (i = 0; i < BYREF_CACHE && victim == NULL; i++) {
+		m = &in->m[i];
+		if (kill((pid_t)m->pid, 0) != 0 && errno == ESRCH)
 			victim = m;
+	}
+	if (victim == NULL) {
+		victim = &in->m[0];
+		for (i = 1; i < BYREF_CACHE; i++)
+			if (in->m[i].used < victim->used)
+				victim = &in->m[i];
 	}
 	map_drop(victim);
 	if (map_open(victim, ref, err, errlen) < 0)

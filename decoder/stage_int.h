@@ -37,6 +37,11 @@
 #define STAGE_KEEP_REF ((size_t)32 * 1024 * 1024)
 #define SLOT_NAME_MAX 128 /* each of target, kind, profile_id, for logs */
 
+/* The aggregator keeps the memfds of 32 decoders mapped (a decoder per
+ * core). */
+_Static_assert(BYREF_CACHE >= 32 * DECODER_STAGE_SLOTS,
+    "the aggregator's mapping cache holds 32 decoders' memfds");
+
 enum slot_state {
 	SLOT_FREE,
 	SLOT_RECEIVING, /* bus_recv_async pending on upc */

@@ -4,7 +4,8 @@
  * anything that is not a reference is left alone; a reference to what is
  * not a sealed profpipe memfd of that inode, or past its end, is refused
  * with BYREF_REASON, and so is another user's memfd; the mappings kept stay
- * within BYREF_CACHE; a sender's released pages leave memory.
+ * within BYREF_CACHE, a sender that is gone dropped first; a sender's
+ * released pages leave memory.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -430,12 +431,13 @@ test_cache_bound(void **state)
 	char err[256];
 	int base;
 	int i;
+	int k;
 
 	(void)state;
 	for (i = 0; i < N; i++) {
 		assert_int_equal(
 		    byref_out_open(&o[i], CAP, err, sizeof(err)), 0);
-		memset(o[i].base, i + 1, 64);
+		memcpy(o[i].base, &i, sizeof(i)); /* each its own bytes */
 	}
 	base = open_fds();
 	in = byref_in_new();
@@ -444,7 +446,8 @@ test_cache_bound(void **state)
 		    resolve(in, msg, byref_out_message(&o[i % N], 64, msg),
 		        &buf, &len, err),
 		    1);
-		assert_int_equal(((const uint8_t *)buf)[63], i % N + 1);
+		memcpy(&k, buf, sizeof(k));
+		assert_int_equal(k, i % N);
 		assert_true(open_fds() <= base + BYREF_CACHE);
 	}
 	assert_int_equal(open_fds(), base + BYREF_CACHE);
@@ -452,6 +455,99 @@ test_cache_bound(void **state)
 	assert_int_equal(open_fds(), base);
 	for (i = 0; i < N; i++)
 		byref_out_close(&o[i]);
+}
+
+/* Whether inode ino is mapped in this process. */
+static int
+mapped(uint64_t ino)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	unsigned long long i;
+	int found = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%*s %*s %*s %*s %llu", &i) == 1 &&
+		    (uint64_t)i == ino)
+			found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
+/* A full cache makes room by dropping a sender that is gone before the
+ * least recently used mapping of one still there: a child's memfd, mapped
+ * last, is dropped once the child is gone, and this process's first,
+ * mapped first, stays. */
+static void
+test_cache_drops_gone_first(void **state)
+{
+	enum { N = BYREF_CACHE - 1 };
+	struct byref_out *o = calloc(N + 1, sizeof(*o));
+	struct byref_out co;
+	struct byref_in *in = byref_in_new();
+	uint8_t msg[BYREF_MSG_MAX];
+	const void *buf;
+	size_t len;
+	char err[256];
+	int tochild[2], toparent[2];
+	uint64_t got[2];
+	char c = 0;
+	pid_t child;
+	int i;
+
+	(void)state;
+	assert_non_null(o);
+	for (i = 0; i < N + 1; i++)
+		assert_int_equal(
+		    byref_out_open(&o[i], CAP, err, sizeof(err)), 0);
+	for (i = 0; i < N; i++)
+		assert_int_equal(
+		    resolve(in, msg, byref_out_message(&o[i], 64, msg), &buf,
+		        &len, err),
+		    1);
+	assert_int_equal(pipe(tochild), 0);
+	assert_int_equal(pipe(toparent), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		/* its memfd, named to the parent; held until told */
+		if (byref_out_open(&co, CAP, err, sizeof(err)) != 0)
+			_exit(1);
+		got[0] = (uint64_t)co.fd;
+		got[1] = co.ino;
+		if (write(toparent[1], got, sizeof(got)) != sizeof(got) ||
+		    read(tochild[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	assert_int_equal(read(toparent[0], got, sizeof(got)), sizeof(got));
+	assert_int_equal(
+	    resolve(in, msg,
+	        ref_msg(msg, (uint32_t)child, (int)got[0], got[1], 64), &buf,
+	        &len, err),
+	    1);
+	assert_int_equal(write(tochild[1], &c, 1), 1);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	assert_true(mapped(got[1]));
+	assert_true(mapped(o[0].ino));
+
+	/* The cache is full: one more. */
+	assert_int_equal(resolve(in, msg, byref_out_message(&o[N], 64, msg),
+	                     &buf, &len, err),
+	    1);
+	assert_false(mapped(got[1]));
+	assert_true(mapped(o[0].ino));
+
+	byref_in_free(in);
+	for (i = 0; i < N + 1; i++)
+		byref_out_close(&o[i]);
+	free(o);
+	close(tochild[0]);
+	close(tochild[1]);
+	close(toparent[0]);
+	close(toparent[1]);
 }
 
 int
@@ -466,6 +562,7 @@ main(void)
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_other_users_memfd),
 	    cmocka_unit_test(test_cache_bound),
+	    cmocka_unit_test(test_cache_drops_gone_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
