@@ -87,7 +87,7 @@ size_t byref_out_message(struct byref_out *o, size_t len, uint8_t *msg);
  * used dropped first. The aggregator maps every decoder's memfds, one per
  * slot: past the cache, each profile would be mapped and faulted in
  * again (6 decoders of 8 slots against 32 entries cost the aggregator
- * 5-9% more CPU a profile in pipebench). 256 holds 32 decoders' worth. */
+ * 5-10% more CPU a profile in pipebench). 256 holds 32 decoders' worth. */
 #define BYREF_CACHE 256
 struct byref_in;
 

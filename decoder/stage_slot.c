@@ -143,7 +143,7 @@ slot_fit_ref(struct stage *st, struct slot *s, size_t n)
 
 	for (i = 0; i < DECODER_STAGE_SLOTS; i++) {
 		o = &st->slots[i];
-		if (o != s && o->state != SLOT_WAITING && o->out.fd >= 0 &&
+		if (o != s && o->state != SLOT_WAITING &&
 		    slot_fits_better(&o->out, &best->out, n))
 			best = o;
 	}

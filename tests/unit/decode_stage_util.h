@@ -219,6 +219,37 @@ stage_group_teardown(void **state)
 	return stage_run_dir_remove(stage_dir);
 }
 
+/* The decoder with only its sockets' flags, between the test's two ends
+ * at raw.ipc and decoded.ipc in stage_dir; its pid noted for the group's
+ * teardown. */
+static inline void
+stage_rig_up(struct stage_rig *r)
+{
+	char raw_url[256];
+	char dec_url[256];
+	char *args[] = {decoder_bin, "--raw", raw_url, "--decoded", dec_url,
+	    "--ready-fd", "3", "-q", NULL};
+
+	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", stage_dir);
+	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", stage_dir);
+	assert_int_equal(
+	    stage_rig_start(r, decoder_bin, args, raw_url, dec_url), 0);
+	decoder_pid = r->pid;
+}
+
+/* SIGTERM to the rig's decoder, which must exit 0; the test's ends stay
+ * open (stage_rig_close). */
+static inline void
+stage_rig_stop(struct stage_rig *r)
+{
+	int st;
+
+	assert_int_equal(kill(r->pid, SIGTERM), 0);
+	assert_int_equal(waitpid(r->pid, &st, 0), r->pid);
+	decoder_pid = 0;
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 /* main's: the n tests of the test at argv0, in a scratch directory made
  * from the mkdtemp template tmpl; 0 without running them if no decoder
  * is built. */

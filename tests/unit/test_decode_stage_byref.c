@@ -25,31 +25,6 @@
 
 #define WAIT_MS 30000 /* a guard against hanging, never a readiness wait */
 
-static void
-rig_start(struct stage_rig *r)
-{
-	char raw_url[256];
-	char dec_url[256];
-	char *args[] = {decoder_bin, "--raw", raw_url, "--decoded", dec_url,
-	    "--ready-fd", "3", "-q", NULL};
-
-	snprintf(raw_url, sizeof(raw_url), "ipc://%s/raw.ipc", stage_dir);
-	snprintf(dec_url, sizeof(dec_url), "ipc://%s/decoded.ipc", stage_dir);
-	assert_int_equal(
-	    stage_rig_start(r, decoder_bin, args, raw_url, dec_url), 0);
-}
-
-static void
-rig_stop(struct stage_rig *r)
-{
-	int st;
-
-	assert_int_equal(kill(r->pid, SIGTERM), 0);
-	assert_int_equal(waitpid(r->pid, &st, 0), r->pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	stage_rig_close(r);
-}
-
 /* Send the file as profile id; the Decoded's message as it arrives. */
 static void
 offer(struct stage_rig *r, struct reply *rep, const char *file, const char *id,
@@ -109,7 +84,7 @@ test_by_reference(void **state)
 
 	(void)state;
 	assert_non_null(in);
-	rig_start(&r);
+	stage_rig_up(&r);
 
 	/* Large: a reference, to a Decoded of that profile. */
 	offer(&r, &rep, CORPUS "/synth/heap-large.pb.gz", "p-1", &req, &rlen);
@@ -141,7 +116,8 @@ test_by_reference(void **state)
 	assert_decoded(req, rlen, "p-2");
 	answer(&r, &rep, NULL);
 	assert_int_equal(rep.status, 0);
-	rig_stop(&r);
+	stage_rig_stop(&r);
+	stage_rig_close(&r);
 	free(by_ref);
 	byref_in_free(in);
 }
@@ -160,7 +136,7 @@ test_small_inline(void **state)
 	char err[256];
 
 	(void)state;
-	rig_start(&r);
+	stage_rig_up(&r);
 	offer(&r, &rep, CORPUS "/real/goapp-heap.pb.gz", "p-3", &req, &rlen);
 	assert_true(rlen > BYREF_MSG_MAX && rlen < BYREF_MIN);
 	buf = req;
@@ -170,7 +146,8 @@ test_small_inline(void **state)
 	    0);
 	answer(&r, &rep, NULL);
 	assert_int_equal(rep.status, 0);
-	rig_stop(&r);
+	stage_rig_stop(&r);
+	stage_rig_close(&r);
 	byref_in_free(in);
 }
 
@@ -197,7 +174,7 @@ test_raw_by_reference(void **state)
 
 	(void)state;
 	assert_non_null(in);
-	rig_start(&r);
+	stage_rig_up(&r);
 	assert_int_equal(byref_out_open(&out, 16 << 20, err, sizeof(err)), 0);
 	body = du_slurp(CORPUS "/real/biggo-cpu-30s.pb.gz", &blen);
 	assert_non_null(body);
@@ -232,7 +209,8 @@ test_raw_by_reference(void **state)
 	assert_int_equal(rep.status, 1);
 	assert_memory_equal(rep.reason, BYREF_REASON, strlen(BYREF_REASON));
 	assert_int_equal(bus_recv(r.ac, &req, &rlen, 300), BUS_ETIMEDOUT);
-	rig_stop(&r);
+	stage_rig_stop(&r);
+	stage_rig_close(&r);
 	byref_out_close(&out);
 	byref_in_free(in);
 	free(msg);

@@ -112,8 +112,6 @@ answer_all(struct bus_ctx **ac, struct reply *rep, int n)
 
 /* The decoder between the test's two ends, with S contexts on each. */
 struct keep_rig {
-	char raw_url[256];
-	char dec_url[256];
 	struct stage_rig r;
 	struct bus_ctx *fc[S];
 	struct bus_ctx *ac[S];
@@ -123,18 +121,9 @@ struct keep_rig {
 static void
 keep_start(struct keep_rig *k)
 {
-	char *args[] = {decoder_bin, "--raw", k->raw_url, "--decoded",
-	    k->dec_url, "--ready-fd", "3", "-q", NULL};
 	int i;
 
-	snprintf(
-	    k->raw_url, sizeof(k->raw_url), "ipc://%s/raw.ipc", stage_dir);
-	snprintf(
-	    k->dec_url, sizeof(k->dec_url), "ipc://%s/decoded.ipc", stage_dir);
-	assert_int_equal(
-	    stage_rig_start(&k->r, decoder_bin, args, k->raw_url, k->dec_url),
-	    0);
-	decoder_pid = k->r.pid;
+	stage_rig_up(&k->r);
 	for (i = 0; i < S; i++) {
 		assert_int_equal(bus_ctx_new(k->r.fetcher, &k->fc[i]), 0);
 		assert_int_equal(bus_ctx_new(k->r.aggregator, &k->ac[i]), 0);
@@ -144,13 +133,9 @@ keep_start(struct keep_rig *k)
 static void
 keep_stop(struct keep_rig *k)
 {
-	int st;
 	int i;
 
-	assert_int_equal(kill(k->r.pid, SIGTERM), 0);
-	assert_int_equal(waitpid(k->r.pid, &st, 0), k->r.pid);
-	decoder_pid = 0;
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	stage_rig_stop(&k->r);
 	for (i = 0; i < S; i++) {
 		bus_ctx_free(k->fc[i]);
 		bus_ctx_free(k->ac[i]);
