@@ -83,8 +83,9 @@ rd_str(struct rd *rd, const uint8_t *at, int64_t v, uint32_t *out,
 	return 0;
 }
 
-/* A ValueType message (sample_type, period_type): merged into *type and
- * *unit as protobuf merges a repeated occurrence. */
+/* A ValueType message (sample_type, period_type) into *type and *unit,
+ * which the caller zeroes first: a field left out is 0. A field given
+ * twice keeps the last, as protobuf reads scalars. */
 int
 rd_value_type(
     struct rd *rd, const uint8_t *p, size_t n, int64_t *type, int64_t *unit)

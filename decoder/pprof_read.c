@@ -280,6 +280,11 @@ rd_top(struct rd *rd, const uint8_t *buf, size_t len, int fill)
 		case F_PERIOD_TYPE:
 			WANT(rd, f, PB_LEN);
 			if (!fill) {
+				/* A second period_type replaces the first
+				 * whole, as in Go's parser (a new ValueType
+				 * each time) and protobuf-c: no merging. */
+				rd->pt_type = 0;
+				rd->pt_unit = 0;
 				rv = rd_value_type(
 				    rd, f.d, f.n, &rd->pt_type, &rd->pt_unit);
 				if (rv != 0)

@@ -106,12 +106,63 @@ test_prefixes(void **state)
 	free(body);
 }
 
+/* A second period_type replaces the first whole, as Go's parser (a new
+ * ValueType each time) and protobuf-c both read it: fields it leaves out
+ * are 0, not the first one's. Found by fuzz_pprof_diff: the reader kept
+ * the first's type and unit under an empty second. */
+static void
+test_period_type_twice(void **state)
+{
+	/* string table "", "a", "b", "c"; period_type {type 1, unit 2},
+	 * then a second one */
+	static const uint8_t strs[] = {
+	    0x32, 0, 0x32, 1, 'a', 0x32, 1, 'b', 0x32, 1, 'c'};
+	static const uint8_t first[] = {0x5a, 4, 0x08, 1, 0x10, 2};
+	static const struct {
+		uint8_t second[4];
+		size_t n;
+		uint32_t type; /* string indices: 3 is "c" */
+		uint32_t unit;
+	} cases[] = {
+	    {{0x5a, 2, 0x08, 3}, 4, 3, 0}, /* type only */
+	    {{0x5a, 2, 0x10, 3}, 4, 0, 3}, /* unit only */
+	    {{0x5a, 0}, 2, 0, 0},          /* empty */
+	};
+	struct decode_limits lim;
+	struct pprof_profile r;
+	struct arena *a = arena_new(0);
+	uint8_t buf[64];
+	size_t n;
+	size_t i;
+	char err[256];
+
+	(void)state;
+	decode_limits_default(&lim);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = 0;
+		memcpy(buf + n, first, sizeof(first));
+		n += sizeof(first);
+		memcpy(buf + n, cases[i].second, cases[i].n);
+		n += cases[i].n;
+		memcpy(buf + n, strs, sizeof(strs));
+		n += sizeof(strs);
+		assert_int_equal(both(buf, n, "period_type twice"), 0);
+		assert_int_equal(
+		    pprof_read(buf, n, &lim, a, &r, err, sizeof(err)), 0);
+		assert_int_equal(r.period_type.type, cases[i].type);
+		assert_int_equal(r.period_type.unit, cases[i].unit);
+		arena_reset(a);
+	}
+	arena_free(a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_corpus),
 	    cmocka_unit_test(test_prefixes),
+	    cmocka_unit_test(test_period_type_twice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
