@@ -33,10 +33,12 @@ struct pb_field {
 	const uint8_t *at;
 };
 
+/* The field number pb_next gives a field numbered 0 or past 2^29 - 1. */
+#define PB_NUM_NONE UINT32_MAX
+
 /* Why pb_next failed. */
 enum pb_fail {
 	PB_FAIL_VARINT = 1, /* truncated, or longer than 10 bytes */
-	PB_FAIL_FIELD0,     /* field number 0 */
 	PB_FAIL_WIRETYPE,   /* groups (3, 4) or the undefined 6, 7 */
 	PB_FAIL_LENGTH,     /* a length or fixed value past the end */
 };
@@ -213,8 +215,11 @@ pb_next(const uint8_t **pp, const uint8_t *end, struct pb_field *f)
 	}
 	f->num = (uint32_t)(tag >> 3);
 	f->wt = (uint32_t)(tag & 7);
+	/* 0, or past protobuf's 2^29 - 1: numbers no message uses. Go's
+	 * pprof parser skips such a field as unknown; so do the callers,
+	 * given a number past all of theirs. */
 	if (f->num == 0 || tag >> 32 != 0)
-		return PB_FAIL_FIELD0;
+		f->num = PB_NUM_NONE;
 	switch (f->wt) {
 	case PB_VARINT:
 		p = pb_varint(p, end, &f->u);

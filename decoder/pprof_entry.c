@@ -49,8 +49,6 @@ rd_wire(struct rd *rd, const struct pb_field *f, int why)
 		return rd_fail(rd, f->at,
 		    "bad varint (truncated, or over "
 		    "10 bytes)");
-	case PB_FAIL_FIELD0:
-		return rd_fail(rd, f->at, "invalid field number");
 	case PB_FAIL_WIRETYPE:
 		return rd_fail(rd, f->at, "field %u: unsupported wire type %u",
 		    f->num, f->wt);

@@ -294,6 +294,12 @@ test_unpacked_and_unknown(void **state)
 	m += du_varint(msg + m, (uint64_t)-3); /* value -3, unpacked */
 	m += du_tag(msg + m, 1, 0);
 	m += du_varint(msg + m, 7);
+	/* Field numbers no message uses, 0 and one past protobuf's
+	 * 2^29 - 1: Go's parser skips them as unknown, and so must this. */
+	m += du_tag(msg + m, 0, 0);
+	m += du_varint(msg + m, 5);
+	m += du_tag(msg + m, 1U << 30, 2);
+	m += du_varint(msg + m, 0);
 	PUT_MSG(2);
 	m = 0;
 	m += du_tag(msg + m, 1, 0);
@@ -316,6 +322,9 @@ test_unpacked_and_unknown(void **state)
 	m += du_tag(msg + m, 4, 0);
 	m += du_varint(msg + m, 4);
 	PUT_MSG(5);
+	n += du_tag(buf + n, 0, 2); /* field 0, length-delimited */
+	n += du_varint(buf + n, 1);
+	buf[n++] = 0x08;
 	n += du_tag(buf + n, 99, 0); /* unknown varint at the top */
 	n += du_varint(buf + n, 1ULL << 60);
 	n += du_tag(buf + n, 1000, 2); /* unknown length-delimited */
