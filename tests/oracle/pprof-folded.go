@@ -5,6 +5,8 @@
 //
 //	pprof-folded FILE SAMPLE_TYPE   folded stacks, one value column
 //	pprof-folded -types FILE        the profile's sample type names
+//	pprof-folded -period FILE       its period type and unit, and period,
+//	                                one per line
 //
 // Folded: "root;...;leaf VALUE" per line, frames named by function name
 // with inlined frames expanded (a Location's lines are leaf first), a
@@ -58,8 +60,16 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) == 3 && os.Args[1] == "-period" {
+		p := parse(os.Args[2])
+		if p.PeriodType == nil {
+			p.PeriodType = &profile.ValueType{}
+		}
+		fmt.Printf("%s\n%s\n%d\n", p.PeriodType.Type, p.PeriodType.Unit, p.Period)
+		return
+	}
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: pprof-folded FILE SAMPLE_TYPE | -types FILE")
+		fmt.Fprintln(os.Stderr, "usage: pprof-folded FILE SAMPLE_TYPE | -types FILE | -period FILE")
 		os.Exit(100)
 	}
 	p := parse(os.Args[1])

@@ -1,0 +1,194 @@
+"""The decoder against Go's own parser (tests/oracle/pprof-folded.go, built
+on github.com/google/pprof/profile): the same folded stacks on every
+corpus profile, and the same verdict on damaged ones.
+
+The damaged profiles are made here, the same ones every run: real profiles
+cut short, with bytes changed, and with fields Go's parser reads in its own
+way (a second period_type, field numbers no message uses). Go is the
+reference for what is valid: where it accepts a profile the decoder must
+too, and print the same stacks; where it refuses one, so must the decoder.
+Two differences are by design, and only they are let through:
+
+- a profile without sample types is refused ("no sample types"): it has
+  no value to aggregate. Go accepts one as long as it has no samples.
+- the pipeline's strings are C strings, so a name with a NUL byte in it is
+  cut there; Go keeps the rest. Profiles whose string table has a NUL are
+  checked for the verdict only.
+"""
+
+import gzip
+import json
+import os
+import random
+import re
+import subprocess
+import tempfile
+import unittest
+
+from harness import BIN, BUILD, CORPUS, ROOT
+
+ORACLE = os.path.join(BUILD, "pprof-folded")
+DECODER = os.path.join(BIN, "profpipe-decoder")
+
+# Small real profiles of every kind Go writes.
+SOURCES = ["goapp-allocs", "goapp-block", "goapp-cpu", "goapp-goroutine",
+           "goapp-heap", "goapp-mutex_delta", "goapp-threadcreate",
+           "biggo-goroutine"]
+FLIPS = 120  # byte changes per source profile
+CUTS = 40    # truncations per source profile
+
+
+def varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append(v & 0x7F | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def top_strings(buf):
+    """The top-level string table entries, or None if the top level does
+    not read as protobuf (then the verdicts alone are compared)."""
+    out, i = [], 0
+    try:
+        while i < len(buf):
+            tag, i = read_varint(buf, i)
+            wt = tag & 7
+            if wt == 0:
+                _, i = read_varint(buf, i)
+            elif wt == 1:
+                i += 8
+            elif wt == 5:
+                i += 4
+            elif wt == 2:
+                n, i = read_varint(buf, i)
+                if tag >> 3 == 6:
+                    out.append(buf[i:i + n])
+                i += n
+            else:
+                return None
+        return out if i == len(buf) else None
+    except IndexError:
+        return None
+
+
+def read_varint(buf, i):
+    v, s = 0, 0
+    while True:
+        b = buf[i]
+        i += 1
+        v |= (b & 0x7F) << s
+        s += 7
+        if b < 0x80:
+            return v, i
+
+
+def damaged():
+    """(name, bytes) of every damaged profile, the same each run."""
+    out = []
+    for src in SOURCES:
+        with open(os.path.join(CORPUS, "real", src + ".pb.gz"), "rb") as f:
+            raw = gzip.decompress(f.read())
+        rng = random.Random(src)
+        for k in range(CUTS):
+            n = rng.randrange(1, len(raw))
+            out.append(("%s-cut%d" % (src, n), raw[:n]))
+        for k in range(FLIPS):
+            b = bytearray(raw)
+            pos = rng.randrange(len(b))
+            b[pos] = rng.randrange(256)
+            out.append(("%s-flip%d-%d" % (src, pos, b[pos]), bytes(b)))
+        # Fields Go's parser reads in its own way, at the top level
+        # (where any field may go): a second, empty period_type replaces
+        # the first; fields numbered 0 and 2^30 are unknown, skipped.
+        out.append((src + "-period-type-again", raw + b"\x5a\x00"))
+        out.append((src + "-field0", b"\x00\x07" + raw))
+        out.append((src + "-field2^30",
+                    varint((1 << 30) << 3 | 2) + b"\x01x" + raw))
+    return out
+
+
+def run(args):
+    return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+class OracleTest(unittest.TestCase):
+    def test_corpus(self):
+        """Every profile EXPECTED.tsv lists: the decoder's folded stacks
+        are Go's, for every sample type."""
+        with open(os.path.join(CORPUS, "EXPECTED.tsv")) as f:
+            names = [l.split("\t")[0] for l in f.read().splitlines()[1:] if l]
+        present = [n for n in names
+                   if any(os.path.exists(os.path.join(CORPUS, d, n))
+                          for d in ("real", "synth"))]
+        r = run([os.path.join(ROOT, "tests", "oracle", "compare-folded"),
+                 DECODER, ORACLE])
+        out = r.stdout.decode()
+        self.assertEqual(r.returncode, 0, out)
+        m = re.search(r"^oracle: (\d+) agree, (\d+) differ$", out, re.M)
+        self.assertIsNotNone(m, out)
+        self.assertEqual((int(m.group(1)), int(m.group(2))), (len(present), 0))
+
+    def test_damaged(self):
+        """Damaged profiles: Go's verdict, and where both accept, Go's
+        period type and period, and its stacks for every sample type with
+        a plain, unique name."""
+        counts = {"both refuse": 0, "both accept": 0, "periods compared": 0,
+                  "stacks compared": 0,
+                  "no sample types": 0, "NUL in a string": 0}
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, data in damaged():
+                path = os.path.join(tmp, name + ".pb")
+                with open(path, "wb") as f:
+                    f.write(data)
+                go = run([ORACLE, "-types", path])
+                ours = run([DECODER, "--format", "folded", path])
+                why = "%s: Go %s, decoder %s" % (
+                    name, go.stderr.decode(errors="replace").strip() or "accepts",
+                    ours.stderr.decode(errors="replace").strip() or "accepts")
+                self.assertIn(go.returncode, (0, 1), why)
+                self.assertIn(ours.returncode, (0, 1), why)
+                if go.returncode == 1:
+                    self.assertEqual(ours.returncode, 1, why)
+                    counts["both refuse"] += 1
+                    continue
+                if ours.returncode == 1 and go.stdout == b"":
+                    self.assertTrue(ours.stderr.rstrip().endswith(b": no sample types"), why)
+                    counts["no sample types"] += 1
+                    continue
+                self.assertEqual(ours.returncode, 0, why)
+                counts["both accept"] += 1
+                strings = top_strings(data)
+                if strings is None or any(b"\0" in s for s in strings):
+                    counts["NUL in a string"] += strings is not None
+                    continue
+                want = run([ORACLE, "-period", path]).stdout.split(b"\n")[:-1]
+                if all(re.fullmatch(rb"[\x20-\x7e]*", w) for w in want):
+                    got = json.loads(run([DECODER, "--format", "json", path]).stdout)
+                    self.assertEqual(
+                        [got["period_type"]["type"], got["period_type"]["unit"],
+                         str(got["period"])],
+                        [w.decode() for w in want], name + ": period")
+                    counts["periods compared"] += 1
+                types = go.stdout.split(b"\n")[:-1]
+                for t in types:
+                    if types.count(t) != 1 or not re.fullmatch(rb"[\x21-\x7e]+", t):
+                        continue
+                    want = run([ORACLE, path, t])
+                    got = run([DECODER, "--format", "folded", "--sample-type", t, path])
+                    self.assertEqual((want.returncode, got.returncode), (0, 0), why)
+                    self.assertEqual(sorted(got.stdout.splitlines()),
+                                     sorted(want.stdout.splitlines()),
+                                     "%s, sample type %s" % (name, t.decode()))
+                    counts["stacks compared"] += 1
+        print("\n    damaged profiles: %s" % ", ".join(
+            "%s %d" % kv for kv in counts.items()))
+        # The damage must leave both kinds of verdict to compare.
+        self.assertGreater(counts["both refuse"], 50)
+        self.assertGreater(counts["stacks compared"], 50)
+        self.assertGreater(counts["periods compared"], 50)
+
+
+if __name__ == "__main__":
+    unittest.main()
