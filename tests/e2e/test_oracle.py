@@ -7,9 +7,10 @@ cut short, with bytes changed, and with fields Go's parser reads in its own
 way (a second period_type, field numbers no message uses). Go is the
 reference for what is valid: where it accepts a profile the decoder must
 too, and print the same stacks; where it refuses one, so must the decoder.
-Two differences are by design, and only they are let through (a third,
-the legacy text formats Go also reads, does not arise from damaging a
-binary profile; see the README):
+Two differences are by design, and only they are let through (the
+README lists the others, which do not arise from damaging an
+uncompressed profile: the legacy text formats, zstd, zero padding after
+gzip):
 
 - a profile without sample types is refused ("no sample types"): it has
   no value to aggregate. Go accepts one as long as it has no samples.
