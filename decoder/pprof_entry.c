@@ -82,8 +82,9 @@ rd_str(struct rd *rd, const uint8_t *at, int64_t v, uint32_t *out,
 }
 
 /* A ValueType message (sample_type, period_type) into *type and *unit,
- * which the caller zeroes first: a field left out is 0. A field given
- * twice keeps the last, as protobuf reads scalars. */
+ * whole: a field left out is 0, so that a second period_type replaces the
+ * first, as in Go's parser (a new ValueType each time) and protobuf-c. A
+ * field given twice keeps the last, as protobuf reads scalars. */
 int
 rd_value_type(
     struct rd *rd, const uint8_t *p, size_t n, int64_t *type, int64_t *unit)
@@ -92,6 +93,8 @@ rd_value_type(
 	struct pb_field f;
 	int rv;
 
+	*type = 0;
+	*unit = 0;
 	while (p < end) {
 		rv = pb_next(&p, end, &f);
 		if (rv != 0)

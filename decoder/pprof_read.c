@@ -280,11 +280,6 @@ rd_top(struct rd *rd, const uint8_t *buf, size_t len, int fill)
 		case F_PERIOD_TYPE:
 			WANT(rd, f, PB_LEN);
 			if (!fill) {
-				/* A second period_type replaces the first
-				 * whole, as in Go's parser (a new ValueType
-				 * each time) and protobuf-c: no merging. */
-				rd->pt_type = 0;
-				rd->pt_unit = 0;
 				rv = rd_value_type(
 				    rd, f.d, f.n, &rd->pt_type, &rd->pt_unit);
 				if (rv != 0)
@@ -462,8 +457,6 @@ rd_tables(struct rd *rd)
 	for (i = 0; i < pr->n_sample_types; i++) {
 		m = &rd->msgs[F_SAMPLE_TYPE][i];
 		rd->index = i;
-		type = 0;
-		unit = 0;
 		rv = rd_value_type(rd, m->p, m->n, &type, &unit);
 		if (rv != 0)
 			return rv;

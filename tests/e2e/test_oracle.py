@@ -94,10 +94,10 @@ def damaged():
         with open(os.path.join(CORPUS, "real", src + ".pb.gz"), "rb") as f:
             raw = gzip.decompress(f.read())
         rng = random.Random(src)
-        for k in range(CUTS):
+        for _ in range(CUTS):
             n = rng.randrange(1, len(raw))
             out.append(("%s-cut%d" % (src, n), raw[:n]))
-        for k in range(FLIPS):
+        for _ in range(FLIPS):
             b = bytearray(raw)
             pos = rng.randrange(len(b))
             b[pos] = rng.randrange(256)
