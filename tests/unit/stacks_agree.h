@@ -168,11 +168,12 @@ reference(const struct pprof_profile *pr, struct rows *rs)
 				    (long long)l->lines[m].line);
 			}
 		}
+		/* As Go keeps them: a str, and then no num or unit. */
 		for (j = 0; j < smp->n_labels; j++) {
 			k[j] = smp->labels[j].key;
 			s[j] = smp->labels[j].str;
-			num[j] = smp->labels[j].num;
-			u[j] = smp->labels[j].unit;
+			num[j] = s[j] != 0 ? 0 : smp->labels[j].num;
+			u[j] = s[j] != 0 ? 0 : smp->labels[j].unit;
 		}
 		labels_key(&key, str, smp->n_labels, k, s, num, u);
 		rows_add(rs, &key, pr->values + i * pr->n_sample_types);

@@ -111,6 +111,42 @@ test_built_careful_paths(void **state)
 	free(buf);
 }
 
+/* Go keeps a label's str and drops its num and unit then, so samples
+ * whose labels differ only there are one stack: agree() checks that the
+ * decoder collapses them (one key, one stack). */
+static void
+test_built_str_wins(void **state)
+{
+	static const uint64_t fid = 11;
+	static const int64_t line = 3;
+	static const uint64_t loc = 1;
+	struct du_prof d;
+	Perftools__Profiles__Sample *s;
+	int64_t kk;
+	int64_t kv;
+	int64_t ku;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	du_init(&d);
+	du_func(&d, 11, "a", "a.go");
+	du_loc(&d, 1, 1, &fid, &line);
+	kk = du_str(&d, "k");
+	kv = du_str(&d, "v");
+	ku = du_str(&d, "u");
+	du_label(&d, du_sample(&d, 1, &loc, 1, 2), kk, kv, 7);
+	du_label(&d, du_sample(&d, 1, &loc, 3, 4), kk, kv, 8);
+	du_label(&d, du_sample(&d, 1, &loc, 5, 6), kk, kv, 0);
+	s = du_sample(&d, 1, &loc, 7, 8);
+	du_label(&d, s, kk, kv, 9);
+	s->label[0]->num_unit = ku;
+	buf = du_pack(&d, &len);
+	assert_non_null(buf);
+	agree(buf, len, "built, str with num or unit");
+	free(buf);
+}
+
 /* Dense ids, a location of 6, 9 or 13 lines among one-line ones (the
  * fast loop copies frames 4 at a time: one, two and three more copies),
  * stacks whose lengths step over the 8-byte loads' edges. */
@@ -340,6 +376,7 @@ main(void)
 	    cmocka_unit_test(test_corpus_real),
 	    cmocka_unit_test(test_corpus_synth),
 	    cmocka_unit_test(test_built_careful_paths),
+	    cmocka_unit_test(test_built_str_wins),
 	    cmocka_unit_test(test_built_fast_path_edges),
 	    cmocka_unit_test(test_built_layouts),
 	    cmocka_unit_test(test_built_memo),
