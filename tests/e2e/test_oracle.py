@@ -1,6 +1,7 @@
 """The decoder against Go's own parser (tests/oracle/pprof-folded.go, built
-on github.com/google/pprof/profile): the same folded stacks on every
-corpus profile, and the same verdict on damaged ones.
+on github.com/google/pprof/profile): the same folded stacks and the same
+`--format json` on every corpus profile, on profiles whose labels take
+each of Go's rules, and the same verdict on damaged ones.
 
 The damaged profiles are made here, the same ones every run: real profiles
 cut short, with bytes changed, and with fields Go's parser reads in its own
@@ -116,7 +117,158 @@ def run(args):
     return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+def label_key(label):
+    return json.dumps(label, sort_keys=True)
+
+
+def json_view(doc):
+    """A `--format json` document, or the oracle's -json one, as what
+    both must agree on: the header, and the values summed by (frames,
+    labels). The decoder collapses samples with the same frames and label
+    set, and sorts a set's labels; Go keeps every sample, and its labels
+    in maps, which the oracle prints sorted by their JSON text. So both
+    sides are grouped here by the frames (name, file, line) and the
+    labels' JSON texts, sorted, and summed. Where Go names no default
+    sample type, or one the profile does not have, the decoder prints the
+    last one, as Go's pprof tool takes it."""
+    types = [t["type"] for t in doc["sample_types"]]
+    dflt = doc["default_sample_type"]
+    if dflt not in types and types:
+        dflt = types[-1]
+    stacks = {}
+    for st in doc["stacks"]:
+        key = (tuple((f["name"], f["file"], f["line"]) for f in st["frames"]),
+               tuple(sorted(label_key(l) for l in st["labels"])))
+        have = stacks.get(key)
+        stacks[key] = (list(st["values"]) if have is None
+                       else [a + b for a, b in zip(have, st["values"])])
+    return {"sample_types": doc["sample_types"], "default_sample_type": dflt,
+            "period_type": doc["period_type"], "period": doc["period"],
+            "duration_ns": doc["duration_ns"], "time_ns": doc["time_ns"],
+            "stacks": stacks}
+
+
+def json_views(path):
+    """(Go's view, the decoder's view, the decoder's count of stacks) of
+    the profile at path."""
+    go = run([ORACLE, "-json", path])
+    ours = run([DECODER, "--format", "json", path])
+    if go.returncode != 0 or ours.returncode != 0:
+        raise AssertionError("%s: oracle %d (%s), decoder %d (%s)" % (
+            path, go.returncode, go.stderr.decode(errors="replace").strip(),
+            ours.returncode, ours.stderr.decode(errors="replace").strip()))
+    doc = json.loads(ours.stdout)
+    return json_view(json.loads(go.stdout)), json_view(doc), len(doc["stacks"])
+
+
+def pb_varint(v):
+    return varint(v & (1 << 64) - 1)
+
+
+def pb_len(num, payload):
+    return pb_varint(num << 3 | 2) + pb_varint(len(payload)) + payload
+
+
+def pb_int(num, v):
+    return pb_varint(num << 3) + pb_varint(v)
+
+
+LABEL_STRINGS = ["", "samples", "count", "main.f", "k", "v", "u", "main.g",
+                 "main.go"]
+
+
+def label_profile(samples):
+    """An uncompressed profile of one sample type and one frame whose
+    samples carry the given labels: each sample a list of labels, each
+    label a list of (field, value), fields numbered as profile.proto's
+    Label (1 key, 2 str, 3 num, 4 num_unit), string values as
+    LABEL_STRINGS indices."""
+    out = pb_len(1, pb_int(1, 1) + pb_int(2, 2))
+    for i, labels in enumerate(samples):
+        body = pb_len(1, pb_varint(1)) + pb_len(2, pb_varint(i + 1))
+        for label in labels:
+            body += pb_len(3, b"".join(pb_int(f, v) for f, v in label))
+        out += pb_len(2, body)
+    out += pb_len(4, pb_int(1, 1) + pb_len(4, pb_int(1, 1) + pb_int(2, 7)))
+    out += pb_len(5, pb_int(1, 1) + pb_int(2, 3) + pb_int(4, 8))
+    for st in LABEL_STRINGS:
+        out += pb_len(6, st.encode())
+    return out
+
+
+# Go's rules for a sample's labels (profile/encode.go's postDecode), one
+# profile each; k=4, v=5, u=6 in LABEL_STRINGS.
+LABEL_CASES = {
+    "key only: dropped": [[[(1, 4)]], []],
+    "str and num: the str": [[[(1, 4), (2, 5), (3, 7)]]],
+    "str and unit: the str": [[[(1, 4), (2, 5), (4, 6)]]],
+    "str with other nums and units: one stack": [
+        [[(1, 4), (2, 5), (3, 7)]], [[(1, 4), (2, 5), (3, 8)]],
+        [[(1, 4), (2, 5), (4, 6)]], [[(1, 4), (2, 5)]]],
+    "num 0 with a unit: kept": [[[(1, 4), (3, 0), (4, 6)]]],
+    "negative num": [[[(1, 4), (3, -7)]]],
+    "one key, a unit on the first num only": [[[(1, 4), (3, 1), (4, 6)], [(1, 4), (3, 2)]]],
+    "one key, a unit on the second num only": [[[(1, 4), (3, 1)], [(1, 4), (3, 2), (4, 6)]]],
+    "the same label twice": [[[(1, 4), (2, 5)], [(1, 4), (2, 5)]]],
+    "no key": [[[(2, 5)]], [[(3, 5)]]],
+    "str set, then set to 0 again": [[[(1, 4), (2, 5), (2, 0)]]],
+    "str 0, then set": [[[(1, 4), (2, 0), (2, 5)]]],
+    "label order differs, same set": [[[(1, 4), (2, 5)], [(1, 6), (3, 3)]],
+                                       [[(1, 6), (3, 3)], [(1, 4), (2, 5)]]],
+}
+
+
 class OracleTest(unittest.TestCase):
+    def assertSameJSON(self, path, name):
+        want, got, n = json_views(path)
+        self.assertEqual(
+            {k: v for k, v in got.items() if k != "stacks"},
+            {k: v for k, v in want.items() if k != "stacks"}, name)
+        only_go = [k for k in want["stacks"] if k not in got["stacks"]]
+        only_ours = [k for k in got["stacks"] if k not in want["stacks"]]
+        self.assertEqual((only_go[:3], only_ours[:3]), ([], []), name)
+        self.assertEqual(got["stacks"], want["stacks"], name)
+        # Collapsed: no two of the decoder's stacks are alike to Go.
+        self.assertEqual(n, len(got["stacks"]), name + ": stacks alike")
+
+    def test_json_corpus(self):
+        """Every protobuf profile EXPECTED.tsv lists: the decoder's JSON
+        holds Go's header and, frame by frame and label by label, Go's
+        samples."""
+        with open(os.path.join(CORPUS, "EXPECTED.tsv")) as f:
+            names = [l.split("\t")[0] for l in f.read().splitlines()[1:] if l]
+        paths = [os.path.join(CORPUS, d, n) for n in names
+                 for d in ("real", "synth")
+                 if os.path.exists(os.path.join(CORPUS, d, n))
+                 and not n.endswith(".txt")]
+        self.assertGreater(len(paths), 15)
+        labelled = 0
+        for path in paths:
+            self.assertSameJSON(path, os.path.basename(path))
+            labelled += any(k[1] for k in json_views(path)[0]["stacks"])
+        # Go's heap and allocs profiles label their samples.
+        self.assertGreater(labelled, 3)
+
+    def test_json_labels(self):
+        """Labels the way Go's parser keeps them, case by case."""
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, samples in LABEL_CASES.items():
+                path = os.path.join(tmp, "labels.pb")
+                with open(path, "wb") as f:
+                    f.write(label_profile(samples))
+                self.assertSameJSON(path, name)
+        # The cases do reach Go's rules: the oracle drops the key-only
+        # label and keeps a str over a num.
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "labels.pb")
+            with open(path, "wb") as f:
+                f.write(label_profile(LABEL_CASES["key only: dropped"]))
+            self.assertEqual([k[1] for k in json_views(path)[0]["stacks"]], [()])
+            with open(path, "wb") as f:
+                f.write(label_profile(LABEL_CASES["str and num: the str"]))
+            self.assertEqual([k[1] for k in json_views(path)[0]["stacks"]],
+                             [(label_key({"key": "k", "str": "v"}),)])
+
     def test_corpus(self):
         """Every profile EXPECTED.tsv lists: the decoder's folded stacks
         are Go's, for every sample type."""
@@ -138,7 +290,7 @@ class OracleTest(unittest.TestCase):
         period type and period, and its stacks for every sample type with
         a plain, unique name."""
         counts = {"both refuse": 0, "both accept": 0, "periods compared": 0,
-                  "stacks compared": 0,
+                  "stacks compared": 0, "JSON compared": 0,
                   "no sample types": 0, "NUL in a string": 0}
         with tempfile.TemporaryDirectory() as tmp:
             for name, data in damaged():
@@ -185,12 +337,15 @@ class OracleTest(unittest.TestCase):
                                      sorted(want.stdout.splitlines()),
                                      "%s, sample type %s" % (name, t.decode()))
                     counts["stacks compared"] += 1
+                self.assertSameJSON(path, name)
+                counts["JSON compared"] += 1
         print("\n    damaged profiles: %s" % ", ".join(
             "%s %d" % kv for kv in counts.items()))
         # The damage must leave both kinds of verdict to compare.
         self.assertGreater(counts["both refuse"], 50)
         self.assertGreater(counts["stacks compared"], 50)
         self.assertGreater(counts["periods compared"], 50)
+        self.assertGreater(counts["JSON compared"], 50)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@
 //	pprof-folded -types FILE        the profile's sample type names
 //	pprof-folded -period FILE       its period type and unit, and period,
 //	                                one per line
+//	pprof-folded -json FILE         every sample as Go reads it, in the
+//	                                words of `profpipe-decoder --format
+//	                                json` (below)
 //
 // Folded: "root;...;leaf VALUE" per line, frames named by function name
 // with inlined frames expanded (a Location's lines are leaf first), a
@@ -19,8 +22,10 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/google/pprof/profile"
@@ -68,8 +73,12 @@ func main() {
 		fmt.Printf("%s\n%s\n%d\n", p.PeriodType.Type, p.PeriodType.Unit, p.Period)
 		return
 	}
+	if len(os.Args) == 3 && os.Args[1] == "-json" {
+		printJSON(parse(os.Args[2]))
+		return
+	}
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: pprof-folded FILE SAMPLE_TYPE | -types FILE | -period FILE")
+		fmt.Fprintln(os.Stderr, "usage: pprof-folded FILE SAMPLE_TYPE | -types FILE | -period FILE | -json FILE")
 		os.Exit(100)
 	}
 	p := parse(os.Args[1])
@@ -113,6 +122,122 @@ func main() {
 	}
 	if err := w.Flush(); err != nil {
 		fmt.Fprintln(os.Stderr, "pprof-folded:", err)
+		os.Exit(111)
+	}
+}
+
+// -json: the profile's header and one "stacks" entry per sample, not
+// collapsed: its frames leaf first (name, file and line of each of a
+// Location's lines; "0x" + the address, no file, line 0, for a Location
+// without lines), its values, and its labels as Go keeps them (Label,
+// NumLabel, NumUnit: a label with neither str, num nor unit is gone, a
+// str wins over a num, a num without a unit has none), sorted by their
+// JSON text since Go's maps have no order. default_sample_type is Go's,
+// "" when the profile names none.
+type jsonFrame struct {
+	Name string `json:"name"`
+	File string `json:"file"`
+	Line int64  `json:"line"`
+}
+
+type jsonLabel struct {
+	Key  string  `json:"key"`
+	Str  *string `json:"str,omitempty"`
+	Num  *int64  `json:"num,omitempty"`
+	Unit *string `json:"unit,omitempty"`
+}
+
+type jsonStack struct {
+	Frames []jsonFrame `json:"frames"`
+	Values []int64     `json:"values"`
+	Labels []jsonLabel `json:"labels"`
+}
+
+type jsonValueType struct {
+	Type string `json:"type"`
+	Unit string `json:"unit"`
+}
+
+type jsonProfile struct {
+	SampleTypes       []jsonValueType `json:"sample_types"`
+	DefaultSampleType string          `json:"default_sample_type"`
+	PeriodType        jsonValueType   `json:"period_type"`
+	Period            int64           `json:"period"`
+	DurationNs        int64           `json:"duration_ns"`
+	TimeNs            int64           `json:"time_ns"`
+	Stacks            []jsonStack     `json:"stacks"`
+}
+
+func sampleLabels(s *profile.Sample) []jsonLabel {
+	ls := []jsonLabel{}
+	for k, vs := range s.Label {
+		for _, v := range vs {
+			v := v
+			ls = append(ls, jsonLabel{Key: k, Str: &v})
+		}
+	}
+	for k, vs := range s.NumLabel {
+		units := s.NumUnit[k]
+		for i, v := range vs {
+			v := v
+			l := jsonLabel{Key: k, Num: &v}
+			if i < len(units) && units[i] != "" {
+				l.Unit = &units[i]
+			}
+			ls = append(ls, l)
+		}
+	}
+	text := make([]string, len(ls))
+	for i := range ls {
+		b, _ := json.Marshal(ls[i])
+		text[i] = string(b)
+	}
+	sort.Sort(byText{ls, text})
+	return ls
+}
+
+type byText struct {
+	ls   []jsonLabel
+	text []string
+}
+
+func (b byText) Len() int           { return len(b.ls) }
+func (b byText) Less(i, j int) bool { return b.text[i] < b.text[j] }
+func (b byText) Swap(i, j int) {
+	b.ls[i], b.ls[j] = b.ls[j], b.ls[i]
+	b.text[i], b.text[j] = b.text[j], b.text[i]
+}
+
+func printJSON(p *profile.Profile) {
+	out := jsonProfile{
+		SampleTypes:       []jsonValueType{},
+		DefaultSampleType: p.DefaultSampleType,
+		Period:            p.Period,
+		DurationNs:        p.DurationNanos,
+		TimeNs:            p.TimeNanos,
+		Stacks:            []jsonStack{},
+	}
+	for _, st := range p.SampleType {
+		out.SampleTypes = append(out.SampleTypes, jsonValueType{st.Type, st.Unit})
+	}
+	if p.PeriodType != nil {
+		out.PeriodType = jsonValueType{p.PeriodType.Type, p.PeriodType.Unit}
+	}
+	for _, s := range p.Sample {
+		st := jsonStack{Frames: []jsonFrame{}, Values: s.Value, Labels: sampleLabels(s)}
+		for _, loc := range s.Location {
+			if len(loc.Line) == 0 {
+				st.Frames = append(st.Frames, jsonFrame{Name: fmt.Sprintf("0x%x", loc.Address)})
+			}
+			for _, ln := range loc.Line {
+				st.Frames = append(st.Frames, jsonFrame{ln.Function.Name, ln.Function.Filename, ln.Line})
+			}
+		}
+		out.Stacks = append(out.Stacks, st)
+	}
+	w := bufio.NewWriter(os.Stdout)
+	if err := json.NewEncoder(w).Encode(out); err != nil || w.Flush() != nil {
+		fmt.Fprintln(os.Stderr, "pprof-folded: writing JSON failed")
 		os.Exit(111)
 	}
 }
