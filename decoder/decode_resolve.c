@@ -306,8 +306,8 @@ rs_label_rehash(struct rs *rs)
 	return 0;
 }
 
-/* The label set of a sample: its labels as Go keeps them, sorted (a set
- * has no order), found or added. */
+/* The label set of a sample: its labels (as Go keeps them: rd_label)
+ * sorted (a set has no order), found or added. */
 int
 rs_label_set(
     struct rs *rs, const struct pprof_label *labels, uint32_t n, uint32_t *out)
@@ -326,13 +326,6 @@ rs_label_set(
 	}
 	for (i = 0; i < n; i++) {
 		x = labels[i];
-		/* Go keeps a label's str and drops its num and unit then:
-		 * labels it sees alike make one set, so their samples
-		 * collapse into one stack. */
-		if (x.str != 0) {
-			x.num = 0;
-			x.unit = 0;
-		}
 		for (j = i; j > 0 && rs_label_less(&x, &t[j - 1]); j--)
 			t[j] = t[j - 1];
 		t[j] = x;

@@ -106,6 +106,13 @@ rd_label(struct rd *rd, const struct pb_field *lf, struct pprof_label *lb)
 			break;
 		}
 	}
+	/* As Go keeps a label: with a str, no num and no unit, which Go
+	 * then does not read, so an index out of range there is no
+	 * error either. */
+	if (str != 0) {
+		lb->num = 0;
+		unit = 0;
+	}
 	if ((uint64_t)key >= rd->pr->n_strings ||
 	    (uint64_t)str >= rd->pr->n_strings ||
 	    (uint64_t)unit >= rd->pr->n_strings)

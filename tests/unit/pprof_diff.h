@@ -38,10 +38,12 @@ pd_labels(const Perftools__Profiles__Sample *s, const struct pprof_sample *r,
 			continue;
 		if (k >= r->n_labels)
 			PD_FAIL("sample %zu: more labels", i);
+		/* With a str, Go keeps no num and no unit. */
 		if ((int64_t)r->labels[k].key != l->key ||
 		    (int64_t)r->labels[k].str != l->str ||
-		    r->labels[k].num != l->num ||
-		    (int64_t)r->labels[k].unit != l->num_unit)
+		    r->labels[k].num != (l->str != 0 ? 0 : l->num) ||
+		    (int64_t)r->labels[k].unit !=
+		        (l->str != 0 ? 0 : l->num_unit))
 			PD_FAIL("sample %zu: label %zu differs", i, k);
 		k++;
 	}

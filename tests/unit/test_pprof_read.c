@@ -233,7 +233,9 @@ test_limits(void **state)
 	decode_limits_default(&lim);
 }
 
-/* Labels: kept as written; empty ones (no str, num or unit) dropped. */
+/* Labels, as Go keeps them: empty ones (no str, num or unit) dropped; with
+ * a str, no num and no unit, which Go does not read then, so a unit out
+ * of range there is no error; otherwise as written. */
 static void
 test_labels(void **state)
 {
@@ -248,12 +250,24 @@ test_labels(void **state)
 	du_label(&d, &d.s[1], 3, 0, 0);
 	du_label(&d, &d.s[1], 3, 0, -5);
 	d.lab[2].num_unit = 4;
+	du_label(&d, &d.s[1], 1, 3, 8);
+	d.lab[3].num_unit = 9999;
 	assert_int_equal(read_prof(&d, a, &pr, err, sizeof(err)), 0);
 	assert_int_equal(pr.samples[0].n_labels, 0);
-	assert_int_equal(pr.samples[1].n_labels, 2);
+	assert_int_equal(pr.samples[1].n_labels, 3);
 	assert_int_equal(pr.samples[1].labels[0].str, 2);
 	assert_int_equal(pr.samples[1].labels[1].num, -5);
 	assert_int_equal(pr.samples[1].labels[1].unit, 4);
+	assert_int_equal(pr.samples[1].labels[2].str, 3);
+	assert_int_equal(pr.samples[1].labels[2].num, 0);
+	assert_int_equal(pr.samples[1].labels[2].unit, 0);
+	/* Without a str, the unit is read, and checked. */
+	build(&d, 1, 2, 1, 2, 3);
+	du_label(&d, &d.s[0], 1, 0, 8);
+	d.lab[0].num_unit = 9999;
+	assert_int_not_equal(read_prof(&d, a, &pr, err, sizeof(err)), 0);
+	assert_non_null(
+	    strstr(err, "sample 0: label num_unit: string index 9999"));
 	arena_free(a);
 }
 
