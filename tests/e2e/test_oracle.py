@@ -1,7 +1,8 @@
 """The decoder against Go's own parser (tests/oracle/pprof-folded.go, built
 on github.com/google/pprof/profile): the same folded stacks and the same
-`--format json` on every corpus profile, on profiles whose labels take
-each of Go's rules, and the same verdict on damaged ones.
+`--format json` on every corpus profile, and the same verdict, and where
+both accept the same stacks, on damaged ones and on hand-made ones that
+take each of Go's rules for labels and for the tables (pprof_build.py).
 
 The damaged profiles are made here, the same ones every run: real profiles
 cut short, with bytes changed, and with fields Go's parser reads in its own
@@ -30,6 +31,7 @@ import tempfile
 import unittest
 
 from harness import BIN, BUILD, CORPUS, ROOT
+from pprof_build import LABEL_CASES, STRUCTURE_CASES, label_profile, varint
 
 ORACLE = os.path.join(BUILD, "pprof-folded")
 DECODER = os.path.join(BIN, "profpipe-decoder")
@@ -40,15 +42,6 @@ SOURCES = ["goapp-allocs", "goapp-block", "goapp-cpu", "goapp-goroutine",
            "biggo-goroutine"]
 FLIPS = 120  # byte changes per source profile
 CUTS = 40    # truncations per source profile
-
-
-def varint(v):
-    out = bytearray()
-    while v >= 0x80:
-        out.append(v & 0x7F | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
 
 
 def top_strings(buf):
@@ -161,63 +154,6 @@ def json_views(path):
     return json_view(json.loads(go.stdout)), json_view(doc), len(doc["stacks"])
 
 
-def pb_varint(v):
-    return varint(v & (1 << 64) - 1)
-
-
-def pb_len(num, payload):
-    return pb_varint(num << 3 | 2) + pb_varint(len(payload)) + payload
-
-
-def pb_int(num, v):
-    return pb_varint(num << 3) + pb_varint(v)
-
-
-LABEL_STRINGS = ["", "samples", "count", "main.f", "k", "v", "u", "main.g",
-                 "main.go"]
-
-
-def label_profile(samples):
-    """An uncompressed profile of one sample type and one frame whose
-    samples carry the given labels: each sample a list of labels, each
-    label a list of (field, value), fields numbered as profile.proto's
-    Label (1 key, 2 str, 3 num, 4 num_unit), string values as
-    LABEL_STRINGS indices."""
-    out = pb_len(1, pb_int(1, 1) + pb_int(2, 2))
-    for i, labels in enumerate(samples):
-        body = pb_len(1, pb_varint(1)) + pb_len(2, pb_varint(i + 1))
-        for label in labels:
-            body += pb_len(3, b"".join(pb_int(f, v) for f, v in label))
-        out += pb_len(2, body)
-    out += pb_len(4, pb_int(1, 1) + pb_len(4, pb_int(1, 1) + pb_int(2, 7)))
-    out += pb_len(5, pb_int(1, 1) + pb_int(2, 3) + pb_int(4, 8))
-    for st in LABEL_STRINGS:
-        out += pb_len(6, st.encode())
-    return out
-
-
-# Go's rules for a sample's labels (profile/encode.go's postDecode), one
-# profile each; k=4, v=5, u=6 in LABEL_STRINGS.
-LABEL_CASES = {
-    "key only: dropped": [[[(1, 4)]], []],
-    "str and num: the str": [[[(1, 4), (2, 5), (3, 7)]]],
-    "str and unit: the str": [[[(1, 4), (2, 5), (4, 6)]]],
-    "str with other nums and units: one stack": [
-        [[(1, 4), (2, 5), (3, 7)]], [[(1, 4), (2, 5), (3, 8)]],
-        [[(1, 4), (2, 5), (4, 6)]], [[(1, 4), (2, 5)]]],
-    "num 0 with a unit: kept": [[[(1, 4), (3, 0), (4, 6)]]],
-    "negative num": [[[(1, 4), (3, -7)]]],
-    "one key, a unit on the first num only": [[[(1, 4), (3, 1), (4, 6)], [(1, 4), (3, 2)]]],
-    "one key, a unit on the second num only": [[[(1, 4), (3, 1)], [(1, 4), (3, 2), (4, 6)]]],
-    "the same label twice": [[[(1, 4), (2, 5)], [(1, 4), (2, 5)]]],
-    "no key": [[[(2, 5)]], [[(3, 5)]]],
-    "str set, then set to 0 again": [[[(1, 4), (2, 5), (2, 0)]]],
-    "str 0, then set": [[[(1, 4), (2, 0), (2, 5)]]],
-    "label order differs, same set": [[[(1, 4), (2, 5)], [(1, 6), (3, 3)]],
-                                       [[(1, 6), (3, 3)], [(1, 4), (2, 5)]]],
-}
-
-
 class OracleTest(unittest.TestCase):
     def assertSameJSON(self, path, name):
         want, got, n = json_views(path)
@@ -249,14 +185,35 @@ class OracleTest(unittest.TestCase):
         # Go's heap and allocs profiles label their samples.
         self.assertGreater(labelled, 3)
 
+    def assertGoVerdict(self, path, name):
+        """The decoder refuses what Go refuses, and accepts what Go
+        accepts with Go's JSON. True if both accept."""
+        go = run([ORACLE, "-types", path])
+        ours = run([DECODER, "--format", "folded", path])
+        why = "%s: Go %s, decoder %s" % (
+            name, go.stderr.decode(errors="replace").strip() or "accepts",
+            ours.stderr.decode(errors="replace").strip() or "accepts")
+        self.assertIn(go.returncode, (0, 1), why)
+        self.assertEqual(ours.returncode, go.returncode, why)
+        if go.returncode == 0:
+            self.assertSameJSON(path, name)
+        return go.returncode == 0
+
+    def assertCasesAsGo(self, cases, build):
+        accepted = 0
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "case.pb")
+            for name, case in cases.items():
+                with open(path, "wb") as f:
+                    f.write(build(case))
+                accepted += self.assertGoVerdict(path, name)
+        # The cases lie on both sides of Go's line.
+        self.assertGreater(accepted, 5)
+        self.assertGreater(len(cases) - accepted, 2)
+
     def test_json_labels(self):
         """Labels the way Go's parser keeps them, case by case."""
-        with tempfile.TemporaryDirectory() as tmp:
-            for name, samples in LABEL_CASES.items():
-                path = os.path.join(tmp, "labels.pb")
-                with open(path, "wb") as f:
-                    f.write(label_profile(samples))
-                self.assertSameJSON(path, name)
+        self.assertCasesAsGo(LABEL_CASES, label_profile)
         # The cases do reach Go's rules: the oracle drops the key-only
         # label and keeps a str over a num.
         with tempfile.TemporaryDirectory() as tmp:
@@ -268,6 +225,12 @@ class OracleTest(unittest.TestCase):
                 f.write(label_profile(LABEL_CASES["str and num: the str"]))
             self.assertEqual([k[1] for k in json_views(path)[0]["stacks"]],
                              [(label_key({"key": "k", "str": "v"}),)])
+
+    def test_structures(self):
+        """Go's checks of the tables (ids, references, string indices,
+        fields given twice), case by case: the same verdict, and where
+        both accept, the same JSON."""
+        self.assertCasesAsGo(STRUCTURE_CASES, lambda data: data)
 
     def test_corpus(self):
         """Every profile EXPECTED.tsv lists: the decoder's folded stacks

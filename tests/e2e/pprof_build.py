@@ -1,0 +1,202 @@
+"""Profiles written by hand, byte by byte (uncompressed profile.proto),
+for checking the decoder against Go's parser where real profiles never go:
+LABEL_CASES take each of Go's rules for a sample's labels, and
+STRUCTURE_CASES each of the checks Go makes of the tables (ids, string
+indices, references, fields given twice) on both sides of the line.
+
+Field numbers are profile.proto's: Profile 1 sample_type, 2 sample,
+3 mapping, 4 location, 5 function, 6 string_table, 7 drop_frames,
+8 keep_frames, 9 time_nanos, 10 duration_nanos, 11 period_type,
+12 period, 13 comment, 14 default_sample_type; Sample 1 location_id,
+2 value, 3 label; Label 1 key, 2 str, 3 num, 4 num_unit; Location 1 id,
+2 mapping_id, 3 address, 4 line, 5 is_folded; Line 1 function_id,
+2 line; Function 1 id, 2 name, 3 system_name, 4 filename, 5 start_line;
+Mapping 1 id, 2 memory_start, 3 memory_limit, 5 filename, 6 build_id.
+"""
+
+
+def varint(v):
+    """v as a protobuf varint; a negative v as int64 is written."""
+    v &= (1 << 64) - 1
+    out = bytearray()
+    while v >= 0x80:
+        out.append(v & 0x7F | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def field_len(num, payload):
+    return varint(num << 3 | 2) + varint(len(payload)) + payload
+
+
+def field_int(num, v):
+    return varint(num << 3) + varint(v)
+
+
+def packed(values):
+    return b"".join(varint(v) for v in values)
+
+
+# The string table of every profile here; [0] must be "".
+STRINGS = ["", "samples", "count", "main.f", "main.go", "main.g", "bin",
+           "build-id", "k", "v", "u"]
+K, V, U = 8, 9, 10  # a label's key, str and unit
+
+
+def string_table(strings=STRINGS):
+    return b"".join(field_len(6, s.encode()) for s in strings)
+
+
+def sample_type(typ=1, unit=2):
+    return field_len(1, field_int(1, typ) + field_int(2, unit))
+
+
+def sample(locs, values=(1,), labels=()):
+    """labels: each a list of (Label field, value)."""
+    out = field_len(1, packed(locs)) + field_len(2, packed(values))
+    for label in labels:
+        out += field_len(3, b"".join(field_int(f, v) for f, v in label))
+    return field_len(2, out)
+
+
+def function(fid, name=3, filename=4, system_name=0, start_line=0):
+    out = field_int(1, fid) + field_int(2, name)
+    if system_name:
+        out += field_int(3, system_name)
+    out += field_int(4, filename)
+    if start_line:
+        out += field_int(5, start_line)
+    return field_len(5, out)
+
+
+def location(lid, lines=((1, 10),), mapping=0, address=0):
+    """lines: (function id, line number), leaf first."""
+    out = field_int(1, lid)
+    if mapping:
+        out += field_int(2, mapping)
+    if address:
+        out += field_int(3, address)
+    for fid, line in lines:
+        out += field_len(4, field_int(1, fid) + field_int(2, line))
+    return field_len(4, out)
+
+
+def mapping(mid, filename=6, build_id=7):
+    return field_len(3, field_int(1, mid) + field_int(2, 0x1000) +
+                     field_int(3, 0x2000) + field_int(5, filename) +
+                     field_int(6, build_id))
+
+
+# Functions 1 (main.f) and 2 (main.g), locations 1 and 2, one line each.
+TABLES = function(1) + function(2, 5) + location(1) + location(2, ((2, 20),))
+
+
+def profile(*parts, strings=STRINGS):
+    """One sample type, the given parts, TABLES and the string table."""
+    return sample_type() + b"".join(parts) + TABLES + string_table(strings)
+
+
+def label_profile(samples):
+    """A profile whose samples, each on location 1 with value i + 1, carry
+    the given labels (each sample a list of labels)."""
+    return profile(*[sample([1], (i + 1,), labels)
+                     for i, labels in enumerate(samples)])
+
+
+# Go's rules for a sample's labels (profile/encode.go, postDecode), one
+# profile each.
+LABEL_CASES = {
+    "key only: dropped": [[[(1, K)]], []],
+    "str and num: the str": [[[(1, K), (2, V), (3, 7)]]],
+    "str and unit: the str": [[[(1, K), (2, V), (4, U)]]],
+    "str with other nums and units: one stack": [
+        [[(1, K), (2, V), (3, 7)]], [[(1, K), (2, V), (3, 8)]],
+        [[(1, K), (2, V), (4, U)]], [[(1, K), (2, V)]]],
+    "str with a unit out of range: not read": [[[(1, K), (2, V), (4, 99)]]],
+    "num 0 with a unit: kept": [[[(1, K), (3, 0), (4, U)]]],
+    "negative num": [[[(1, K), (3, -7)]]],
+    "one key, a unit on the first num only": [
+        [[(1, K), (3, 1), (4, U)], [(1, K), (3, 2)]]],
+    "one key, a unit on the second num only": [
+        [[(1, K), (3, 1)], [(1, K), (3, 2), (4, U)]]],
+    "the same label twice": [[[(1, K), (2, V)], [(1, K), (2, V)]]],
+    "no key": [[[(2, V)]], [[(3, 5)]]],
+    "str set, then set to 0 again": [[[(1, K), (2, V), (2, 0)]]],
+    "str 0, then set": [[[(1, K), (2, 0), (2, V)]]],
+    "label order differs, same set": [
+        [[(1, K), (2, V)], [(1, U), (3, 3)]],
+        [[(1, U), (3, 3)], [(1, K), (2, V)]]],
+    "key out of range": [[[(1, 99), (2, V)]]],
+    "key-only label, key out of range": [[[(1, 99)]]],
+    "str out of range": [[[(1, K), (2, 99)]]],
+    "unit out of range": [[[(1, K), (3, 1), (4, 99)]]],
+    "unit out of range, num 0": [[[(1, K), (4, 99)]]],
+}
+
+HUGE = 2 ** 63 + 5
+S = sample
+# Each of Go's checks, and what passes them (profile.go's CheckValid,
+# encode.go's postDecode and field decoders).
+STRUCTURE_CASES = {
+    "valid": profile(S([1, 2])),
+    "function id 0, unused": profile(S([1]), function(0)),
+    "location id 0, unused": profile(S([1]), location(0)),
+    "mapping id 0, unused": profile(S([1]), mapping(0)),
+    "two functions with one id": profile(S([1]), function(1, 5)),
+    "two locations with one id": profile(S([1]), location(1, ((2, 3),))),
+    "two mappings with one id": profile(S([1]), mapping(1), mapping(1)),
+    "two unused functions with one id": profile(S([1]), function(7), function(7)),
+    "two unused locations with one id": profile(S([1]), location(9), location(9)),
+    "line with function 0": profile(S([3]), location(3, ((0, 5),))),
+    "line with no such function": profile(S([3]), location(3, ((9, 5),))),
+    "unused location, line with function 0": profile(S([1]), location(3, ((0, 5),))),
+    "unused location, no such function": profile(S([1]), location(3, ((9, 5),))),
+    "location with no such mapping": profile(S([3]), location(3, mapping=5)),
+    "location with its mapping": profile(S([3]), location(3, mapping=1), mapping(1)),
+    "sample with location 0": profile(S([0])),
+    "sample with no such location": profile(S([5])),
+    "sample with no locations": profile(field_len(2, field_len(2, packed([4])))),
+    "2 values, 1 sample type": profile(S([1], (1, 2))),
+    "no values": profile(field_len(2, field_len(1, packed([1])))),
+    "empty sample": profile(field_len(2, b"")),
+    "string_table[0] not empty": profile(S([1]), strings=["x"] + STRINGS[1:]),
+    "no string table": sample_type() + S([1]) + TABLES,
+    "strings first": string_table() + sample_type() + S([1]) + TABLES,
+    "sample type out of range": sample_type(99) + S([1]) + TABLES + string_table(),
+    "sample type negative": sample_type(-1) + S([1]) + TABLES + string_table(),
+    "two sample types of one name": sample_type() + sample_type() + S([1], (1, 2)) + TABLES + string_table(),
+    "default sample type out of range": profile(S([1]), field_int(14, 99)),
+    "default sample type no type has": profile(S([1]), field_int(14, K)),
+    "unused function, name out of range": profile(S([1]), function(7, 99)),
+    "system_name out of range": profile(S([1]), function(7, 3, 4, 99)),
+    "negative start_line": sample_type() + S([1]) + function(1, start_line=-3) + location(1) + string_table(),
+    "mapping file out of range": profile(S([1]), mapping(1, 99)),
+    "mapping build_id out of range": profile(S([1]), mapping(1, 6, 99)),
+    "mapping id past 2^40": profile(S([3]), location(3, mapping=2 ** 40), mapping(2 ** 40)),
+    "drop_frames out of range": profile(S([1]), field_int(7, 99)),
+    "keep_frames out of range": profile(S([1]), field_int(8, 99)),
+    "comment out of range": profile(S([1]), field_int(13, 99)),
+    "comment": profile(S([1]), field_int(13, 3)),
+    "time_nanos 0, then set": profile(S([1]), field_int(9, 0), field_int(9, 5)),
+    "time_nanos twice": profile(S([1]), field_int(9, 4), field_int(9, 5)),
+    "time_nanos, then 0": profile(S([1]), field_int(9, 4), field_int(9, 0)),
+    "duration_nanos twice": profile(S([1]), field_int(10, 4), field_int(10, 5)),
+    "period twice": profile(S([1]), field_int(12, 4), field_int(12, 5)),
+    "period_type twice": profile(S([1]), field_len(11, field_int(1, 1)), field_len(11, field_int(2, 2))),
+    "empty period_type": profile(S([1]), field_len(11, b"")),
+    "negative line": profile(S([3]), location(3, ((1, -5),))),
+    "negative value": profile(S([1], (-5,))),
+    "location id past 2^63": profile(S([HUGE]), location(HUGE)),
+    "function id past 2^63": profile(S([3]), function(HUGE), location(3, ((HUGE, 4),))),
+    "address only": profile(S([3]), location(3, (), address=0x77)),
+    "address and mapping only": profile(S([3]), location(3, (), mapping=1, address=0x77), mapping(1)),
+    "location with nothing": profile(S([3]), location(3, ())),
+    "location before its function": sample_type() + S([1]) + location(1) + function(1) + string_table(),
+    "values packed and not": sample_type() + sample_type(3, 4) + field_len(2, field_len(1, packed([1])) + field_int(2, 5) + field_len(2, packed([6]))) + TABLES + string_table(),
+    "location ids not packed": profile(field_len(2, field_int(1, 1) + field_int(1, 2) + field_len(2, packed([3])))),
+    "line fields in reverse": profile(S([3]), field_len(4, field_int(1, 3) + field_len(4, field_int(2, 7) + field_int(1, 1)))),
+    "is_folded": profile(S([3]), field_len(4, field_int(1, 3) + field_len(4, field_int(1, 1) + field_int(2, 10)) + field_int(5, 1))),
+    "function name twice": sample_type() + S([1]) + field_len(5, field_int(1, 1) + field_int(2, 3) + field_int(2, 5) + field_int(4, 4)) + location(1) + string_table(),
+    "location id twice": sample_type() + S([2]) + function(1) + field_len(4, field_int(1, 1) + field_int(1, 2) + field_len(4, field_int(1, 1) + field_int(2, 10))) + string_table(),
+}
