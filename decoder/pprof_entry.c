@@ -41,6 +41,19 @@ rd_nomem(struct rd *rd, const char *what)
 	return DECODE_ENOMEM;
 }
 
+/* The number of the field at f->at as written: pb_next gives one no
+ * message uses (0, or past 2^29 - 1) as PB_NUM_NONE, so its tag, which
+ * it read whole before failing, is read again. */
+static unsigned long long
+rd_field_num(const struct rd *rd, const struct pb_field *f)
+{
+	uint64_t tag;
+
+	if (f->num != PB_NUM_NONE || pb_varint(f->at, rd->end, &tag) == NULL)
+		return f->num;
+	return (unsigned long long)(tag >> 3);
+}
+
 int
 rd_wire(struct rd *rd, const struct pb_field *f, int why)
 {
@@ -50,13 +63,14 @@ rd_wire(struct rd *rd, const struct pb_field *f, int why)
 		    "bad varint (truncated, or over "
 		    "10 bytes)");
 	case PB_FAIL_WIRETYPE:
-		return rd_fail(rd, f->at, "field %u: unsupported wire type %u",
-		    f->num, f->wt);
+		return rd_fail(rd, f->at,
+		    "field %llu: unsupported wire type %u",
+		    rd_field_num(rd, f), f->wt);
 	default:
 		return rd_fail(rd, f->at,
-		    "field %u: runs past the end of its "
+		    "field %llu: runs past the end of its "
 		    "message (truncated?)",
-		    f->num);
+		    rd_field_num(rd, f));
 	}
 }
 

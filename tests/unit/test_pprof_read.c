@@ -379,6 +379,18 @@ test_unpacked_and_unknown(void **state)
 	    pprof_read(buf, n + 2, &lim, a, &pr, err, sizeof(err)),
 	    DECODE_EBAD);
 	assert_non_null(strstr(err, "runs past the end"));
+	/* Numbers no message uses are named as written: 0, and 2^30. */
+	buf[n] = (uint8_t)(0 << 3 | 3);
+	assert_int_equal(
+	    pprof_read(buf, n + 1, &lim, a, &pr, err, sizeof(err)),
+	    DECODE_EBAD);
+	assert_non_null(strstr(err, "field 0: unsupported wire type 3"));
+	i = du_tag(buf + n, (uint32_t)1 << 30, 2);
+	buf[n + i] = 9;
+	assert_int_equal(
+	    pprof_read(buf, n + i + 1, &lim, a, &pr, err, sizeof(err)),
+	    DECODE_EBAD);
+	assert_non_null(strstr(err, "field 1073741824: runs past the end"));
 	arena_free(a);
 #undef PUT_MSG
 }
