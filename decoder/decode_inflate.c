@@ -4,7 +4,8 @@
  * lives in the arena, sized from what the stream claims (gzip's ISIZE,
  * zstd's frame content size) so the common case is one allocation and one
  * pass; when the claim is missing or wrong the buffer doubles, never past
- * the cap.
+ * the cap. What libdeflate does not check in a gzip header, Go's reader
+ * does or RFC 1952 asks for, is checked here.
  */
 #include "decoder/decode_inflate.h"
 
@@ -22,6 +23,13 @@
 #define DEFLATE_MAX_RATIO 1032
 #define GZIP_MIN_MEMBER 18
 #define GROW_MIN ((size_t)64 * 1024)
+
+/* A gzip member header's flags (RFC 1952). */
+#define GZIP_FHCRC 0x02
+#define GZIP_FEXTRA 0x04
+#define GZIP_FNAME 0x08
+#define GZIP_FCOMMENT 0x10
+#define GZIP_FRESERVED 0xe0
 
 struct decode_inflate {
 	struct libdeflate_decompressor *gz;
@@ -134,6 +142,63 @@ decode_inflate_claim(const uint8_t *body, size_t len, size_t max)
 	}
 }
 
+/* What libdeflate leaves to its caller in the header of the member at
+ * byte pos (p, n bytes to the end of the body): reserved flags, refused
+ * as RFC 1952 asks and gzip(1) does (Go's reader ignores them), and the
+ * header's CRC16, checked as Go's reader checks it (libdeflate skips it).
+ * A header cut short is left to libdeflate to report. 0, or DECODE_EBAD
+ * with err set. */
+static int
+gzip_header_check(
+    const uint8_t *p, size_t n, size_t pos, char *err, size_t errlen)
+{
+	const uint8_t *q;
+	size_t h = 10;
+	size_t xlen;
+	uint8_t flg;
+	int f;
+
+	if (n < h)
+		return 0;
+	flg = p[3];
+	if ((flg & GZIP_FRESERVED) != 0) {
+		snprintf(err, errlen,
+		    "gzip: the member at byte %zu sets reserved flags 0x%02x",
+		    pos, flg & GZIP_FRESERVED);
+		return DECODE_EBAD;
+	}
+	if ((flg & GZIP_FHCRC) == 0)
+		return 0;
+	if ((flg & GZIP_FEXTRA) != 0) {
+		if (n - h < 2)
+			return 0;
+		xlen = (size_t)p[h] | (size_t)p[h + 1] << 8;
+		h += 2;
+		if (xlen > n - h)
+			return 0;
+		h += xlen;
+	}
+	for (f = GZIP_FNAME; f <= GZIP_FCOMMENT; f <<= 1) {
+		if ((flg & f) == 0)
+			continue;
+		q = memchr(p + h, 0, n - h);
+		if (q == NULL)
+			return 0;
+		h = (size_t)(q - p) + 1;
+	}
+	if (n - h < 2)
+		return 0;
+	if ((libdeflate_crc32(0, p, h) & 0xffff) !=
+	    ((uint32_t)p[h] | (uint32_t)p[h + 1] << 8)) {
+		snprintf(err, errlen,
+		    "gzip: the header CRC of the member at byte %zu does not "
+		    "match its header",
+		    pos);
+		return DECODE_EBAD;
+	}
+	return 0;
+}
+
 static int
 inflate_gzip(struct decode_inflate *z, const uint8_t *body, size_t len,
     size_t max, struct arena *a, uint8_t **out, size_t *outlen, char *err,
@@ -182,6 +247,8 @@ inflate_gzip(struct decode_inflate *z, const uint8_t *body, size_t len,
 	size = isize;
 	if (size == 0)
 		size = inflate_next_size(len * 4, max);
+	if (gzip_header_check(body, len, 0, err, errlen) != 0)
+		return DECODE_EBAD;
 	buf = inflate_grow(a, NULL, 0, size);
 	if (buf == NULL)
 		goto nomem;
@@ -214,8 +281,13 @@ inflate_gzip(struct decode_inflate *z, const uint8_t *body, size_t len,
 		if (pos == len)
 			break;
 		if (len - pos >= 2 && body[pos] == 0x1f &&
-		    body[pos + 1] == 0x8b)
-			continue; /* another member: concatenated gzip */
+		    body[pos + 1] == 0x8b) {
+			/* another member: concatenated gzip */
+			if (gzip_header_check(
+			        body + pos, len - pos, pos, err, errlen) != 0)
+				return DECODE_EBAD;
+			continue;
+		}
 		for (i = pos; i < len && body[i] == 0; i++)
 			;
 		if (i < len) {

@@ -128,6 +128,101 @@ test_gzip_members(void **state)
 	free(gz);
 }
 
+/* A gzip member with the given header flags (FEXTRA, FNAME, FCOMMENT
+ * filled in; FHCRC with the header's CRC16, plus crc_delta) around
+ * libdeflate's member at gz (n bytes): written at out, its size. */
+static size_t
+gzip_with_header(
+    const uint8_t *gz, size_t n, uint8_t flg, uint32_t crc_delta, uint8_t *out)
+{
+	size_t h = 10;
+	uint32_t crc;
+
+	memcpy(out, gz, 10);
+	out[3] = flg;
+	if ((flg & 0x04) != 0) {
+		/* XLEN 4: one subfield, "ab", of no bytes */
+		memcpy(out + h,
+		    "\x04\x00"
+		    "ab"
+		    "\x00\x00",
+		    6);
+		h += 6;
+	}
+	if ((flg & 0x08) != 0) {
+		memcpy(out + h, "cpu.pb", 7);
+		h += 7;
+	}
+	if ((flg & 0x10) != 0) {
+		memcpy(out + h, "a comment", 10);
+		h += 10;
+	}
+	if ((flg & 0x02) != 0) {
+		crc = (libdeflate_crc32(0, out, h) + crc_delta) & 0xffff;
+		out[h++] = (uint8_t)crc;
+		out[h++] = (uint8_t)(crc >> 8);
+	}
+	memcpy(out + h, gz + 10, n - 10);
+	return h + n - 10;
+}
+
+/* Header fields: taken, and the header CRC checked, as Go's reader does;
+ * reserved flags refused, as RFC 1952 asks (Go's reader ignores them). */
+static void
+test_gzip_header(void **state)
+{
+	size_t cap = plain_len * 2 + 1024;
+	uint8_t *gz = malloc(cap);
+	uint8_t *body = malloc(2 * cap + 64);
+	size_t n;
+	size_t m;
+	size_t k;
+	char err[256];
+	char want[64];
+
+	(void)state;
+	n = gzip(plain, plain_len, gz, cap);
+	assert_int_equal(gz[3], 0); /* no flags: all of them are added here */
+	m = gzip_with_header(gz, n, 0x1e, 0, body);
+	assert_int_equal(inflate(body, m, DECODE_MAX_INFLATED, plain,
+	                     plain_len, err, sizeof(err)),
+	    0);
+	m = gzip_with_header(gz, n, 0x02, 0, body);
+	assert_int_equal(inflate(body, m, DECODE_MAX_INFLATED, plain,
+	                     plain_len, err, sizeof(err)),
+	    0);
+	m = gzip_with_header(gz, n, 0x1e, 1, body);
+	assert_int_equal(
+	    inflate(body, m, DECODE_MAX_INFLATED, NULL, 0, err, sizeof(err)),
+	    DECODE_EBAD);
+	assert_string_equal(err,
+	    "gzip: the header CRC of the member at byte 0 "
+	    "does not match its header");
+	/* In a second member too. */
+	k = gzip(plain, plain_len / 2, body, cap);
+	n = gzip(plain + plain_len / 2, plain_len - plain_len / 2, gz, cap);
+	m = gzip_with_header(gz, n, 0x02, 0, body + k);
+	assert_int_equal(inflate(body, k + m, DECODE_MAX_INFLATED, plain,
+	                     plain_len, err, sizeof(err)),
+	    0);
+	m = gzip_with_header(gz, n, 0x02, 7, body + k);
+	assert_int_equal(inflate(body, k + m, DECODE_MAX_INFLATED, NULL, 0,
+	                     err, sizeof(err)),
+	    DECODE_EBAD);
+	snprintf(want, sizeof(want), "member at byte %zu does not match", k);
+	assert_non_null(strstr(err, want));
+	/* Reserved flags. */
+	n = gzip(plain, plain_len, gz, cap);
+	gz[3] = 0x20;
+	assert_int_equal(
+	    inflate(gz, n, DECODE_MAX_INFLATED, NULL, 0, err, sizeof(err)),
+	    DECODE_EBAD);
+	assert_string_equal(
+	    err, "gzip: the member at byte 0 sets reserved flags 0x20");
+	free(gz);
+	free(body);
+}
+
 static void
 test_gzip_caps(void **state)
 {
@@ -268,6 +363,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sniff),
 	    cmocka_unit_test(test_gzip_members),
+	    cmocka_unit_test(test_gzip_header),
 	    cmocka_unit_test(test_gzip_caps),
 	    cmocka_unit_test(test_gzip_truncated),
 	    cmocka_unit_test(test_zstd),
