@@ -12,7 +12,13 @@ Field numbers are profile.proto's: Profile 1 sample_type, 2 sample,
 2 mapping_id, 3 address, 4 line, 5 is_folded; Line 1 function_id,
 2 line; Function 1 id, 2 name, 3 system_name, 4 filename, 5 start_line;
 Mapping 1 id, 2 memory_start, 3 memory_limit, 5 filename, 6 build_id.
+
+gzip_cases wraps a profile in gzip members (RFC 1952) written the same
+way: every header field, several members, and damage around them.
 """
+
+import struct
+import zlib
 
 
 def varint(v):
@@ -200,3 +206,64 @@ STRUCTURE_CASES = {
     "function name twice": sample_type() + S([1]) + field_len(5, field_int(1, 1) + field_int(2, 3) + field_int(2, 5) + field_int(4, 4)) + location(1) + string_table(),
     "location id twice": sample_type() + S([2]) + function(1) + field_len(4, field_int(1, 1) + field_int(1, 2) + field_len(4, field_int(1, 1) + field_int(2, 10))) + string_table(),
 }
+
+
+def gzip_member(data, flags=0, extra=b"", name=b"", comment=b"",
+                header_crc_delta=0, crc=None, isize=None):
+    """One gzip member of data (RFC 1952), with the given header flags
+    and fields; the header CRC (FHCRC) off by header_crc_delta, the
+    trailer's CRC and ISIZE replaced where given."""
+    head = bytearray(b"\x1f\x8b\x08") + bytes([flags]) + b"\0\0\0\0\0\xff"
+    if flags & 0x04:
+        head += struct.pack("<H", len(extra)) + extra
+    if flags & 0x08:
+        head += name + b"\0"
+    if flags & 0x10:
+        head += comment + b"\0"
+    if flags & 0x02:
+        head += struct.pack("<H", (zlib.crc32(bytes(head)) +
+                                   header_crc_delta) & 0xFFFF)
+    z = zlib.compressobj(6, zlib.DEFLATED, -15)
+    body = z.compress(data) + z.flush()
+    return bytes(head) + body + struct.pack(
+        "<II", zlib.crc32(data) if crc is None else crc,
+        len(data) & 0xFFFFFFFF if isize is None else isize)
+
+
+def gzip_cases(raw):
+    """gzip bodies of the uncompressed profile raw: every header field,
+    several members, and the ways a body can be damaged around them.
+    Two are refused or accepted here against Go's verdict, by design
+    (README): reserved flags (refused, as RFC 1952 asks) and zero bytes
+    after the last member (taken as padding, as gzip(1) takes them)."""
+    half = len(raw) // 2
+    one = gzip_member(raw)
+    return {
+        "one member": one,
+        "FNAME": gzip_member(raw, 0x08, name=b"heap.pb"),
+        "FEXTRA": gzip_member(raw, 0x04, extra=b"ab\x02\x00xy"),
+        "FCOMMENT": gzip_member(raw, 0x10, comment=b"a comment"),
+        "FHCRC": gzip_member(raw, 0x02),
+        "FHCRC wrong": gzip_member(raw, 0x02, header_crc_delta=1),
+        "every flag": gzip_member(raw, 0x1E, extra=b"ab\0\0", name=b"n",
+                                  comment=b"c"),
+        "every flag, FHCRC wrong": gzip_member(
+            raw, 0x1E, extra=b"ab\0\0", name=b"n", comment=b"c",
+            header_crc_delta=9),
+        "two members": gzip_member(raw[:half]) + gzip_member(raw[half:]),
+        "second member's FHCRC wrong": gzip_member(raw[:half]) +
+        gzip_member(raw[half:], 0x02, header_crc_delta=1),
+        "an empty member first": gzip_member(b"") + one,
+        "an empty member last": one + gzip_member(b""),
+        "wrong CRC": gzip_member(raw, crc=1),
+        "wrong ISIZE": gzip_member(raw, isize=5),
+        "second member's CRC wrong": gzip_member(raw[:half]) +
+        gzip_member(raw[half:], crc=7),
+        "not deflate": one[:2] + b"\x07" + one[3:],
+        "trailer cut": one[:-3],
+        "header only": one[:10],
+        "junk after": one + b"junk",
+        "a magic number after": one + b"\x1f\x8b",
+        "reserved flags": gzip_member(raw, 0x20),
+        "zero bytes after": one + b"\0" * 10,
+    }

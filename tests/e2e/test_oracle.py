@@ -9,10 +9,10 @@ cut short, with bytes changed, and with fields Go's parser reads in its own
 way (a second period_type, field numbers no message uses). Go is the
 reference for what is valid: where it accepts a profile the decoder must
 too, and print the same stacks; where it refuses one, so must the decoder.
-Two differences are by design, and only they are let through (the
-README lists the others, which do not arise from damaging an
-uncompressed profile: the legacy text formats, zstd, zero padding after
-gzip):
+Two differences are by design, and only they are let through here (the
+README lists the others: the legacy text formats and zstd, which do not
+arise from damaging an uncompressed profile, and two about gzip, which
+test_gzip checks):
 
 - a profile without sample types is refused ("no sample types"): it has
   no value to aggregate. Go accepts one as long as it has no samples.
@@ -31,7 +31,8 @@ import tempfile
 import unittest
 
 from harness import BIN, BUILD, CORPUS, ROOT
-from pprof_build import LABEL_CASES, STRUCTURE_CASES, label_profile, varint
+from pprof_build import (LABEL_CASES, STRUCTURE_CASES, gzip_cases,
+                         label_profile, varint)
 
 ORACLE = os.path.join(BUILD, "pprof-folded")
 DECODER = os.path.join(BIN, "profpipe-decoder")
@@ -231,6 +232,35 @@ class OracleTest(unittest.TestCase):
         fields given twice), case by case: the same verdict, and where
         both accept, the same JSON."""
         self.assertCasesAsGo(STRUCTURE_CASES, lambda data: data)
+
+    def test_gzip(self):
+        """gzip headers and members: Go's verdict, but for the two
+        deliberate differences, each the way the README says."""
+        with open(os.path.join(CORPUS, "real", "goapp-heap.pb.gz"), "rb") as f:
+            raw = gzip.decompress(f.read())
+        differ = {"reserved flags": "refused", "zero bytes after": "accepted"}
+        seen = {"accepted": 0, "refused": 0}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "body.gz")
+            for name, body in gzip_cases(raw).items():
+                with open(path, "wb") as f:
+                    f.write(body)
+                go = run([ORACLE, "-types", path]).returncode
+                ours = run([DECODER, "--format", "folded", path])
+                why = "%s: Go %d, decoder %s" % (
+                    name, go, ours.stderr.decode(errors="replace").strip())
+                self.assertIn(go, (0, 1), why)
+                if name in differ:
+                    self.assertEqual(
+                        (go, ours.returncode),
+                        (0, 1) if differ[name] == "refused" else (1, 0), why)
+                    continue
+                self.assertEqual(ours.returncode, go, why)
+                seen["accepted" if go == 0 else "refused"] += 1
+                if go == 0:
+                    self.assertSameJSON(path, name)
+        self.assertGreater(seen["accepted"], 5)
+        self.assertGreater(seen["refused"], 5)
 
     def test_corpus(self):
         """Every profile EXPECTED.tsv lists: the decoder's folded stacks
