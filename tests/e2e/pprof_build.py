@@ -267,3 +267,54 @@ def gzip_cases(raw):
         "reserved flags": gzip_member(raw, 0x20),
         "zero bytes after": one + b"\0" * 10,
     }
+
+
+def _any_wire_type(num, wt):
+    """Field num with wire type wt (varint, fixed64, bytes, fixed32)."""
+    if wt == 0:
+        return field_int(num, 1)
+    if wt == 1:
+        return varint(num << 3 | 1) + b"\x01" + bytes(7)
+    if wt == 2:
+        return field_len(num, b"\x01")
+    return varint(num << 3 | 5) + b"\x01" + bytes(3)
+
+
+def _in_label(x):
+    body = field_len(1, packed([1])) + field_len(2, packed([1]))
+    return profile(field_len(2, body + field_len(
+        3, field_int(1, K) + field_int(2, V) + x)))
+
+
+# Where a field goes, for each message, and the numbers tried there: its
+# own, and one past them.
+_WIRE_PLACES = {
+    "Profile": (lambda x: profile(S([1]), x), range(1, 16)),
+    "Sample": (lambda x: profile(field_len(2, field_len(1, packed([1])) +
+                                           field_len(2, packed([1])) + x)),
+               range(1, 5)),
+    "Label": (_in_label, range(1, 6)),
+    "Mapping": (lambda x: profile(S([3]), location(3, mapping=1),
+                                  field_len(3, field_int(1, 1) + x)),
+                range(1, 12)),
+    "Location": (lambda x: profile(S([3]), field_len(4, field_int(1, 3) + field_len(
+        4, field_int(1, 1) + field_int(2, 5)) + x)), range(1, 7)),
+    "Line": (lambda x: profile(S([3]), field_len(4, field_int(1, 3) + field_len(
+        4, field_int(1, 1) + field_int(2, 5) + x))), range(1, 4)),
+    "Function": (lambda x: profile(S([3]), location(3, ((7, 1),)), field_len(
+        5, field_int(1, 7) + field_int(2, 3) + x)), range(1, 7)),
+    "sample_type": (lambda x: field_len(1, field_int(1, 1) + field_int(2, 2) + x) +
+                    S([1]) + TABLES + string_table(), range(1, 4)),
+    "period_type": (lambda x: profile(S([1]), field_len(11, field_int(1, 1) + x)),
+                    range(1, 4)),
+}
+
+
+def wire_type_cases():
+    """{name: profile} with every field of every message, and one past
+    them, given with each wire type: the right one, the others (which Go
+    refuses for a known field, and skips for an unknown one), and bytes
+    for a repeated number (packed)."""
+    return {"%s field %d, wire type %d" % (msg, num, wt): build(_any_wire_type(num, wt))
+            for msg, (build, nums) in _WIRE_PLACES.items()
+            for num in nums for wt in (0, 1, 2, 5)}

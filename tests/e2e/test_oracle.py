@@ -32,7 +32,7 @@ import unittest
 
 from harness import BIN, BUILD, CORPUS, ROOT
 from pprof_build import (LABEL_CASES, STRUCTURE_CASES, gzip_cases,
-                         label_profile, varint)
+                         label_profile, varint, wire_type_cases)
 
 ORACLE = os.path.join(BUILD, "pprof-folded")
 DECODER = os.path.join(BIN, "profpipe-decoder")
@@ -232,6 +232,11 @@ class OracleTest(unittest.TestCase):
         fields given twice), case by case: the same verdict, and where
         both accept, the same JSON."""
         self.assertCasesAsGo(STRUCTURE_CASES, lambda data: data)
+
+    def test_wire_types(self):
+        """Every field of every message with every wire type: Go's
+        verdict, and Go's JSON where both accept."""
+        self.assertCasesAsGo(wire_type_cases(), lambda data: data)
 
     def test_gzip(self):
         """gzip headers and members: Go's verdict, but for the two
