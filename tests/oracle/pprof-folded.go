@@ -1,12 +1,10 @@
 // pprof-folded: the oracle profpipe's decoder is checked against. It reads
 // a pprof file with Go's own parser (github.com/google/pprof/profile, as
-// Debian packages it) and prints what `profpipe-decoder --format folded`
-// must print for it:
+// Debian packages it) and prints what the decoder must print for it
+// (`--format folded`), or must agree with (`--format json`):
 //
 //	pprof-folded FILE SAMPLE_TYPE   folded stacks, one value column
 //	pprof-folded -types FILE        the profile's sample type names
-//	pprof-folded -period FILE       its period type and unit, and period,
-//	                                one per line
 //	pprof-folded -json FILE         every sample as Go reads it, in the
 //	                                words of `profpipe-decoder --format
 //	                                json` (below)
@@ -65,20 +63,12 @@ func main() {
 		}
 		return
 	}
-	if len(os.Args) == 3 && os.Args[1] == "-period" {
-		p := parse(os.Args[2])
-		if p.PeriodType == nil {
-			p.PeriodType = &profile.ValueType{}
-		}
-		fmt.Printf("%s\n%s\n%d\n", p.PeriodType.Type, p.PeriodType.Unit, p.Period)
-		return
-	}
 	if len(os.Args) == 3 && os.Args[1] == "-json" {
 		printJSON(parse(os.Args[2]))
 		return
 	}
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: pprof-folded FILE SAMPLE_TYPE | -types FILE | -period FILE | -json FILE")
+		fmt.Fprintln(os.Stderr, "usage: pprof-folded FILE SAMPLE_TYPE | -types FILE | -json FILE")
 		os.Exit(100)
 	}
 	p := parse(os.Args[1])
