@@ -11,8 +11,8 @@ reference for what is valid: where it accepts a profile the decoder must
 too, and print the same stacks; where it refuses one, so must the decoder.
 Two differences are by design, and only they are let through here (the
 README lists the others: the legacy text formats and zstd, which do not
-arise from damaging an uncompressed profile, and two about gzip, which
-test_gzip checks):
+arise from damaging an uncompressed profile, two about gzip, which
+test_gzip checks, and sums past int64, which test_sum_overflow checks):
 
 - a profile without sample types is refused ("no sample types"): it has
   no value to aggregate. Go accepts one as long as it has no samples.
@@ -31,8 +31,8 @@ import tempfile
 import unittest
 
 from harness import BIN, BUILD, CORPUS, ROOT
-from pprof_build import (LABEL_CASES, STRUCTURE_CASES, gzip_cases,
-                         label_profile, varint, wire_type_cases)
+from pprof_build import (LABEL_CASES, STRUCTURE_CASES, S, gzip_cases,
+                         label_profile, profile, varint, wire_type_cases)
 
 ORACLE = os.path.join(BUILD, "pprof-folded")
 DECODER = os.path.join(BIN, "profpipe-decoder")
@@ -247,6 +247,27 @@ class OracleTest(unittest.TestCase):
         """Every field of every message with every wire type: Go's
         verdict, and Go's JSON where both accept."""
         self.assertCasesAsGo(wire_type_cases(), lambda data: data)
+
+    def test_sum_overflow(self):
+        """Deliberate: samples of one stack whose values sum past int64
+        are refused (the decoder sums them exactly; Go keeps samples
+        apart); of two stacks, taken."""
+        one = profile(S([1], (2 ** 62,)), S([1], (2 ** 62,)))
+        two = profile(S([1], (2 ** 62,)), S([2], (2 ** 62,)))
+        low = profile(S([1], (-2 ** 63,)), S([1], (-1,)))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "sum.pb")
+            for name, data, want in (("one stack", one, 1),
+                                     ("two stacks", two, 0),
+                                     ("one stack, below", low, 1)):
+                with open(path, "wb") as f:
+                    f.write(data)
+                go, ours, why = verdicts(path)
+                self.assertEqual((go.returncode, ours.returncode), (0, want),
+                                 name + ": " + why)
+                if want:
+                    self.assertIn(b"sample 1: a value overflows int64 when summed",
+                                  ours.stderr)
 
     def test_gzip(self):
         """gzip headers and members: Go's verdict, but for the two
