@@ -61,8 +61,22 @@ static const char usage[] =
     "labels)\n"
     "  --sample-type NAME  the value column for folded (default: the\n"
     "                      profile's default sample type)\n"
-    "\n"
-    "Exit status: 0 done, 1 a file failed, 100 usage, 111 system failure.\n";
+    "\n";
+
+/* The usage, with the caps no flag sets taken from decode.h, so that it
+ * cannot drift from them. */
+static void
+print_usage(FILE *f)
+{
+	fputs(usage, f);
+	fprintf(f,
+	    "Either way, a profile is refused, with where and why, past the "
+	    "caps:\n--max-inflated, %u frames in a sample (inlined ones "
+	    "counted), %u\nentries in a table, %u labels on a sample.\n\n"
+	    "Exit status: 0 done, 1 a file failed, 100 usage, 111 system "
+	    "failure.\n",
+	    DECODE_MAX_DEPTH, DECODE_MAX_TABLE, DECODE_MAX_LABELS);
+}
 
 static int
 parse_opts(struct decoder_opts *o, int argc, char **argv)
@@ -106,7 +120,7 @@ parse_opts(struct decoder_opts *o, int argc, char **argv)
 			o->level = LOG_WARN;
 			break;
 		case 'h':
-			fputs(usage, stdout);
+			print_usage(stdout);
 			exit(EXIT_OK);
 		case 'R':
 			if (proc_parse_long(optarg, 0, 1 << 20, &o->ready_fd) <
@@ -128,7 +142,7 @@ parse_opts(struct decoder_opts *o, int argc, char **argv)
 			o->drain_ms *= 1000;
 			break;
 		default:
-			fputs(usage, stderr);
+			print_usage(stderr);
 			return -1;
 		}
 	}
