@@ -128,6 +128,20 @@ def label_key(label):
     return json.dumps(label, sort_keys=True)
 
 
+def fold_fffd(obj):
+    """obj with every run of U+FFFD in its strings made one. Bytes that
+    are not UTF-8 become U+FFFD in both JSONs, Go's one per byte and
+    profpipe's one per ill-formed sequence (Unicode's "maximal subpart",
+    common/buf.c), so only where they are, not how many, can agree."""
+    if isinstance(obj, str):
+        return re.sub("\ufffd+", "\ufffd", obj)
+    if isinstance(obj, list):
+        return [fold_fffd(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: fold_fffd(v) for k, v in obj.items()}
+    return obj
+
+
 def json_view(doc):
     """A `--format json` document, or the oracle's -json one, as what
     both must agree on: the header, and the values summed by (frames,
@@ -137,7 +151,9 @@ def json_view(doc):
     sides are grouped here by the frames (name, file, line) and the
     labels' JSON texts, sorted, and summed. Where Go names no default
     sample type, or one the profile does not have, the decoder prints the
-    last one, as Go's pprof tool takes it."""
+    last one, as Go's pprof tool takes it. Strings are compared with
+    fold_fffd."""
+    doc = fold_fffd(doc)
     types = [t["type"] for t in doc["sample_types"]]
     dflt = doc["default_sample_type"]
     if dflt not in types and types:
