@@ -150,14 +150,14 @@ def json_view(doc):
     in maps, which the oracle prints sorted by their JSON text. So both
     sides are grouped here by the frames (name, file, line) and the
     labels' JSON texts, sorted, and summed. Where Go names no default
-    sample type, or one the profile does not have, the decoder prints the
-    last one, as Go's pprof tool takes it. Strings are compared with
+    sample type (""), or one the profile does not have, the decoder
+    prints the last one, as Go's pprof tool takes it. Strings are compared with
     fold_fffd."""
     doc = fold_fffd(doc)
     types = [t["type"] for t in doc["sample_types"]]
     dflt = doc["default_sample_type"]
-    if dflt not in types and types:
-        dflt = types[-1]
+    if (dflt == "" or dflt not in types) and types:
+        dflt = types[-1]  # "" is Go's "none named", even beside a type ""
     stacks = {}
     for st in doc["stacks"]:
         key = (tuple((f["name"], f["file"], f["line"]) for f in st["frames"]),
