@@ -48,6 +48,17 @@ struct rs {
 	uint32_t *ls_slots;
 	uint64_t ls_mask;
 	struct pprof_label *tmp_labels;
+	/* the profile's strings as C strings (cut at a NUL), as the
+	 * Decoded has them: valid through the samples, unlike pr's slices */
+	char **strs;
+	/* label strings by text (decode_labels.c): lc[i] is 1 + the first
+	 * string index with string i's text, 0 until seen (lc is allocated
+	 * at the first label); lc_slots holds those first indices + 1 by
+	 * text hash */
+	uint32_t *lc;
+	uint32_t *lc_slots;
+	uint64_t lc_mask;
+	size_t n_lc;
 	/* the reader, for the samples */
 	struct rd *rd;
 };
@@ -62,9 +73,13 @@ int rs_fail(struct rs *rs, int rv, const char *fmt, ...)
 /* Open-addressing table size for n entries: a power of two, half full. */
 uint64_t rs_slots(size_t n);
 
-/* The label set of a sample's n labels (0: none), found or added. */
+/* The label sets (decode_labels.c): the table, before the samples; the
+ * label set of a sample's n labels (0: none), found or added; the sets
+ * into out, after them. */
+int rs_labels_alloc(struct rs *rs);
 int rs_label_set(struct rs *rs, const struct pprof_label *labels, uint32_t n,
     uint32_t *out);
+int rs_out_labels(struct rs *rs, Profpipe__Decoded *out);
 
 /* Samples into collapsed stacks (decode_stacks.c). */
 int rs_stacks(struct rs *rs, Profpipe__Decoded *out);

@@ -147,6 +147,59 @@ test_built_str_wins(void **state)
 	free(buf);
 }
 
+/* A writer that repeats strings in its table: labels naming either copy
+ * of a text are one label, so their samples are one stack (agree()
+ * checks there is one stack per text); a unit of "" is no unit. Frames
+ * are keyed by text too: functions a and a' have the same text. */
+static void
+test_built_repeated_strings(void **state)
+{
+	static const uint64_t fid1 = 11;
+	static const uint64_t fid2 = 12;
+	static const int64_t line = 3;
+	static const uint64_t loc1 = 1;
+	static const uint64_t loc2 = 2;
+	struct du_prof d;
+	Perftools__Profiles__Sample *s;
+	int64_t k[2];
+	int64_t v[2];
+	int64_t u[2];
+	int64_t e[2];
+	uint8_t *buf;
+	size_t len;
+	int i;
+
+	(void)state;
+	du_init(&d);
+	du_func(&d, 11, "a", "a.go");
+	du_func(&d, 12, "a", "a.go");
+	du_loc(&d, 1, 1, &fid1, &line);
+	du_loc(&d, 2, 1, &fid2, &line);
+	for (i = 0; i < 2; i++) {
+		k[i] = du_str(&d, "k");
+		v[i] = du_str(&d, "v");
+		u[i] = du_str(&d, "u");
+		e[i] = du_str(&d, "");
+	}
+	for (i = 0; i < 2; i++) {
+		/* k=v; k=5 u; k="" (a str); k=6 with a unit "" */
+		du_label(&d, du_sample(&d, 1, i ? &loc2 : &loc1, 1, 2), k[i],
+		    v[1 - i], 0);
+		s = du_sample(&d, 1, &loc1, 3, 4);
+		du_label(&d, s, k[1 - i], 0, 5);
+		s->label[0]->num_unit = u[i];
+		du_label(&d, du_sample(&d, 1, &loc2, 5, 6), k[i], e[i], 0);
+		s = du_sample(&d, 1, &loc1, 7, 8);
+		du_label(&d, s, k[i], 0, 6);
+		if (i == 1)
+			s->label[0]->num_unit = e[0];
+	}
+	buf = du_pack(&d, &len);
+	assert_non_null(buf);
+	agree(buf, len, "built, repeated strings");
+	free(buf);
+}
+
 /* Dense ids, a location of 6, 9 or 13 lines among one-line ones (the
  * fast loop copies frames 4 at a time: one, two and three more copies),
  * stacks whose lengths step over the 8-byte loads' edges. */
@@ -377,6 +430,7 @@ main(void)
 	    cmocka_unit_test(test_corpus_synth),
 	    cmocka_unit_test(test_built_careful_paths),
 	    cmocka_unit_test(test_built_str_wins),
+	    cmocka_unit_test(test_built_repeated_strings),
 	    cmocka_unit_test(test_built_fast_path_edges),
 	    cmocka_unit_test(test_built_layouts),
 	    cmocka_unit_test(test_built_memo),
