@@ -103,11 +103,18 @@ def profile(*parts, strings=STRINGS):
     return sample_type() + b"".join(parts) + TABLES + string_table(strings)
 
 
+# The label profiles' strings: STRINGS, then the texts of K, V and U
+# again, and "" twice more, as a writer that repeats strings has them.
+K2, V2, U2, E1, E2 = range(len(STRINGS), len(STRINGS) + 5)
+LABEL_STRINGS = STRINGS + ["k", "v", "u", "", ""]
+
+
 def label_profile(samples):
     """A profile whose samples, each on location 1 with value i + 1, carry
     the given labels (each sample a list of labels)."""
     return profile(*[sample([1], (i + 1,), labels)
-                     for i, labels in enumerate(samples)])
+                     for i, labels in enumerate(samples)],
+                   strings=LABEL_STRINGS)
 
 
 # Go's rules for a sample's labels (profile/encode.go, postDecode), one
@@ -138,6 +145,15 @@ LABEL_CASES = {
     "str out of range": [[[(1, K), (2, 99)]]],
     "unit out of range": [[[(1, K), (3, 1), (4, 99)]]],
     "unit out of range, num 0": [[[(1, K), (4, 99)]]],
+    # A string repeated in the table is the same text, so the same label.
+    "key twice in the table: one set": [[[(1, K), (2, V)]], [[(1, K2), (2, V)]]],
+    "str twice in the table: one set": [[[(1, K), (2, V)]], [[(1, K), (2, V2)]]],
+    "unit twice in the table: one set": [[[(1, K), (3, 1), (4, U)]],
+                                         [[(1, K), (3, 1), (4, U2)]]],
+    "str \"\" at two indices: one set": [[[(1, K), (2, E1)]], [[(1, K), (2, E2)]]],
+    "unit \"\": no unit": [[[(1, K), (3, 4), (4, E1)]], [[(1, K), (3, 4)]]],
+    "unit \"\", num 0: kept": [[[(1, K), (4, E1)]]],
+    "key \"\" at two indices": [[[(1, E1), (2, V)]], [[(2, V)]]],
 }
 
 HUGE = 2 ** 63 + 5
