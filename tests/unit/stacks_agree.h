@@ -308,6 +308,18 @@ agree(const uint8_t *body, size_t len, const char *name)
 		SA_FAIL("%s: %s", name, err);
 }
 
+/* agree() on the profile d describes, packed. */
+static inline void
+agree_built(const struct du_prof *d, const char *name)
+{
+	size_t len;
+	uint8_t *buf = du_pack(d, &len);
+
+	SA_CHECK(buf != NULL);
+	agree(buf, len, name);
+	free(buf);
+}
+
 /* Functions a, b, c (ids 1 to 3) and dense location ids 1 to 40: 1 with
  * nlines lines (functions 1, 2, 3, 1, ...; lines 1, 2, ...), the others
  * one line each. */

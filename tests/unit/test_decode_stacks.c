@@ -80,8 +80,6 @@ test_built_careful_paths(void **state)
 	int64_t kk;
 	int64_t kv;
 	int64_t kn;
-	uint8_t *buf;
-	size_t len;
 	size_t i;
 
 	(void)state;
@@ -105,10 +103,7 @@ test_built_careful_paths(void **state)
 	du_label(&d, s, kk, kv, 0);
 	du_sample(&d, 7, locs, 5, 6);
 	du_sample(&d, 1, locs + 1, 7, 8);
-	buf = du_pack(&d, &len);
-	assert_non_null(buf);
-	agree(buf, len, "built sparse");
-	free(buf);
+	agree_built(&d, "built sparse");
 }
 
 /* Go keeps a label's str and drops its num and unit then, so samples
@@ -125,8 +120,6 @@ test_built_str_wins(void **state)
 	int64_t kk;
 	int64_t kv;
 	int64_t ku;
-	uint8_t *buf;
-	size_t len;
 
 	(void)state;
 	du_init(&d);
@@ -141,10 +134,7 @@ test_built_str_wins(void **state)
 	s = du_sample(&d, 1, &loc, 7, 8);
 	du_label(&d, s, kk, kv, 9);
 	s->label[0]->num_unit = ku;
-	buf = du_pack(&d, &len);
-	assert_non_null(buf);
-	agree(buf, len, "built, str with num or unit");
-	free(buf);
+	agree_built(&d, "built, str with num or unit");
 }
 
 /* A writer that repeats strings in its table: labels naming either copy
@@ -165,8 +155,6 @@ test_built_repeated_strings(void **state)
 	int64_t v[2];
 	int64_t u[2];
 	int64_t e[2];
-	uint8_t *buf;
-	size_t len;
 	int i;
 
 	(void)state;
@@ -194,10 +182,7 @@ test_built_repeated_strings(void **state)
 		if (i == 1)
 			s->label[0]->num_unit = e[0];
 	}
-	buf = du_pack(&d, &len);
-	assert_non_null(buf);
-	agree(buf, len, "built, repeated strings");
-	free(buf);
+	agree_built(&d, "built, repeated strings");
 }
 
 /* Dense ids, a location of 6, 9 or 13 lines among one-line ones (the
