@@ -75,8 +75,7 @@ rs_label_text(struct rs *rs, struct pprof_label *x)
 	int k;
 
 	if (rs->lc == NULL) {
-		rs->lc =
-		    arena_calloc(rs->a, rs->pr->n_strings, sizeof(*rs->lc));
+		rs->lc = arena_calloc(rs->a, rs->n_str, sizeof(*rs->lc));
 		rs->lc_mask = 15;
 		rs->lc_slots = arena_calloc(rs->a, 16, sizeof(*rs->lc_slots));
 		if (rs->lc == NULL || rs->lc_slots == NULL)

@@ -151,8 +151,8 @@ def json_view(doc):
     sides are grouped here by the frames (name, file, line) and the
     labels' JSON texts, sorted, and summed. Where Go names no default
     sample type (""), or one the profile does not have, the decoder
-    prints the last one, as Go's pprof tool takes it. Strings are compared with
-    fold_fffd."""
+    prints the last one, as Go's pprof tool takes it. Strings are
+    compared with fold_fffd."""
     doc = fold_fffd(doc)
     types = [t["type"] for t in doc["sample_types"]]
     dflt = doc["default_sample_type"]
@@ -186,6 +186,7 @@ def json_views(path):
 
 class OracleTest(unittest.TestCase):
     def assertSameJSON(self, path, name):
+        """The decoder's JSON view is Go's; Go's, returned."""
         want, got, n = json_views(path)
         self.assertEqual(
             {k: v for k, v in got.items() if k != "stacks"},
@@ -196,6 +197,7 @@ class OracleTest(unittest.TestCase):
         self.assertEqual(got["stacks"], want["stacks"], name)
         # Collapsed: no two of the decoder's stacks are alike to Go.
         self.assertEqual(n, len(got["stacks"]), name + ": stacks alike")
+        return want
 
     def test_json_corpus(self):
         """Every protobuf profile EXPECTED.tsv lists: the decoder's JSON
@@ -210,8 +212,8 @@ class OracleTest(unittest.TestCase):
         self.assertGreater(len(paths), 15)
         labelled = 0
         for path in paths:
-            self.assertSameJSON(path, os.path.basename(path))
-            labelled += any(k[1] for k in json_views(path)[0]["stacks"])
+            want = self.assertSameJSON(path, os.path.basename(path))
+            labelled += any(k[1] for k in want["stacks"])
         # Go's heap and allocs profiles label their samples.
         self.assertGreater(labelled, 3)
 
