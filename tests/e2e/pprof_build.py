@@ -32,6 +32,18 @@ def varint(v):
     return bytes(out)
 
 
+def read_varint(buf, i):
+    """The varint at buf[i]: (its value, where the next field starts)."""
+    v, shift = 0, 0
+    while True:
+        b = buf[i]
+        i += 1
+        v |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return v, i
+
+
 def field_len(num, payload):
     return varint(num << 3 | 2) + varint(len(payload)) + payload
 

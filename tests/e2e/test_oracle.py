@@ -1,8 +1,9 @@
 """The decoder against Go's own parser (tests/oracle/pprof-folded.go, built
 on github.com/google/pprof/profile): the same folded stacks and the same
 `--format json` on every corpus profile, and the same verdict, and where
-both accept the same stacks, on damaged ones and on hand-made ones that
-take each of Go's rules for labels and for the tables (pprof_build.py).
+both accept the same stacks, on damaged ones, on ones changed field by
+field (pprof_mutate.py), and on hand-made ones that take each of Go's
+rules for labels and for the tables (pprof_build.py).
 
 The damaged profiles are made here, the same ones every run: real profiles
 cut short, with bytes changed, and with fields Go's parser reads in its own
@@ -32,7 +33,9 @@ import unittest
 
 from harness import BIN, BUILD, CORPUS, ROOT
 from pprof_build import (LABEL_CASES, STRUCTURE_CASES, S, gzip_cases,
-                         label_profile, profile, varint, wire_type_cases)
+                         label_profile, profile, read_varint, varint,
+                         wire_type_cases)
+from pprof_mutate import mutants
 
 ORACLE = os.path.join(BUILD, "pprof-folded")
 DECODER = os.path.join(BIN, "profpipe-decoder")
@@ -43,6 +46,7 @@ SOURCES = ["goapp-allocs", "goapp-block", "goapp-cpu", "goapp-goroutine",
            "biggo-goroutine"]
 FLIPS = 120  # byte changes per source profile
 CUTS = 40    # truncations per source profile
+MUTANTS = 400  # structural changes per source profile (test_mutated)
 
 
 def top_strings(buf):
@@ -69,17 +73,6 @@ def top_strings(buf):
         return out if i == len(buf) else None
     except IndexError:
         return None
-
-
-def read_varint(buf, i):
-    v, s = 0, 0
-    while True:
-        b = buf[i]
-        i += 1
-        v |= (b & 0x7F) << s
-        s += 7
-        if b < 0x80:
-            return v, i
 
 
 def damaged():
@@ -368,6 +361,56 @@ class OracleTest(unittest.TestCase):
         self.assertGreater(counts["both refuse"], 50)
         self.assertGreater(counts["stacks compared"], 50)
         self.assertGreater(counts["JSON compared"], 50)
+
+    def test_mutated(self):
+        """Profiles changed by their structure (pprof_mutate.py), every
+        length right: Go's verdict, and where both accept, Go's JSON; but
+        for the differences the README lists, each counted."""
+        counts = {"both refuse": 0, "JSON compared": 0, "no sample types": 0,
+                  "sum past int64": 0, "NUL in a string": 0}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "mutant.pb")
+            for src in SOURCES:
+                with open(os.path.join(CORPUS, "real", src + ".pb.gz"), "rb") as f:
+                    raw = gzip.decompress(f.read())
+                for what, data in mutants(raw, src, MUTANTS):
+                    with open(path, "wb") as f:
+                        f.write(data)
+                    go = run([ORACLE, "-json", path])
+                    ours = run([DECODER, "--format", "json", path])
+                    why = "%s (%s): Go %s, decoder %s" % (
+                        src, what,
+                        go.stderr.decode(errors="replace").strip() or "accepts",
+                        ours.stderr.decode(errors="replace").strip() or "accepts")
+                    self.assertIn(go.returncode, (0, 1), why)
+                    if go.returncode == 1:
+                        self.assertEqual(ours.returncode, 1, why)
+                        counts["both refuse"] += 1
+                        continue
+                    err = ours.stderr.rstrip()
+                    if ours.returncode == 1 and err.endswith(b": no sample types"):
+                        self.assertEqual(json.loads(go.stdout)["sample_types"], [], why)
+                        counts["no sample types"] += 1
+                        continue
+                    if ours.returncode == 1 and err.endswith(b"overflows int64 when summed"):
+                        counts["sum past int64"] += 1
+                        continue
+                    self.assertEqual(ours.returncode, 0, why)
+                    strings = top_strings(data)
+                    if strings is None or any(b"\0" in s for s in strings):
+                        counts["NUL in a string"] += 1
+                        continue
+                    doc = json.loads(ours.stdout)
+                    want = json_view(json.loads(go.stdout))
+                    got = json_view(doc)
+                    self.assertEqual(got, want, why)
+                    self.assertEqual(len(doc["stacks"]), len(got["stacks"]),
+                                     why + ": stacks alike")
+                    counts["JSON compared"] += 1
+        print("\n    mutated profiles: %s" % ", ".join(
+            "%s %d" % kv for kv in counts.items()))
+        self.assertGreater(counts["both refuse"], 100)
+        self.assertGreater(counts["JSON compared"], 500)
 
 
 if __name__ == "__main__":
