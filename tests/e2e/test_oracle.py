@@ -75,12 +75,17 @@ def top_strings(buf):
         return None
 
 
+def real_profile(name):
+    """The corpus's real profile name, unpacked."""
+    with open(os.path.join(CORPUS, "real", name + ".pb.gz"), "rb") as f:
+        return gzip.decompress(f.read())
+
+
 def damaged():
     """(name, bytes) of every damaged profile, the same each run."""
     out = []
     for src in SOURCES:
-        with open(os.path.join(CORPUS, "real", src + ".pb.gz"), "rb") as f:
-            raw = gzip.decompress(f.read())
+        raw = real_profile(src)
         rng = random.Random(src)
         for _ in range(CUTS):
             n = rng.randrange(1, len(raw))
@@ -164,11 +169,16 @@ def json_view(doc):
             "stacks": stacks}
 
 
+def json_runs(path):
+    """Go's and the decoder's JSON runs on the profile at path."""
+    return (run([ORACLE, "-json", path]),
+            run([DECODER, "--format", "json", path]))
+
+
 def json_views(path):
     """(Go's view, the decoder's view, the decoder's count of stacks) of
     the profile at path."""
-    go = run([ORACLE, "-json", path])
-    ours = run([DECODER, "--format", "json", path])
+    go, ours = json_runs(path)
     if go.returncode != 0 or ours.returncode != 0:
         raise AssertionError("%s: oracle %d (%s), decoder %d (%s)" % (
             path, go.returncode, go.stderr.decode(errors="replace").strip(),
@@ -180,7 +190,11 @@ def json_views(path):
 class OracleTest(unittest.TestCase):
     def assertSameJSON(self, path, name):
         """The decoder's JSON view is Go's; Go's, returned."""
-        want, got, n = json_views(path)
+        return self.assertSameViews(*json_views(path), name)
+
+    def assertSameViews(self, want, got, n, name):
+        """got, the decoder's view with its n stacks, is Go's view want;
+        want, returned."""
         self.assertEqual(
             {k: v for k, v in got.items() if k != "stacks"},
             {k: v for k, v in want.items() if k != "stacks"}, name)
@@ -283,8 +297,7 @@ class OracleTest(unittest.TestCase):
     def test_gzip(self):
         """gzip headers and members: Go's verdict, but for the two
         deliberate differences, each the way the README says."""
-        with open(os.path.join(CORPUS, "real", "goapp-heap.pb.gz"), "rb") as f:
-            raw = gzip.decompress(f.read())
+        raw = real_profile("goapp-heap")
         differ = {"reserved flags": (0, 1), "zero bytes after": (1, 0)}
         cases = gzip_cases(raw)
         with tempfile.TemporaryDirectory() as tmp:
@@ -371,13 +384,10 @@ class OracleTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "mutant.pb")
             for src in SOURCES:
-                with open(os.path.join(CORPUS, "real", src + ".pb.gz"), "rb") as f:
-                    raw = gzip.decompress(f.read())
-                for what, data in mutants(raw, src, MUTANTS):
+                for what, data in mutants(real_profile(src), src, MUTANTS):
                     with open(path, "wb") as f:
                         f.write(data)
-                    go = run([ORACLE, "-json", path])
-                    ours = run([DECODER, "--format", "json", path])
+                    go, ours = json_runs(path)
                     why = "%s (%s): Go %s, decoder %s" % (
                         src, what,
                         go.stderr.decode(errors="replace").strip() or "accepts",
@@ -401,11 +411,8 @@ class OracleTest(unittest.TestCase):
                         counts["NUL in a string"] += 1
                         continue
                     doc = json.loads(ours.stdout)
-                    want = json_view(json.loads(go.stdout))
-                    got = json_view(doc)
-                    self.assertEqual(got, want, why)
-                    self.assertEqual(len(doc["stacks"]), len(got["stacks"]),
-                                     why + ": stacks alike")
+                    self.assertSameViews(json_view(json.loads(go.stdout)),
+                                         json_view(doc), len(doc["stacks"]), why)
                     counts["JSON compared"] += 1
         print("\n    mutated profiles: %s" % ", ".join(
             "%s %d" % kv for kv in counts.items()))
