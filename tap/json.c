@@ -17,7 +17,7 @@
 #include "common/pb_struct.h"
 
 static int tap_json_object(
-    struct buf *b, const ProtobufCMessage *m, int depth);
+    struct buf *b, const ProtobufCMessage *m, unsigned flags, int depth);
 
 /* NaN and infinities have no JSON number: print them as proto3 does. */
 static int
@@ -82,11 +82,43 @@ tap_json_enum(struct buf *b, const ProtobufCFieldDescriptor *f, int v)
 		buf_printf(b, "%d", v); /* a value newer than the descriptor */
 }
 
+/* bytes as a JSON string in base64 with padding, as proto3's mapping has
+ * them. */
+static int
+tap_json_base64(struct buf *b, const uint8_t *p, size_t n)
+{
+	static const char abc[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char out[4 * 256];
+	size_t k = 0;
+	size_t i;
+	uint32_t v;
+
+	buf_putc(b, '"');
+	for (i = 0; i < n; i += 3) {
+		v = (uint32_t)p[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		out[k++] = abc[v >> 18];
+		out[k++] = abc[(v >> 12) & 63];
+		out[k++] = i + 1 < n ? abc[(v >> 6) & 63] : '=';
+		out[k++] = i + 2 < n ? abc[v & 63] : '=';
+		if (k == sizeof(out)) {
+			buf_append(b, out, k);
+			k = 0;
+		}
+	}
+	buf_append(b, out, k);
+	return buf_putc(b, '"');
+}
+
 /* One value of field f at p (an element of a repeated field, or the
  * field itself). */
 static int
-tap_json_value(
-    struct buf *b, const ProtobufCFieldDescriptor *f, const void *p, int depth)
+tap_json_value(struct buf *b, const ProtobufCFieldDescriptor *f, const void *p,
+    unsigned flags, int depth)
 {
 	const ProtobufCBinaryData *bd;
 	const char *s;
@@ -125,10 +157,12 @@ tap_json_value(
 		return buf_json_str(b, s, strlen(s));
 	case PROTOBUF_C_TYPE_BYTES:
 		bd = p;
+		if (flags & TAP_JSON_BYTES)
+			return tap_json_base64(b, bd->data, bd->len);
 		return buf_printf(b, "{\"bytes\":%zu}", bd->len);
 	case PROTOBUF_C_TYPE_MESSAGE:
 		return tap_json_object(
-		    b, *(ProtobufCMessage *const *)p, depth + 1);
+		    b, *(ProtobufCMessage *const *)p, flags, depth + 1);
 	default:
 		return buf_puts(b, "null");
 	}
@@ -155,7 +189,7 @@ tap_json_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
 
 static int
 tap_json_repeated(struct buf *b, const ProtobufCMessage *m,
-    const ProtobufCFieldDescriptor *f, int depth)
+    const ProtobufCFieldDescriptor *f, unsigned flags, int depth)
 {
 	const char *base = (const char *)m;
 	size_t n = *(const size_t *)(base + f->quantifier_offset);
@@ -167,14 +201,15 @@ tap_json_repeated(struct buf *b, const ProtobufCMessage *m,
 	for (i = 0; i < n && a != NULL; i++) {
 		if (i > 0)
 			buf_putc(b, ',');
-		if (tap_json_value(b, f, a + i * size, depth) < 0)
+		if (tap_json_value(b, f, a + i * size, flags, depth) < 0)
 			return -1;
 	}
 	return buf_putc(b, ']');
 }
 
 static int
-tap_json_object(struct buf *b, const ProtobufCMessage *m, int depth)
+tap_json_object(
+    struct buf *b, const ProtobufCMessage *m, unsigned flags, int depth)
 {
 	const ProtobufCMessageDescriptor *d;
 	const ProtobufCFieldDescriptor *f;
@@ -200,9 +235,10 @@ tap_json_object(struct buf *b, const ProtobufCMessage *m, int depth)
 		buf_json_str(b, f->name, strlen(f->name));
 		buf_putc(b, ':');
 		if (f->label == PROTOBUF_C_LABEL_REPEATED)
-			rv = tap_json_repeated(b, m, f, depth);
+			rv = tap_json_repeated(b, m, f, flags, depth);
 		else
-			rv = tap_json_value(b, f, base + f->offset, depth);
+			rv = tap_json_value(
+			    b, f, base + f->offset, flags, depth);
 		if (rv < 0)
 			return -1;
 	}
@@ -210,9 +246,9 @@ tap_json_object(struct buf *b, const ProtobufCMessage *m, int depth)
 }
 
 int
-tap_json_message(struct buf *out, const ProtobufCMessage *m)
+tap_json_message(struct buf *out, const ProtobufCMessage *m, unsigned flags)
 {
-	if (tap_json_object(out, m, 0) < 0 || out->failed)
+	if (tap_json_object(out, m, flags, 0) < 0 || out->failed)
 		return -1;
 	return 0;
 }

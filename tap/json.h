@@ -10,8 +10,9 @@
  * arrays, messages are objects (null when unset). Proto3 scalars are
  * always printed, defaults included; an explicitly optional field or a
  * oneof member is printed only when set. Two departures for reading by
- * eye: bytes print as {"bytes": N}, their length, never their content, and
- * NaN and infinities as the strings "NaN", "Infinity", "-Infinity".
+ * eye: bytes print as {"bytes": N}, their length, unless TAP_JSON_BYTES
+ * asks for their content (base64, as proto3 prints them), and NaN and
+ * infinities as the strings "NaN", "Infinity", "-Infinity".
  */
 #ifndef PROFPIPE_TAP_JSON_H
 #define PROFPIPE_TAP_JSON_H
@@ -23,8 +24,12 @@
 /* Messages nested deeper than this are refused (-1). */
 #define TAP_JSON_DEPTH 32
 
+/* Flags: bytes fields as a base64 string rather than their length. */
+#define TAP_JSON_BYTES 1u
+
 /* Append m as a JSON object to out, without a newline. 0, or -1 when out
  * hit its cap, memory ran out or nesting was too deep. */
-int tap_json_message(struct buf *out, const ProtobufCMessage *m);
+int tap_json_message(
+    struct buf *out, const ProtobufCMessage *m, unsigned flags);
 
 #endif

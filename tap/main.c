@@ -21,7 +21,7 @@
 #define TAP_LINE_CAP ((size_t)1024 * 1024 * 1024)
 
 static const char tap_usage[] =
-    "usage: profpipe-tap STAGE [--url URL] [--count N]\n"
+    "usage: profpipe-tap STAGE [--url URL] [--count N] [--bytes]\n"
     "\n"
     "Prints each message STAGE hands on as one JSON line on standard\n"
     "output, until interrupted or N messages have been printed.\n"
@@ -29,7 +29,11 @@ static const char tap_usage[] =
     "  STAGE        fetcher (RawProfile), decoder (Decoded) or\n"
     "               aggregator (Result)\n"
     "  --url URL    the tap to dial (default ipc://$PROFPIPE_RUN/STAGE.tap)\n"
-    "  --count N    stop after N messages\n";
+    "  --count N    stop after N messages\n"
+    "  --bytes      print bytes fields (a RawProfile's body: the profile\n"
+    "               as fetched or pushed) in base64, not as their length;\n"
+    "               a profile the fetcher sends by reference (a large one,\n"
+    "               in its memfd) has no body to print\n";
 
 static const struct {
 	const char *stage;
@@ -44,7 +48,8 @@ struct tap_opts {
 	const char *stage;
 	const ProtobufCMessageDescriptor *desc;
 	const char *url;
-	long count; /* 0: no limit */
+	long count;     /* 0: no limit */
+	unsigned flags; /* for tap_json_message */
 };
 
 static const ProtobufCMessageDescriptor *
@@ -70,7 +75,9 @@ tap_parse(int argc, char **argv, struct tap_opts *o)
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0)
 			return 1;
-		if (i + 1 < argc && strcmp(argv[i], "--url") == 0) {
+		if (strcmp(argv[i], "--bytes") == 0) {
+			o->flags |= TAP_JSON_BYTES;
+		} else if (i + 1 < argc && strcmp(argv[i], "--url") == 0) {
 			o->url = argv[++i];
 		} else if (i + 1 < argc && strcmp(argv[i], "--count") == 0) {
 			if (proc_parse_long(
@@ -123,7 +130,8 @@ tap_print(const struct tap_opts *o, struct arena *a, struct buf *line,
 		return 0;
 	}
 	buf_clear(line);
-	if (tap_json_message(line, m) < 0 || buf_putc(line, '\n') < 0) {
+	if (tap_json_message(line, m, o->flags) < 0 ||
+	    buf_putc(line, '\n') < 0) {
 		log_warn("%s: a message of %zu bytes is too large to print",
 		    o->stage, len);
 		return 0;

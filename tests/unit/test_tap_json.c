@@ -213,7 +213,7 @@ test_every_field_kind(void **state)
 	e.r_msg = r_msg;
 
 	buf_init(&b, 0);
-	assert_int_equal(tap_json_message(&b, &e.base), 0);
+	assert_int_equal(tap_json_message(&b, &e.base, 0), 0);
 	assert_true(fx_json_valid(b.data, b.len));
 	assert_string_equal((char *)b.data, want);
 	buf_release(&b);
@@ -236,7 +236,7 @@ test_special_floats(void **state)
 	e.r_d = r_d;
 	e.fl = 3.0e38f;
 	buf_init(&b, 0);
-	assert_int_equal(tap_json_message(&b, &e.base), 0);
+	assert_int_equal(tap_json_message(&b, &e.base, 0), 0);
 	assert_non_null(strstr(
 	    (char *)b.data, "\"r_d\":[\"NaN\",\"Infinity\",\"-Infinity\"]"));
 	assert_non_null(strstr((char *)b.data, "\"fl\":3e+38,"));
@@ -270,7 +270,7 @@ test_wire_messages(void **state)
 	    &profpipe__raw_profile__descriptor, NULL, len, packed);
 	assert_non_null(m);
 	buf_init(&b, 0);
-	assert_int_equal(tap_json_message(&b, m), 0);
+	assert_int_equal(tap_json_message(&b, m, 0), 0);
 	assert_string_equal((char *)b.data,
 	    "{\"origin\":{\"profile_id\":\"6f1c0e2a-0000-4000-8000-"
 	    "000000000001\",\"source\":\"pull\",\"kind\":\"cpu\","
@@ -291,7 +291,7 @@ test_wire_messages(void **state)
 	    &profpipe__result__descriptor, NULL, len, packed);
 	assert_non_null(m);
 	buf_clear(&b);
-	assert_int_equal(tap_json_message(&b, m), 0);
+	assert_int_equal(tap_json_message(&b, m, 0), 0);
 	assert_true(fx_json_valid(b.data, b.len));
 	assert_non_null(strstr((char *)b.data,
 	    "\"stack_hash\":["
@@ -310,7 +310,89 @@ test_wire_messages(void **state)
 	buf_release(&b);
 	buf_init(&b, 64);
 	m = &f.r.base;
-	assert_int_equal(tap_json_message(&b, m), -1);
+	assert_int_equal(tap_json_message(&b, m, 0), -1);
+	buf_release(&b);
+}
+
+/* The body as TAP_JSON_BYTES prints it: "body":"<base64>" */
+static char *
+body_base64(struct buf *b, const uint8_t *p, size_t n)
+{
+	Profpipe__RawProfile raw = PROFPIPE__RAW_PROFILE__INIT;
+	char *s;
+	char *e;
+
+	raw.body.len = n;
+	raw.body.data = (uint8_t *)p;
+	buf_clear(b);
+	assert_int_equal(tap_json_message(b, &raw.base, TAP_JSON_BYTES), 0);
+	assert_true(fx_json_valid(b->data, b->len));
+	s = strstr((char *)b->data, "\"body\":\"");
+	assert_non_null(s);
+	s += strlen("\"body\":\"");
+	e = strchr(s, '"');
+	assert_non_null(e);
+	*e = '\0';
+	return s;
+}
+
+/* What a base64 digit stands for, -1 for '=' */
+static int
+b64_digit(char c)
+{
+	static const char abc[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *at = strchr(abc, c);
+
+	if (c == '=')
+		return -1;
+	assert_non_null(at);
+	return (int)(at - abc);
+}
+
+/* --bytes: RFC 4648's test vectors, then every length up to past the
+ * encoder's chunk, decoded again here and compared byte for byte. */
+static void
+test_bytes_base64(void **state)
+{
+	static const char *const vec[][2] = {{"", ""}, {"f", "Zg=="},
+	    {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
+	    {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+	uint8_t in[1100];
+	uint8_t back[1100];
+	struct buf b;
+	size_t i;
+	size_t n;
+	size_t k;
+	size_t len;
+	const char *s;
+	uint32_t v;
+	int d;
+	int j;
+
+	(void)state;
+	buf_init(&b, 0);
+	for (i = 0; i < sizeof(vec) / sizeof(vec[0]); i++)
+		assert_string_equal(body_base64(&b, (const uint8_t *)vec[i][0],
+		                        strlen(vec[i][0])),
+		    vec[i][1]);
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 131 + 7); /* every byte value */
+	for (n = 0; n <= sizeof(in); n += n < 20 ? 1 : 37) {
+		s = body_base64(&b, in, n);
+		len = strlen(s);
+		assert_int_equal(len, (n + 2) / 3 * 4);
+		for (i = k = 0; i < len; i += 4) {
+			for (v = 0, j = 0; j < 4; j++) {
+				d = b64_digit(s[i + j]);
+				v = v << 6 | (uint32_t)(d < 0 ? 0 : d);
+			}
+			for (j = 0; j < 3 && k < n; j++)
+				back[k++] = (uint8_t)(v >> (16 - 8 * j));
+		}
+		assert_int_equal(k, n);
+		assert_memory_equal(back, in, n);
+	}
 	buf_release(&b);
 }
 
@@ -321,6 +403,7 @@ main(void)
 	    cmocka_unit_test(test_every_field_kind),
 	    cmocka_unit_test(test_special_floats),
 	    cmocka_unit_test(test_wire_messages),
+	    cmocka_unit_test(test_bytes_base64),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
