@@ -33,23 +33,40 @@ records_label(struct buf *b, const char *key, const char *value)
 	return records_json(b, value);
 }
 
+/* One of the collector's labels, unless its name is there already. */
+static int
+records_origin_label(struct records *r, const char *key, const char *value)
+{
+	int rv = keyset_add(&r->origin_keys, key, strlen(key));
+
+	if (rv <= 0)
+		return rv;
+	if (r->origin_keys.n > 1)
+		buf_putc(&r->labels, ',');
+	records_json(&r->labels, key);
+	buf_putc(&r->labels, ':');
+	return records_json(&r->labels, value);
+}
+
 static int
 records_init_labels(struct records *r)
 {
 	const Profpipe__Origin *o = r->p->origin;
 	size_t i;
+	int rv;
 
-	buf_puts(&r->labels, "{\"__name__\":");
-	records_json(&r->labels, o->service);
-	records_label(&r->labels, "instance", o->instance);
-	records_label(&r->labels, "job", o->job);
-	for (i = 0; i < o->n_labels; i++) {
-		if (o->labels[i] == NULL)
-			continue;
-		records_label(
-		    &r->labels, o->labels[i]->key, o->labels[i]->value);
+	buf_putc(&r->labels, '{');
+	rv = records_origin_label(r, "__name__", o->service);
+	if (rv >= 0)
+		rv = records_origin_label(r, "instance", o->instance);
+	if (rv >= 0)
+		rv = records_origin_label(r, "job", o->job);
+	for (i = 0; rv >= 0 && i < o->n_labels; i++) {
+		if (o->labels[i] != NULL)
+			rv = records_origin_label(
+			    r, o->labels[i]->key, o->labels[i]->value);
 	}
-	return r->labels.failed ? -1 : 0;
+	return rv < 0 || r->labels.failed ? -1 : 0;
 }
 
 int
@@ -64,6 +81,9 @@ records_init(struct records *r, const Profpipe__Decoded *p)
 	buf_init(&r->labels, RECORDS_FIELD_CAP);
 	buf_init(&r->text, RECORDS_FIELD_CAP);
 	buf_init(&r->head, RECORDS_FIELD_CAP);
+	buf_init(&r->name, RECORDS_FIELD_CAP);
+	keyset_init(&r->origin_keys);
+	keyset_init(&r->keys);
 	export_columns(p, r->cols, &r->n_cols);
 	duration =
 	    p->duration_ns > 0 ? p->duration_ns : o->end_ns - o->start_ns;
@@ -89,6 +109,9 @@ records_release(struct records *r)
 	buf_release(&r->labels);
 	buf_release(&r->text);
 	buf_release(&r->head);
+	buf_release(&r->name);
+	keyset_release(&r->origin_keys);
+	keyset_release(&r->keys);
 }
 
 /* "function file" of frame f into r->text. */
@@ -100,8 +123,39 @@ records_frame(struct records *r, uint32_t f)
 	buf_puts(&r->text, export_frame_file(r->p, f));
 }
 
+/* The name pprof label key takes in this stack's record: key, or
+ * exported_key; NULL when both are taken, or when memory ran out (then
+ * r->text has failed, and so will the record). */
+static const char *
+records_free_name(struct records *r, const char *key)
+{
+	size_t n = strlen(key);
+	int rv = 0;
+
+	if (!keyset_has(&r->origin_keys, key, n)) {
+		rv = keyset_add(&r->keys, key, n);
+		if (rv != 0)
+			goto out;
+	}
+	buf_clear(&r->name);
+	buf_puts(&r->name, "exported_");
+	buf_puts(&r->name, key);
+	if (r->name.failed) {
+		rv = -1;
+		goto out;
+	}
+	key = (const char *)r->name.data;
+	if (!keyset_has(&r->origin_keys, key, r->name.len))
+		rv = keyset_add(&r->keys, key, r->name.len);
+out:
+	if (rv < 0)
+		r->text.failed = 1; /* out of memory: no record */
+	return rv == 1 ? key : NULL;
+}
+
 /* The stack's pprof labels close the origin's: string labels as they are,
- * numeric ones in decimal with their unit after a space. */
+ * numeric ones in decimal with their unit after a space; each under the
+ * name records_free_name gives it. */
 static void
 records_sample_labels(struct records *r, size_t i)
 {
@@ -109,25 +163,29 @@ records_sample_labels(struct records *r, size_t i)
 	const Profpipe__LabelSet *ls;
 	const Profpipe__SampleLabel *l;
 	const char *unit;
+	const char *key;
 	char num[64];
 	size_t j;
 
 	buf_clear(&r->text);
 	buf_append(&r->text, r->labels.data, r->labels.len);
+	keyset_clear(&r->keys);
 	if (p->n_stack_labels > 0 && p->stack_labels[i] != 0) {
 		ls = p->label_sets[p->stack_labels[i]];
 		for (j = 0; j < ls->n_labels; j++) {
 			l = ls->labels[j];
+			key = records_free_name(r, export_string(p, l->key));
+			if (key == NULL)
+				continue;
 			if (l->str != 0) {
-				records_label(&r->text,
-				    export_string(p, l->key),
-				    export_string(p, l->str));
+				records_label(
+				    &r->text, key, export_string(p, l->str));
 				continue;
 			}
 			unit = export_string(p, l->unit);
 			snprintf(num, sizeof(num), "%" PRId64 "%s%s", l->num,
 			    *unit ? " " : "", unit);
-			records_label(&r->text, export_string(p, l->key), num);
+			records_label(&r->text, key, num);
 		}
 	}
 	buf_putc(&r->text, '}');

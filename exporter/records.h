@@ -11,6 +11,15 @@
  *   "units":"nanoseconds","valueTypes":"cpu","aggTypes":"sum",
  *   "val":"30000000.00","__time__":1700000000}
  *
+ * A name is in a record's labels once. The collector's come first
+ * (__name__, instance, job, then the input's and the target's labels); one
+ * whose name is there already is left out, as the metrics outputs do. A
+ * pprof sample label whose name is taken (by the collector's, or by an
+ * earlier label of the same sample) is renamed exported_NAME, as
+ * Prometheus renames a scraped label that clashes; if that is taken too,
+ * the label is left out of the record. Go's profiles only clash with the
+ * collector's names: runtime/pprof keeps a goroutine's labels in a map.
+ *
  * Pure: bytes into a buf, no I/O, so a sink can stream a large profile
  * stack by stack and a test can read every byte.
  */
@@ -21,6 +30,7 @@
 
 #include "common/buf.h"
 #include "common/wire.pb-c.h"
+#include "exporter/keyset.h"
 #include "exporter/profile.h"
 
 /* What every record of one profile shares, worked out once. */
@@ -33,6 +43,9 @@ struct records {
 	                    * labels, unclosed (the text of a JSON object) */
 	struct buf text;   /* scratch: a field's text before escaping */
 	struct buf head;   /* scratch: one stack's fields up to labels */
+	struct buf name;   /* scratch: exported_KEY */
+	struct keyset origin_keys; /* the names in labels */
+	struct keyset keys;        /* one stack's pprof label names */
 	long long time_s;
 };
 

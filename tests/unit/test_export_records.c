@@ -90,6 +90,71 @@ test_cpu_records_exact(void **state)
 	buf_release(&out);
 }
 
+/* A name is in a record's labels once: the collector's first (a later one
+ * of theirs with a name already there is left out), then the pprof labels,
+ * renamed exported_NAME where the name is taken, left out where that is
+ * taken too. */
+static void
+test_label_names_once(void **state)
+{
+	enum { ENV = FX_N_STRINGS, EXP_ENV, N_STR };
+	static const char *const more[] = {"env", "exported_env"};
+	/* key, str (0: a number), num, unit */
+	static const uint32_t labels[][4] = {
+	    {ENV, FX_GET, 0, 0},       /* env is the collector's */
+	    {FX_REQ, FX_GET, 0, 0},    /* free */
+	    {FX_REQ, 0, 42, FX_BYTES}, /* req again, within the sample */
+	    {EXP_ENV, FX_GET, 0, 0},   /* taken by the first */
+	    {FX_REQ, 0, 7, 0},         /* req and exported_req taken */
+	};
+	enum { NL = sizeof(labels) / sizeof(labels[0]) };
+	Profpipe__SampleLabel sl[NL];
+	Profpipe__SampleLabel *slp[NL];
+	char *strings[N_STR];
+	struct fixture f;
+	struct buf out;
+	size_t nrec;
+	size_t i;
+
+	(void)state;
+	fixture_cpu(&f);
+	memcpy(strings, f.strings, sizeof(f.strings));
+	for (i = 0; i < 2; i++)
+		strings[FX_N_STRINGS + i] = (char *)more[i];
+	f.d.strings = strings;
+	f.d.n_strings = N_STR;
+	for (i = 0; i < NL; i++) {
+		profpipe__sample_label__init(&sl[i]);
+		sl[i].key = labels[i][0];
+		sl[i].str = labels[i][1];
+		sl[i].num = labels[i][2];
+		sl[i].unit = labels[i][3];
+		slp[i] = &sl[i];
+	}
+	f.ls[1].n_labels = NL;
+	f.ls[1].labels = slp;
+	f.l[1].key = (char *)"instance"; /* the input's, clashing */
+	render(&f, &out, &nrec);
+	assert_int_equal(nrec, 3);
+	/* the two stacks without pprof labels */
+	assert_int_equal(
+	    count(&out,
+	        "\"labels\":\"{\\\"__name__\\\":\\\"shop\\\","
+	        "\\\"instance\\\":\\\"127.0.0.1:6060\\\","
+	        "\\\"job\\\":\\\"go\\\",\\\"env\\\":\\\"prod\\\"}\""),
+	    2);
+	assert_int_equal(count(&out,
+	                     "\"labels\":\"{\\\"__name__\\\":\\\"shop\\\","
+	                     "\\\"instance\\\":\\\"127.0.0.1:6060\\\","
+	                     "\\\"job\\\":\\\"go\\\",\\\"env\\\":\\\"prod\\\","
+	                     "\\\"exported_env\\\":\\\"GET\\\","
+	                     "\\\"req\\\":\\\"GET\\\","
+	                     "\\\"exported_req\\\":\\\"42 bytes\\\","
+	                     "\\\"exported_exported_env\\\":\\\"GET\\\"}\""),
+	    1);
+	buf_release(&out);
+}
+
 /* Without cpu/nanoseconds, samples/count x period gives the same time. */
 static void
 test_cpu_samples_times_period(void **state)
@@ -447,6 +512,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cpu_records_exact),
+	    cmocka_unit_test(test_label_names_once),
 	    cmocka_unit_test(test_cpu_samples_times_period),
 	    cmocka_unit_test(test_other_kinds_report_every_type),
 	    cmocka_unit_test(test_absent_types_skipped),
