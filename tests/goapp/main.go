@@ -1,6 +1,9 @@
 // goapp: the sample Go service profpipe's tests and demo profile. It burns
 // CPU in a named hot function, allocates at a steady rate, contends on a
-// mutex and blocks on a channel, and serves net/http/pprof.
+// mutex and blocks on a channel, and serves net/http/pprof. Like a service
+// that uses runtime/pprof's labels, its CPU burner and its idle goroutines
+// carry goroutine labels (workload=burn, endpoint=/burn; workload=idle),
+// which Go writes into their CPU and goroutine profile samples.
 //
 //	goapp -addr 127.0.0.1:18689 [-alloc-rate BYTES_PER_SEC] [-goroutines N]
 //
@@ -10,6 +13,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -19,6 +23,7 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"time"
 )
@@ -35,8 +40,15 @@ func burnCPU(n int) uint64 {
 	return x
 }
 
+// labelled gives the calling goroutine these pprof labels, and leaves its
+// stack as it is (pprof.Do would add its own frames).
+func labelled(kv ...string) {
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels(kv...)))
+}
+
 func cpuLoop() {
 	var total uint64
+	labelled("workload", "burn", "endpoint", "/burn")
 	for {
 		total += burnCPU(2000000)
 		time.Sleep(2 * time.Millisecond)
@@ -106,7 +118,10 @@ func main() {
 	}()
 	stop := make(chan struct{})
 	for i := 0; i < *idle; i++ {
-		go func() { <-stop }()
+		go func() {
+			labelled("workload", "idle")
+			<-stop
+		}()
 	}
 
 	http.HandleFunc("/memstats", func(w http.ResponseWriter, r *http.Request) {

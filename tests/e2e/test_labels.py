@@ -1,0 +1,161 @@
+"""pprof labels from a live Go service, end to end.
+
+goapp's CPU burner and idle goroutines carry goroutine labels
+(tests/goapp), which Go writes into their CPU and goroutine profile
+samples. Every CPU and goroutine profile the fetcher sends is taken from
+its tap (profpipe-tap fetcher --bytes), as fetched, and read by Go's own
+parser (build/pprof-folded -json). The records of that profile must hold
+the same stacks, with the same labels and values.
+
+The input's labels include "workload", a key goapp's pprof labels use too.
+A record's labels are one JSON object, so a key can be there once: the
+collector's label keeps it, and the service's label comes as
+exported_workload (as Prometheus renames a scraped label that clashes).
+"""
+
+import base64
+import collections
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+from harness import BIN, BUILD, GoApp, Pipeline, pull_config, read_jsonl, wait_until
+from test_pull import sent_profiles
+
+ORACLE = os.path.join(BUILD, "pprof-folded")
+KIND_TYPE = {"cpu": "cpu", "goroutines": "goroutine"}
+INPUT_LABELS = {"service": "checkout", "env": "test", "workload": "fleet"}
+
+
+def free_key(key, taken):
+    """key, or exported_key (again and again) until it is not in taken."""
+    while key in taken:
+        key = "exported_" + key
+    return key
+
+
+def go_totals(body, value_type, origin_keys):
+    """{(frames, labels): value} of the profile body as Go's parser reads
+    it, in the records' terms: frames 'function file', leaf first; labels
+    as records show them (a number with its unit after a space), renamed
+    where they clash."""
+    with tempfile.NamedTemporaryFile(suffix=".pb.gz") as f:
+        f.write(body)
+        f.flush()
+        doc = json.loads(subprocess.run([ORACLE, "-json", f.name], stdout=subprocess.PIPE,
+                                        check=True).stdout)
+    col = [t["type"] for t in doc["sample_types"]].index(value_type)
+    out = collections.Counter()
+    for s in doc["stacks"]:
+        if not s["frames"]:
+            continue  # no leaf to name: records carry none
+        frames = tuple("%s %s" % (fr["name"], fr["file"]) for fr in s["frames"])
+        taken = set(origin_keys)
+        labels = []
+        for lab in s["labels"]:
+            key = free_key(lab["key"], taken)
+            taken.add(key)
+            if "str" in lab:
+                labels.append((key, lab["str"]))
+            else:
+                unit = lab.get("unit", "")
+                labels.append((key, "%d%s" % (lab["num"], " " + unit if unit else "")))
+        out[frames, frozenset(labels)] += s["values"][col]
+    return out
+
+
+def record_totals(records, value_type, origin):
+    """The same from records, checking that each carries origin's labels."""
+    out = collections.Counter()
+    for r in records:
+        if r["valueTypes"] != value_type:
+            continue
+        frames = (r["name"],) + (tuple(r["stack"].split("\n")) if r["stack"] else ())
+        labels = json.loads(r["labels"])
+        for k, v in origin.items():
+            if labels.pop(k, None) != v:
+                raise AssertionError("record without %s=%s: %s" % (k, v, r["labels"]))
+        out[frames, frozenset(labels.items())] += round(float(r["val"]))
+    return out
+
+
+class PprofLabels(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.app = GoApp()
+        cls.p = Pipeline()
+        out = cls.p.path("records.jsonl")
+        cfg = cls.p.write_config(pull_config([("127.0.0.1", cls.app.port)], out, interval=2,
+                                             kinds=tuple(KIND_TYPE), labels=INPUT_LABELS))
+        cls.p.start_all(cfg)
+        tap_path = cls.p.path("tap.jsonl")
+        with open(tap_path, "wb") as tap_out:
+            tap = subprocess.Popen([os.path.join(BIN, "profpipe-tap"), "fetcher", "--bytes"],
+                                   stdout=tap_out, stderr=subprocess.DEVNULL, env=cls.p.env)
+        try:
+            # The tap hears what is sent once it has dialled: wait for a
+            # profile of each kind that it heard and whose records are all
+            # written (the fetcher logs a profile as sent once the exporter
+            # has acked it).
+            def heard_and_sent():
+                sent = {pid for _, _, pid in sent_profiles(cls.p.fetcher.read_log())}
+                kinds = {m["origin"]["kind"] for m in read_jsonl(tap_path)
+                         if m["origin"]["profile_id"] in sent}
+                return kinds >= set(KIND_TYPE)
+            wait_until(heard_and_sent, 60, "a CPU and a goroutine profile tapped and sent")
+        finally:
+            tap.terminate()
+            tap.wait()
+            cls.codes = cls.p.stop_all()
+            cls.app.stop()
+        cls.tapped = read_jsonl(tap_path)
+        cls.sent = {pid for _, _, pid in sent_profiles(cls.p.fetcher.read_log())}
+        cls.records = read_jsonl(out)
+
+    def origin(self):
+        return dict(INPUT_LABELS, __name__="checkout", instance=self.app.addr, job="e2e",
+                    zone="z0")
+
+    def test_records_hold_what_go_reads(self):
+        origin = self.origin()
+        compared = collections.Counter()
+        for m in self.tapped:
+            o = m["origin"]
+            if o["profile_id"] not in self.sent or o["kind"] not in KIND_TYPE:
+                continue
+            self.assertNotIn("by_ref", {k for k, v in m.items() if v}, "a small profile")
+            vt = KIND_TYPE[o["kind"]]
+            want = go_totals(base64.b64decode(m["body"]), vt, origin)
+            got = record_totals([r for r in self.records
+                                 if r["profileID"] == o["profile_id"]], vt, origin)
+            self.assertEqual(got, want, o["profile_id"])
+            compared[o["kind"]] += 1
+        self.assertEqual(set(compared), set(KIND_TYPE), compared)
+
+    def test_labels_arrive(self):
+        # Not vacuous: the service's labels are in the records, renamed
+        # where the input's own label has the key.
+        cpu = [json.loads(r["labels"]) for r in self.records
+               if r["type"] == "profile_cpu" and r["name"].startswith("main.burnCPU ")]
+        self.assertTrue(cpu)
+        for labels in cpu:
+            self.assertEqual(labels["workload"], "fleet")
+            self.assertEqual(labels["exported_workload"], "burn")
+            self.assertEqual(labels["endpoint"], "/burn")
+        idle = collections.Counter()
+        for r in self.records:
+            if r["type"] == "profile_goroutines":
+                if json.loads(r["labels"]).get("exported_workload") == "idle":
+                    idle[r["profileID"]] += round(float(r["val"]))
+        self.assertTrue(idle)
+        for n in idle.values():
+            self.assertGreaterEqual(n, 20)  # goapp keeps 20 idle goroutines
+
+    def test_stages_exit_0(self):
+        self.assertEqual(set(self.codes.values()), {0}, self.codes)
+
+
+if __name__ == "__main__":
+    unittest.main()
