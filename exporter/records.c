@@ -23,12 +23,35 @@ records_json(struct buf *b, const char *s)
 	return buf_json_str(b, s, strlen(s));
 }
 
-/* ,"key":"value" with both escaped into the text of a JSON object. */
+/* r->name = key as it is printed: quoted and escaped, with "exported_"
+ * before its text if exported. Names are compared in this form, so two
+ * that print alike (bytes that are not UTF-8 all print as U+FFFD) are
+ * the same name. 0, or -1 when memory ran out. */
 static int
-records_label(struct buf *b, const char *key, const char *value)
+records_name(struct records *r, const char *key, int exported)
+{
+	static const char prefix[] = "\"exported_";
+	size_t n = sizeof(prefix) - 1;
+
+	buf_clear(&r->name);
+	if (!exported)
+		return records_json(&r->name, key);
+	buf_puts(&r->name, prefix);
+	records_json(&r->name, key);
+	if (r->name.failed)
+		return -1;
+	/* the key's own opening quote goes */
+	memmove(r->name.data + n, r->name.data + n + 1, r->name.len - n);
+	r->name.len--;
+	return 0;
+}
+
+/* ,NAME:"value" into b, NAME as records_name printed it. */
+static int
+records_label(struct buf *b, const struct buf *name, const char *value)
 {
 	buf_putc(b, ',');
-	records_json(b, key);
+	buf_append(b, name->data, name->len);
 	buf_putc(b, ':');
 	return records_json(b, value);
 }
@@ -37,15 +60,20 @@ records_label(struct buf *b, const char *key, const char *value)
 static int
 records_origin_label(struct records *r, const char *key, const char *value)
 {
-	int rv = keyset_add(&r->origin_keys, key, strlen(key));
+	int rv;
 
+	if (records_name(r, key, 0) < 0)
+		return -1;
+	rv = keyset_add(
+	    &r->origin_keys, (const char *)r->name.data, r->name.len);
 	if (rv <= 0)
 		return rv;
-	if (r->origin_keys.n > 1)
-		buf_putc(&r->labels, ',');
-	records_json(&r->labels, key);
-	buf_putc(&r->labels, ':');
-	return records_json(&r->labels, value);
+	if (r->origin_keys.n == 1) {
+		buf_append(&r->labels, r->name.data, r->name.len);
+		buf_putc(&r->labels, ':');
+		return records_json(&r->labels, value);
+	}
+	return records_label(&r->labels, &r->name, value);
 }
 
 static int
@@ -123,34 +151,35 @@ records_frame(struct records *r, uint32_t f)
 	buf_puts(&r->text, export_frame_file(r->p, f));
 }
 
-/* The name pprof label key takes in this stack's record: key, or
- * exported_key; NULL when both are taken, or when memory ran out (then
- * r->text has failed, and so will the record). */
-static const char *
+/* Whether r->name is free in this stack's record; if so it is taken.
+ * -1 when memory ran out. */
+static int
+records_take_name(struct records *r)
+{
+	const char *s = (const char *)r->name.data;
+
+	if (keyset_has(&r->origin_keys, s, r->name.len))
+		return 0;
+	return keyset_add(&r->keys, s, r->name.len);
+}
+
+/* The name pprof label key takes in this stack's record, printed into
+ * r->name: key, or exported_key. 0 when both are taken; -1 when memory ran
+ * out (then r->text has failed, and so will the record). */
+static int
 records_free_name(struct records *r, const char *key)
 {
-	size_t n = strlen(key);
-	int rv = 0;
+	int rv = records_name(r, key, 0);
 
-	if (!keyset_has(&r->origin_keys, key, n)) {
-		rv = keyset_add(&r->keys, key, n);
-		if (rv != 0)
-			goto out;
-	}
-	buf_clear(&r->name);
-	buf_puts(&r->name, "exported_");
-	buf_puts(&r->name, key);
-	if (r->name.failed) {
-		rv = -1;
-		goto out;
-	}
-	key = (const char *)r->name.data;
-	if (!keyset_has(&r->origin_keys, key, r->name.len))
-		rv = keyset_add(&r->keys, key, r->name.len);
-out:
+	if (rv == 0)
+		rv = records_take_name(r);
+	if (rv == 0)
+		rv = records_name(r, key, 1);
+	if (rv == 0)
+		rv = records_take_name(r);
 	if (rv < 0)
-		r->text.failed = 1; /* out of memory: no record */
-	return rv == 1 ? key : NULL;
+		r->text.failed = 1;
+	return rv;
 }
 
 /* The stack's pprof labels close the origin's: string labels as they are,
@@ -163,7 +192,6 @@ records_sample_labels(struct records *r, size_t i)
 	const Profpipe__LabelSet *ls;
 	const Profpipe__SampleLabel *l;
 	const char *unit;
-	const char *key;
 	char num[64];
 	size_t j;
 
@@ -174,18 +202,18 @@ records_sample_labels(struct records *r, size_t i)
 		ls = p->label_sets[p->stack_labels[i]];
 		for (j = 0; j < ls->n_labels; j++) {
 			l = ls->labels[j];
-			key = records_free_name(r, export_string(p, l->key));
-			if (key == NULL)
+			if (records_free_name(r, export_string(p, l->key)) !=
+			    1)
 				continue;
 			if (l->str != 0) {
-				records_label(
-				    &r->text, key, export_string(p, l->str));
+				records_label(&r->text, &r->name,
+				    export_string(p, l->str));
 				continue;
 			}
 			unit = export_string(p, l->unit);
 			snprintf(num, sizeof(num), "%" PRId64 "%s%s", l->num,
 			    *unit ? " " : "", unit);
-			records_label(&r->text, key, num);
+			records_label(&r->text, &r->name, num);
 		}
 	}
 	buf_putc(&r->text, '}');

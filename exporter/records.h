@@ -17,8 +17,10 @@
  * pprof sample label whose name is taken (by the collector's, or by an
  * earlier label of the same sample) is renamed exported_NAME, as
  * Prometheus renames a scraped label that clashes; if that is taken too,
- * the label is left out of the record. Go's profiles only clash with the
- * collector's names: runtime/pprof keeps a goroutine's labels in a map.
+ * the label is left out of the record. Names are compared as printed
+ * (bytes that are not UTF-8 print as U+FFFD). Go's profiles only clash
+ * with the collector's names: runtime/pprof keeps a goroutine's labels in
+ * a map.
  *
  * Pure: bytes into a buf, no I/O, so a sink can stream a large profile
  * stack by stack and a test can read every byte.

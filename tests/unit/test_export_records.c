@@ -155,6 +155,36 @@ test_label_names_once(void **state)
 	buf_release(&out);
 }
 
+/* Names are compared as they are printed: two keys that are not UTF-8
+ * both print as U+FFFD, so the second is renamed. */
+static void
+test_label_names_as_printed(void **state)
+{
+	enum { FF = FX_N_STRINGS, FE, N_STR };
+	char *strings[N_STR];
+	struct fixture f;
+	struct buf out;
+	size_t nrec;
+
+	(void)state;
+	fixture_cpu(&f);
+	memcpy(strings, f.strings, sizeof(f.strings));
+	strings[FF] = (char *)"\xff";
+	strings[FE] = (char *)"\xfe";
+	f.d.strings = strings;
+	f.d.n_strings = N_STR;
+	f.sl[0].key = FF;
+	f.sl[1].key = FE;
+	f.sl[1].str = FX_GET;
+	render(&f, &out, &nrec);
+	assert_int_equal(count(&out,
+	                     "\\\"zone\\\":\\\"a\\\","
+	                     "\\\"\xef\xbf\xbd\\\":\\\"GET\\\","
+	                     "\\\"exported_\xef\xbf\xbd\\\":\\\"GET\\\"}\""),
+	    1);
+	buf_release(&out);
+}
+
 /* Without cpu/nanoseconds, samples/count x period gives the same time. */
 static void
 test_cpu_samples_times_period(void **state)
@@ -513,6 +543,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cpu_records_exact),
 	    cmocka_unit_test(test_label_names_once),
+	    cmocka_unit_test(test_label_names_as_printed),
 	    cmocka_unit_test(test_cpu_samples_times_period),
 	    cmocka_unit_test(test_other_kinds_report_every_type),
 	    cmocka_unit_test(test_absent_types_skipped),
