@@ -288,7 +288,8 @@ class PushBodies(unittest.TestCase):
 
 class PushWithoutDecoders(unittest.TestCase):
     """No decoder: 503 with Retry-After, not an accepted-and-dropped
-    upload; once a decoder is back, the same request succeeds."""
+    upload; once a decoder is back, the same request, retried as 503
+    asks, succeeds."""
 
     def test_503_then_success(self):
         port = free_port()
@@ -302,8 +303,19 @@ class PushWithoutDecoders(unittest.TestCase):
             self.assertEqual(headers["retry-after"], "5")
             wait_until(lambda: "answered 503" in p.fetcher.read_log(), 10, "a log line")
             p.decoders[0].start()
-            status, _, text = curl(port, "ddtrace-legacy-form")
-            self.assertEqual(status, 200, text)
+            # The decoder is listening, but the fetcher redials it on its
+            # own backoff (up to 1 s), which can outlast one request's
+            # AckTimeout: a client told 503 retries, and a retry succeeds.
+            answers = []
+
+            def retried():
+                status, headers, text = curl(port, "ddtrace-legacy-form")
+                answers.append((status, text))
+                if status == 503:
+                    self.assertEqual(headers["retry-after"], "5")
+                return status != 503
+            wait_until(retried, 30, "a retried upload to be accepted", step=0)
+            self.assertEqual(answers[-1][0], 200, answers)
             wait_until(lambda: {r["type"] for r in read_jsonl(out)} >= {"profile_cpu", "profile_mem"},
                        30, "records after the retry")
         finally:
