@@ -2,10 +2,12 @@
 
 goapp's CPU burner and idle goroutines carry goroutine labels
 (tests/goapp), which Go writes into their CPU and goroutine profile
-samples. Every CPU and goroutine profile the fetcher sends is taken from
-its tap (profpipe-tap fetcher --bytes), as fetched, and read by Go's own
-parser (build/pprof-folded -json). The records of that profile must hold
-the same stacks, with the same labels and values.
+samples; its heap samples carry Go's numeric "bytes" label. Every
+profile the fetcher sends is taken from its tap (profpipe-tap fetcher
+--bytes), as fetched, and read by Go's own parser (build/pprof-folded
+-json). The records of that profile must hold the same stacks, with the
+same labels and values, for every value type that records pass on
+unchanged (all but the alloc deltas).
 
 The input's labels include "workload", a key goapp's pprof labels use too.
 A record's labels are one JSON object, so a key can be there once: the
@@ -25,7 +27,11 @@ from harness import BIN, BUILD, GoApp, Pipeline, pull_config, read_jsonl, wait_u
 from test_pull import sent_profiles
 
 ORACLE = os.path.join(BUILD, "pprof-folded")
-KIND_TYPE = {"cpu": "cpu", "goroutines": "goroutine"}
+# The value types whose records carry a profile's values as Go reads them
+# (alloc_space and alloc_objects become deltas, and are left out).
+KIND_TYPES = {"cpu": ("cpu",), "goroutines": ("goroutine",),
+              "mem": ("inuse_space", "inuse_objects"),
+              "mutex": ("contentions", "delay"), "block": ("contentions", "delay")}
 INPUT_LABELS = {"service": "checkout", "env": "test", "workload": "fleet"}
 
 
@@ -36,16 +42,20 @@ def free_key(key, taken):
     return key
 
 
-def go_totals(body, value_type, origin_keys):
-    """{(frames, labels): value} of the profile body as Go's parser reads
-    it, in the records' terms: frames 'function file', leaf first; labels
-    as records show them (a number with its unit after a space), renamed
-    where they clash."""
+def go_view(body):
+    """Go's parser's JSON view of the profile body."""
     with tempfile.NamedTemporaryFile(suffix=".pb.gz") as f:
         f.write(body)
         f.flush()
-        doc = json.loads(subprocess.run([ORACLE, "-json", f.name], stdout=subprocess.PIPE,
-                                        check=True).stdout)
+        return json.loads(subprocess.run([ORACLE, "-json", f.name], stdout=subprocess.PIPE,
+                                         check=True).stdout)
+
+
+def go_totals(doc, value_type, origin_keys):
+    """{(frames, labels): value} of Go's view in the records' terms:
+    frames 'function file', leaf first; labels as records show them (a
+    number with its unit after a space), renamed where they clash; no
+    zero totals (records leave them out)."""
     col = [t["type"] for t in doc["sample_types"]].index(value_type)
     out = collections.Counter()
     for s in doc["stacks"]:
@@ -63,7 +73,7 @@ def go_totals(body, value_type, origin_keys):
                 unit = lab.get("unit", "")
                 labels.append((key, "%d%s" % (lab["num"], " " + unit if unit else "")))
         out[frames, frozenset(labels)] += s["values"][col]
-    return out
+    return +out
 
 
 def record_totals(records, value_type, origin):
@@ -88,7 +98,7 @@ class PprofLabels(unittest.TestCase):
         cls.p = Pipeline()
         out = cls.p.path("records.jsonl")
         cfg = cls.p.write_config(pull_config([("127.0.0.1", cls.app.port)], out, interval=2,
-                                             kinds=tuple(KIND_TYPE), labels=INPUT_LABELS))
+                                             kinds=tuple(KIND_TYPES), labels=INPUT_LABELS))
         cls.p.start_all(cfg)
         tap_path = cls.p.path("tap.jsonl")
         with open(tap_path, "wb") as tap_out:
@@ -103,8 +113,8 @@ class PprofLabels(unittest.TestCase):
                 sent = {pid for _, _, pid in sent_profiles(cls.p.fetcher.read_log())}
                 kinds = {m["origin"]["kind"] for m in read_jsonl(tap_path)
                          if m["origin"]["profile_id"] in sent}
-                return kinds >= set(KIND_TYPE)
-            wait_until(heard_and_sent, 60, "a CPU and a goroutine profile tapped and sent")
+                return kinds >= set(KIND_TYPES)
+            wait_until(heard_and_sent, 60, "a profile of each kind tapped and sent")
         finally:
             tap.terminate()
             tap.wait()
@@ -123,16 +133,17 @@ class PprofLabels(unittest.TestCase):
         compared = collections.Counter()
         for m in self.tapped:
             o = m["origin"]
-            if o["profile_id"] not in self.sent or o["kind"] not in KIND_TYPE:
+            if o["profile_id"] not in self.sent or o["kind"] not in KIND_TYPES:
                 continue
             self.assertNotIn("by_ref", {k for k, v in m.items() if v}, "a small profile")
-            vt = KIND_TYPE[o["kind"]]
-            want = go_totals(base64.b64decode(m["body"]), vt, origin)
-            got = record_totals([r for r in self.records
-                                 if r["profileID"] == o["profile_id"]], vt, origin)
-            self.assertEqual(got, want, o["profile_id"])
-            compared[o["kind"]] += 1
-        self.assertEqual(set(compared), set(KIND_TYPE), compared)
+            doc = go_view(base64.b64decode(m["body"]))
+            mine = [r for r in self.records if r["profileID"] == o["profile_id"]]
+            for vt in KIND_TYPES[o["kind"]]:
+                self.assertEqual(record_totals(mine, vt, origin), go_totals(doc, vt, origin),
+                                 (o["kind"], vt, o["profile_id"]))
+                compared[o["kind"], vt] += 1
+        self.assertEqual(set(compared), {(k, vt) for k, vts in KIND_TYPES.items()
+                                         for vt in vts}, compared)
 
     def test_labels_arrive(self):
         # Not vacuous: the service's labels are in the records, renamed
@@ -152,6 +163,11 @@ class PprofLabels(unittest.TestCase):
         self.assertTrue(idle)
         for n in idle.values():
             self.assertGreaterEqual(n, 20)  # goapp keeps 20 idle goroutines
+        # Go's numeric label: the size of goapp's 64 KiB allocations (Go
+        # 1.19's runtime writes it without a unit)
+        sizes = {json.loads(r["labels"]).get("bytes") for r in self.records
+                 if r["type"] == "profile_mem" and r["name"].startswith("main.allocate ")}
+        self.assertEqual(sizes, {"65536"})
 
     def test_stages_exit_0(self):
         self.assertEqual(set(self.codes.values()), {0}, self.codes)
