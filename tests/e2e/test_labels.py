@@ -160,14 +160,15 @@ class PprofLabels(unittest.TestCase):
             if r["type"] == "profile_goroutines":
                 if json.loads(r["labels"]).get("exported_workload") == "idle":
                     idle[r["profileID"]] += round(float(r["val"]))
-        self.assertTrue(idle)
-        for n in idle.values():
-            self.assertGreaterEqual(n, 20)  # goapp keeps 20 idle goroutines
-        # Go's numeric label: the size of goapp's 64 KiB allocations (Go
-        # 1.19's runtime writes it without a unit)
-        sizes = {json.loads(r["labels"]).get("bytes") for r in self.records
-                 if r["type"] == "profile_mem" and r["name"].startswith("main.allocate ")}
-        self.assertEqual(sizes, {"65536"})
+        # goapp keeps 20 idle goroutines, each labelled once it has run
+        self.assertGreaterEqual(max(idle.values(), default=0), 20, idle)
+        # Go's numeric label on every heap sample: the allocations' size
+        # (Go 1.19's runtime writes it without a unit)
+        sizes = [json.loads(r["labels"]).get("bytes") for r in self.records
+                 if r["type"] == "profile_mem"]
+        self.assertTrue(sizes)
+        for size in sizes:
+            self.assertRegex(size, r"^[1-9][0-9]*$")
 
     def test_stages_exit_0(self):
         self.assertEqual(set(self.codes.values()), {0}, self.codes)
