@@ -7,7 +7,9 @@ profile the fetcher sends is taken from its tap (profpipe-tap fetcher
 --bytes), as fetched, and read by Go's own parser (build/pprof-folded
 -json). The records of that profile must hold the same stacks, with the
 same labels and values, for every value type that records pass on
-unchanged (all but the alloc deltas).
+unchanged; and the heap's alloc_space and alloc_objects, which records
+carry as the growth since the series' previous profile, must be the
+difference of what Go reads from the two.
 
 The input's labels include "workload", a key goapp's pprof labels use too.
 A record's labels are one JSON object, so a key can be there once: the
@@ -91,6 +93,13 @@ def record_totals(records, value_type, origin):
     return out
 
 
+def mem_pairs(sent, tapped):
+    """(previous, next) heap profiles, in the order sent (one decoder: the
+    order the aggregator took them), both of them tapped."""
+    mem = [pid for pid in sent if tapped.get(pid) == "mem"]
+    return [(a, b) for a, b in zip(mem, mem[1:])]
+
+
 class PprofLabels(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -109,19 +118,23 @@ class PprofLabels(unittest.TestCase):
             # profile of each kind that it heard and whose records are all
             # written (the fetcher logs a profile as sent once the exporter
             # has acked it).
+            # And two heap profiles in a row, for the alloc deltas.
             def heard_and_sent():
-                sent = {pid for _, _, pid in sent_profiles(cls.p.fetcher.read_log())}
-                kinds = {m["origin"]["kind"] for m in read_jsonl(tap_path)
-                         if m["origin"]["profile_id"] in sent}
-                return kinds >= set(KIND_TYPES)
-            wait_until(heard_and_sent, 60, "a profile of each kind tapped and sent")
+                sent = [pid for _, _, pid in sent_profiles(cls.p.fetcher.read_log())]
+                tapped = {m["origin"]["profile_id"]: m["origin"]["kind"]
+                          for m in read_jsonl(tap_path)}
+                kinds = {tapped[pid] for pid in sent if pid in tapped}
+                return kinds >= set(KIND_TYPES) and mem_pairs(sent, tapped)
+            wait_until(heard_and_sent, 60,
+                       "a profile of each kind and two heap profiles in a row, tapped and sent")
         finally:
             tap.terminate()
             tap.wait()
             cls.codes = cls.p.stop_all()
             cls.app.stop()
         cls.tapped = read_jsonl(tap_path)
-        cls.sent = {pid for _, _, pid in sent_profiles(cls.p.fetcher.read_log())}
+        cls.sent_order = [pid for _, _, pid in sent_profiles(cls.p.fetcher.read_log())]
+        cls.sent = set(cls.sent_order)
         cls.records = read_jsonl(out)
 
     def origin(self):
@@ -144,6 +157,26 @@ class PprofLabels(unittest.TestCase):
                 compared[o["kind"], vt] += 1
         self.assertEqual(set(compared), {(k, vt) for k, vts in KIND_TYPES.items()
                                          for vt in vts}, compared)
+
+    def test_alloc_deltas_are_differences_of_what_go_reads(self):
+        # alloc_space and alloc_objects are cumulative in Go's heap
+        # profile; a profile's records carry the growth since the one
+        # before it in the series (the counters of a live process only
+        # grow, so no stack takes the restart rule).
+        origin = self.origin()
+        bodies = {m["origin"]["profile_id"]: m["body"] for m in self.tapped}
+        pairs = mem_pairs(self.sent_order, {m["origin"]["profile_id"]: m["origin"]["kind"]
+                                            for m in self.tapped})
+        self.assertTrue(pairs)
+        for a, b in pairs:
+            before, after = (go_view(base64.b64decode(bodies[pid])) for pid in (a, b))
+            mine = [r for r in self.records if r["profileID"] == b]
+            for vt in ("alloc_space", "alloc_objects"):
+                prev = go_totals(before, vt, origin)
+                want = go_totals(after, vt, origin)
+                want.subtract(prev)
+                self.assertGreaterEqual(min(want.values(), default=0), 0, (vt, want))
+                self.assertEqual(record_totals(mine, vt, origin), +want, (vt, a, b))
 
     def test_labels_arrive(self):
         # Not vacuous: the service's labels are in the records, renamed
