@@ -1,4 +1,4 @@
-"""pprof labels from a live Go service, end to end.
+"""A live Go service's records against Go's own parser, end to end.
 
 goapp's CPU burner and idle goroutines carry goroutine labels
 (tests/goapp), which Go writes into their CPU and goroutine profile
@@ -100,7 +100,7 @@ def mem_pairs(sent, tapped):
     return [(a, b) for a, b in zip(mem, mem[1:])]
 
 
-class PprofLabels(unittest.TestCase):
+class RecordsAgainstGo(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.app = GoApp()
