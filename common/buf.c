@@ -109,14 +109,12 @@ buf_printf(struct buf *b, const char *fmt, ...)
 
 /*
  * Length of the well-formed UTF-8 sequence at s (at most n bytes), or 0 if
- * the bytes there are not one. When 0, *bad is the length of the maximal
- * ill-formed prefix (Unicode's "maximal subpart"), which becomes one U+FFFD:
- * the lead byte and those continuation bytes that could still have been
- * part of a valid sequence. Overlong forms, surrogates and code points past
- * U+10FFFF are refused, as a strict JSON reader would.
+ * the bytes there are not one. Overlong forms, surrogates and code points
+ * past U+10FFFF are refused, as a strict JSON reader would, and as Go's
+ * utf8.DecodeRune does.
  */
 static size_t
-buf_utf8_len(const unsigned char *s, size_t n, size_t *bad)
+buf_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
 	unsigned char lo = 0x80;
@@ -130,10 +128,8 @@ buf_utf8_len(const unsigned char *s, size_t n, size_t *bad)
 		need = 3;
 	else if (c >= 0xf0 && c <= 0xf4)
 		need = 4;
-	else {
-		*bad = 1;
+	else
 		return 0;
-	}
 	if (c == 0xe0)
 		lo = 0xa0;
 	else if (c == 0xed)
@@ -143,10 +139,8 @@ buf_utf8_len(const unsigned char *s, size_t n, size_t *bad)
 	else if (c == 0xf4)
 		hi = 0x8f;
 	for (i = 1; i < need; i++) {
-		if (i >= n || s[i] < lo || s[i] > hi) {
-			*bad = i;
+		if (i >= n || s[i] < lo || s[i] > hi)
 			return 0;
-		}
 		lo = 0x80;
 		hi = 0xbf;
 	}
@@ -161,7 +155,6 @@ buf_json_str(struct buf *b, const char *s, size_t n)
 	size_t i = 0;
 	size_t run = 0;
 	size_t len;
-	size_t bad;
 	unsigned char c;
 	char esc[6];
 
@@ -170,15 +163,18 @@ buf_json_str(struct buf *b, const char *s, size_t n)
 	while (i < n) {
 		c = (unsigned char)s[i];
 		if (c >= 0x80) {
-			len = buf_utf8_len(
-			    (const unsigned char *)s + i, n - i, &bad);
+			len =
+			    buf_utf8_len((const unsigned char *)s + i, n - i);
 			if (len > 0) {
 				i += len;
 				continue;
 			}
+			/* One U+FFFD per byte that starts no sequence, as
+			 * Go's encoding/json writes it: the decoder's JSON
+			 * then reads as Go's parser does, byte for byte. */
 			buf_append(b, s + run, i - run);
 			buf_append(b, fffd, 3);
-			i += bad;
+			i++;
 			run = i;
 			continue;
 		}

@@ -30,8 +30,9 @@ int buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* JSON: a quoted, escaped string (UTF-8 passes; control bytes escape;
- * bytes that are not well-formed UTF-8 become U+FFFD, so the output is
- * always valid JSON whatever s holds). */
+ * each byte that starts no well-formed UTF-8 sequence becomes one U+FFFD,
+ * as in Go's encoding/json, so the output is always valid JSON whatever s
+ * holds). */
 int buf_json_str(struct buf *b, const char *s, size_t n);
 
 #endif

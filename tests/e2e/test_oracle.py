@@ -126,20 +126,6 @@ def label_key(label):
     return json.dumps(label, sort_keys=True)
 
 
-def fold_fffd(obj):
-    """obj with every run of U+FFFD in its strings made one. Bytes that
-    are not UTF-8 become U+FFFD in both JSONs, Go's one per byte and
-    profpipe's one per ill-formed sequence (Unicode's "maximal subpart",
-    common/buf.c), so only where they are, not how many, can agree."""
-    if isinstance(obj, str):
-        return re.sub("\ufffd+", "\ufffd", obj)
-    if isinstance(obj, list):
-        return [fold_fffd(x) for x in obj]
-    if isinstance(obj, dict):
-        return {k: fold_fffd(v) for k, v in obj.items()}
-    return obj
-
-
 def json_view(doc):
     """A `--format json` document, or the oracle's -json one, as what
     both must agree on: the header, and the values summed by (frames,
@@ -150,8 +136,8 @@ def json_view(doc):
     labels' JSON texts, sorted, and summed. Where Go names no default
     sample type (""), or one the profile does not have, the decoder
     prints the last one, as Go's pprof tool takes it. Strings are
-    compared with fold_fffd."""
-    doc = fold_fffd(doc)
+    compared as they are: both sides write one U+FFFD per byte that is
+    not UTF-8."""
     types = [t["type"] for t in doc["sample_types"]]
     dflt = doc["default_sample_type"]
     if (dflt == "" or dflt not in types) and types:

@@ -333,7 +333,8 @@ test_escaping(void **state)
 	                         "\xf4\x90\x80\x80n\xf0\x9f\x98\x80o";
 	static const char want[] =
 	    "{\"name\":\"a\\\"b\\\\c\\nd\\te\\u0001"
-	    "f\x7fg\xef\xbf\xbdh\xc3\xa9i\xe2\x82\xacj\xef\xbf\xbdk"
+	    "f\x7fg\xef\xbf\xbdh\xc3\xa9i\xe2\x82\xacj\xef\xbf\xbd\xef\xbf\xbd"
+	    "k"
 	    "\xef\xbf\xbd\xef\xbf\xbdl\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdm"
 	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdn"
 	    "\xf0\x9f\x98\x80o /src/rt.go\",";
@@ -423,6 +424,14 @@ test_buf_json_str_utf8(void **state)
 	/* a lone continuation byte, a lead byte at the very end */
 	assert_int_equal(buf_json_str(&b, "\x80z\xe2", 3), 0);
 	assert_string_equal((char *)b.data, "\"\xef\xbf\xbdz\xef\xbf\xbd\"");
+	buf_clear(&b);
+	/* one U+FFFD per byte, as Go's encoding/json: a sequence cut short
+	 * (2), a surrogate (3), the end of a 4-byte one cut short (3) */
+	assert_int_equal(
+	    buf_json_str(&b, "\xe2\x82z\xed\xa0\x80\xf0\x9f\x98", 9), 0);
+	assert_string_equal((char *)b.data,
+	    "\"\xef\xbf\xbd\xef\xbf\xbdz\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
 	buf_clear(&b);
 	/* NUL inside, U+10FFFF is the last valid code point */
 	assert_int_equal(buf_json_str(&b, "a\0\xf4\x8f\xbf\xbf", 6), 0);
