@@ -32,8 +32,9 @@ import tempfile
 import unittest
 
 from harness import BIN, BUILD, CORPUS, ROOT
-from pprof_build import (LABEL_CASES, STRUCTURE_CASES, S, gzip_cases,
-                         label_profile, profile, read_varint, varint,
+from pprof_build import (LABEL_CASES, STRUCTURE_CASES, S, field_len,
+                         function, gzip_cases, label_profile, location,
+                         profile, read_varint, sample, sample_type, varint,
                          wire_type_cases)
 from pprof_mutate import mutants
 
@@ -247,6 +248,49 @@ class OracleTest(unittest.TestCase):
                 f.write(label_profile(LABEL_CASES["str and num: the str"]))
             self.assertEqual([k[1] for k in json_views(path)[0]["stacks"]],
                              [(label_key({"key": "k", "str": "v"}),)])
+
+    def test_names_not_utf8(self):
+        """Names and label values that are not UTF-8, or only just are:
+        the decoder's JSON gives the strings Go's does, one U+FFFD per
+        byte that starts no sequence (a sequence cut short, a surrogate,
+        an overlong form, a code point past U+10FFFF, a lone continuation
+        byte), with control bytes, quotes and what Go escapes for HTML."""
+        tricky = [b"\xe2\x82", b"\xe2\x82z", b"\xf0\x9f\x98", b"\xe2",
+                  b"\xed\xa0\x80", b"\xed\x9f\xbf", b"\xc0\xaf",
+                  b"\xe0\x80\xaf", b"\xe0\xa0\x80", b"\xf0\x80\x80\xaf",
+                  b"\xf0\x90\x80\x80", b"\xf4\x8f\xbf\xbf",
+                  b"\xf4\x90\x80\x80", b"\xf5\x80", b"\xff\xfe", b"\x80\xbf",
+                  b"\xc3\xa9\xc3", b"\xe2\x80\xa8<&>", b"\x01\x1f\x7f",
+                  b'"\\'
+                  ]
+        rng = random.Random(7)
+        alphabet = [0x80, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xed,
+                    0xef, 0xf0, 0xf4, 0xf5, 0xff, 0x41, 0x0a]
+        tricky += [bytes(rng.choice(alphabet)
+                         for _ in range(rng.randint(1, 8)))
+                   for _ in range(300)]
+        # A unique ASCII prefix each, so that no two print alike.
+        names = [b"n%d:" % i + t for i, t in enumerate(tricky)]
+        strings = [b"", b"samples", b"count", b"main.go", b"k"] + names
+        first = 5
+        data = (sample_type(1, 2) +
+                b"".join(sample([i + 1], (i + 1,), [[(1, 4), (2, first + i)]])
+                         for i in range(len(names))) +
+                b"".join(function(i + 1, first + i, 3)
+                         for i in range(len(names))) +
+                b"".join(location(i + 1, ((i + 1, 10),))
+                         for i in range(len(names))) +
+                b"".join(field_len(6, t) for t in strings))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "names.pb")
+            with open(path, "wb") as f:
+                f.write(data)
+            want = self.assertSameJSON(path, "names not UTF-8")
+        self.assertEqual(len(want["stacks"]), len(names))
+        frames = [k[0][0][0] for k in want["stacks"]]
+        # The cases reach the rule: Go prints two U+FFFD for the first.
+        self.assertIn("n0:\ufffd\ufffd", frames)
+        self.assertIn("n3:\ufffd", frames)
 
     def test_structures(self):
         """Go's checks of the tables (ids, references, string indices,
