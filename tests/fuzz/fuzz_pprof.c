@@ -1,8 +1,9 @@
 /*
  * libFuzzer target: the whole decode, bytes in (gzip, zstd or plain) to a
  * Decoded out. Any input either decodes into something every later stage
- * can rely on (decoded_check passes, it packs and unpacks, it prints) or
- * is refused with a message; never a crash, an overread or a leak.
+ * can rely on (decoded_check passes, it packs and unpacks, it prints, and
+ * its --format json is valid JSON and UTF-8 whatever bytes its names hold)
+ * or is refused with a message; never a crash, an overread or a leak.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -13,12 +14,29 @@
 #include "common/decoded.h"
 #include "decoder/decode.h"
 #include "decoder/decode_print.h"
+#include "tests/unit/json_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct decoder *dec;
 static struct arena *arena;
 static FILE *devnull;
+
+/* decode_json_print's document parses, as one JSON value. */
+static void
+check_json(const Profpipe__Decoded *d)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&text, &n);
+
+	if (f == NULL)
+		abort();
+	if (decode_json_print(d, "fuzz", f) != 0 || fclose(f) != 0 ||
+	    !fx_json_valid(text, n))
+		abort();
+	free(text);
+}
 
 static void
 check_roundtrip(const Profpipe__Decoded *d)
@@ -77,6 +95,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (t = 0; t < d.n_sample_types; t++)
 			decode_fold_print(&d, &g, t, devnull);
 	}
-	decode_json_print(&d, "fuzz", devnull);
+	check_json(&d);
 	return 0;
 }
