@@ -350,7 +350,8 @@ wtab_add_stack(struct wtab *t, const struct wtab_st_key *k, uint64_t h,
 	    itab_add(&t->st_ix, h, (uint32_t)t->n_st) < 0 ||
 	    itab_add(&t->st_tix, text_key, (uint32_t)t->n_st) < 0)
 		return -1;
-	memcpy(t->sf + t->n_sf, k->fr, k->n * sizeof(*k->fr));
+	if (k->n > 0) /* t->sf is NULL until a stack has a frame */
+		memcpy(t->sf + t->n_sf, k->fr, k->n * sizeof(*k->fr));
 	t->n_sf += k->n;
 	t->st_off[t->n_st + 1] = (uint32_t)t->n_sf;
 	t->st_ls[t->n_st] = k->ls;

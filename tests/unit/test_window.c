@@ -1,9 +1,10 @@
 /*
  * window: merging real profiles (decoded from the corpus) into a window,
  * checked against window_oracle.h's independent sums by text: the same
- * profile N times gives N times each stack's value; two instances give
- * their sum; the stack cap folds the smallest stacks into "(other)" and
- * keeps every total; the wire message passes decoded_check.
+ * profile N times gives N times each stack's value (a stack with no
+ * frames too); two instances give their sum; the stack cap folds the
+ * smallest stacks into "(other)" and keeps every total; the wire message
+ * passes decoded_check.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -142,6 +143,9 @@ test_same_profile_n_times(void **state)
 	same_profile_n_times(f, "biggo-heap.pb.gz", 5);
 	same_profile_n_times(f, "goapp-goroutine.pb.gz", 2);
 	same_profile_n_times(f, "biggo-cpu-30s.pb.gz", 2);
+	/* Its first stack has no frames, and comes first into the empty
+	 * window (fuzz_aggregate found it copied from a NULL array). */
+	same_profile_n_times(f, "goapp-threadcreate.pb.gz", 2);
 }
 
 static void
