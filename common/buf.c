@@ -107,13 +107,7 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	return 0;
 }
 
-/*
- * Length of the well-formed UTF-8 sequence at s (at most n bytes), or 0 if
- * the bytes there are not one. Overlong forms, surrogates and code points
- * past U+10FFFF are refused, as a strict JSON reader would, and as Go's
- * utf8.DecodeRune does.
- */
-static size_t
+size_t
 buf_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
@@ -122,6 +116,8 @@ buf_utf8_len(const unsigned char *s, size_t n)
 	size_t need;
 	size_t i;
 
+	if (c < 0x80)
+		return 1;
 	if (c >= 0xc2 && c <= 0xdf)
 		need = 2;
 	else if (c >= 0xe0 && c <= 0xef)
@@ -145,6 +141,16 @@ buf_utf8_len(const unsigned char *s, size_t n)
 		hi = 0xbf;
 	}
 	return need;
+}
+
+int
+buf_utf8_put(struct buf *b, const char *s, size_t n, size_t *used)
+{
+	size_t len = buf_utf8_len((const unsigned char *)s, n);
+
+	*used = len > 0 ? len : 1;
+	return len > 0 ? buf_append(b, s, len)
+	               : buf_append(b, "\xef\xbf\xbd", 3);
 }
 
 int

@@ -29,6 +29,18 @@ int buf_puts(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Length of the well-formed UTF-8 sequence at s (at most n bytes, n >
+ * 0), or 0 if the bytes there are not one (an ASCII byte is one).
+ * Overlong forms, surrogates and code points past U+10FFFF are refused, as
+ * a strict JSON reader would, and as Go's utf8.DecodeRune does. */
+size_t buf_utf8_len(const unsigned char *s, size_t n);
+
+/* Append the character at s (n > 0 bytes left): the UTF-8 sequence that
+ * starts there, or U+FFFD for a byte that starts none. *used: the bytes
+ * of s taken (1 for U+FFFD). For text formats whose readers require UTF-8
+ * (Prometheus, InfluxDB line protocol). */
+int buf_utf8_put(struct buf *b, const char *s, size_t n, size_t *used);
+
 /* JSON: a quoted, escaped string (UTF-8 passes; control bytes escape;
  * each byte that starts no well-formed UTF-8 sequence becomes one U+FFFD,
  * as in Go's encoding/json, so the output is always valid JSON whatever s

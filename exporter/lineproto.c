@@ -11,16 +11,23 @@
 
 #define LINEPROTO_MAX_TAGS 64
 
+/* Bytes that are not UTF-8 become U+FFFD: InfluxDB refuses the line. */
 static void
 lineproto_escaped(struct buf *b, const char *s)
 {
-	for (; *s != '\0'; s++) {
+	size_t n = strlen(s);
+	size_t used;
+
+	while (n > 0) {
+		used = 1;
 		if (*s == ',' || *s == '=' || *s == ' ')
 			buf_putc(b, '\\');
 		if (*s == '\n' || *s == '\r')
 			buf_putc(b, ' ');
 		else
-			buf_putc(b, *s);
+			buf_utf8_put(b, s, n, &used);
+		s += used;
+		n -= used;
 	}
 }
 

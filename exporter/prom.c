@@ -73,10 +73,16 @@ prom_name(char *dst, const char *s, int colon)
 	dst[n] = '\0';
 }
 
+/* A label value: \\, \" and \n escaped; bytes that are not UTF-8 become
+ * U+FFFD, since Prometheus refuses a whole scrape over one such value. */
 static void
 prom_value_escaped(struct buf *b, const char *s)
 {
-	for (; *s != '\0'; s++) {
+	size_t n = strlen(s);
+	size_t used;
+
+	while (n > 0) {
+		used = 1;
 		if (*s == '\\')
 			buf_puts(b, "\\\\");
 		else if (*s == '"')
@@ -84,7 +90,9 @@ prom_value_escaped(struct buf *b, const char *s)
 		else if (*s == '\n')
 			buf_puts(b, "\\n");
 		else
-			buf_putc(b, *s);
+			buf_utf8_put(b, s, n, &used);
+		s += used;
+		n -= used;
 	}
 }
 
@@ -270,18 +278,21 @@ prom_number(struct buf *b, double v)
 static void
 prom_help(struct buf *b, const struct prom_series *s)
 {
-	const char *u;
+	const char *u = s->unit;
+	size_t n = strlen(u);
+	size_t used;
 
 	buf_printf(b, "# HELP %s Go runtime metric from profpipe", s->name);
-	if (s->unit[0] != '\0') {
+	if (n > 0) {
 		buf_puts(b, " (");
-		for (u = s->unit; *u != '\0'; u++) {
+		for (; n > 0; u += used, n -= used) {
+			used = 1;
 			if (*u == '\\')
 				buf_puts(b, "\\\\");
 			else if (*u == '\n')
 				buf_puts(b, "\\n");
 			else
-				buf_putc(b, *u);
+				buf_utf8_put(b, u, n, &used);
 		}
 		buf_putc(b, ')');
 	}

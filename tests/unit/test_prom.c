@@ -1,7 +1,8 @@
 /*
  * prom: the metrics sink's text exposition and line protocol, byte for
  * byte on hand-built Metrics (escaping, HELP and TYPE, latest value per
- * series, the series cap, names Prometheus refuses), then the sink opened
+ * series, the series cap, names Prometheus refuses, bytes that are not
+ * UTF-8), then the sink opened
  * from a config serving /metrics over real HTTP on a free port, read and
  * parsed by a real parser (python3-prometheus-client's
  * text_string_to_metric_families), and its config mistakes refused.
@@ -171,6 +172,48 @@ test_lineproto(void **state)
 	buf_release(&b);
 }
 
+/* Bytes that are not UTF-8 in a label value or a unit: each becomes
+ * U+FFFD, whole sequences pass, so both readers take the text (each
+ * refuses what is not UTF-8: Prometheus the whole scrape). */
+static void
+test_not_utf8(void **state)
+{
+	struct xmetrics x;
+	struct prom p;
+	struct buf b;
+	size_t dropped;
+	size_t n;
+
+	(void)state;
+	xmetrics(&x, 0.5, 2048);
+	x.l[0].value = (char *)"a\xff\xc3\xa9\xed\xa0\x80z\xe2\x82";
+	x.metric[0].unit = (char *)"c\xc0res";
+	x.m.n_metrics = 1;
+	prom_init(&p, 0);
+	assert_int_equal(prom_update(&p, &x.m, &dropped), 0);
+	buf_init(&b, 1 << 20);
+	assert_int_equal(prom_render(&p, &b), 0);
+	buf_putc(&b, '\0');
+	assert_string_equal((char *)b.data,
+	    "# HELP prof_go_cpu_cores Go runtime metric from profpipe "
+	    "(c\xef\xbf\xbdres).\n"
+	    "# TYPE prof_go_cpu_cores gauge\n"
+	    "prof_go_cpu_cores{service=\"shop\",instance=\"10.0.0.1:6060\","
+	    "job=\"go\",env=\"a\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd"
+	    "\xef\xbf\xbdz\xef\xbf\xbd\xef\xbf\xbd\",k8s_zone=\"a b,c=d\"} "
+	    "0.5\n");
+	buf_clear(&b);
+	assert_int_equal(lineproto_render(&x.m, &b, &n), 0);
+	buf_putc(&b, '\0');
+	assert_string_equal((char *)b.data,
+	    "profiling_metrics,service=shop,host=10.0.0.1:6060,job=go,"
+	    "env=a\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdz"
+	    "\xef\xbf\xbd\xef\xbf\xbd,k8s.zone=a\\ b\\,c\\=d "
+	    "prof_go_cpu_cores=0.5 1700000010000000000\n");
+	buf_release(&b);
+	prom_release(&p);
+}
+
 static struct cfg *
 parse(const char *text)
 {
@@ -314,6 +357,7 @@ main(void)
 	    cmocka_unit_test(test_exposition),
 	    cmocka_unit_test(test_series_cap),
 	    cmocka_unit_test(test_lineproto),
+	    cmocka_unit_test(test_not_utf8),
 	    cmocka_unit_test(test_http_parsed),
 	    cmocka_unit_test(test_config_errors),
 	};
