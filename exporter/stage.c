@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/wire.pb-c.h"
 #include "common/xalloc.h"
+#include "exporter/item.h"
 #include "exporter/profile.h"
 
 /* Unpacked profiles are a few times their packed size at most. */
@@ -117,17 +118,6 @@ export_reject(struct export_stage *st, const char *what, const char *why)
 	export_reply(st, reason);
 }
 
-/* One result, whichever shape it came in. */
-struct export_item {
-	unsigned takes; /* the SINK_* bit of its shape */
-	const char *shape;
-	const Profpipe__Origin *o;
-	const Profpipe__Decoded *p; /* profile, or a window's merged */
-	const Profpipe__Window *w;
-	const Profpipe__Metrics *m;
-	char key[64]; /* "p:", "w:" or "m:" + id: what dedup remembers */
-};
-
 static int
 export_write_one(struct sink *s, const struct export_item *it, size_t *nrec,
     char *err, size_t errlen)
@@ -168,62 +158,6 @@ export_to_sink(struct export_stage *st, size_t i, const struct export_item *it)
 	log_debug("%s %s %s: %s: %zu records", it->shape, id, it->o->kind,
 	    s->name, nrec);
 	return 1;
-}
-
-/* The shape res carries, checked so that sinks read it without checks.
- * A window's merged profile gets the window's origin and length, so the
- * profile writers take it as it is. 0, or -1 with why (and *who, the id
- * to name in the rejection, when there is one). */
-static int
-export_item(struct export_item *it, Profpipe__Result *res, const char **who,
-    char *why, size_t whylen)
-{
-	Profpipe__Window *w = res->window;
-
-	memset(it, 0, sizeof(*it));
-	*who = "result";
-	if (res->profile != NULL) {
-		it->takes = SINK_PROFILES;
-		it->shape = "profile";
-		it->p = res->profile;
-		if (it->p->origin != NULL)
-			*who = it->p->origin->profile_id;
-		if (export_check(it->p, why, whylen) < 0)
-			return -1;
-		it->o = it->p->origin;
-	} else if (w != NULL) {
-		it->takes = SINK_WINDOWS;
-		it->shape = "window";
-		it->w = w;
-		if (w->origin == NULL || w->merged == NULL) {
-			snprintf(why, whylen, "window without %s",
-			    w->origin == NULL ? "origin" : "merged profile");
-			return -1;
-		}
-		*who = w->origin->profile_id;
-		w->merged->origin = w->origin;
-		w->merged->duration_ns =
-		    w->origin->end_ns - w->origin->start_ns;
-		if (export_check(w->merged, why, whylen) < 0)
-			return -1;
-		it->p = w->merged;
-		it->o = w->origin;
-	} else if (res->metrics != NULL) {
-		it->takes = SINK_METRICS;
-		it->shape = "metrics";
-		it->m = res->metrics;
-		if (it->m->origin == NULL) {
-			snprintf(why, whylen, "metrics without origin");
-			return -1;
-		}
-		it->o = it->m->origin;
-	} else {
-		snprintf(why, whylen, "no profile, window or metrics in it");
-		return -1;
-	}
-	snprintf(it->key, sizeof(it->key), "%c:%s", it->shape[0],
-	    it->o->profile_id);
-	return 0;
 }
 
 static void
