@@ -4,12 +4,15 @@
  */
 #include "exporter/api_params.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #define API_NS 1000000000LL
-/* 9999-12-31T23:59:59Z */
-#define API_MAX_SECONDS 253402300799LL
+/* The last whole second whose nanoseconds, fraction and all, fit an
+ * int64: 2262-04-11T23:47:15Z. (9999-12-31, the bound before, is 2.5e20
+ * ns: a time past 2262 overflowed into garbage.) */
+#define API_MAX_SECONDS (INT64_MAX / API_NS - 1)
 
 static int
 api_hex(char c)
@@ -301,14 +304,16 @@ api_params_range(const struct api_params *p, const char *from_key,
 	*to_ns = now_ns;
 	if (to != NULL && api_parse_time(to, to_ns) < 0) {
 		snprintf(err, errlen,
-		    "parameter %s: not unix seconds or RFC 3339: %.64s",
+		    "parameter %s: not unix seconds or RFC 3339 "
+		    "(1970 to 2262): %.64s",
 		    to_key, to);
 		return -1;
 	}
 	*from_ns = *to_ns - 3600 * API_NS;
 	if (from != NULL && api_parse_time(from, from_ns) < 0) {
 		snprintf(err, errlen,
-		    "parameter %s: not unix seconds or RFC 3339: %.64s",
+		    "parameter %s: not unix seconds or RFC 3339 "
+		    "(1970 to 2262): %.64s",
 		    from_key, from);
 		return -1;
 	}

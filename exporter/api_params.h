@@ -4,7 +4,8 @@
  * given twice, a bad escape, an encoded NUL, too many parameters or too
  * long a string is refused with a message naming the parameter, which the
  * API answers as 400. Times are unix seconds (fractions allowed) or RFC
- * 3339 ("2024-05-01T12:00:00Z", "2024-05-01T14:00:00.5+02:00").
+ * 3339 ("2024-05-01T12:00:00Z", "2024-05-01T14:00:00.5+02:00"), up to
+ * 2262 (int64 nanoseconds).
  *
  * Pure: no I/O, no allocation (a parse copies into the struct).
  */
@@ -37,8 +38,9 @@ int api_params_only(const struct api_params *p, const char *const *known,
     char *err, size_t errlen);
 
 /* Unix seconds ("1700000000", "1700000000.25") or RFC 3339 into unix
- * nanoseconds. 0, or -1 when malformed or out of range (years
- * 1970..9999). */
+ * nanoseconds. 0, or -1 when malformed or out of range: from 1970 to
+ * 2262-04-11T23:47:15.999999999Z, the last whole second int64
+ * nanoseconds hold. */
 int api_parse_time(const char *s, int64_t *ns);
 
 /* A range from the parameters from_key and to_key: to defaults to now_ns,

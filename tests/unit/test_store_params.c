@@ -131,6 +131,10 @@ test_times(void **state)
 	    {"2023-11-14T21:13:20.5-01:00", 1700000000LL * NS + 500000000},
 	    {"2024-02-29T00:00:00Z", 1709164800LL * NS},
 	    {"2016-12-31T23:59:60Z", 1483228799LL * NS},
+	    /* the last second int64 nanoseconds hold, both ways */
+	    {"9223372035.999999999", 9223372035999999999LL},
+	    {"2262-04-11T23:47:15.999999999Z", 9223372035999999999LL},
+	    {"2262-04-12T01:47:15+02:00", 9223372035LL * NS},
 	};
 	static const char *const bad[] = {"", "x", "-1", "+1", "1e9", "0x10",
 	    "1700000000.", "1.1234567890", "17000000000000", " 1", "1 ",
@@ -142,7 +146,10 @@ test_times(void **state)
 	    "2023-11-14T22:13:20+02", "2023-11-14T22:13:20+24:00",
 	    "2023-11-14T22:13:20Zjunk", "2023-11-14T22:13:20.Z",
 	    "1969-12-31T23:59:59Z", "1970-01-01T00:00:00+00:01",
-	    "20231114T221320Z", "2023/11/14T22:13:20Z", NULL};
+	    "20231114T221320Z", "2023/11/14T22:13:20Z",
+	    /* past it (these overflowed into garbage before) */
+	    "9223372036", "2262-04-11T23:47:16Z", "3000-01-01T00:00:00Z",
+	    "9999-12-31T23:59:59Z", "253402300799", NULL};
 	int64_t ns;
 	size_t i;
 
@@ -186,6 +193,17 @@ test_range(void **state)
 	    0);
 	assert_int_equal(from, 10 * NS);
 	assert_int_equal(to, 20 * NS);
+	/* A time past what int64 nanoseconds hold is refused, by name. */
+	assert_int_equal(
+	    api_params_parse(
+	        &p, "from=20&to=3000-01-01T00:00:00Z", err, sizeof(err)),
+	    0);
+	assert_int_equal(api_params_range(&p, "from", "to", 0, &from, &to, err,
+	                     sizeof(err)),
+	    -1);
+	assert_string_equal(err,
+	    "parameter to: not unix seconds or RFC 3339 "
+	    "(1970 to 2262): 3000-01-01T00:00:00Z");
 	assert_int_equal(
 	    api_params_parse(&p, "from=20&to=20", err, sizeof(err)), 0);
 	assert_int_equal(api_params_range(&p, "from", "to", 0, &from, &to, err,
