@@ -116,7 +116,8 @@ fuzz: fuzz-build
 
 # Benchmarks: the programs tests/bench/run puts side by side. It runs from
 # the repository root and finds them in $(O)/bench.
-BENCH_BIN = $(O)/bench/bench_decode $(O)/bench/pipebench $(O)/bench/goparse
+BENCH_BIN = $(O)/bench/bench_decode $(O)/bench/pipebench $(O)/bench/goparse \
+	$(O)/bench/bench_aggregate
 bench: all $(BENCH_BIN)
 	@BENCH_DIR=$(O)/bench BIN_DIR=$(BIN) tests/bench/run
 	@tests/bench/store-query
@@ -139,6 +140,12 @@ $(O)/bench/bench_decode: tests/bench/bench_decode.c \
 	$(CC) $(ALL_CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
 		tests/bench/bench_decode.c tests/bench/bench_profpipe.c \
 		$(O)/libprofpipe.a $(LIBS)
+
+$(O)/bench/bench_aggregate: tests/bench/bench_aggregate.c \
+		$(O)/libprofpipe.a $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
+		tests/bench/bench_aggregate.c $(O)/libprofpipe.a $(LIBS)
 
 $(O)/bench/pipebench: tests/bench/pipebench.c tests/bench/pipebench_proc.c \
 		tests/bench/pipebench_proc.h $(PIPEBENCH_RAW) \
