@@ -27,7 +27,7 @@
 #include "aggregator/delta.h"
 #include "aggregator/window.h"
 #include "common/arena.h"
-#include "decoder/decode.h"
+#include "tests/unit/decoded_file.h"
 
 static double
 cpu_now(void)
@@ -36,25 +36,6 @@ cpu_now(void)
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static uint8_t *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	long n;
-
-	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0 ||
-	    (buf = malloc((size_t)n + 1)) == NULL ||
-	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		perror(path);
-		exit(1);
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
 }
 
 /* The kind pipebench gives a file of this name. */
@@ -74,48 +55,27 @@ kind_of(const char *path)
 	return "cpu";
 }
 
-/* f decoded and packed as a decoder sends it (malloc'd). */
+/* path decoded and packed as a decoder sends it (malloc'd). */
 static uint8_t *
 packed(const char *path, size_t *len, size_t *stacks, size_t *frames)
 {
-	Profpipe__Origin o = PROFPIPE__ORIGIN__INIT;
-	Profpipe__Decoded d;
-	struct decode_limits lim;
-	struct arena *a;
+	struct decoded_file f;
 	char err[512];
-	uint8_t *body;
 	uint8_t *out;
-	size_t n;
 
-	body = slurp(path, &n);
-	decode_limits_default(&lim);
-	a = arena_new(decode_arena_cap(&lim));
-	if (a == NULL ||
-	    decode_profile(body, n, &lim, a, &d, err, sizeof(err)) != 0) {
-		fprintf(stderr, "bench_aggregate: %s: %s\n", path,
-		    a == NULL ? "out of memory" : err);
+	if (decoded_file_load(&f, path, kind_of(path),
+	        strstr(path, "delta") != NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bench_aggregate: %s: %s\n", path, err);
 		exit(1);
 	}
-	o.profile_id = "00000000-0000-4000-8000-000000000001";
-	o.source = "pull";
-	o.kind = (char *)kind_of(path);
-	o.service = "bench";
-	o.instance = "file:6060";
-	o.job = "bench";
-	o.target = (char *)path;
-	o.end_ns = 1700000010000000000LL;
-	o.start_ns = o.end_ns - 10000000000LL;
-	o.is_delta = strstr(path, "delta") != NULL;
-	d.origin = &o;
-	*stacks = d.n_stack_hash;
-	*frames = d.n_stack_frames;
-	*len = profpipe__decoded__get_packed_size(&d);
+	*stacks = f.d.n_stack_hash;
+	*frames = f.d.n_stack_frames;
+	*len = profpipe__decoded__get_packed_size(&f.d);
 	out = malloc(*len);
 	if (out == NULL)
 		exit(1);
-	profpipe__decoded__pack(&d, out);
-	arena_free(a);
-	free(body);
+	profpipe__decoded__pack(&f.d, out);
+	decoded_file_free(&f);
 	return out;
 }
 

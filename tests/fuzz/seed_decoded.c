@@ -13,27 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/arena.h"
-#include "decoder/decode.h"
-
-static uint8_t *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	long n;
-
-	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0 ||
-	    (buf = malloc((size_t)n + 1)) == NULL ||
-	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		perror(path);
-		exit(1);
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
+#include "tests/unit/decoded_file.h"
 
 static void
 put(const ProtobufCMessage *m)
@@ -86,64 +66,48 @@ put_metrics(Profpipe__Origin *o)
 int
 main(int argc, char **argv)
 {
-	Profpipe__Origin o = PROFPIPE__ORIGIN__INIT;
-	Profpipe__Decoded d;
-	struct decode_limits lim;
-	struct arena *a;
-	char err[512];
-	uint8_t *body;
-	size_t len;
-
 	const char *shape = argc > 4 ? argv[4] : "decoded";
+	int is_delta = argc > 3 && strcmp(argv[3], "1") == 0;
 	Profpipe__Result r = PROFPIPE__RESULT__INIT;
 	Profpipe__Window w = PROFPIPE__WINDOW__INIT;
+	struct decoded_file f;
+	Profpipe__Origin o;
+	char err[512];
+	int rv = 0;
 
 	if (argc < 3) {
 		fprintf(stderr,
 		    "usage: seed_decoded FILE KIND [IS_DELTA [SHAPE]]\n");
 		return 100;
 	}
-	o.profile_id = "00000000-0000-4000-8000-000000000001";
-	o.source = "pull";
-	o.kind = argv[2];
-	o.service = "seed";
-	o.instance = "localhost:6060";
-	o.job = "fuzz";
-	o.target = argv[1];
-	o.start_ns = 1700000000000000000LL;
-	o.end_ns = o.start_ns + 10000000000LL;
-	o.is_delta = argc > 3 && strcmp(argv[3], "1") == 0;
 	if (strcmp(shape, "metrics") == 0) {
+		decoded_file_origin(&o, argv[1], argv[2], is_delta);
 		put_metrics(&o);
 		return 0;
 	}
-	body = slurp(argv[1], &len);
-	decode_limits_default(&lim);
-	a = arena_new(decode_arena_cap(&lim));
-	if (a == NULL ||
-	    decode_profile(body, len, &lim, a, &d, err, sizeof(err)) != 0) {
-		fprintf(stderr, "seed_decoded: %s: %s\n", argv[1],
-		    a == NULL ? "out of memory" : err);
+	if (decoded_file_load(
+	        &f, argv[1], argv[2], is_delta, err, sizeof(err)) < 0) {
+		fprintf(stderr, "seed_decoded: %s: %s\n", argv[1], err);
+		decoded_file_free(&f);
 		return 1;
 	}
-	d.origin = &o;
 	if (strcmp(shape, "decoded") == 0) {
-		put(&d.base);
+		put(&f.d.base);
 	} else if (strcmp(shape, "profile") == 0) {
-		r.profile = &d;
+		r.profile = &f.d;
 		put(&r.base);
 	} else if (strcmp(shape, "window") == 0) {
-		d.origin = NULL; /* wire.proto: a merged profile's is unset */
-		w.origin = &o;
-		w.merged = &d;
+		f.d.origin =
+		    NULL; /* wire.proto: a merged profile's is unset */
+		w.origin = &f.o;
+		w.merged = &f.d;
 		w.n_profiles = 1;
 		r.window = &w;
 		put(&r.base);
 	} else {
 		fprintf(stderr, "seed_decoded: unknown shape %s\n", shape);
-		return 100;
+		rv = 100;
 	}
-	free(body);
-	arena_free(a);
-	return 0;
+	decoded_file_free(&f);
+	return rv;
 }
