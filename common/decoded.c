@@ -213,6 +213,10 @@ decoded_check(const Profpipe__Decoded *d, char *err, size_t errlen)
 {
 	if (d->origin == NULL)
 		return decoded_err(err, errlen, "no origin");
+	/* Every sender puts "" first; the pprof files written from a
+	 * profile take its table as it is, and pprof requires it. */
+	if (d->n_strings == 0 || d->strings[0][0] != '\0')
+		return decoded_err(err, errlen, "strings[0] is not \"\"");
 	if (decoded_check_types(d, err, errlen) < 0 ||
 	    decoded_check_frames(d, err, errlen) < 0 ||
 	    decoded_check_stacks(d, err, errlen) < 0)

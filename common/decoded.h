@@ -1,10 +1,10 @@
 /*
  * decoded: what any stage may rely on in a Decoded profile it received
  * (wire.proto's field comments made checkable), so a stage that passed
- * decoded_check indexes its arrays without checking again: every string,
- * frame and label-set index in range, stack offsets that go forward and
- * span stack_frames exactly, and one stack hash, label-set index (or none
- * at all) and n_sample_types values per stack.
+ * decoded_check indexes its arrays without checking again: "" first in
+ * the string table, every string, frame and label-set index in range, stack
+ * offsets that go forward and span stack_frames exactly, and one stack hash,
+ * label-set index (or none at all) and n_sample_types values per stack.
  *
  * A profile that fails can never be processed: the receiver answers
  * REJECTED with err as the reason rather than have it sent again.

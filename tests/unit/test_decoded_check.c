@@ -3,7 +3,7 @@
  * a time and then look again for the culprit, so every position counts:
  * a bad index first, in the middle, in the last full group of four and in
  * the tail must each be refused, naming that index, and the largest valid
- * index must pass.
+ * index must pass. And the string table must start with "".
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -46,7 +46,8 @@ fx_make(struct fx *f)
 	f->o = oinit;
 	f->empty = linit;
 	f->sets[0] = &f->empty;
-	for (i = 0; i < NSTR; i++)
+	f->str[0] = "";
+	for (i = 1; i < NSTR; i++)
 		f->str[i] = "s";
 	for (i = 0; i < NFR; i++) {
 		f->func[i] = (uint32_t)(i % NSTR);
@@ -96,6 +97,22 @@ test_valid(void **state)
 	(void)state;
 	fx_make(&f);
 	assert_int_equal(decoded_check(&f.d, err, sizeof(err)), 0);
+}
+
+/* pprof's table starts with "", and so must a Decoded's: the pprof
+ * files the exporter writes take the table as it is (fuzz_export found a
+ * Result without it written into a file Go refuses). */
+static void
+test_first_string(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	fx_make(&f);
+	f.str[0] = "s";
+	expect_err(&f, "strings[0] is not \"\"");
+	f.d.n_strings = 0;
+	expect_err(&f, "strings[0] is not \"\"");
 }
 
 static void
@@ -163,6 +180,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_valid),
+	    cmocka_unit_test(test_first_string),
 	    cmocka_unit_test(test_frame_string_each_position),
 	    cmocka_unit_test(test_stack_frame_each_position),
 	    cmocka_unit_test(test_offsets_back_each_position),
