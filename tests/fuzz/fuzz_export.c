@@ -5,7 +5,8 @@
  * (export_item), then every format a sink writes, built in memory:
  *
  * - records (jsonl): every line one valid JSON value, well-formed UTF-8;
- * - folded stacks;
+ * - folded stacks: as many lines as it says, each its frames, a space and
+ *   a positive number, whatever the names hold;
  * - the flame graph's JSON (store and UI): valid JSON, and the root's
  *   total the sum of the column's values (when no value is large enough
  *   for a sum to saturate);
@@ -80,6 +81,44 @@ check_records(const Profpipe__Decoded *p)
 	buf_release(&out);
 }
 
+/* n lines, each "frames VALUE\n": no carriage return, and after the last
+ * space a positive decimal number (lines that do not sum above 0 are
+ * left out), whatever the names hold. */
+static void
+check_folded_lines(const struct buf *out, size_t n)
+{
+	const char *p = (const char *)out->data;
+	const char *end;
+	const char *nl;
+	const char *sp;
+	const char *q;
+	size_t lines = 0;
+
+	if (out->len == 0) {
+		if (n != 0)
+			fail("folded", "lines said, none written");
+		return;
+	}
+	for (end = p + out->len; p < end; p = nl + 1, lines++) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			fail("folded", "a line without its newline");
+		sp = nl;
+		while (sp > p && sp[-1] != ' ')
+			sp--;
+		if (sp == p || sp == nl || *sp == '0')
+			fail("folded", "a line without a positive value");
+		for (q = sp; q < nl; q++) {
+			if (*q < '0' || *q > '9')
+				fail("folded", "a value that is not a number");
+		}
+		if (memchr(p, '\r', (size_t)(nl - p)) != NULL)
+			fail("folded", "a carriage return in a line");
+	}
+	if (lines != n)
+		fail("folded", "another number of lines than it said");
+}
+
 static void
 check_folded(const Profpipe__Decoded *p)
 {
@@ -89,7 +128,8 @@ check_folded(const Profpipe__Decoded *p)
 
 	folded_init(&f);
 	buf_init(&out, OUT_CAP);
-	(void)folded_render(&f, p, &out, &n);
+	if (folded_render(&f, p, &out, &n) == 0)
+		check_folded_lines(&out, n);
 	buf_release(&out);
 	folded_release(&f);
 }
