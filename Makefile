@@ -141,11 +141,12 @@ $(O)/bench/bench_decode: tests/bench/bench_decode.c \
 		tests/bench/bench_decode.c tests/bench/bench_profpipe.c \
 		$(O)/libprofpipe.a $(LIBS)
 
-$(O)/bench/bench_aggregate: tests/bench/bench_aggregate.c \
+$(O)/bench/bench_aggregate: tests/bench/bench_aggregate.c $(PIPEBENCH_RAW) \
 		$(O)/libprofpipe.a $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
-		tests/bench/bench_aggregate.c $(O)/libprofpipe.a $(LIBS)
+		tests/bench/bench_aggregate.c tests/bench/pipebench_raw.c \
+		$(O)/libprofpipe.a $(LIBS)
 
 $(O)/bench/pipebench: tests/bench/pipebench.c tests/bench/pipebench_proc.c \
 		tests/bench/pipebench_proc.h $(PIPEBENCH_RAW) \

@@ -27,6 +27,7 @@
 #include "aggregator/delta.h"
 #include "aggregator/window.h"
 #include "common/arena.h"
+#include "tests/bench/pipebench_raw.h"
 #include "tests/unit/decoded_file.h"
 
 static double
@@ -38,23 +39,6 @@ cpu_now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-/* The kind pipebench gives a file of this name. */
-static const char *
-kind_of(const char *path)
-{
-	static const char *const map[][2] = {{"heap", "mem"},
-	    {"allocs", "allocs"}, {"goroutine", "goroutines"},
-	    {"mutex", "mutex"}, {"block", "block"},
-	    {"threadcreate", "threadcreate"}};
-	size_t i;
-
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		if (strstr(path, map[i][0]) != NULL)
-			return map[i][1];
-	}
-	return "cpu";
-}
-
 /* path decoded and packed as a decoder sends it (malloc'd). */
 static uint8_t *
 packed(const char *path, size_t *len, size_t *stacks, size_t *frames)
@@ -63,7 +47,7 @@ packed(const char *path, size_t *len, size_t *stacks, size_t *frames)
 	char err[512];
 	uint8_t *out;
 
-	if (decoded_file_load(&f, path, kind_of(path),
+	if (decoded_file_load(&f, path, raw_kind(path),
 	        strstr(path, "delta") != NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "bench_aggregate: %s: %s\n", path, err);
 		exit(1);

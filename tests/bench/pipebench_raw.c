@@ -14,7 +14,7 @@
 #define ID_COUNTER 24 /* where the last 12 hex digits start */
 #define STAMP_BYTES 9 /* a varint of 2^56 .. 2^63 - 1: unix ns, 1972-2262 */
 
-static const char *
+const char *
 raw_kind(const char *path)
 {
 	static const char *const map[][2] = {{"heap", "mem"},

@@ -40,6 +40,10 @@ struct raw {
 	int nfds;
 };
 
+/* The kind the fetcher would give the profile at path, from its name
+ * (heap: "mem", goroutine: "goroutines", ...; "cpu" when none fits). */
+const char *raw_kind(const char *path);
+
 /* Load path as file number index (its series: instance "fileINDEX").
  * 0, or -1 said on stderr. */
 int raw_load(struct raw *r, const char *path, int index);
