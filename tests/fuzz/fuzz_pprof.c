@@ -1,14 +1,16 @@
 /*
  * libFuzzer target: the whole decode, bytes in (gzip, zstd or plain) to a
  * Decoded out. Any input either decodes into something every later stage
- * can rely on (decoded_check passes, it packs and unpacks, it prints, and
- * its --format json is valid JSON and UTF-8 whatever bytes its names hold)
- * or is refused with a message; never a crash, an overread or a leak.
+ * can rely on (decoded_check passes, it packs and unpacks, its --format
+ * folded lines are well-formed and keep each type's total, and its
+ * --format json is valid JSON and UTF-8 whatever bytes its names hold) or
+ * is refused with a message; never a crash, an overread or a leak.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/arena.h"
 #include "common/decoded.h"
@@ -20,7 +22,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct decoder *dec;
 static struct arena *arena;
-static FILE *devnull;
 
 /* decode_json_print's document parses, as one JSON value. */
 static void
@@ -35,6 +36,59 @@ check_json(const Profpipe__Decoded *d)
 	if (decode_json_print(d, "fuzz", f) != 0 || fclose(f) != 0 ||
 	    !fx_json_valid(text, n))
 		abort();
+	free(text);
+}
+
+/* decode_fold_print's lines for type t: each a frame list with no
+ * control byte, a space and a value other than 0, the values summing to
+ * the profile's total in t (when no sum overflows). */
+static void
+check_folded(const Profpipe__Decoded *d, const struct decode_fold *g, size_t t)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&text, &n);
+	const char *p;
+	const char *end;
+	const char *nl;
+	const char *sp;
+	const char *q;
+	int64_t want = 0;
+	int64_t got = 0;
+	int overflow = 0;
+	size_t i;
+	char *num_end;
+	long long v;
+
+	if (f == NULL)
+		abort();
+	if (decode_fold_print(d, g, t, f) != 0 || fclose(f) != 0)
+		abort();
+	for (i = 0; i < decoded_n_stacks(d); i++)
+		overflow |= __builtin_add_overflow(
+		    want, d->values[i * d->n_sample_types + t], &want);
+	for (p = text, end = text + n; n > 0 && p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			abort();
+		for (sp = nl; sp > p && sp[-1] != ' '; sp--)
+			;
+		if (sp == p || sp == nl)
+			abort();
+		for (q = p; q < sp; q++) {
+			if ((unsigned char)*q < 0x20)
+				abort();
+		}
+		v = strtoll(sp, &num_end, 10);
+		if (num_end != nl || v == 0)
+			abort();
+		overflow |= __builtin_add_overflow(got, (int64_t)v, &got);
+	}
+	if (!overflow && got != want) {
+		fprintf(stderr, "folded total %lld, profile %lld\n",
+		    (long long)got, (long long)want);
+		abort();
+	}
 	free(text);
 }
 
@@ -74,8 +128,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (decoder_new(&dec, &lim) != 0)
 			abort();
 		arena = arena_new(256 << 20);
-		devnull = fopen("/dev/null", "w");
-		if (arena == NULL || devnull == NULL)
+		if (arena == NULL)
 			abort();
 	}
 	arena_reset(arena);
@@ -93,7 +146,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_roundtrip(&d);
 	if (decode_fold(&d, arena, &g) == 0) {
 		for (t = 0; t < d.n_sample_types; t++)
-			decode_fold_print(&d, &g, t, devnull);
+			check_folded(&d, &g, t);
 	}
 	check_json(&d);
 	return 0;
