@@ -211,8 +211,18 @@ decoded_check_stacks(const Profpipe__Decoded *d, char *err, size_t errlen)
 int
 decoded_check(const Profpipe__Decoded *d, char *err, size_t errlen)
 {
+	int64_t span;
+
 	if (d->origin == NULL)
 		return decoded_err(err, errlen, "no origin");
+	/* Stages take a profile's span as end minus start (a push sets
+	 * both, each anywhere in 1677..2262). */
+	if (__builtin_sub_overflow(
+	        d->origin->end_ns, d->origin->start_ns, &span))
+		return decoded_err(err, errlen,
+		    "origin: from %lld to %lld ns: its length overflows",
+		    (long long)d->origin->start_ns,
+		    (long long)d->origin->end_ns);
 	/* Every sender puts "" first; the pprof files written from a
 	 * profile take its table as it is, and pprof requires it. */
 	if (d->n_strings == 0 || d->strings[0][0] != '\0')

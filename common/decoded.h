@@ -1,8 +1,9 @@
 /*
  * decoded: what any stage may rely on in a Decoded profile it received
  * (wire.proto's field comments made checkable), so a stage that passed
- * decoded_check indexes its arrays without checking again: "" first in
- * the string table, every string, frame and label-set index in range, stack
+ * decoded_check indexes its arrays without checking again: an origin whose
+ * end minus start fits an int64, "" first in the string table, every
+ * string, frame and label-set index in range, stack
  * offsets that go forward and span stack_frames exactly, and one stack hash,
  * label-set index (or none at all) and n_sample_types values per stack.
  *

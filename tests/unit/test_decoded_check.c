@@ -3,11 +3,13 @@
  * a time and then look again for the culprit, so every position counts:
  * a bad index first, in the middle, in the last full group of four and in
  * the tail must each be refused, naming that index, and the largest valid
- * index must pass. And the string table must start with "".
+ * index must pass. And the string table must start with "", and the
+ * origin's span must fit an int64.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
@@ -115,6 +117,30 @@ test_first_string(void **state)
 	expect_err(&f, "strings[0] is not \"\"");
 }
 
+/* Stages take a profile's span as end minus start, and a push can set
+ * each anywhere in int64 nanoseconds. */
+static void
+test_span_overflows(void **state)
+{
+	struct fx f;
+	char err[256];
+
+	(void)state;
+	fx_make(&f);
+	f.o.start_ns = INT64_MIN;
+	f.o.end_ns = 1;
+	expect_err(&f,
+	    "origin: from -9223372036854775808 to 1 ns: its length "
+	    "overflows");
+	f.o.start_ns = -1;
+	f.o.end_ns = INT64_MAX;
+	expect_err(&f,
+	    "origin: from -1 to 9223372036854775807 ns: its length "
+	    "overflows");
+	f.o.start_ns = 0;
+	assert_int_equal(decoded_check(&f.d, err, sizeof(err)), 0);
+}
+
 static void
 test_frame_string_each_position(void **state)
 {
@@ -181,6 +207,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_valid),
 	    cmocka_unit_test(test_first_string),
+	    cmocka_unit_test(test_span_overflows),
 	    cmocka_unit_test(test_frame_string_each_position),
 	    cmocka_unit_test(test_stack_frame_each_position),
 	    cmocka_unit_test(test_offsets_back_each_position),
