@@ -37,8 +37,15 @@ export_item(struct export_item *it, Profpipe__Result *res, const char **who,
 		}
 		*who = w->origin->profile_id;
 		w->merged->origin = w->origin;
-		w->merged->duration_ns =
-		    w->origin->end_ns - w->origin->start_ns;
+		if (__builtin_sub_overflow(w->origin->end_ns,
+		        w->origin->start_ns, &w->merged->duration_ns)) {
+			snprintf(why, whylen,
+			    "window from %lld to %lld ns: its length "
+			    "overflows",
+			    (long long)w->origin->start_ns,
+			    (long long)w->origin->end_ns);
+			return -1;
+		}
 		if (export_check(w->merged, why, whylen) < 0)
 			return -1;
 		it->p = w->merged;
