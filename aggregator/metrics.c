@@ -116,11 +116,10 @@ metrics_copy_origin(const Profpipe__Origin *o)
 	return c;
 }
 
-/* The accumulator of the window holding t_ns, opened if new. */
+/* The accumulator of the window [start, end), opened if new. */
 static struct metrics_acc *
-metrics_acc_for(struct metrics_state *m, int64_t t_ns, int64_t len_ns)
+metrics_acc_for(struct metrics_state *m, int64_t start, int64_t end)
 {
-	int64_t start = window_align(t_ns, len_ns);
 	struct metrics_acc **p = &m->open;
 	struct metrics_acc *acc;
 
@@ -132,18 +131,17 @@ metrics_acc_for(struct metrics_state *m, int64_t t_ns, int64_t len_ns)
 	if (acc == NULL)
 		return NULL;
 	acc->start_ns = start;
-	acc->end_ns = start + len_ns;
+	acc->end_ns = end;
 	acc->next = *p;
 	*p = acc;
 	return acc;
 }
 
-/* Open windows, not counting the one t_ns would join. */
+/* Open windows, not counting the one starting at start. */
 static size_t
-metrics_open_count(const struct metrics_state *m, int64_t t_ns, int64_t len)
+metrics_open_count(const struct metrics_state *m, int64_t start)
 {
 	const struct metrics_acc *acc;
-	int64_t start = window_align(t_ns, len);
 	size_t n = 0;
 
 	for (acc = m->open; acc != NULL; acc = acc->next) {
@@ -367,6 +365,8 @@ metrics_feed(struct metrics_state *m, const Profpipe__Decoded *d,
 {
 	const char *kind = d->origin->kind;
 	struct metrics_acc *acc;
+	int64_t start;
+	int64_t end;
 	int t;
 
 	if (m->origin == NULL) {
@@ -375,10 +375,10 @@ metrics_feed(struct metrics_state *m, const Profpipe__Decoded *d,
 			return -1;
 	}
 	if (d->origin->start_ns < m->closed_until ||
-	    metrics_open_count(m, d->origin->start_ns, len_ns) >=
-	        METRICS_MAX_OPEN)
+	    window_bounds(d->origin->start_ns, len_ns, &start, &end) < 0 ||
+	    metrics_open_count(m, start) >= METRICS_MAX_OPEN)
 		return 1;
-	acc = metrics_acc_for(m, d->origin->start_ns, len_ns);
+	acc = metrics_acc_for(m, start, end);
 	if (acc == NULL)
 		return -1;
 	if (strcmp(kind, "cpu") == 0)

@@ -134,8 +134,9 @@ struct metrics_state {
 
 /* Reduce profile d (after delta_apply, with its report) into the window
  * of length len_ns holding d's start. 0; 1 when d counts in no window
- * (its window was sent already, or METRICS_MAX_OPEN are open); -1 out of
- * memory (d then counts in no metric). */
+ * (its window was sent already, METRICS_MAX_OPEN are open, or its start
+ * is within one window of int64's ends); -1 out of memory (d then counts
+ * in no metric). */
 int metrics_feed(struct metrics_state *m, const Profpipe__Decoded *d,
     const struct delta_report *rep, int64_t len_ns);
 

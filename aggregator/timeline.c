@@ -13,18 +13,20 @@
 #include "common/decoded.h"
 #include "common/log.h"
 
-/* The open window of s holding start, made if new: 0, 1 late or no
- * room, -1 out of memory. */
+/* The open window of s holding start, made if new: 0, 1 late, no room
+ * or no window (a time at the very end of int64), -1 out of memory. */
 static int
 timeline_window(struct series *s, const struct timeline_opts *o, int64_t t_ns,
     struct window **out)
 {
-	int64_t start = window_align(t_ns, o->len_ns);
 	struct window **p = &s->windows;
 	struct window *w;
+	int64_t start;
+	int64_t end;
 	size_t n = 0;
 
-	if (t_ns < s->closed_until)
+	if (t_ns < s->closed_until ||
+	    window_bounds(t_ns, o->len_ns, &start, &end) < 0)
 		return 1;
 	while (*p != NULL && (*p)->start_ns < start) {
 		p = &(*p)->next;
@@ -38,8 +40,7 @@ timeline_window(struct series *s, const struct timeline_opts *o, int64_t t_ns,
 		n++;
 	if (n >= TIMELINE_MAX_OPEN)
 		return 1;
-	if (window_new(&w, start, start + o->len_ns, o->max_stacks, o->merge) <
-	    0)
+	if (window_new(&w, start, end, o->max_stacks, o->merge) < 0)
 		return -1;
 	w->next = *p;
 	*p = w;

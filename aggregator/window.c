@@ -61,14 +61,17 @@ window_free(struct window *w)
 	xfree(w);
 }
 
-int64_t
-window_align(int64_t t_ns, int64_t len_ns)
+int
+window_bounds(int64_t t_ns, int64_t len_ns, int64_t *start, int64_t *end)
 {
 	int64_t r = t_ns % len_ns;
 
 	if (r < 0)
 		r += len_ns;
-	return t_ns - r;
+	if (__builtin_sub_overflow(t_ns, r, start) ||
+	    __builtin_add_overflow(*start, len_ns, end))
+		return -1;
+	return 0;
 }
 
 static int64_t

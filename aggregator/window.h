@@ -59,8 +59,10 @@ int window_new(struct window **out, int64_t start_ns, int64_t end_ns,
 void window_free(struct window *w);
 
 /* The window of length len_ns holding t (aligned to multiples of len_ns
- * since the epoch). */
-int64_t window_align(int64_t t_ns, int64_t len_ns);
+ * since the epoch): its start in *start, its end in *end. -1 when either
+ * falls outside int64, for a t within one window of either end of it (a
+ * pushed profile's time may be anywhere in int64 nanoseconds). */
+int window_bounds(int64_t t_ns, int64_t len_ns, int64_t *start, int64_t *end);
 
 /* Merge profile in (Decoded, as checked by decoded_check) into w. Types
  * marked absent are left out, and so are stacks whose values are all 0.

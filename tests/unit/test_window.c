@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
@@ -279,12 +280,38 @@ test_allocation_failures(void **state)
 }
 
 static void
-test_align(void **state)
+check_bounds(int64_t t, int64_t len, int64_t start, int64_t end)
 {
+	int64_t s = 0;
+	int64_t e = 0;
+
+	assert_int_equal(window_bounds(t, len, &s, &e), 0);
+	assert_int_equal(s, start);
+	assert_int_equal(e, end);
+}
+
+/* Windows are aligned to the epoch, and a time within one window of
+ * int64's ends (a pushed profile's may be anywhere) has none rather than
+ * bounds that overflow. */
+static void
+test_bounds(void **state)
+{
+	int64_t s;
+	int64_t e;
+	int64_t last = INT64_MAX / 60 * 60; /* the last window's start */
+
 	(void)state;
-	assert_int_equal(window_align(125, 60), 120);
-	assert_int_equal(window_align(120, 60), 120);
-	assert_int_equal(window_align(-1, 60), -60);
+	check_bounds(125, 60, 120, 180);
+	check_bounds(120, 60, 120, 180);
+	check_bounds(-1, 60, -60, 0);
+	check_bounds(last - 1, 60, last - 60, last);
+	assert_int_equal(window_bounds(last, 60, &s, &e), -1);
+	assert_int_equal(window_bounds(INT64_MAX, 60, &s, &e), -1);
+	check_bounds(INT64_MIN / 60 * 60, 60, INT64_MIN / 60 * 60,
+	    INT64_MIN / 60 * 60 + 60);
+	assert_int_equal(
+	    window_bounds(INT64_MIN / 60 * 60 - 1, 60, &s, &e), -1);
+	assert_int_equal(window_bounds(INT64_MIN, 60, &s, &e), -1);
 }
 
 int
@@ -295,7 +322,7 @@ main(void)
 	    cmocka_unit_test(test_two_instances_sum),
 	    cmocka_unit_test(test_cap_folds_smallest),
 	    cmocka_unit_test(test_allocation_failures),
-	    cmocka_unit_test(test_align),
+	    cmocka_unit_test(test_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
