@@ -208,6 +208,48 @@ decoded_check_stacks(const Profpipe__Decoded *d, char *err, size_t errlen)
 	return decoded_check_labels(d, nst, err, errlen);
 }
 
+/* Whether m or a message in it holds an unknown field numbered 0.
+ * protobuf-c reads one from a tag written in more bytes than it needs
+ * (0x82 0x00), keeps it, packs it back as 0x02, and refuses that: passed
+ * on, such a profile would reach the next stage as bytes it cannot read. */
+static int
+decoded_field_zero(const ProtobufCMessage *m, int depth)
+{
+	const ProtobufCMessageDescriptor *desc = m->descriptor;
+	const ProtobufCFieldDescriptor *fd;
+	const ProtobufCMessage *const *v;
+	const char *base = (const char *)m;
+	size_t n;
+	size_t i;
+	size_t k;
+
+	for (i = 0; i < m->n_unknown_fields; i++) {
+		if (m->unknown_fields[i].tag == 0)
+			return 1;
+	}
+	if (depth == 0)
+		return 0;
+	for (i = 0; i < desc->n_fields; i++) {
+		fd = &desc->fields[i];
+		if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			memcpy(&n, base + fd->quantifier_offset, sizeof(n));
+			memcpy(&v, base + fd->offset, sizeof(v));
+		} else {
+			n = 1;
+			v = (const ProtobufCMessage *const *)(base +
+			    fd->offset);
+		}
+		for (k = 0; k < n; k++) {
+			if (v[k] != NULL &&
+			    decoded_field_zero(v[k], depth - 1))
+				return 1;
+		}
+	}
+	return 0;
+}
+
 int
 decoded_check(const Profpipe__Decoded *d, char *err, size_t errlen)
 {
@@ -227,6 +269,8 @@ decoded_check(const Profpipe__Decoded *d, char *err, size_t errlen)
 	 * profile take its table as it is, and pprof requires it. */
 	if (d->n_strings == 0 || d->strings[0][0] != '\0')
 		return decoded_err(err, errlen, "strings[0] is not \"\"");
+	if (decoded_field_zero(&d->base, 4))
+		return decoded_err(err, errlen, "a field numbered 0");
 	if (decoded_check_types(d, err, errlen) < 0 ||
 	    decoded_check_frames(d, err, errlen) < 0 ||
 	    decoded_check_stacks(d, err, errlen) < 0)

@@ -141,6 +141,32 @@ test_span_overflows(void **state)
 	assert_int_equal(decoded_check(&f.d, err, sizeof(err)), 0);
 }
 
+/* protobuf-c reads a field numbered 0 from an overlong tag (0x82 0x00),
+ * keeps it, and refuses it once packed again: a message holding one, at
+ * the top or in a message inside, is refused (fuzz_aggregate found it). */
+static void
+test_field_zero(void **state)
+{
+	ProtobufCMessageUnknownField zero = {
+	    0, PROTOBUF_C_WIRE_TYPE_VARINT, 1, (uint8_t *)"\0"};
+	ProtobufCMessageUnknownField other = zero;
+	struct fx f;
+	char err[256];
+
+	(void)state;
+	other.tag = 99;
+	fx_make(&f);
+	f.d.base.n_unknown_fields = 1;
+	f.d.base.unknown_fields = &other;
+	assert_int_equal(decoded_check(&f.d, err, sizeof(err)), 0);
+	f.d.base.unknown_fields = &zero;
+	expect_err(&f, "a field numbered 0");
+	f.d.base.n_unknown_fields = 0;
+	f.empty.base.n_unknown_fields = 1; /* in label set 0 */
+	f.empty.base.unknown_fields = &zero;
+	expect_err(&f, "a field numbered 0");
+}
+
 static void
 test_frame_string_each_position(void **state)
 {
@@ -208,6 +234,7 @@ main(void)
 	    cmocka_unit_test(test_valid),
 	    cmocka_unit_test(test_first_string),
 	    cmocka_unit_test(test_span_overflows),
+	    cmocka_unit_test(test_field_zero),
 	    cmocka_unit_test(test_frame_string_each_position),
 	    cmocka_unit_test(test_stack_frame_each_position),
 	    cmocka_unit_test(test_offsets_back_each_position),
