@@ -210,8 +210,8 @@ decoded_check_stacks(const Profpipe__Decoded *d, char *err, size_t errlen)
 
 /* Whether m or a message in it holds an unknown field numbered 0.
  * protobuf-c reads one from a tag written in more bytes than it needs
- * (0x82 0x00), keeps it, packs it back as 0x02, and refuses that: passed
- * on, such a profile would reach the next stage as bytes it cannot read. */
+ * (0x82 0x00), keeps it, packs it back as 0x02, and refuses that: a
+ * Result packed by protobuf-c from such a profile would not read back. */
 static int
 decoded_field_zero(const ProtobufCMessage *m, int depth)
 {

@@ -11,7 +11,7 @@
 
 #define LINEPROTO_MAX_TAGS 64
 
-/* Bytes that are not UTF-8 become U+FFFD: InfluxDB refuses the line. */
+/* Bytes that are not UTF-8 become U+FFFD: line protocol is UTF-8. */
 static void
 lineproto_escaped(struct buf *b, const char *s)
 {

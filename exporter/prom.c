@@ -74,7 +74,7 @@ prom_name(char *dst, const char *s, int colon)
 }
 
 /* A label value: \\, \" and \n escaped; bytes that are not UTF-8 become
- * U+FFFD, since Prometheus refuses a whole scrape over one such value. */
+ * U+FFFD: Prometheus's text format is UTF-8. */
 static void
 prom_value_escaped(struct buf *b, const char *s)
 {

@@ -124,6 +124,7 @@ expect_time(const char *s, int64_t *ns)
 	int64_t sec;
 	int64_t frac = 0;
 	struct tm tm;
+	struct tm want;
 	time_t t;
 	size_t i;
 
@@ -147,18 +148,13 @@ expect_time(const char *s, int64_t *ns)
 			return 0;
 		if (tm.tm_sec == 60)
 			tm.tm_sec = 59;
-		{
-			struct tm want = tm;
-
-			t = timegm(&tm);
-			/* timegm normalizes an impossible date; the
-			 * parser refuses it. */
-			if (tm.tm_mday != want.tm_mday ||
-			    tm.tm_mon != want.tm_mon ||
-			    tm.tm_hour != want.tm_hour ||
-			    tm.tm_min != want.tm_min)
-				return -1;
-		}
+		want = tm;
+		t = timegm(&tm);
+		/* timegm normalizes an impossible date; the parser
+		 * refuses it. */
+		if (tm.tm_mday != want.tm_mday || tm.tm_mon != want.tm_mon ||
+		    tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min)
+			return -1;
 		sec = (int64_t)t;
 	} else {
 		if (whole < 1 || whole > 12 ||

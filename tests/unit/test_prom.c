@@ -173,8 +173,8 @@ test_lineproto(void **state)
 }
 
 /* Bytes that are not UTF-8 in a label value or a unit: each becomes
- * U+FFFD, whole sequences pass, so both readers take the text (each
- * refuses what is not UTF-8: Prometheus the whole scrape). */
+ * U+FFFD, whole sequences pass, so both texts are UTF-8, as both
+ * formats require. */
 static void
 test_not_utf8(void **state)
 {
