@@ -43,21 +43,17 @@ agg_options_defaults(struct agg_options *o)
 }
 
 int
-agg_options_load(
-    struct agg_options *o, const char *path, char *err, size_t errlen)
+agg_options_from_cfg(
+    struct agg_options *o, const struct cfg *c, char *err, size_t errlen)
 {
 	static const char *const known[] = {"SeriesTTL", "MaxSeries",
 	    "MaxStacksPerSeries", "Window", "WindowGrace",
 	    "MaxStacksPerWindow", "MergeInstances", NULL};
-	struct cfg *c;
 	struct cfg_node *m;
-	int rv = -1;
 
-	if (cfg_load(&c, path, err, errlen) < 0)
-		return -1;
 	if (cfg_map(c, c->root, "aggregator", &m, err, errlen) < 0 ||
 	    cfg_only(c, m, known, err, errlen) < 0)
-		goto out_free_cfg;
+		return -1;
 	if (cfg_int(c, m, "SeriesTTL", o->series_ttl_s, 1, 30L * 86400,
 	        &o->series_ttl_s, err, errlen) < 0 ||
 	    cfg_int(c, m, "MaxSeries", o->max_series, 1, 1000000,
@@ -72,15 +68,26 @@ agg_options_load(
 	        &o->window_stacks, err, errlen) < 0 ||
 	    cfg_bool(c, m, "MergeInstances", o->merge_instances,
 	        &o->merge_instances, err, errlen) < 0)
-		goto out_free_cfg;
+		return -1;
 	if (o->series_ttl_s <= o->window_s + o->window_grace_s) {
 		cfg_error(c, m, err, errlen,
 		    "SeriesTTL (%ld) must exceed Window + WindowGrace (%ld)",
 		    o->series_ttl_s, o->window_s + o->window_grace_s);
-		goto out_free_cfg;
+		return -1;
 	}
-	rv = 0;
-out_free_cfg:
+	return 0;
+}
+
+int
+agg_options_load(
+    struct agg_options *o, const char *path, char *err, size_t errlen)
+{
+	struct cfg *c;
+	int rv;
+
+	if (cfg_load(&c, path, err, errlen) < 0)
+		return -1;
+	rv = agg_options_from_cfg(o, c, err, errlen);
 	cfg_free(c);
 	return rv;
 }

@@ -28,9 +28,14 @@ struct agg_options {
 
 void agg_options_defaults(struct agg_options *o);
 
-/* Read the `aggregator:` section of the YAML file path into o (absent
- * keys keep their values). Unknown keys are refused. 0, or -1 with
- * "path:line: reason" in err. */
+struct cfg;
+
+/* Read the `aggregator:` section of c into o (absent keys keep their
+ * values). Unknown keys are refused. 0, or -1 with "file:line: reason" in
+ * err; o may then be partly read. */
+int agg_options_from_cfg(
+    struct agg_options *o, const struct cfg *c, char *err, size_t errlen);
+/* The same from the YAML file path. */
 int agg_options_load(
     struct agg_options *o, const char *path, char *err, size_t errlen);
 
