@@ -23,6 +23,7 @@
 #define DEFLATE_MAX_RATIO 1032
 #define GZIP_MIN_MEMBER 18
 #define GROW_MIN ((size_t)64 * 1024)
+#define ZSTD_CHUNK ((size_t)64 * 1024)
 
 /* A gzip member header's flags (RFC 1952). */
 #define GZIP_FHCRC 0x02
@@ -319,13 +320,17 @@ ceil_log2(size_t n)
 }
 
 /* Several frames, or frames that do not say their size: stream, with the
- * first frame's size (if any) as the first guess. */
+ * first frame's size (if any) as the first guess. The input goes in
+ * ZSTD_CHUNK bytes at a time so that an error can name the input it was
+ * found in (a damaged byte there or before it; a bad checksum, at the
+ * frame's end): zstd leaves the input's position where the failing call
+ * began, which with the whole body in one call was always 0. */
 static int
 inflate_zstd_stream(ZSTD_DCtx *zs, const uint8_t *body, size_t len,
     size_t hint, size_t max, struct arena *a, uint8_t **out, size_t *outlen,
     char *err, size_t errlen)
 {
-	ZSTD_inBuffer in = {body, len, 0};
+	ZSTD_inBuffer in = {body, len < ZSTD_CHUNK ? len : ZSTD_CHUNK, 0};
 	ZSTD_outBuffer ob;
 	unsigned wlog = ceil_log2(max);
 	size_t size = hint != 0 ? hint : inflate_next_size(len * 4, max);
@@ -344,7 +349,10 @@ inflate_zstd_stream(ZSTD_DCtx *zs, const uint8_t *body, size_t len,
 	ob.dst = buf;
 	ob.size = size;
 	ob.pos = 0;
-	while (in.pos < in.size || r != 0) {
+	while (in.pos < len || r != 0) {
+		if (in.pos == in.size && in.size < len)
+			in.size += len - in.size < ZSTD_CHUNK ? len - in.size
+			                                      : ZSTD_CHUNK;
 		if (ob.pos == ob.size) {
 			if (size >= max) {
 				snprintf(err, errlen,
@@ -370,11 +378,12 @@ inflate_zstd_stream(ZSTD_DCtx *zs, const uint8_t *body, size_t len,
 			return DECODE_EBAD;
 		}
 		if (ZSTD_isError(r)) {
-			snprintf(err, errlen, "zstd: at input byte %zu: %s",
-			    in.pos, ZSTD_getErrorName(r));
+			snprintf(err, errlen,
+			    "zstd: in input bytes %zu to %zu: %s", in.pos,
+			    in.size, ZSTD_getErrorName(r));
 			return DECODE_EBAD;
 		}
-		if (r != 0 && in.pos == in.size && ob.pos < ob.size) {
+		if (r != 0 && in.pos == len && ob.pos < ob.size) {
 			snprintf(err, errlen,
 			    "zstd: truncated: the frame "
 			    "ends early at byte %zu",

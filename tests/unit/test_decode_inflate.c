@@ -1,9 +1,9 @@
 /*
  * test_decode_inflate: the front end. gzip (one member, several, padded,
  * with trailing garbage, with a trailer that lies), zstd (size in the
- * header or not, one frame or several), plain bodies, and the cap: a claim
- * over it refused before inflating, a stream that only turns out too large
- * stopped at the cap.
+ * header or not, one frame or several, damaged), plain bodies, and the
+ * cap: a claim over it refused before inflating, a stream that only turns
+ * out too large stopped at the cap.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -342,6 +342,77 @@ test_zstd(void **state)
 	free(zs);
 }
 
+/* zstd bodies that are damaged: each refused with zstd's own reason, on
+ * both of the front end's paths (content size known: one call; unknown:
+ * streamed, where the reason names the 64 KB of input it was found in,
+ * which must hold the damaged byte or come after it). */
+static void
+test_zstd_damaged(void **state)
+{
+	static const uint8_t bad_header[] = {0x28, 0xb5, 0x2f, 0xfd, 0x08};
+	static const uint8_t magic_only[] = {0x28, 0xb5, 0x2f, 0xfd};
+	struct arena *a = arena_new(0);
+	uint8_t *gz;
+	const uint8_t *big;
+	size_t big_len;
+	size_t len;
+	size_t cap;
+	uint8_t *zs;
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	size_t n;
+	size_t from;
+	size_t to;
+	int sized;
+	char err[256];
+
+	(void)state;
+	/* A frame header descriptor with its reserved bit set. */
+	assert_int_equal(inflate(bad_header, sizeof(bad_header),
+	                     DECODE_MAX_INFLATED, NULL, 0, err, sizeof(err)),
+	    DECODE_EBAD);
+	assert_string_equal(err, "zstd: corrupt or truncated frame header");
+	assert_int_equal(inflate(magic_only, sizeof(magic_only),
+	                     DECODE_MAX_INFLATED, NULL, 0, err, sizeof(err)),
+	    DECODE_EBAD);
+	assert_string_equal(err, "zstd: corrupt or truncated frame header");
+	/* A byte in the middle of the compressed data changed; the frame's
+	 * checksum, if not the data itself, gives it away. */
+	gz = du_slurp(CORPUS "/synth/heap-large.pb.gz", &len);
+	assert_non_null(gz);
+	big = du_inflate(gz, len, a, &big_len);
+	assert_non_null(big);
+	cap = ZSTD_compressBound(big_len);
+	zs = malloc(cap);
+	for (sized = 1; sized >= 0; sized--) {
+		ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
+		ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+		ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, sized);
+		n = ZSTD_compress2(c, zs, cap, big, big_len);
+		assert_false(ZSTD_isError(n));
+		assert_true(n > 4 * 65536);
+		zs[n / 2] ^= 0x55;
+		err[0] = '\0';
+		assert_int_equal(inflate(zs, n, DECODE_MAX_INFLATED, NULL, 0,
+		                     err, sizeof(err)),
+		    DECODE_EBAD);
+		if (sized) {
+			assert_true(strncmp(err, "zstd: ", 6) == 0);
+			assert_true(strlen(err) > 6);
+			assert_null(strstr(err, "input bytes"));
+			continue;
+		}
+		assert_int_equal(sscanf(err, "zstd: in input bytes %zu to %zu: ",
+		                     &from, &to),
+		    2);
+		assert_true(from < to && to - from <= 65536 && to <= n);
+		assert_true(to > n / 2);
+	}
+	ZSTD_freeCCtx(c);
+	free(zs);
+	free(gz);
+	arena_free(a);
+}
+
 static void
 test_plain_cap(void **state)
 {
@@ -367,6 +438,7 @@ main(void)
 	    cmocka_unit_test(test_gzip_caps),
 	    cmocka_unit_test(test_gzip_truncated),
 	    cmocka_unit_test(test_zstd),
+	    cmocka_unit_test(test_zstd_damaged),
 	    cmocka_unit_test(test_plain_cap),
 	};
 
