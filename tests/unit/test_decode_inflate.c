@@ -401,8 +401,9 @@ test_zstd_damaged(void **state)
 			assert_null(strstr(err, "input bytes"));
 			continue;
 		}
-		assert_int_equal(sscanf(err, "zstd: in input bytes %zu to %zu: ",
-		                     &from, &to),
+		assert_int_equal(
+		    sscanf(
+		        err, "zstd: in input bytes %zu to %zu: ", &from, &to),
 		    2);
 		assert_true(from < to && to - from <= 65536 && to <= n);
 		assert_true(to > n / 2);

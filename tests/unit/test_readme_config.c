@@ -86,7 +86,8 @@ localise(const char *block, const char *dir)
 {
 	/* The exporter's sinks listen when opened; the fetcher's push
 	 * input only when the stage runs, so its port stays. */
-	static const char *const ports[] = {"127.0.0.1:8080", "127.0.0.1:9464"};
+	static const char *const ports[] = {
+	    "127.0.0.1:8080", "127.0.0.1:9464"};
 	char *s = replace_all(block, "/var/lib/profpipe", dir);
 	char *t;
 	size_t i;
