@@ -46,8 +46,11 @@ same_decoded(const Profpipe__Decoded *x, const Profpipe__Decoded *y)
 	assert_int_equal(x->default_sample_type, y->default_sample_type);
 }
 
-static void
-test_any_cap_same_result(void **state)
+/* Decode path under caps from `from` to `to` bytes, `step` apart: each
+ * decode gives want or says it ran out of memory, within its cap. Returns
+ * how many succeeded. */
+static int
+cap_sweep(const char *path, size_t from, size_t to, size_t step)
 {
 	struct decode_limits lim;
 	struct decoder *d;
@@ -62,16 +65,13 @@ test_any_cap_same_result(void **state)
 	int ok = 0;
 	int rv;
 
-	(void)state;
 	decode_limits_default(&lim);
 	assert_int_equal(decoder_new(&d, &lim), 0);
-	body = du_slurp(CORPUS "/synth/cpu-large.pb.gz", &len);
+	body = du_slurp(path, &len);
 	assert_non_null(body);
 	assert_int_equal(
 	    decoder_run(d, body, len, ref, &want, err, sizeof(err)), 0);
-	/* 2 MB inflated: 4x plus room for the main stream takes 11 MB. */
-	for (cap = (size_t)4 << 20; cap <= (size_t)16 << 20;
-	     cap += (size_t)256 << 10) {
+	for (cap = from; cap <= to; cap += step) {
 		a = arena_new(cap);
 		assert_non_null(a);
 		rv = decoder_run(d, body, len, a, &got, err, sizeof(err));
@@ -85,10 +85,37 @@ test_any_cap_same_result(void **state)
 		assert_true(arena_used(a) <= cap);
 		arena_free(a);
 	}
-	assert_true(ok > 0);
 	free(body);
 	decoder_free(d);
 	arena_free(ref);
+	return ok;
+}
+
+static void
+test_any_cap_same_result(void **state)
+{
+	(void)state;
+	/* 2 MB inflated: 4x plus room for the main stream takes 11 MB. */
+	assert_true(cap_sweep(CORPUS "/synth/cpu-large.pb.gz", (size_t)4 << 20,
+	                (size_t)16 << 20, (size_t)256 << 10) > 0);
+}
+
+/* Small real profiles in fine steps, from a cap nothing fits under, so
+ * that each table in turn is the one that runs out: labels, their sets
+ * and the memo of location lists (heap), several lines a location
+ * (CPU), no frames at all (threadcreate). */
+static void
+test_small_caps(void **state)
+{
+	static const char *const files[] = {CORPUS "/real/biggo-heap.pb.gz",
+	    CORPUS "/real/goapp-cpu.pb.gz",
+	    CORPUS "/real/goapp-threadcreate.pb.gz"};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		assert_true(
+		    cap_sweep(files[i], 4096, (size_t)2 << 20, 4096) > 0);
 }
 
 static void
@@ -128,6 +155,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_any_cap_same_result),
+	    cmocka_unit_test(test_small_caps),
 	    cmocka_unit_test(test_second_decode_no_malloc),
 	};
 
