@@ -10,6 +10,8 @@
 #   make bench-readme  put the last make bench's tables into README.md
 #   make soak       the pipeline under load for SOAK_SECONDS (1200): memory
 #   make demo       start a sample Go service and the whole pipeline
+#   make install    binaries, supervisor, UI, example config and systemd unit
+#                   into $(DESTDIR)$(PREFIX) (PREFIX=/opt/profpipe)
 #   make lint       clang-format check and cppcheck
 #
 # Every stage directory holds main.c (glue) and modules; modules of all
@@ -48,13 +50,25 @@ FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
 # pipebench's requests: in tests/bench, unit-tested with the rest
 PIPEBENCH_RAW = tests/bench/pipebench_raw.c tests/bench/pipebench_raw.h
 
-.PHONY: all deps test check e2e asan fuzz fuzz-build bench bench-readme soak demo demo-stop lint clean
+.PHONY: all deps test check e2e asan fuzz fuzz-build bench bench-readme soak demo demo-stop lint clean install
 .SECONDARY:
 
 all: $(BINS)
 
 deps:
 	@scripts/deps
+
+# The layout the supervisor and the exporter expect of a checkout, under
+# PREFIX: bin/ beside scripts/profpipe, exporter/ui beside bin/.
+PREFIX ?= /opt/profpipe
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/scripts \
+		$(DESTDIR)$(PREFIX)/exporter/ui
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 scripts/profpipe $(DESTDIR)$(PREFIX)/scripts/
+	install -m 644 scripts/profpipe.yaml scripts/profpipe.service \
+		$(DESTDIR)$(PREFIX)/scripts/
+	install -m 644 exporter/ui/* $(DESTDIR)$(PREFIX)/exporter/ui/
 
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: common/%.proto
 	@mkdir -p $(GEN)
