@@ -9,6 +9,7 @@
 
 #include "aggregator/options.h"
 #include "aggregator/stage.h"
+#include "common/bus.h"
 #include "common/log.h"
 #include "common/proc.h"
 
@@ -34,7 +35,8 @@ static const char usage[] =
     "  --tap URL      publish each result here (default "
     "ipc://$PROFPIPE_RUN/aggregator.tap)\n"
     "  --ready-fd N   write a newline to fd N once listening\n"
-    "  -v, -q         more (debug) or less (warnings only) on stderr\n";
+    "  -v, -q         more (debug) or less (warnings only) on stderr\n"
+    "\n" BUS_URL_HELP;
 
 static int
 usage_error(int *status, const char *what, const char *arg)

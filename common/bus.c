@@ -1,8 +1,9 @@
 /*
  * bus: the only file that includes <nng/nng.h>. Sockets, contexts, and the
  * options profpipe sets on them: a large receive cap (profiles are big),
- * quick redial (a restarted stage is found again within a second), and a
- * REQ resend time long enough not to duplicate slow but healthy work.
+ * quick redial (a restarted stage is found again within a second), a REQ
+ * resend time long enough not to duplicate slow but healthy work, and for
+ * tls+tcp:// URLs mutual TLS from the environment (bus.h).
  */
 #include "common/bus.h"
 
@@ -11,9 +12,13 @@
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/proc.h"
 #include "common/xalloc.h"
@@ -89,6 +94,126 @@ bus_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 		atomic_fetch_sub(&s->pipes, 1);
 }
 
+/* The environment's TLS files, checked: 0, or -1 naming what is wrong. */
+static int
+bus_tls_files(const char *url, const char **cert, const char **ca, char *err,
+    size_t errlen)
+{
+	const char *const names[2] = {"PROFPIPE_TLS_CERT", "PROFPIPE_TLS_CA"};
+	const char *v[2];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		v[i] = getenv(names[i]);
+		if (v[i] == NULL || v[i][0] == '\0') {
+			snprintf(err, errlen,
+			    "%s: %s is not set (tls+tcp:// needs "
+			    "PROFPIPE_TLS_CERT, this stage's certificate and "
+			    "key in one PEM file, and PROFPIPE_TLS_CA, the "
+			    "certificate of the CA that signed every stage's)",
+			    url, names[i]);
+			return -1;
+		}
+		if (access(v[i], R_OK) != 0) {
+			snprintf(err, errlen, "%s: %s=%s: %s", url, names[i],
+			    v[i], strerror(errno));
+			return -1;
+		}
+	}
+	*cert = v[0];
+	*ca = v[1];
+	return 0;
+}
+
+/* The host of a tls+tcp://HOST:PORT URL into out (brackets of an IPv6
+ * address left off), which the dialer checks the listener's certificate
+ * against. */
+static void
+bus_tls_host(const char *url, char *out, size_t outlen)
+{
+	const char *h = strstr(url, "://");
+	const char *end;
+	size_t n;
+
+	h = h != NULL ? h + 3 : url;
+	if (*h == '[') {
+		h++;
+		end = strchr(h, ']');
+	} else {
+		end = strrchr(h, ':');
+	}
+	n = end != NULL ? (size_t)(end - h) : strlen(h);
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, h, n);
+	out[n] = '\0';
+}
+
+/* Listen on or dial url with mutual TLS: each side shows its certificate
+ * and accepts only a peer whose certificate the CA signed; a dialer also
+ * checks that the listener's names the host it dialed. */
+static int
+bus_tls_open(
+    struct bus_sock *s, const char *url, int listen, char *err, size_t errlen)
+{
+	const char *cert;
+	const char *ca;
+	const char *step = "listen";
+	char host[256];
+	nng_listener l;
+	nng_dialer d;
+	int rv;
+
+	if (bus_tls_files(url, &cert, &ca, err, errlen) < 0)
+		return -1;
+	if (listen) {
+		if ((rv = nng_listener_create(&l, s->sock, url)) != 0)
+			goto fail;
+		step = "PROFPIPE_TLS_CA";
+		rv = nng_listener_set_string(l, NNG_OPT_TLS_CA_FILE, ca);
+		if (rv != 0)
+			goto fail;
+		step = "PROFPIPE_TLS_CERT";
+		rv = nng_listener_set_string(
+		    l, NNG_OPT_TLS_CERT_KEY_FILE, cert);
+		if (rv != 0)
+			goto fail;
+		step = "listen";
+		rv = nng_listener_set_int(
+		    l, NNG_OPT_TLS_AUTH_MODE, NNG_TLS_AUTH_MODE_REQUIRED);
+		if (rv == 0)
+			rv = nng_listener_start(l, 0);
+	} else {
+		step = "dial";
+		if ((rv = nng_dialer_create(&d, s->sock, url)) != 0)
+			goto fail;
+		step = "PROFPIPE_TLS_CA";
+		rv = nng_dialer_set_string(d, NNG_OPT_TLS_CA_FILE, ca);
+		if (rv != 0)
+			goto fail;
+		step = "PROFPIPE_TLS_CERT";
+		rv = nng_dialer_set_string(d, NNG_OPT_TLS_CERT_KEY_FILE, cert);
+		if (rv != 0)
+			goto fail;
+		step = "dial";
+		bus_tls_host(url, host, sizeof(host));
+		rv = nng_dialer_set_int(
+		    d, NNG_OPT_TLS_AUTH_MODE, NNG_TLS_AUTH_MODE_REQUIRED);
+		if (rv == 0)
+			rv = nng_dialer_set_string(
+			    d, NNG_OPT_TLS_SERVER_NAME, host);
+		if (rv == 0)
+			rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+	}
+fail:
+	if (rv != 0) {
+		snprintf(
+		    err, errlen, "%s: %s: %s", url, step, nng_strerror(rv));
+		return -1;
+	}
+	return 0;
+}
+
 int
 bus_open(struct bus_sock **out, enum bus_role role, const char *url,
     int listen, char *err, size_t errlen)
@@ -137,10 +262,18 @@ bus_open(struct bus_sock **out, enum bus_role role, const char *url,
 		nng_pipe_notify(
 		    s->sock, NNG_PIPE_EV_REM_POST, bus_pipe_event, s);
 	}
-	if (listen)
+	if (strncmp(url, "tls+", 4) == 0) {
+		if (bus_tls_open(s, url, listen, err, errlen) < 0) {
+			nng_close(s->sock);
+			xfree(s);
+			return BUS_EFAIL;
+		}
+		rv = 0;
+	} else if (listen) {
 		rv = nng_listen(s->sock, url, NULL, 0);
-	else
+	} else {
 		rv = nng_dial(s->sock, url, NULL, NNG_FLAG_NONBLOCK);
+	}
 	if (rv != 0) {
 		snprintf(err, errlen, "%s: %s: %s", url,
 		    listen ? "listen" : "dial", nng_strerror(rv));

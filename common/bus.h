@@ -28,6 +28,14 @@ enum bus_err {
 
 enum bus_role { BUS_REQ, BUS_REP, BUS_PUB, BUS_SUB };
 
+/* What every stage's --help says of its URLs. */
+#define BUS_URL_HELP                                                          \
+	"A URL is ipc://PATH, tcp://HOST:PORT or tls+tcp://HOST:PORT; for\n"  \
+	"tls+tcp, PROFPIPE_TLS_CERT names a PEM file with this stage's\n"     \
+	"certificate and key, PROFPIPE_TLS_CA one with the certificate of "   \
+	"the\n"                                                               \
+	"CA that signed every stage's (each side checks the other's).\n"
+
 /* The largest message a socket takes: raw bodies are capped far below. */
 #define BUS_MAX_MSG ((size_t)512 * 1024 * 1024)
 
@@ -36,7 +44,14 @@ struct bus_ctx;
 
 /* Open a socket and listen on (listen != 0) or dial url. Dialing does not
  * wait for the listener: nng keeps redialing in the background. On error
- * a message naming url and the reason goes into err. */
+ * a message naming url and the reason goes into err.
+ *
+ * A tls+tcp:// url takes mutual TLS from the environment: PROFPIPE_TLS_CERT
+ * names a PEM file holding this stage's certificate and its key (not
+ * encrypted), PROFPIPE_TLS_CA one holding the certificate of the CA that
+ * signed every stage's. Each side accepts only a peer whose certificate
+ * that CA signed, and a dialer checks that the listener's certificate names
+ * the host in url. Either variable missing or unreadable is an error. */
 int bus_open(struct bus_sock **out, enum bus_role role, const char *url,
     int listen, char *err, size_t errlen);
 /* Closing wakes every context waiting on the socket with BUS_ECLOSED. */

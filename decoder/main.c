@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bus.h"
 #include "common/log.h"
 #include "common/proc.h"
 #include "decoder/oneshot.h"
@@ -50,7 +51,7 @@ static const char usage[] =
     "  --drain SECONDS     after SIGTERM, how long to keep offering the\n"
     "                      profiles in flight to the aggregator (default 10)\n"
     "  -v, -q              more, or less, logging\n"
-    "\n"
+    "\n" BUS_URL_HELP "\n"
     "Given FILEs (- is stdin), it decodes them to stdout and exits: 0 if all\n"
     "decoded, 1 if any failed (each named on stderr).\n"
     "  --format folded     \"root;...;leaf VALUE\" lines, frames named by\n"

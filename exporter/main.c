@@ -29,7 +29,8 @@ static const char export_usage[] =
     "  -c FILE         the pipeline's YAML config\n"
     "  --results URL   listen here (default ipc://$PROFPIPE_RUN/results.ipc)\n"
     "  --ready-fd N    write a newline to fd N once listening\n"
-    "  -v, -q          more / less logging on stderr\n";
+    "  -v, -q          more / less logging on stderr\n"
+    "\n" BUS_URL_HELP;
 
 struct export_opts {
 	const char *config;

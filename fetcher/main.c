@@ -49,7 +49,7 @@ static const char usage[] =
     "  -q, --quiet        only warnings and errors\n"
     "  -h, --help         this text\n"
     "\n"
-    "$PROFPIPE_RUN defaults to /tmp/profpipe.\n"
+    "$PROFPIPE_RUN defaults to /tmp/profpipe.\n" BUS_URL_HELP
     "Signals: TERM/INT stop: no new scrapes, transfers aborted, up to 10 s\n"
     "for acks of profiles already sent (a second TERM/INT stops waiting);\n"
     "HUP reloads the targets from FILE (a bad file is logged and the old\n"

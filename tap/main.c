@@ -33,7 +33,8 @@ static const char tap_usage[] =
     "  --bytes      print bytes fields (a RawProfile's body: the profile\n"
     "               as fetched or pushed) in base64, not as their length;\n"
     "               a profile the fetcher sends by reference (a large one,\n"
-    "               in its memfd) has no body to print\n";
+    "               in its memfd) has no body to print\n"
+    "\n" BUS_URL_HELP;
 
 static const struct {
 	const char *stage;
