@@ -3,7 +3,8 @@ and one certificate it signed for every stage (named localhost, the host
 dialed). Records go through every hop; a decoder whose certificate another
 CA signed gets nothing through, and neither does one that expects its
 listener to be another host; a tls+tcp:// URL without the settings, or with
-a file that is not there, is refused at start, naming what to set."""
+a file that is not there or holds no certificate, is refused at start,
+naming what to set."""
 
 import os
 import shutil
@@ -130,6 +131,12 @@ class Tls(unittest.TestCase):
                      "PROFPIPE_TLS_CERT=%s: No such file or directory" % missing)
         self.refused({"PROFPIPE_TLS_CA": self.stage_cert + ".key-only"},
                      "PROFPIPE_TLS_CA=%s.key-only" % self.stage_cert)
+        # There, but not a certificate: the TLS library's reason.
+        junk = os.path.join(self.certs, "junk.pem")
+        with open(junk, "w") as f:
+            f.write("not a certificate\n")
+        self.refused({"PROFPIPE_TLS_CA": junk}, "%s: PROFPIPE_TLS_CA: " % self.urls[2])
+        self.refused({"PROFPIPE_TLS_CERT": junk}, "%s: PROFPIPE_TLS_CERT: " % self.urls[2])
 
 
 if __name__ == "__main__":
