@@ -93,6 +93,7 @@ class Install(unittest.TestCase):
         self.assertEqual(svc["KillMode"], "mixed")
         self.assertEqual(svc["KillSignal"], "SIGTERM")
         self.assertEqual(svc["RestartPreventExitStatus"], "100")
+        self.assertEqual(svc["ExecReload"], PREFIX + "/scripts/profpipe reload")
         stop_timeout = int(svc["TimeoutStopSec"])
         env_key, env_val = svc["Environment"].split("=", 1)
         self.assertEqual(env_key, "PROFPIPE_RUN")
@@ -141,6 +142,14 @@ class Install(unittest.TestCase):
                 page = wait_until(ui, 30, "the installed UI")
                 with open(self.at("exporter", "ui", "index.html"), "rb") as f:
                     self.assertEqual(page, f.read())
+
+                # systemctl reload: the unit's ExecReload, same environment.
+                r = subprocess.run(svc["ExecReload"].replace(PREFIX, self.root).split(),
+                                   env=env, capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                log = os.path.join(tmp, "run", "log", "fetcher.log")
+                wait_until(lambda: "reloaded %s" % cfg in open(log).read(), 30,
+                           "the fetcher's reload")
 
                 pids = []
                 state = os.path.join(tmp, "run", "state")

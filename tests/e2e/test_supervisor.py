@@ -1,6 +1,7 @@
 """scripts/profpipe supervises the real stages: up, status, scale, restart,
-down; and profpipe-tap shows what passes out of a stage."""
+reload, down; and profpipe-tap shows what passes out of a stage."""
 
+import json
 import os
 import re
 import subprocess
@@ -90,6 +91,34 @@ class Supervisor(unittest.TestCase):
                 exits[name] = f.read().strip()
         self.assertEqual(exits, {k: "0" for k in exits})
 
+    def test_reload_reads_the_targets_again(self):
+        """profpipe reload (the unit's ExecReload): the fetcher takes a
+        target added to the file, without a restart."""
+        other = GoApp()
+        try:
+            self.cli("up", "-c", self.cfg, "--decoders", "1", "--detach")
+            fetcher = status(self.p.env)["fetcher"][0]
+
+            def instances():
+                return {json.loads(r["labels"])["instance"] for r in read_jsonl(self.out)}
+            wait_until(lambda: self.app.addr in instances(), 30, "the first target's records")
+            self.assertNotIn(other.addr, instances())
+            self.p.write_config(pull_config(
+                [("127.0.0.1", self.app.port), ("127.0.0.1", other.port)], self.out,
+                interval=1, kinds=("goroutines",)))
+            out = self.cli("reload")
+            self.assertIn("reloading its targets from %s" % self.cfg, out)
+            wait_until(lambda: other.addr in instances(), 30, "the added target's records")
+            self.assertEqual(status(self.p.env)["fetcher"][:2], (fetcher, 0))
+        finally:
+            other.stop()
+
+    def test_reload_without_a_fetcher(self):
+        r = subprocess.run([PROFPIPE, "reload"], capture_output=True, text=True,
+                           env=self.p.env, timeout=30)
+        self.assertEqual(r.returncode, 100)
+        self.assertIn("the fetcher is not running in %s" % self.p.dir, r.stderr)
+
     def test_tap_prints_what_passes(self):
         self.cli("up", "-c", self.cfg, "--decoders", "1", "--detach")
         for stage, key in (("fetcher", "origin"), ("decoder", "stack_hash"),
@@ -99,7 +128,6 @@ class Supervisor(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             line = r.stdout.strip().splitlines()
             self.assertEqual(len(line), 1)
-            import json
             msg = json.loads(line[0])
             self.assertIn(key, json.dumps(msg))
             self.assertTrue(re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-4", line[0]), line[0][:200])
