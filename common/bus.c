@@ -149,66 +149,81 @@ bus_tls_host(const char *url, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
-/* Listen on or dial url with mutual TLS: each side shows its certificate
- * and accepts only a peer whose certificate the CA signed; a dialer also
- * checks that the listener's names the host it dialed. */
+/* The TLS configuration of one end of url: its certificate and key, the
+ * CA a peer's certificate must come from (required of both sides), and
+ * for a dialer the name the listener's certificate must hold. */
 static int
-bus_tls_open(
-    struct bus_sock *s, const char *url, int listen, char *err, size_t errlen)
+bus_tls_config(const char *url, int server, nng_tls_config **out, char *err,
+    size_t errlen)
 {
+	nng_tls_config *cfg;
 	const char *cert;
 	const char *ca;
-	const char *step = "listen";
+	const char *step = "PROFPIPE_TLS_CA";
 	char host[256];
-	nng_listener l;
-	nng_dialer d;
 	int rv;
 
 	if (bus_tls_files(url, &cert, &ca, err, errlen) < 0)
 		return -1;
-	if (listen) {
-		if ((rv = nng_listener_create(&l, s->sock, url)) != 0)
-			goto fail;
-		step = "PROFPIPE_TLS_CA";
-		rv = nng_listener_set_string(l, NNG_OPT_TLS_CA_FILE, ca);
-		if (rv != 0)
-			goto fail;
-		step = "PROFPIPE_TLS_CERT";
-		rv = nng_listener_set_string(
-		    l, NNG_OPT_TLS_CERT_KEY_FILE, cert);
-		if (rv != 0)
-			goto fail;
-		step = "listen";
-		rv = nng_listener_set_int(
-		    l, NNG_OPT_TLS_AUTH_MODE, NNG_TLS_AUTH_MODE_REQUIRED);
-		if (rv == 0)
-			rv = nng_listener_start(l, 0);
-	} else {
-		step = "dial";
-		if ((rv = nng_dialer_create(&d, s->sock, url)) != 0)
-			goto fail;
-		step = "PROFPIPE_TLS_CA";
-		rv = nng_dialer_set_string(d, NNG_OPT_TLS_CA_FILE, ca);
-		if (rv != 0)
-			goto fail;
-		step = "PROFPIPE_TLS_CERT";
-		rv = nng_dialer_set_string(d, NNG_OPT_TLS_CERT_KEY_FILE, cert);
-		if (rv != 0)
-			goto fail;
-		step = "dial";
-		bus_tls_host(url, host, sizeof(host));
-		rv = nng_dialer_set_int(
-		    d, NNG_OPT_TLS_AUTH_MODE, NNG_TLS_AUTH_MODE_REQUIRED);
-		if (rv == 0)
-			rv = nng_dialer_set_string(
-			    d, NNG_OPT_TLS_SERVER_NAME, host);
-		if (rv == 0)
-			rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+	rv = nng_tls_config_alloc(
+	    &cfg, server ? NNG_TLS_MODE_SERVER : NNG_TLS_MODE_CLIENT);
+	if (rv != 0) {
+		snprintf(err, errlen, "%s: TLS: %s", url, nng_strerror(rv));
+		return -1;
 	}
-fail:
+	rv = nng_tls_config_ca_file(cfg, ca);
+	if (rv == 0) {
+		step = "PROFPIPE_TLS_CERT";
+		rv = nng_tls_config_cert_key_file(cfg, cert, NULL);
+	}
+	if (rv == 0) {
+		step = "TLS";
+		rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED);
+	}
+	if (rv == 0 && !server) {
+		bus_tls_host(url, host, sizeof(host));
+		rv = nng_tls_config_server_name(cfg, host);
+	}
 	if (rv != 0) {
 		snprintf(
 		    err, errlen, "%s: %s: %s", url, step, nng_strerror(rv));
+		nng_tls_config_free(cfg);
+		return -1;
+	}
+	*out = cfg;
+	return 0;
+}
+
+/* Listen on or dial url with mutual TLS (bus_tls_config). */
+static int
+bus_tls_open(
+    struct bus_sock *s, const char *url, int listen, char *err, size_t errlen)
+{
+	nng_tls_config *cfg;
+	nng_listener l;
+	nng_dialer d;
+	int rv;
+
+	if (bus_tls_config(url, listen, &cfg, err, errlen) < 0)
+		return -1;
+	/* The endpoint takes a hold of its own on cfg. */
+	if (listen) {
+		rv = nng_listener_create(&l, s->sock, url);
+		if (rv == 0)
+			rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg);
+		if (rv == 0)
+			rv = nng_listener_start(l, 0);
+	} else {
+		rv = nng_dialer_create(&d, s->sock, url);
+		if (rv == 0)
+			rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
+		if (rv == 0)
+			rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+	}
+	nng_tls_config_free(cfg);
+	if (rv != 0) {
+		snprintf(err, errlen, "%s: %s: %s", url,
+		    listen ? "listen" : "dial", nng_strerror(rv));
 		return -1;
 	}
 	return 0;
