@@ -25,6 +25,7 @@ def share(decoder, path):
         sys.exit("stackshare: %s: %s" % (path, p.stderr.strip()))
     stacks = json.loads(p.stdout)["stacks"]
     frames = 0
+    # Stacks that differ only by labels share their paths.
     nodes = set()
     for s in stacks:
         path_ids = []
@@ -33,7 +34,6 @@ def share(decoder, path):
             path_ids.append((f["name"], f["file"], f["line"]))
             nodes.add(tuple(path_ids))
         frames += len(s["frames"])
-    # Stacks that differ only by labels are one path.
     return len(stacks), frames, len(nodes)
 
 

@@ -19,8 +19,8 @@
 #include "common/config.h"
 #include "exporter/outputs.h"
 #include "fetcher/inputs.h"
+#include "tests/unit/decode_util.h"
 
-#define README_MAX (1024 * 1024)
 #define BLOCKS_MAX 16
 
 struct readme {
@@ -33,17 +33,12 @@ struct readme {
 static void
 readme_blocks(struct readme *r)
 {
-	FILE *f = fopen("README.md", "r");
 	size_t len;
 	char *p;
 
-	assert_non_null(f);
-	r->text = malloc(README_MAX + 1);
+	r->text = (char *)du_slurp("README.md", &len);
 	assert_non_null(r->text);
-	len = fread(r->text, 1, README_MAX, f);
-	assert_true(len > 0 && len < README_MAX);
-	fclose(f);
-	r->text[len] = '\0';
+	r->text[len] = '\0'; /* du_slurp leaves a byte for it */
 	r->n = 0;
 	for (p = r->text; (p = strstr(p, "\n```yaml\n")) != NULL;) {
 		char *end;
