@@ -32,6 +32,23 @@ def varint(v):
     return bytes(out)
 
 
+def long_varint(v, extra):
+    """v as a varint written extra bytes longer than it needs (at most
+    10 bytes in all, as many as Go reads)."""
+    out = bytearray(varint(v))
+    extra = min(extra, 10 - len(out))
+    if extra > 0:
+        out[-1] |= 0x80
+        out += b"\x80" * (extra - 1) + b"\x00"
+    return bytes(out)
+
+
+def ten_bytes(v, last):
+    """v's low 63 bits as a 10-byte varint whose last byte is last: Go
+    keeps bit 63 from it (last & 1) and drops the rest."""
+    return bytes((v >> (7 * i)) & 0x7F | 0x80 for i in range(9)) + bytes([last])
+
+
 def read_varint(buf, i):
     """The varint at buf[i]: (its value, where the next field starts)."""
     v, shift = 0, 0
@@ -239,6 +256,44 @@ STRUCTURE_CASES = {
     "location id twice": sample_type() + S([2]) + function(1) + field_len(4, field_int(1, 1) + field_int(1, 2) + field_len(4, field_int(1, 1) + field_int(2, 10))) + string_table(),
 }
 
+
+def long_field_len(num, payload, tag_extra=0, len_extra=0):
+    return (long_varint(num << 3 | 2, tag_extra) +
+            long_varint(len(payload), len_extra) + payload)
+
+
+def long_sample(locs, values=(1,), tag_extra=0, len_extra=0, loc_extra=0,
+                value_extra=0):
+    """A sample with its tag, length, location ids or values written
+    longer than they need."""
+    ids = b"".join(long_varint(v, loc_extra) for v in locs)
+    vals = b"".join(long_varint(v, value_extra) for v in values)
+    return long_field_len(2, field_len(1, ids) + field_len(2, vals),
+                          tag_extra, len_extra)
+
+
+L = long_sample
+# Varints written longer than they need, in the places the decoder reads
+# them its own way (a sample's tag and length between samples that follow
+# each other, location ids 8 bytes at a time, values): Go reads up to 10
+# bytes and keeps 64 bits. test_oracle.test_lengthened writes whole real
+# profiles so; these take the edges.
+VARINT_CASES = {
+    "sample tags 2 bytes": profile(S([1]), L([2], tag_extra=1), L([1, 2], (3,), tag_extra=1)),
+    "sample tags 10 bytes": profile(S([1]), L([2], tag_extra=9), L([1, 2], (3,), tag_extra=9)),
+    "sample lengths long": profile(S([1]), L([2], len_extra=1), L([1, 2], (3,), len_extra=8)),
+    "only the last sample's tag long": profile(S([1]), S([2]), L([1, 2], tag_extra=2)),
+    "location ids 2 to 10 bytes": profile(*[L([1, 2, 1], (k,), loc_extra=k) for k in range(1, 10)]),
+    "location id 11 bytes": profile(field_len(2, field_len(1, packed([1]) + b"\x81" + b"\x80" * 9 + b"\x00") + field_len(2, packed([1])))),
+    "sample tag 11 bytes": profile(S([1]), b"\x92" + b"\x80" * 9 + b"\x00" + varint(6) + field_len(1, packed([1])) + field_len(2, packed([1]))),
+    "location id cut in its last byte": profile(field_len(2, field_len(1, packed([1]) + b"\x81\x80") + field_len(2, packed([1])))),
+    "values 10 bytes": profile(L([1], (5,), value_extra=9), L([2], (2 ** 62,), value_extra=9)),
+    "value's 10th byte past bit 63": profile(field_len(2, field_len(1, packed([1])) + field_len(2, ten_bytes(5, 0x7E)))),
+    "value's 10th byte with bit 63": profile(field_len(2, field_len(1, packed([1])) + field_len(2, ten_bytes(5, 0x7F)))),
+    "location id's 10th byte past bit 63": profile(field_len(2, field_len(1, ten_bytes(1, 0x02)) + field_len(2, packed([1])))),
+    "sample tag's 10th byte past bit 63": profile(S([1]), ten_bytes(2 << 3 | 2, 0x02) + varint(6) + field_len(1, packed([1])) + field_len(2, packed([1]))),
+    "string tags long": sample_type() + S([1]) + TABLES + b"".join(long_field_len(6, t.encode(), tag_extra=2) for t in STRINGS),
+}
 
 def gzip_member(data, flags=0, extra=b"", name=b"", comment=b"",
                 header_crc_delta=0, crc=None, isize=None):

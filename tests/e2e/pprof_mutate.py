@@ -10,7 +10,8 @@ past the first broken length, where a flipped byte stops both parsers:
   fields of a message swapped;
 - an integer set to a bound: 0, 1, the string table's size and either
   side of it, 2^31, 2^32, 2^63 and 2^64 - 1 and their neighbours;
-- an integer written in more bytes than it needs (Go reads up to 10);
+- an integer written in more bytes than it needs (Go reads up to 10),
+  and so a field's tag, a length, or a value in a packed list;
 - a packed list written unpacked, or one of its values set to a bound;
 - a message emptied, or its bytes changed inside a right length;
 - a field of the message's own given (again), often a string index
@@ -18,11 +19,14 @@ past the first broken length, where a flipped byte stops both parsers:
 - a string replaced with a few bytes, UTF-8 or not.
 
 mutants(raw, seed, n) gives the same n profiles for the same arguments.
+lengthened(raw, extra) writes a whole profile with every varint in it
+(tags, lengths, values, packed or not) extra bytes longer than it needs,
+up to Go's 10.
 """
 
 import random
 
-from pprof_build import read_varint, varint
+from pprof_build import long_varint, read_varint, varint
 
 # The fields that hold messages, by message: P profile, VT value type,
 # S sample, LB label, M mapping, L location, LN line, F function.
@@ -49,11 +53,18 @@ class Field:
 
     def __init__(self, num, wt, value):
         self.num, self.wt, self.value = num, wt, value
+        # Written longer than it needs: the tag and the length, by
+        # these many bytes; tag, when set, is the tag's value (with bits
+        # past 64 that a 10-byte varint drops).
+        self.tag, self.tag_extra, self.len_extra = None, 0, 0
 
     def copy(self):
         v = self.value
-        return Field(self.num, self.wt,
-                     v.copy() if isinstance(v, Message) else v)
+        out = Field(self.num, self.wt,
+                    v.copy() if isinstance(v, Message) else v)
+        out.tag, out.tag_extra, out.len_extra = (
+            self.tag, self.tag_extra, self.len_extra)
+        return out
 
 
 class Message:
@@ -95,19 +106,32 @@ def parse(buf, kind="P"):
     return Message(kind, fields)
 
 
-def encode(msg):
+def encode(msg, extra=0):
+    """msg's bytes; with extra, every varint lengthened (lengthened())."""
     out = bytearray()
     for f in msg.fields:
-        out += varint(f.num << 3 | f.wt)
+        out += long_varint(f.tag if f.tag is not None else f.num << 3 | f.wt,
+                           f.tag_extra + extra)
         v = f.value
         if f.wt == 0:
-            out += v if isinstance(v, bytes) else varint(v)
+            out += v if isinstance(v, bytes) else long_varint(v, extra)
         elif f.wt == 2:
-            data = encode(v) if isinstance(v, Message) else v
-            out += varint(len(data)) + data
+            if isinstance(v, Message):
+                data = encode(v, extra)
+            elif extra and (msg.kind, f.num) in _PACKED:
+                data = b"".join(long_varint(x, extra)
+                                for x in _packed_values(v))
+            else:
+                data = v
+            out += long_varint(len(data), f.len_extra + extra) + data
         else:
             out += v
     return bytes(out)
+
+
+def lengthened(raw, extra):
+    """The profile raw with every varint extra bytes longer."""
+    return encode(parse(raw), extra)
 
 
 def _packed_values(data):
@@ -128,7 +152,7 @@ def _change(top, rng):
     msg = rng.choice([m for m in msgs if m.kind == kind])
     fl = msg.fields
     nstr = sum(1 for y in top.fields if y.num == 6)
-    op = rng.randrange(14)
+    op = rng.randrange(17)
     if op == 13:
         num = rng.randrange(1, _FIELDS[kind] + 1)
         if _SUB.get(kind, {}).get(num) or (kind, num) in _PACKED:
@@ -185,6 +209,18 @@ def _change(top, rng):
         long += b"\x80" * rng.randrange(4) + b"\x00"
         f.value = bytes(long[:10])
         return "long varint " + where
+    if op == 14:
+        f.tag_extra = rng.randrange(1, 10)
+        return "long tag " + where
+    if op == 15 and f.wt == 2:
+        f.len_extra = rng.randrange(1, 10)
+        return "long length " + where
+    if op == 16 and packed and f.value:
+        vals = _packed_values(f.value)
+        j = rng.randrange(len(vals))
+        f.value = b"".join(long_varint(v, rng.randrange(1, 10) if i == j else 0)
+                           for i, v in enumerate(vals))
+        return "long packed value " + where
     if op == 7 and packed:
         fl[k:k + 1] = [Field(f.num, 0, v) for v in _packed_values(f.value)]
         return "unpacked " + where

@@ -32,11 +32,12 @@ import tempfile
 import unittest
 
 from harness import BIN, BUILD, CORPUS, ROOT
-from pprof_build import (LABEL_CASES, STRUCTURE_CASES, S, field_len,
+from pprof_build import (LABEL_CASES, STRUCTURE_CASES, VARINT_CASES, S,
+                         field_len,
                          function, gzip_cases, label_profile, location,
                          profile, read_varint, sample, sample_type, varint,
                          wire_type_cases)
-from pprof_mutate import mutants
+from pprof_mutate import lengthened, mutants
 
 ORACLE = os.path.join(BUILD, "pprof-folded")
 DECODER = os.path.join(BIN, "profpipe-decoder")
@@ -302,6 +303,40 @@ class OracleTest(unittest.TestCase):
         """Every field of every message with every wire type: Go's
         verdict, and Go's JSON where both accept."""
         self.assertCasesAsGo(wire_type_cases(), lambda data: data)
+
+    def test_varints(self):
+        """Varints longer than they need, at the edges: up to Go's 10
+        bytes, bits past 64 dropped, 11 bytes refused."""
+        self.assertCasesAsGo(VARINT_CASES, lambda data: data)
+
+    def test_lengthened(self):
+        """Real profiles of every kind with every varint in them (tags,
+        lengths, values, packed location ids) written 1, 3 and 9 bytes
+        longer than it needs: Go's JSON, and Go's folded stacks for
+        every sample type."""
+        compared = 0
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "long.pb")
+            for src in SOURCES:
+                for extra in (1, 3, 9):
+                    name = "%s, varints %d bytes longer" % (src, extra)
+                    with open(path, "wb") as f:
+                        f.write(lengthened(real_profile(src), extra))
+                    go, ours, why = verdicts(path)
+                    self.assertEqual((go.returncode, ours.returncode), (0, 0),
+                                     name + ": " + why)
+                    for t in go.stdout.split(b"\n")[:-1]:
+                        want = run([ORACLE, path, t])
+                        got = run([DECODER, "--format", "folded",
+                                   "--sample-type", t, path])
+                        self.assertEqual(
+                            sorted(got.stdout.splitlines()),
+                            sorted(want.stdout.splitlines()),
+                            "%s, sample type %s" % (name, t.decode()))
+                        self.assertNotEqual(want.stdout, b"", name)
+                        compared += 1
+                    self.assertSameJSON(path, name)
+        self.assertGreaterEqual(compared, 3 * len(SOURCES))
 
     def test_sum_overflow(self):
         """Deliberate: samples of one stack whose values sum past int64
