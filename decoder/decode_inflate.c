@@ -16,6 +16,7 @@
 #include <zstd_errors.h>
 
 #include "common/xalloc.h"
+#include "common/zstd_magic.h"
 #include "decoder/decode.h"
 
 /* Deflate cannot beat ~1032:1 (a 258-byte match in under two bits); a
@@ -42,8 +43,7 @@ decode_sniff(const uint8_t *body, size_t len)
 {
 	if (len >= 2 && body[0] == 0x1f && body[1] == 0x8b)
 		return DECODE_GZIP;
-	if (len >= 4 && body[0] == 0x28 && body[1] == 0xb5 &&
-	    body[2] == 0x2f && body[3] == 0xfd)
+	if (zstd_magic(body, len))
 		return DECODE_ZSTD;
 	return DECODE_PLAIN;
 }

@@ -163,21 +163,30 @@ push_authorized(const struct inputs_push *cfg, const struct httpd_req *req)
 	    strcmp(v + 7, cfg->token) == 0;
 }
 
-/* Cheap checks before the pipeline sees an attachment: a zstd frame must
- * span its part exactly (a truncated or padded frame is caught here), and
- * a profile must not be HTML or text. 0, or -1 with the reason. */
+/* Cheap checks before the pipeline sees an attachment: zstd frames must
+ * span its part exactly (a truncated or padded frame is caught here; a
+ * zstd stream may hold several frames, and the decoder reads them all),
+ * and a profile must not be HTML or text. 0, or -1 with the reason. */
 static int
 push_check(const struct push_attachment *a, char *err, size_t errlen)
 {
 	enum sniff_kind k = sniff_body(a->data, a->len);
+	const uint8_t *p = a->data;
+	size_t off = 0;
 	size_t n;
 
 	if (k == SNIFF_ZSTD) {
-		n = ZSTD_findFrameCompressedSize(a->data, a->len);
-		if (ZSTD_isError(n) || n != a->len) {
-			snprintf(err, errlen,
-			    "%s: corrupt or truncated zstd frame", a->name);
-			return -1;
+		while (off < a->len) {
+			n = ZSTD_findFrameCompressedSize(
+			    p + off, a->len - off);
+			if (ZSTD_isError(n)) {
+				snprintf(err, errlen,
+				    "%s: corrupt or truncated zstd frame at "
+				    "byte %zu",
+				    a->name, off);
+				return -1;
+			}
+			off += n;
 		}
 		return 0;
 	}

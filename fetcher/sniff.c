@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "common/zstd_magic.h"
+
 /* How much of the body decides whether it is text. */
 #define SNIFF_TEXT_WINDOW 512
 
@@ -38,7 +40,7 @@ sniff_body(const void *body, size_t len)
 		return SNIFF_EMPTY;
 	if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b)
 		return SNIFF_GZIP;
-	if (len >= 4 && memcmp(p, "\x28\xb5\x2f\xfd", 4) == 0)
+	if (zstd_magic(p, len))
 		return SNIFF_ZSTD;
 	if (sniff_is_text(p, len)) {
 		for (i = 0; i < len && strchr(" \t\r\n", p[i]) != NULL; i++)

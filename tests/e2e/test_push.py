@@ -259,6 +259,29 @@ class PushBodies(unittest.TestCase):
         before = self.expect_400(bad, ctype, "cpu.pprof: corrupt or truncated zstd frame")
         self.assertEqual(sent_count(self.p), before)
 
+    def test_zstd_frames(self):
+        """A zstd stream may hold several frames, and skippable ones: the
+        intake passes each such part on and the decoder reads it whole;
+        bytes past the last frame are refused, with where."""
+        data, ctype = body("ddtrace-v2-zstd")
+        cpu = dict(parts(data, ctype))["cpu.pprof"]
+        raw = inflate(cpu)
+        half = len(raw) // 2
+        zstd = lambda b: subprocess.run(["zstd", "-q", "-c"], input=b, check=True,
+                                        stdout=subprocess.PIPE).stdout
+        skippable = b"\x50\x2a\x4d\x18" + (4).to_bytes(4, "little") + b"note"
+        for name, new in (("two frames", zstd(raw[:half]) + zstd(raw[half:])),
+                          ("a skippable frame first", skippable + zstd(raw))):
+            before = sent_count(self.p)
+            status, _, text = curl(self.port, None, data=data.replace(cpu, new),
+                                   ctype=ctype)
+            self.assertEqual(status, 200, name + ": " + text)
+            self.assertGreater(sent_count(self.p), before, name)
+        before = self.expect_400(data.replace(cpu, cpu + b"junk"), ctype,
+                                 "cpu.pprof: corrupt or truncated zstd frame at byte %d"
+                                 % len(cpu))
+        self.assertEqual(sent_count(self.p), before)
+
     def test_corrupt_zstd_frame_refused_by_decoder(self):
         data, ctype = body("ddtrace-v2-zstd")
         cpu = dict(parts(data, ctype))["cpu.pprof"]

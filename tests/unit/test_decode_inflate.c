@@ -91,6 +91,56 @@ test_sniff(void **state)
 	assert_int_equal(
 	    decode_sniff((const uint8_t *)"\x1f", 1), DECODE_PLAIN);
 	assert_int_equal(decode_sniff(plain, plain_len), DECODE_PLAIN);
+	/* A skippable frame's magic, 0x184D2A50 to 0x184D2A5F. */
+	assert_int_equal(
+	    decode_sniff((const uint8_t *)"\x50\x2a\x4d\x18", 4), DECODE_ZSTD);
+	assert_int_equal(
+	    decode_sniff((const uint8_t *)"\x5f\x2a\x4d\x18", 4), DECODE_ZSTD);
+	assert_int_equal(decode_sniff((const uint8_t *)"\x60\x2a\x4d\x18", 4),
+	    DECODE_PLAIN);
+	assert_int_equal(
+	    decode_sniff((const uint8_t *)"\x50\x2a\x4d", 3), DECODE_PLAIN);
+}
+
+/* zstd streams with skippable frames (pzstd writes one first): read
+ * whole, the skippable frames passed over, wherever they are. */
+static void
+test_zstd_skippable(void **state)
+{
+	static const uint8_t skip[] = {0x5e, 0x2a, 0x4d, 0x18, 0x05, 0x00,
+	    0x00, 0x00, 'h', 'e', 'l', 'l', 'o'};
+	size_t cap = ZSTD_compressBound(plain_len) * 2 + 3 * sizeof(skip);
+	uint8_t *zs = malloc(cap);
+	size_t half = plain_len / 2;
+	size_t n = 0;
+	size_t m;
+	char err[256];
+
+	(void)state;
+	memcpy(zs, skip, sizeof(skip));
+	n += sizeof(skip);
+	m = ZSTD_compress(zs + n, cap - n, plain, half, 3);
+	assert_false(ZSTD_isError(m));
+	n += m;
+	memcpy(zs + n, skip, sizeof(skip));
+	n += sizeof(skip);
+	m = ZSTD_compress(zs + n, cap - n, plain + half, plain_len - half, 3);
+	assert_false(ZSTD_isError(m));
+	n += m;
+	assert_int_equal(inflate(zs, n, DECODE_MAX_INFLATED, plain, plain_len,
+	                     err, sizeof(err)),
+	    0);
+	/* One frame after the skippable one, as pzstd writes a small file. */
+	m = ZSTD_compress(
+	    zs + sizeof(skip), cap - sizeof(skip), plain, plain_len, 3);
+	assert_int_equal(inflate(zs, sizeof(skip) + m, DECODE_MAX_INFLATED,
+	                     plain, plain_len, err, sizeof(err)),
+	    0);
+	/* A skippable frame alone holds no profile. */
+	assert_int_equal(inflate(skip, sizeof(skip), DECODE_MAX_INFLATED, NULL,
+	                     0, err, sizeof(err)),
+	    0);
+	free(zs);
 }
 
 static void
@@ -440,6 +490,7 @@ main(void)
 	    cmocka_unit_test(test_gzip_truncated),
 	    cmocka_unit_test(test_zstd),
 	    cmocka_unit_test(test_zstd_damaged),
+	    cmocka_unit_test(test_zstd_skippable),
 	    cmocka_unit_test(test_plain_cap),
 	};
 
