@@ -357,7 +357,11 @@ def gzip_cases(raw):
 
 
 def _any_wire_type(num, wt):
-    """Field num with wire type wt (varint, fixed64, bytes, fixed32)."""
+    """Field num with wire type wt (varint, fixed64, bytes, fixed32; a
+    group's start or end, or 6 or 7, which no protobuf has: the tag
+    alone)."""
+    if wt in (3, 4, 6, 7):
+        return varint(num << 3 | wt)
     if wt == 0:
         return field_int(num, 1)
     if wt == 1:
@@ -400,8 +404,9 @@ _WIRE_PLACES = {
 def wire_type_cases():
     """{name: profile} with every field of every message, and one past
     them, given with each wire type: the right one, the others (which Go
-    refuses for a known field, and skips for an unknown one), and bytes
-    for a repeated number (packed)."""
+    refuses for a known field, and skips for an unknown one), bytes for a
+    repeated number (packed), and the groups and numbers Go refuses
+    anywhere (3, 4, 6, 7)."""
     return {"%s field %d, wire type %d" % (msg, num, wt): build(_any_wire_type(num, wt))
             for msg, (build, nums) in _WIRE_PLACES.items()
-            for num in nums for wt in (0, 1, 2, 5)}
+            for num in nums for wt in range(8)}
