@@ -53,6 +53,7 @@ decode_limits_default(struct decode_limits *lim)
 	lim->max_depth = DECODE_MAX_DEPTH;
 	lim->max_table = DECODE_MAX_TABLE;
 	lim->max_labels = DECODE_MAX_LABELS;
+	lim->portable = 0;
 }
 
 size_t

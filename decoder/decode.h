@@ -52,6 +52,10 @@ struct decode_limits {
 	uint32_t max_depth;  /* frames per sample, inlined frames counted */
 	uint32_t max_table;  /* entries per table: strings, functions, ... */
 	uint32_t max_labels; /* labels per sample */
+	/* Not a limit: 1 to read location ids and values without BMI2's
+	 * pext even where this CPU has a fast one, the way every other CPU
+	 * reads them (--portable), so that path can be tested here. */
+	int portable;
 };
 
 #define DECODE_MAX_INFLATED ((size_t)64 << 20)

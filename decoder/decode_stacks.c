@@ -263,7 +263,7 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 	x.loc = rs->loc;
 	x.lf = rs->lf;
 	x.max_n = rs->max_n;
-	x.pext = pprof_fast_pext();
+	x.pext = !rs->lim->portable && pprof_fast_pext();
 	x.pow = st_powers(rs, pprof_stack_depth(rs->rd, rs->max_n));
 	memset(&memo, 0, sizeof(memo));
 	memo.on = 1;

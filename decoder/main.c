@@ -22,10 +22,10 @@ _Static_assert(STAGE_KEEP_REF == (size_t)32 << 20, "--help names it");
 static const char usage[] =
     "usage: profpipe-decoder [--raw URL] [--decoded URL] [--tap URL]\n"
     "                        [--ready-fd N] [--max-inflated BYTES]\n"
-    "                        [--max-memory BYTES] [--drain SECONDS] [-v | "
-    "-q]\n"
+    "                        [--max-memory BYTES] [--drain SECONDS]\n"
+    "                        [--portable] [-v | -q]\n"
     "       profpipe-decoder [--format folded|json] [--sample-type NAME]\n"
-    "                        [--max-inflated BYTES] FILE...\n"
+    "                        [--max-inflated BYTES] [--portable] FILE...\n"
     "\n"
     "The decoder stage: takes raw profiles (gzip, zstd or plain pprof) from\n"
     "the fetcher, decodes them into stacks and hands them to the aggregator.\n"
@@ -62,6 +62,11 @@ static const char usage[] =
     "labels)\n"
     "  --sample-type NAME  the value column for folded (default: the\n"
     "                      profile's default sample type)\n"
+    "\n"
+    "  --portable          either way, read without BMI2's pext where this\n"
+    "                      CPU has a fast one: the way CPUs without one\n"
+    "                      (AMD before Zen 3, x86 before BMI2) read; for\n"
+    "                      testing that path here\n"
     "\n";
 
 /* The usage, with the caps no flag sets taken from decode.h, so that it
@@ -92,6 +97,7 @@ parse_opts(struct decoder_opts *o, int argc, char **argv)
 	    {"max-inflated", required_argument, NULL, 'I'},
 	    {"max-memory", required_argument, NULL, 'M'},
 	    {"drain", required_argument, NULL, 'D'},
+	    {"portable", no_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -141,6 +147,9 @@ parse_opts(struct decoder_opts *o, int argc, char **argv)
 			if (proc_parse_long(optarg, 0, 3600, &o->drain_ms) < 0)
 				goto bad;
 			o->drain_ms *= 1000;
+			break;
+		case 'P':
+			o->lim.portable = 1;
 			break;
 		default:
 			print_usage(stderr);

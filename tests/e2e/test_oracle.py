@@ -338,6 +338,39 @@ class OracleTest(unittest.TestCase):
                     self.assertSameJSON(path, name)
         self.assertGreaterEqual(compared, 3 * len(SOURCES))
 
+    def test_portable(self):
+        """--portable (no BMI2 pext, the way other CPUs read) gives the
+        same JSON, verdict and message as the default way, on the corpus,
+        the hand-made cases and the lengthened profiles. Where this CPU
+        has no fast pext both ways are the portable one, and the
+        unit test test_decode_portable says it skipped."""
+        inputs = [(n, d) for n, d in STRUCTURE_CASES.items()]
+        inputs += [(n, d) for n, d in VARINT_CASES.items()]
+        inputs += [("%s +%d" % (src, extra), lengthened(real_profile(src), extra))
+                   for src in SOURCES for extra in (1, 3, 9)]
+        with open(os.path.join(CORPUS, "EXPECTED.tsv")) as f:
+            names = [l.split("\t")[0] for l in f.read().splitlines()[1:] if l]
+        for n in names:
+            for d in ("real", "synth"):
+                path = os.path.join(CORPUS, d, n)
+                if os.path.exists(path):
+                    with open(path, "rb") as f:
+                        inputs.append((n, f.read()))
+        refused = 0
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "case")
+            for name, data in inputs:
+                with open(path, "wb") as f:
+                    f.write(data)
+                want = run([DECODER, "--format", "json", path])
+                got = run([DECODER, "--portable", "--format", "json", path])
+                self.assertEqual((got.returncode, got.stdout, got.stderr),
+                                 (want.returncode, want.stdout, want.stderr), name)
+                refused += want.returncode != 0
+        self.assertGreater(len(inputs), 100)
+        self.assertGreater(refused, 10)
+        self.assertGreater(len(inputs) - refused, 50)
+
     def test_sum_overflow(self):
         """Deliberate: samples of one stack whose values sum past int64
         are refused (the decoder sums them exactly; Go keeps samples

@@ -4,7 +4,10 @@
  * can rely on (decoded_check passes, it packs and unpacks, its --format
  * folded lines are well-formed and keep each type's total, and its
  * --format json is valid JSON and UTF-8 whatever bytes its names hold) or
- * is refused with a message; never a crash, an overread or a leak.
+ * is refused with a message; never a crash, an overread or a leak. The
+ * portable way of reading (--portable: no BMI2 pext, as on CPUs without a
+ * fast one) must give the same Decoded, byte for byte, or the same
+ * refusal.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -21,7 +24,56 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct decoder *dec;
+static struct decoder *dec_portable;
 static struct arena *arena;
+static struct arena *arena_portable;
+
+/* d packed into *out (malloc'd): its size. */
+static size_t
+packed(const Profpipe__Decoded *d, uint8_t **out)
+{
+	size_t n = protobuf_c_message_get_packed_size(&d->base);
+
+	*out = malloc(n + 1);
+	if (*out == NULL)
+		abort();
+	protobuf_c_message_pack(&d->base, *out);
+	return n;
+}
+
+/* The portable way's verdict on the same input: rv and err, or d. */
+static void
+check_portable(const uint8_t *data, size_t size, int rv, const char *err,
+    const Profpipe__Decoded *d)
+{
+	Profpipe__Decoded p;
+	char perr[1024];
+	uint8_t *x;
+	uint8_t *y;
+	size_t nx;
+	size_t ny;
+	int prv;
+
+	arena_reset(arena_portable);
+	perr[0] = '\0';
+	prv = decoder_run(
+	    dec_portable, data, size, arena_portable, &p, perr, sizeof(perr));
+	if (prv != rv || (rv != 0 && strcmp(perr, err) != 0)) {
+		fprintf(stderr, "pext: %d %s; portable: %d %s\n", rv, err, prv,
+		    perr);
+		abort();
+	}
+	if (rv == 0) {
+		nx = packed(d, &x);
+		ny = packed(&p, &y);
+		if (nx != ny || memcmp(x, y, nx) != 0) {
+			fprintf(stderr, "pext and portable differ\n");
+			abort();
+		}
+		free(x);
+		free(y);
+	}
+}
 
 /* decode_json_print's document parses, as one JSON value. */
 static void
@@ -121,23 +173,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	Profpipe__Decoded d;
 	char err[1024];
 	size_t t;
+	int rv;
 
 	if (dec == NULL) {
 		decode_limits_default(&lim);
 		lim.max_inflated = 16 << 20;
 		if (decoder_new(&dec, &lim) != 0)
 			abort();
+		lim.portable = 1;
+		if (decoder_new(&dec_portable, &lim) != 0)
+			abort();
 		arena = arena_new(256 << 20);
-		if (arena == NULL)
+		arena_portable = arena_new(256 << 20);
+		if (arena == NULL || arena_portable == NULL)
 			abort();
 	}
 	arena_reset(arena);
 	err[0] = '\0';
-	if (decoder_run(dec, data, size, arena, &d, err, sizeof(err)) != 0) {
+	rv = decoder_run(dec, data, size, arena, &d, err, sizeof(err));
+	if (rv != 0) {
 		if (err[0] == '\0')
 			abort();
+		check_portable(data, size, rv, err, NULL);
 		return 0;
 	}
+	check_portable(data, size, 0, err, &d);
 	d.origin = &origin;
 	if (decoded_check(&d, err, sizeof(err)) != 0) {
 		fprintf(stderr, "decoded_check: %s\n", err);

@@ -28,6 +28,7 @@
 		abort();                                                      \
 	} while (0)
 
+#include "common/zstd_magic.h"
 #include "tests/unit/stacks_agree.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -53,7 +54,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Raw protobuf only: the front end has fuzz_pprof, and a gzip
 	 * header would make most inputs a refused inflate. */
 	if (size < 2 || (data[0] == 0x1f && data[1] == 0x8b) ||
-	    (size >= 4 && memcmp(data, "\x28\xb5\x2f\xfd", 4) == 0))
+	    zstd_magic(data, size))
 		return 0;
 	rv = stacks_compare(data, size, "input", err, sizeof(err));
 	if (rv == 2)
