@@ -10,6 +10,8 @@
  *         pbc        libdeflate + protobuf-c's generated unpack, malloc
  *         pbc-arena  libdeflate + protobuf-c unpack into an arena
  *         profpipe   profpipe's decoder: inflate, parse, resolve, collapse
+ *         profpipe-portable  the same, read as CPUs without a fast pext
+ *                    read (decoder --portable)
  *         idle       read the file and stop: the RSS every mode starts from
  *
  * Output, tab-separated:
@@ -185,7 +187,7 @@ bench_once(struct bench *b, size_t *samples)
 		*samples = p->n_sample;
 		return 0;
 	}
-	if (strcmp(b->mode, "profpipe") == 0)
+	if (b->bp != NULL)
 		return bench_profpipe_decode(b->bp, b->in, b->len, samples);
 	return -2;
 }
@@ -201,6 +203,8 @@ main(int argc, char **argv)
 	double t0;
 	double c0;
 	double secs;
+	int profpipe;
+	int portable;
 	int rv;
 
 	if (argc < 3) {
@@ -219,7 +223,9 @@ main(int argc, char **argv)
 	}
 	/* Only the modes that use them allocate these, so the idle and
 	 * profpipe modes' RSS holds no buffer they never touch. */
-	if (strcmp(b.mode, "idle") != 0 && strcmp(b.mode, "profpipe") != 0) {
+	profpipe = strcmp(b.mode, "profpipe") == 0;
+	portable = strcmp(b.mode, "profpipe-portable") == 0;
+	if (strcmp(b.mode, "idle") != 0 && !profpipe && !portable) {
 		b.cap = gz_isize(in, b.len);
 		b.out = malloc(b.cap + 1);
 		b.d = libdeflate_alloc_decompressor();
@@ -227,7 +233,7 @@ main(int argc, char **argv)
 		if (b.out == NULL || b.d == NULL || b.a == NULL)
 			return 111;
 	}
-	if (strcmp(b.mode, "profpipe") == 0 && bench_profpipe_new(&b.bp) < 0)
+	if ((profpipe || portable) && bench_profpipe_new(&b.bp, portable) < 0)
 		return 111;
 	c0 = cpu_now();
 	t0 = now();

@@ -18,7 +18,7 @@ struct bench_profpipe {
 };
 
 int
-bench_profpipe_new(struct bench_profpipe **out)
+bench_profpipe_new(struct bench_profpipe **out, int portable)
 {
 	struct decode_limits lim;
 	struct bench_profpipe *bp = calloc(1, sizeof(*bp));
@@ -26,6 +26,7 @@ bench_profpipe_new(struct bench_profpipe **out)
 	if (bp == NULL)
 		return -1;
 	decode_limits_default(&lim);
+	lim.portable = portable;
 	/* No malloc tuning: the stage sets none. Its arena keeps its blocks
 	 * across arena_reset, which is what spares it the page faults. */
 	if (decoder_new(&bp->dec, &lim) != 0)

@@ -13,8 +13,10 @@
 
 struct bench_profpipe;
 
-/* 0, or -1 when out of memory. bench_profpipe_free(NULL) does nothing. */
-int bench_profpipe_new(struct bench_profpipe **out);
+/* 0, or -1 when out of memory. portable: read as CPUs without a fast
+ * pext do (decode_limits.portable). bench_profpipe_free(NULL) does
+ * nothing. */
+int bench_profpipe_new(struct bench_profpipe **out, int portable);
 void bench_profpipe_free(struct bench_profpipe *bp);
 
 /* Decode body into the arena, dropping the previous call's result. On
