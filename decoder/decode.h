@@ -53,8 +53,8 @@ struct decode_limits {
 	uint32_t max_table;  /* entries per table: strings, functions, ... */
 	uint32_t max_labels; /* labels per sample */
 	/* Not a limit: 1 to read location ids and values without BMI2's
-	 * pext even where this CPU has a fast one, the way every other CPU
-	 * reads them (--portable), so that path can be tested here. */
+	 * pext even where this CPU has a fast one, as CPUs without a fast
+	 * pext read them (--portable), so that path can be tested here. */
 	int portable;
 };
 
