@@ -171,14 +171,13 @@ static int
 push_check(const struct push_attachment *a, char *err, size_t errlen)
 {
 	enum sniff_kind k = sniff_body(a->data, a->len);
-	const uint8_t *p = a->data;
 	size_t off = 0;
 	size_t n;
 
 	if (k == SNIFF_ZSTD) {
 		while (off < a->len) {
 			n = ZSTD_findFrameCompressedSize(
-			    p + off, a->len - off);
+			    a->data + off, a->len - off);
 			if (ZSTD_isError(n)) {
 				snprintf(err, errlen,
 				    "%s: corrupt or truncated zstd frame at "

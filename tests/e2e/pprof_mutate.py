@@ -54,16 +54,14 @@ class Field:
     def __init__(self, num, wt, value):
         self.num, self.wt, self.value = num, wt, value
         # Written longer than it needs: the tag and the length, by
-        # these many bytes; tag, when set, is the tag's value (with bits
-        # past 64 that a 10-byte varint drops).
-        self.tag, self.tag_extra, self.len_extra = None, 0, 0
+        # these many bytes.
+        self.tag_extra, self.len_extra = 0, 0
 
     def copy(self):
         v = self.value
         out = Field(self.num, self.wt,
                     v.copy() if isinstance(v, Message) else v)
-        out.tag, out.tag_extra, out.len_extra = (
-            self.tag, self.tag_extra, self.len_extra)
+        out.tag_extra, out.len_extra = self.tag_extra, self.len_extra
         return out
 
 
@@ -110,8 +108,7 @@ def encode(msg, extra=0):
     """msg's bytes; with extra, every varint lengthened (lengthened())."""
     out = bytearray()
     for f in msg.fields:
-        out += long_varint(f.tag if f.tag is not None else f.num << 3 | f.wt,
-                           f.tag_extra + extra)
+        out += long_varint(f.num << 3 | f.wt, f.tag_extra + extra)
         v = f.value
         if f.wt == 0:
             out += v if isinstance(v, bytes) else long_varint(v, extra)

@@ -33,10 +33,9 @@ import unittest
 
 from harness import BIN, BUILD, CORPUS, ROOT
 from pprof_build import (LABEL_CASES, STRUCTURE_CASES, VARINT_CASES, S,
-                         field_len,
-                         function, gzip_cases, label_profile, location,
-                         profile, read_varint, sample, sample_type, varint,
-                         wire_type_cases)
+                         field_len, function, gzip_cases, label_profile,
+                         location, profile, read_varint, sample, sample_type,
+                         varint, wire_type_cases)
 from pprof_mutate import lengthened, mutants
 
 ORACLE = os.path.join(BUILD, "pprof-folded")
@@ -75,6 +74,15 @@ def top_strings(buf):
         return out if i == len(buf) else None
     except IndexError:
         return None
+
+
+def expected_paths():
+    """The path of every profile EXPECTED.tsv lists that the corpus has."""
+    with open(os.path.join(CORPUS, "EXPECTED.tsv")) as f:
+        names = [l.split("\t")[0] for l in f.read().splitlines()[1:] if l]
+    return [os.path.join(CORPUS, d, n) for n in names
+            for d in ("real", "synth")
+            if os.path.exists(os.path.join(CORPUS, d, n))]
 
 
 def real_profile(name):
@@ -198,12 +206,7 @@ class OracleTest(unittest.TestCase):
         """Every protobuf profile EXPECTED.tsv lists: the decoder's JSON
         holds Go's header and, frame by frame and label by label, Go's
         samples."""
-        with open(os.path.join(CORPUS, "EXPECTED.tsv")) as f:
-            names = [l.split("\t")[0] for l in f.read().splitlines()[1:] if l]
-        paths = [os.path.join(CORPUS, d, n) for n in names
-                 for d in ("real", "synth")
-                 if os.path.exists(os.path.join(CORPUS, d, n))
-                 and not n.endswith(".txt")]
+        paths = [p for p in expected_paths() if not p.endswith(".txt")]
         self.assertGreater(len(paths), 15)
         labelled = 0
         for path in paths:
@@ -348,14 +351,9 @@ class OracleTest(unittest.TestCase):
         inputs += [(n, d) for n, d in VARINT_CASES.items()]
         inputs += [("%s +%d" % (src, extra), lengthened(real_profile(src), extra))
                    for src in SOURCES for extra in (1, 3, 9)]
-        with open(os.path.join(CORPUS, "EXPECTED.tsv")) as f:
-            names = [l.split("\t")[0] for l in f.read().splitlines()[1:] if l]
-        for n in names:
-            for d in ("real", "synth"):
-                path = os.path.join(CORPUS, d, n)
-                if os.path.exists(path):
-                    with open(path, "rb") as f:
-                        inputs.append((n, f.read()))
+        for path in expected_paths():
+            with open(path, "rb") as f:
+                inputs.append((os.path.basename(path), f.read()))
         refused = 0
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "case")
@@ -411,11 +409,7 @@ class OracleTest(unittest.TestCase):
     def test_corpus(self):
         """Every profile EXPECTED.tsv lists: the decoder's folded stacks
         are Go's, for every sample type."""
-        with open(os.path.join(CORPUS, "EXPECTED.tsv")) as f:
-            names = [l.split("\t")[0] for l in f.read().splitlines()[1:] if l]
-        present = [n for n in names
-                   if any(os.path.exists(os.path.join(CORPUS, d, n))
-                          for d in ("real", "synth"))]
+        present = expected_paths()  # no name is in both directories
         r = run([os.path.join(ROOT, "tests", "oracle", "compare-folded"),
                  DECODER, ORACLE])
         out = r.stdout.decode()

@@ -48,6 +48,12 @@ def parts(data, ctype):
     return out
 
 
+def zstd_frame(b):
+    """b compressed by the zstd tool: one frame."""
+    return subprocess.run(["zstd", "-q", "-c"], input=b, stdout=subprocess.PIPE,
+                          check=True).stdout
+
+
 def inflate(b):
     if b[:2] == b"\x1f\x8b":
         return gzip.decompress(b)
@@ -267,11 +273,10 @@ class PushBodies(unittest.TestCase):
         cpu = dict(parts(data, ctype))["cpu.pprof"]
         raw = inflate(cpu)
         half = len(raw) // 2
-        zstd = lambda b: subprocess.run(["zstd", "-q", "-c"], input=b, check=True,
-                                        stdout=subprocess.PIPE).stdout
         skippable = b"\x50\x2a\x4d\x18" + (4).to_bytes(4, "little") + b"note"
-        for name, new in (("two frames", zstd(raw[:half]) + zstd(raw[half:])),
-                          ("a skippable frame first", skippable + zstd(raw))):
+        for name, new in (("two frames",
+                           zstd_frame(raw[:half]) + zstd_frame(raw[half:])),
+                          ("a skippable frame first", skippable + zstd_frame(raw))):
             before = sent_count(self.p)
             status, _, text = curl(self.port, None, data=data.replace(cpu, new),
                                    ctype=ctype)

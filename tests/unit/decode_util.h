@@ -7,6 +7,7 @@
 #ifndef PROFPIPE_TEST_DECODE_UTIL_H
 #define PROFPIPE_TEST_DECODE_UTIL_H
 
+#include <glob.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,28 @@ du_slurp(const char *path, size_t *len)
 	}
 	fclose(f);
 	return p;
+}
+
+/* fn(path, arg) for every file matching each of the n patterns, in glob's
+ * order. Returns how many files that was, or 0 if a pattern matched
+ * nothing (so a caller's "at least so many" fails then too). */
+static inline size_t
+du_each_file(const char *const *pats, size_t n,
+    void (*fn)(const char *path, void *arg), void *arg)
+{
+	size_t seen = 0;
+	size_t i;
+	size_t j;
+	glob_t g;
+
+	for (i = 0; i < n; i++) {
+		if (glob(pats[i], 0, NULL, &g) != 0)
+			return 0;
+		for (j = 0; j < g.gl_pathc; j++, seen++)
+			fn(g.gl_pathv[j], arg);
+		globfree(&g);
+	}
+	return seen;
 }
 
 /* Body inflated into a (gzip, zstd or plain), or NULL. */
