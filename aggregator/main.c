@@ -36,7 +36,10 @@ static const char usage[] =
     "ipc://$PROFPIPE_RUN/aggregator.tap)\n"
     "  --ready-fd N   write a newline to fd N once listening\n"
     "  -v, -q         more (debug) or less (warnings only) on stderr\n"
-    "\n" BUS_URL_HELP;
+    "\n" BUS_URL_HELP
+    "Signals: TERM/INT stop: windows still open are sent, partial; USR1\n"
+    "logs the counters and the memory (resident, heap in use, heap held),\n"
+    "as at exit.\n";
 
 static int
 usage_error(int *status, const char *what, const char *arg)
@@ -135,6 +138,8 @@ main(int argc, char **argv)
 	proc_notify_ready(ready_fd);
 	rc = EXIT_OK;
 	while (!proc_stopping()) {
+		if (proc_take_usr1())
+			agg_log_counters(st, "counters");
 		if (agg_step(st, 200) < 0) {
 			rc = EXIT_SYSTEM;
 			break;

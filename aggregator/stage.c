@@ -568,18 +568,15 @@ agg_stats(const struct agg_stage *st)
 }
 
 void
-agg_close(struct agg_stage *st)
+agg_log_counters(const struct agg_stage *st, const char *when)
 {
-	const struct agg_stats *n;
+	const struct agg_stats *n = &st->stats;
+	char mem[128];
 
-	if (st == NULL)
-		return;
-	n = &st->stats;
-	log_info("stopping: %" PRIu64 " received, %" PRIu64
-	         " handed on, %" PRIu64 " duplicates, %" PRIu64
-	         " rejected, %" PRIu64 " rejected by the exporter, %" PRIu64
-	         " given up, %zu series",
-	    n->received, n->handed_on, n->duplicates, n->rejected,
+	log_info("%s: %" PRIu64 " received, %" PRIu64 " handed on, %" PRIu64
+	         " duplicates, %" PRIu64 " rejected, %" PRIu64
+	         " rejected by the exporter, %" PRIu64 " given up, %zu series",
+	    when, n->received, n->handed_on, n->duplicates, n->rejected,
 	    n->exporter_rejected, n->gave_up, series_count(st->series));
 	log_info("windows: %" PRIu64 " sent, %" PRIu64
 	         " instance metrics sent, %" PRIu64 " late profiles, %" PRIu64
@@ -587,5 +584,15 @@ agg_close(struct agg_stage *st)
 	         " stacks folded",
 	    st->tc.windows_sent, st->tc.metrics_sent, st->tc.late,
 	    st->tc.refused, st->tc.failed, st->tc.folded);
+	proc_format_memory(mem, sizeof(mem));
+	log_info("memory: %s", mem);
+}
+
+void
+agg_close(struct agg_stage *st)
+{
+	if (st == NULL)
+		return;
+	agg_log_counters(st, "stopping");
 	agg_free(st);
 }

@@ -56,6 +56,10 @@ void agg_finish(struct agg_stage *st);
 
 const struct agg_stats *agg_stats(const struct agg_stage *st);
 
+/* Log the counters, the windows' counts and the process's memory, three
+ * info lines, the first "WHEN: N received, ...": on SIGUSR1 and at exit. */
+void agg_log_counters(const struct agg_stage *st, const char *when);
+
 /* Close the sockets, log the counters, free every series. */
 void agg_close(struct agg_stage *st);
 

@@ -1,5 +1,6 @@
 /*
- * proc: signals as flags, s6-style readiness, run-directory addresses.
+ * proc: signals as flags, s6-style readiness, run-directory addresses,
+ * the heap's settings and size.
  */
 #include "common/proc.h"
 
@@ -17,12 +18,15 @@
 
 static volatile sig_atomic_t proc_stop_flag;
 static volatile sig_atomic_t proc_hup_flag;
+static volatile sig_atomic_t proc_usr1_flag;
 
 static void
 proc_on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		proc_hup_flag = 1;
+	else if (sig == SIGUSR1)
+		proc_usr1_flag = 1;
 	else
 		proc_stop_flag = 1;
 }
@@ -38,6 +42,7 @@ proc_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 }
@@ -59,6 +64,42 @@ proc_release_memory(void)
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif
+}
+
+/* VmRSS in kB from /proc/self/status; -1 if not there. */
+static long long
+proc_rss_kb(void)
+{
+	char line[256];
+	long long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %lld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+void
+proc_format_memory(char *out, size_t outlen)
+{
+	long long in_use = -1;
+	long long held = -1;
+
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
+	struct mallinfo2 mi = mallinfo2();
+
+	/* uordblks: in use in the arenas; hblkhd: blocks mmapped on their
+	 * own, each in use; arena: what the arenas hold, used or free. */
+	in_use = (long long)((mi.uordblks + mi.hblkhd) >> 10);
+	held = (long long)((mi.arena + mi.hblkhd) >> 10);
+#endif
+	snprintf(out, outlen,
+	    "rss_kb=%lld heap_in_use_kb=%lld heap_held_kb=%lld", proc_rss_kb(),
+	    in_use, held);
 }
 
 static void
@@ -104,6 +145,15 @@ proc_take_hup(void)
 	if (!proc_hup_flag)
 		return 0;
 	proc_hup_flag = 0;
+	return 1;
+}
+
+int
+proc_take_usr1(void)
+{
+	if (!proc_usr1_flag)
+		return 0;
+	proc_usr1_flag = 0;
 	return 1;
 }
 

@@ -1,7 +1,7 @@
 /*
  * proc: the process contract every stage keeps (DESIGN.md): exit codes,
- * readiness on an fd, and SIGTERM/SIGINT/SIGHUP turned into flags a main
- * loop can poll.
+ * readiness on an fd, SIGTERM/SIGINT/SIGHUP/SIGUSR1 turned into flags a
+ * main loop can poll, and the heap: how it keeps memory, and how much.
  */
 #ifndef PROFPIPE_PROC_H
 #define PROFPIPE_PROC_H
@@ -15,8 +15,9 @@
 /* Signal-driven flags. proc_signals installs the handlers (no SA_RESTART,
  * so blocking calls return EINTR). */
 void proc_signals(void);
-int proc_stopping(void); /* SIGTERM or SIGINT seen */
-int proc_take_hup(void); /* SIGHUP seen since last call; clears it */
+int proc_stopping(void);  /* SIGTERM or SIGINT seen */
+int proc_take_hup(void);  /* SIGHUP seen since last call; clears it */
+int proc_take_usr1(void); /* SIGUSR1 seen since last call; clears it */
 void proc_request_stop(void);
 
 /* Keep the heap's freed memory for reuse instead of handing it back to the
@@ -41,6 +42,19 @@ void proc_keep_memory(void);
  * (madvise) and its free top is unmapped; either way the next use
  * faults them in again. */
 void proc_release_memory(void);
+
+/* The process's memory as it sees it, for a stage to log on SIGUSR1:
+ * "rss_kb=R heap_in_use_kb=U heap_held_kb=H" into out. R is VmRSS. U is
+ * what malloc'd blocks take (glibc's mallinfo2, over all arenas, mmapped
+ * blocks included), H what the heap spans for them: U plus the free space
+ * inside the arenas, resident or not (proc_release_memory hands back the
+ * pages of that space, not the span). H growing while U stays level is
+ * fragmentation; U growing is memory held on to. U and H count what was
+ * handed out, so they can pass R: a block not yet written takes no pages
+ * (the aggregator's arena, calloc'd). A value not known (no
+ * glibc 2.33, no /proc) is -1. Walks every arena's free lists, so
+ * milliseconds on a large heap: for a signal, not for every message. */
+void proc_format_memory(char *out, size_t outlen);
 
 /* A stage's last step, closing its sockets, can hang inside nng 1.5.2's
  * nng_close (a decoder with requests still queued to it: 2 of 143

@@ -51,7 +51,10 @@ static const char usage[] =
     "  --drain SECONDS     after SIGTERM, how long to keep offering the\n"
     "                      profiles in flight to the aggregator (default 10)\n"
     "  -v, -q              more, or less, logging\n"
-    "\n" BUS_URL_HELP "\n"
+    "\n" BUS_URL_HELP
+    "Signals: TERM/INT stop (see --drain); USR1 logs the counters and the\n"
+    "memory (resident, heap in use, heap held), as at exit.\n"
+    "\n"
     "Given FILEs (- is stdin), it decodes them to stdout and exits: 0 if all\n"
     "decoded, 1 if any failed (each named on stderr).\n"
     "  --format folded     \"root;...;leaf VALUE\" lines, frames named by\n"

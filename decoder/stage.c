@@ -116,6 +116,18 @@ stage_waiting(const struct stage *st)
 	return n;
 }
 
+/* On SIGUSR1 and at exit: the counters, then the memory. */
+static void
+stage_log_counters(const struct stage *st, const char *when)
+{
+	char mem[128];
+
+	log_info("%s: %lu decoded, %lu rejected, %lu left to resend", when,
+	    st->decoded, st->rejected, st->abandoned);
+	proc_format_memory(mem, sizeof(mem));
+	log_info("memory: %s", mem);
+}
+
 static void
 stage_loop(struct stage *st)
 {
@@ -123,6 +135,8 @@ stage_loop(struct stage *st)
 	double wait;
 
 	for (;;) {
+		if (proc_take_usr1())
+			stage_log_counters(st, "counters");
 		wait = TICK_MS;
 		if (proc_stopping()) {
 			if (st->deadline == 0)
@@ -291,8 +305,7 @@ decoder_stage_run(const struct decoder_opts *o)
 	proc_notify_ready((int)o->ready_fd);
 	log_info("ready");
 	stage_loop(&st);
-	log_info("stopping: %lu decoded, %lu rejected, %lu left to resend",
-	    st.decoded, st.rejected, st.abandoned);
+	stage_log_counters(&st, "stopping");
 	proc_exit_watchdog(PROC_CLOSE_SECONDS);
 	stage_close(&st);
 	return EXIT_OK;

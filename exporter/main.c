@@ -30,7 +30,9 @@ static const char export_usage[] =
     "  --results URL   listen here (default ipc://$PROFPIPE_RUN/results.ipc)\n"
     "  --ready-fd N    write a newline to fd N once listening\n"
     "  -v, -q          more / less logging on stderr\n"
-    "\n" BUS_URL_HELP;
+    "\n" BUS_URL_HELP
+    "Signals: TERM/INT stop; USR1 logs the memory (resident, heap in use,\n"
+    "heap held).\n";
 
 struct export_opts {
 	const char *config;
@@ -128,6 +130,12 @@ main(int argc, char **argv)
 	proc_notify_ready((int)o.ready_fd);
 	log_info("listening on %s, %zu sinks", o.url, outs.n);
 	while (!proc_stopping()) {
+		if (proc_take_usr1()) {
+			char mem[128];
+
+			proc_format_memory(mem, sizeof(mem));
+			log_info("memory: %s", mem);
+		}
 		rv = export_stage_step(st, EXPORT_POLL_MS);
 		if (rv < 0) {
 			log_error("%s: %s", o.url, bus_strerror(rv));

@@ -53,7 +53,8 @@ static const char usage[] =
     "Signals: TERM/INT stop: no new scrapes, transfers aborted, up to 10 s\n"
     "for acks of profiles already sent (a second TERM/INT stops waiting);\n"
     "HUP reloads the targets from FILE (a bad file is logged and the old\n"
-    "targets kept); USR1 logs the counters, as at exit.\n"
+    "targets kept); USR1 logs the counters, as at exit, and the memory\n"
+    "(resident, heap in use, heap held).\n"
     "Exit: 0 stopped, 100 usage or configuration error, 111 system failure.\n";
 
 struct opts {
@@ -255,9 +256,13 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 static void
 on_usr1(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	char mem[128];
+
 	(void)loop;
 	(void)revents;
 	log_counters(w->data, 0);
+	proc_format_memory(mem, sizeof(mem));
+	log_info("memory: %s", mem);
 }
 
 static void

@@ -25,8 +25,11 @@
  * After a warm-up, profiles completed (acked OK by the first decoder hop)
  * are counted over a fixed time. Output: one line of key=value pairs.
  * With -m SECONDS, a soak: before it, every SECONDS from the start, a
- * line "memory t=... profiles=... aggregator_rss_kb=... decoder_rss_kb=..."
- * (tests/bench/soak reads them).
+ * line "memory t=... profiles=... aggregator_rss_kb=... decoder_rss_kb=...",
+ * and a SIGUSR1 to the aggregator, which logs its own view of its memory,
+ * glibc's heap included, to the stderr it shares with pipebench: one
+ * "profpipe-aggregator: info: memory: ..." line per memory line, in order
+ * (tests/bench/soak reads both).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -219,7 +222,8 @@ static const char usage[] =
     "                 [-s SECONDS] [-m SECONDS] [-b BINDIR] FILE...\n"
     "  -i  send every request inline (by default one of 64K or more\n"
     "      goes by reference, as profpipe-fetcher sends it)\n"
-    "  -m  every SECONDS, print each stage's resident memory (VmRSS)\n";
+    "  -m  every SECONDS, print each stage's resident memory (VmRSS);\n"
+    "      with -a, the aggregator is sent SIGUSR1 and logs its memory\n";
 
 static int
 pb_opts(struct opts *o, int argc, char **argv)
@@ -310,6 +314,9 @@ static void
 pb_memory(const struct pb *pb, double t, const pid_t *kids, int ndec, int agg)
 {
 	int i;
+
+	if (agg)
+		kill(kids[ndec], SIGUSR1);
 
 	printf("memory t=%.1f profiles=%lu aggregator_rss_kb=%ld "
 	       "decoder_rss_kb=",
@@ -433,8 +440,10 @@ main(int argc, char **argv)
 	for (i = 0; i < nsinks; i++)
 		pthread_create(&sinks[i], NULL, pb_sink_main, &sink);
 	if (o.aggregator) {
+		/* A soak reads the aggregator's info lines on memory. */
 		char *av[] = {agg_bin, "--decoded", dec_url, "--results",
-		    res_url, "--tap", atap_url, "--ready-fd", "3", "-q", NULL};
+		    res_url, "--tap", atap_url, "--ready-fd", "3",
+		    o.mem_every > 0 ? NULL : "-q", NULL};
 
 		if (pb_spawn(&kids[o.decoders], av) < 0)
 			return 111;

@@ -1,7 +1,8 @@
 """tests/bench/soak (`make soak`) and the memory samples it reads from
 pipebench -m: a short soak around the real decoders and aggregator gives
 one table row per segment, each stage's resident memory as read from
-/proc, and the pipeline's counts; a pipebench whose output cannot be read,
+/proc, the aggregator's heap as it logs it on SIGUSR1, and the pipeline's
+counts; a pipebench whose output cannot be read,
 or whose run lost or refused profiles, fails the soak. Memory is not
 judged here, only that it is measured: nothing here is timed."""
 
@@ -22,7 +23,7 @@ SOAK = os.path.join(ROOT, "tests", "bench", "soak")
 PIPEBENCH = os.path.join(BUILD, "bench", "pipebench")
 FILES = bench_files(CORPUS)
 ROW = re.compile(r"^\| ([\d.]+)–([\d.]+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) "
-                 r"\| (\d+) \+ (\d+) \|$")
+                 r"\| (\d+|–) \| (\d+|–) \| (\d+) \+ (\d+) \|$")
 
 
 def memory_lines(text):
@@ -92,10 +93,16 @@ class Soak(unittest.TestCase):
             self.assertAlmostEqual(hi - lo, 1 / 60.0, places=1)
             mn, med, mx = (int(r.group(i)) for i in (4, 5, 6))
             self.assertTrue(0 < mn <= med <= mx, r.group(0))
-            self.assertGreater(int(r.group(7)), 0, r.group(0))
-            self.assertGreater(int(r.group(8)), 0, r.group(0))
+            self.assertGreater(int(r.group(9)), 0, r.group(0))
+            self.assertGreater(int(r.group(10)), 0, r.group(0))
             total += int(r.group(3))
         self.assertGreater(total, 0, p.stdout)
+        # the aggregator's heap, from its answers to SIGUSR1: only the
+        # last sample's may be cut short by the stop
+        heap = [(r.group(7), r.group(8)) for r in rows[:-1]]
+        self.assertNotIn("–", sum(heap, ()), p.stdout)
+        for in_use, held in heap:
+            self.assertTrue(0 < int(in_use) <= int(held), p.stdout)
         self.assertIn("0 rejected, 0 failed, 0 stages did not exit cleanly",
                       p.stdout)
         with open(os.path.join(self.dir.name, "soak.md")) as f:
@@ -136,6 +143,37 @@ class Soak(unittest.TestCase):
         # fail for what they change, not for the fake
         p = self.soak(self.fake(good_mem + "echo %s\n" % good_end))
         self.assertEqual(p.returncode, 0, p.stderr)
+
+    AGG = "echo 'profpipe-aggregator: info: %s' >&2\n"
+
+    def test_heap_columns(self):
+        """The k-th sample gets the aggregator's k-th answer to SIGUSR1;
+        its lines at exit (after "stopping:") are no answer, and a line
+        that cannot be read fails the soak."""
+        mem = ("echo memory t=%s profiles=3 aggregator_rss_kb=90000 "
+               "decoder_rss_kb=8000,8000\n")
+        answer = (self.AGG % "counters: 3 received" +
+                  self.AGG % "windows: 0 sent" +
+                  self.AGG % "memory: rss_kb=90000 heap_in_use_kb=%d "
+                  "heap_held_kb=%d")
+        end = ("echo profiles=3 seconds=1 profiles_per_s=3 rejected=0 "
+               "failed=0 bad_exits=0\n")
+        stop = (self.AGG % "stopping: 3 received" +
+                self.AGG % "memory: rss_kb=1 heap_in_use_kb=1 heap_held_kb=1")
+        script = (mem % "0.2" + answer % (20480, 40960) + mem % "0.4" +
+                  answer % (40960, 81920) + mem % "1.5" + end + stop)
+        p = self.soak(self.fake(script))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = [ROW.match(l) for l in p.stdout.splitlines()]
+        rows = [r.groups()[6:8] for r in rows if r]
+        # medians of 20 and 40 MB, 40 and 80 MB; the last sample's
+        # segment has no answer, and the exit's 1 KB is not taken
+        self.assertEqual(rows, [("30", "60"), ("–", "–")], p.stdout)
+        self.assertNotIn("profpipe-aggregator: info:", p.stderr)
+        bad = mem % "0.2" + (answer % (1, 2)).replace("=1 ", "=x ") + end
+        p = self.soak(self.fake(bad))
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("cannot read the aggregator's line", p.stderr)
 
 
 if __name__ == "__main__":
