@@ -43,6 +43,7 @@
 #include "common/arena.h"
 #include "common/log.h"
 #include "common/proc.h"
+#include "decoder/pprof.h"
 
 /* Wait up to ms for a callback; returns its slot (ready cleared) or NULL.
  * Answers come before a new request, so replies upstream are not held up
@@ -303,7 +304,12 @@ decoder_stage_run(const struct decoder_opts *o)
 		return EXIT_SYSTEM;
 	}
 	proc_notify_ready((int)o->ready_fd);
-	log_info("ready");
+	/* Which read path this process takes: the speed to expect, and
+	 * --portable seen to reach the stage. */
+	log_info("ready; location ids read %s",
+	    o->lim.portable         ? "without pext (--portable)"
+	        : pprof_fast_pext() ? "with pext"
+	                            : "without pext (none fast on this CPU)");
 	stage_loop(&st);
 	stage_log_counters(&st, "stopping");
 	proc_exit_watchdog(PROC_CLOSE_SECONDS);

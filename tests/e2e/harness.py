@@ -151,11 +151,12 @@ class Pipeline:
         self.stages.append(s)
         return s
 
-    def start_all(self, config, decoders=1):
+    def start_all(self, config, decoders=1, decoder_args=()):
         """Downstream first, as the supervisor does."""
         self.exporter = self.start("exporter", ["-c", config])
         self.aggregator = self.start("aggregator", ["-c", config])
-        self.decoders = [self.start("decoder", instance="decoder.%d" % (i + 1))
+        self.decoders = [self.start("decoder", decoder_args,
+                                    instance="decoder.%d" % (i + 1))
                          for i in range(decoders)]
         self.fetcher = self.start("fetcher", ["-c", config])
 

@@ -4,7 +4,8 @@ the real biggo profiles (51-94 KB gzipped, 200-280 KB decoded). The
 records must hold exactly the stacks and values the decoder's one-shot
 mode reads from the files, and the decoder, the aggregator and the
 exporter must each have read their upstream's memfd (a read-only shared
-mapping of it in /proc/PID/maps)."""
+mapping of it in /proc/PID/maps). The same with a decoder that reads as
+CPUs without a fast pext do (--portable), against the default one-shot."""
 
 import os
 import unittest
@@ -40,10 +41,24 @@ def memfd_maps(pid):
 
 class ByReference(unittest.TestCase):
     def test_large_profiles(self):
+        p = self.large_profiles(())
+        self.assertRegex(p.decoders[0].read_log(),
+                         r"info: ready; location ids read (with pext|without "
+                         r"pext \(none fast on this CPU\))\n")
+
+    def test_large_profiles_portable(self):
+        """--portable reaches the stage: its decoder reads without pext, as
+        a CPU without a fast one does, and the records are the same."""
+        p = self.large_profiles(("--portable",))
+        self.assertIn("info: ready; location ids read without pext "
+                      "(--portable)\n", p.decoders[0].read_log())
+
+    def large_profiles(self, decoder_args):
         port = free_port()
         p = Pipeline()
         out = p.path("records.jsonl")
-        p.start_all(p.write_config(push_config(port, out, max_size=8 << 20)))
+        p.start_all(p.write_config(push_config(port, out, max_size=8 << 20)),
+                    decoder_args=decoder_args)
         try:
             data, ctype = large_upload()
             status, _, text = curl(port, None, data=data, ctype=ctype)
@@ -71,6 +86,7 @@ class ByReference(unittest.TestCase):
         finally:
             codes = p.stop_all()
         self.assertEqual(codes, {k: 0 for k in codes}, codes)
+        return p
 
 
 if __name__ == "__main__":
