@@ -295,6 +295,19 @@ VARINT_CASES = {
     "string tags long": sample_type() + S([1]) + TABLES + b"".join(long_field_len(6, t.encode(), tag_extra=2) for t in STRINGS),
 }
 
+def many_locations(n, stacks):
+    """A profile of n locations, ids 1..n in order as Go writes them, each
+    one line of main.f or main.g (by the id's parity) at line id, and one
+    sample per stack of ids given: ids of 4 bytes are only valid past 2^21
+    locations, so only such a profile takes the decoder's reading of them
+    in its loop over dense ids."""
+    locs = bytearray()
+    for lid in range(1, n + 1):
+        locs += location(lid, ((1 + lid % 2, lid),))
+    return (sample_type() + b"".join(sample(st) for st in stacks) +
+            function(1) + function(2, 5) + bytes(locs) + string_table())
+
+
 def gzip_member(data, flags=0, extra=b"", name=b"", comment=b"",
                 header_crc_delta=0, crc=None, isize=None):
     """One gzip member of data (RFC 1952), with the given header flags

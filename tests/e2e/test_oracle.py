@@ -34,8 +34,8 @@ import unittest
 from harness import BIN, BUILD, CORPUS, ROOT
 from pprof_build import (LABEL_CASES, STRUCTURE_CASES, VARINT_CASES, S,
                          field_len, function, gzip_cases, label_profile,
-                         location, profile, read_varint, sample, sample_type,
-                         varint, wire_type_cases)
+                         location, many_locations, profile, read_varint,
+                         sample, sample_type, varint, wire_type_cases)
 from pprof_mutate import lengthened, mutants
 
 ORACLE = os.path.join(BUILD, "pprof-folded")
@@ -368,6 +368,29 @@ class OracleTest(unittest.TestCase):
         self.assertGreater(len(inputs), 100)
         self.assertGreater(refused, 10)
         self.assertGreater(len(inputs) - refused, 50)
+
+    def test_many_locations(self):
+        """Location ids of 1 to 4 bytes, each edge of each length, read in
+        the decoder's loop over dense ids (the 3-byte squeeze of the way
+        without pext, and the 4-byte ids only a profile of more than 2^21
+        locations has), both ways, against Go's JSON."""
+        n = (1 << 21) + 64
+        edges = [1, 2, 127, 128, 16383, 16384, (1 << 21) - 1, 1 << 21,
+                 (1 << 21) + 1, n]
+        stacks = [edges, edges[::-1], edges[3:] + edges[:3],
+                  [16384] * 9, [n, 1] * 5]
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "many-locations.pb")
+            with open(path, "wb") as f:
+                f.write(many_locations(n, stacks))
+            want = self.assertSameJSON(path, "many locations")
+            got = run([DECODER, "--portable", "--format", "json", path])
+            self.assertEqual(got.returncode, 0, got.stderr)
+            doc = json.loads(got.stdout)
+            self.assertSameViews(want, json_view(doc), len(doc["stacks"]),
+                                 "many locations, --portable")
+        lines = {tuple(f[2] for f in k[0]) for k in want["stacks"]}
+        self.assertEqual(lines, {tuple(st) for st in stacks})
 
     def test_sum_overflow(self):
         """Deliberate: samples of one stack whose values sum past int64
