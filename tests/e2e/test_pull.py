@@ -157,55 +157,57 @@ class GoroutineTotals(unittest.TestCase):
 
 
 class StageExits(unittest.TestCase):
-    def test_sigterm_each_stage_exits_0(self):
+    """The whole pipeline on one Go service's goroutine profiles, with
+    the signals a supervisor or an operator sends it."""
+
+    def pipeline(self, interval, then):
+        """Start it, wait for its first records, call then(p, out), stop
+        it upstream first: every stage must exit 0."""
         app = GoApp()
         p = Pipeline()
         out = p.path("r.jsonl")
         try:
             p.start_all(p.write_config(pull_config([("127.0.0.1", app.port)], out,
-                                                   interval=2, kinds=("goroutines",))))
+                                                   interval=interval,
+                                                   kinds=("goroutines",))))
             wait_until(lambda: read_jsonl(out), 30, "first records")
+            then(p, out)
         finally:
             codes = p.stop_all()
             app.stop()
         self.assertEqual(codes, {k: 0 for k in codes})
 
+    def test_sigterm_each_stage_exits_0(self):
+        self.pipeline(2, lambda p, out: None)
+
     def test_sigusr1_each_stage_logs_memory_and_goes_on(self):
         """USR1 is how an operator (and `make soak`) asks a running stage
         for its counters and memory: every stage answers, and none stops."""
-        app = GoApp()
-        p = Pipeline()
-        out = p.path("r.jsonl")
-        try:
-            p.start_all(p.write_config(pull_config([("127.0.0.1", app.port)], out,
-                                                   interval=1, kinds=("goroutines",))))
-            wait_until(lambda: read_jsonl(out), 30, "first records")
-            stages = [p.fetcher] + p.decoders + [p.aggregator, p.exporter]
-            for st in stages:
-                st.proc.send_signal(signal.SIGUSR1)
-            for st in stages:
-                wait_until(lambda: MEMORY.search(st.read_log()), 10,
-                           "%s's memory line" % st.instance)
-                rss, in_use, held = map(int, MEMORY.search(st.read_log()).groups())
-                self.assertGreater(rss, 1024, st.instance)
-                self.assertGreater(in_use, 0, st.instance)
-                self.assertGreaterEqual(held, in_use, st.instance)
-            # the counters come first, with what the stage has done so far
-            self.assertRegex(p.fetcher.read_log(), r"info: counters: ")
-            dec = re.search(r"info: counters: (\d+) decoded, \d+ rejected",
-                            p.decoders[0].read_log())
-            agg = re.search(r"info: counters: (\d+) received, \d+ handed on",
-                            p.aggregator.read_log())
-            self.assertGreater(int(dec.group(1)), 0)
-            self.assertGreater(int(agg.group(1)), 0)
-            # and the pipeline goes on
-            n = len(read_jsonl(out))
-            wait_until(lambda: len(read_jsonl(out)) > n, 30, "records after USR1")
-            self.assertEqual([st.instance for st in stages if st.proc.poll() is not None], [])
-        finally:
-            codes = p.stop_all()
-            app.stop()
-        self.assertEqual(codes, {k: 0 for k in codes})
+        self.pipeline(1, self.usr1_answered)
+
+    def usr1_answered(self, p, out):
+        stages = [p.fetcher] + p.decoders + [p.aggregator, p.exporter]
+        for st in stages:
+            st.proc.send_signal(signal.SIGUSR1)
+        for st in stages:
+            wait_until(lambda: MEMORY.search(st.read_log()), 10,
+                       "%s's memory line" % st.instance)
+            rss, in_use, held = map(int, MEMORY.search(st.read_log()).groups())
+            self.assertGreater(rss, 1024, st.instance)
+            self.assertGreater(in_use, 0, st.instance)
+            self.assertGreaterEqual(held, in_use, st.instance)
+        # the counters come first, with what the stage has done so far
+        self.assertRegex(p.fetcher.read_log(), r"info: counters: ")
+        dec = re.search(r"info: counters: (\d+) decoded, \d+ rejected",
+                        p.decoders[0].read_log())
+        agg = re.search(r"info: counters: (\d+) received, \d+ handed on",
+                        p.aggregator.read_log())
+        self.assertGreater(int(dec.group(1)), 0)
+        self.assertGreater(int(agg.group(1)), 0)
+        # and the pipeline goes on
+        n = len(read_jsonl(out))
+        wait_until(lambda: len(read_jsonl(out)) > n, 30, "records after USR1")
+        self.assertEqual([st.instance for st in stages if st.proc.poll() is not None], [])
 
 
 class DecoderKilled(unittest.TestCase):
