@@ -571,7 +571,6 @@ void
 agg_log_counters(const struct agg_stage *st, const char *when)
 {
 	const struct agg_stats *n = &st->stats;
-	char mem[128];
 
 	log_info("%s: %" PRIu64 " received, %" PRIu64 " handed on, %" PRIu64
 	         " duplicates, %" PRIu64 " rejected, %" PRIu64
@@ -584,8 +583,7 @@ agg_log_counters(const struct agg_stage *st, const char *when)
 	         " stacks folded",
 	    st->tc.windows_sent, st->tc.metrics_sent, st->tc.late,
 	    st->tc.refused, st->tc.failed, st->tc.folded);
-	proc_format_memory(mem, sizeof(mem));
-	log_info("memory: %s", mem);
+	proc_log_memory();
 }
 
 void

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/log.h"
+
 static volatile sig_atomic_t proc_stop_flag;
 static volatile sig_atomic_t proc_hup_flag;
 static volatile sig_atomic_t proc_usr1_flag;
@@ -100,6 +102,15 @@ proc_format_memory(char *out, size_t outlen)
 	snprintf(out, outlen,
 	    "rss_kb=%lld heap_in_use_kb=%lld heap_held_kb=%lld", proc_rss_kb(),
 	    in_use, held);
+}
+
+void
+proc_log_memory(void)
+{
+	char mem[128];
+
+	proc_format_memory(mem, sizeof(mem));
+	log_info("memory: %s", mem);
 }
 
 static void

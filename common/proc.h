@@ -55,6 +55,8 @@ void proc_release_memory(void);
  * glibc 2.33, no /proc) is -1. Walks every arena's free lists, so
  * milliseconds on a large heap: for a signal, not for every message. */
 void proc_format_memory(char *out, size_t outlen);
+/* That, as the info line "memory: ..." every stage logs on SIGUSR1. */
+void proc_log_memory(void);
 
 /* A stage's last step, closing its sockets, can hang inside nng 1.5.2's
  * nng_close (a decoder with requests still queued to it: 2 of 143

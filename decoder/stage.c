@@ -121,12 +121,9 @@ stage_waiting(const struct stage *st)
 static void
 stage_log_counters(const struct stage *st, const char *when)
 {
-	char mem[128];
-
 	log_info("%s: %lu decoded, %lu rejected, %lu left to resend", when,
 	    st->decoded, st->rejected, st->abandoned);
-	proc_format_memory(mem, sizeof(mem));
-	log_info("memory: %s", mem);
+	proc_log_memory();
 }
 
 static void

@@ -130,12 +130,8 @@ main(int argc, char **argv)
 	proc_notify_ready((int)o.ready_fd);
 	log_info("listening on %s, %zu sinks", o.url, outs.n);
 	while (!proc_stopping()) {
-		if (proc_take_usr1()) {
-			char mem[128];
-
-			proc_format_memory(mem, sizeof(mem));
-			log_info("memory: %s", mem);
-		}
+		if (proc_take_usr1())
+			proc_log_memory();
 		rv = export_stage_step(st, EXPORT_POLL_MS);
 		if (rv < 0) {
 			log_error("%s: %s", o.url, bus_strerror(rv));

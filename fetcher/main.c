@@ -256,13 +256,10 @@ on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 static void
 on_usr1(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	char mem[128];
-
 	(void)loop;
 	(void)revents;
 	log_counters(w->data, 0);
-	proc_format_memory(mem, sizeof(mem));
-	log_info("memory: %s", mem);
+	proc_log_memory();
 }
 
 static void

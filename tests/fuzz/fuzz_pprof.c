@@ -149,13 +149,8 @@ check_roundtrip(const Profpipe__Decoded *d)
 {
 	Profpipe__Decoded *u;
 	uint8_t *buf;
-	size_t n;
+	size_t n = packed(d, &buf);
 
-	n = protobuf_c_message_get_packed_size(&d->base);
-	buf = malloc(n + 1);
-	if (buf == NULL)
-		return;
-	protobuf_c_message_pack(&d->base, buf);
 	u = profpipe__decoded__unpack(NULL, n, buf);
 	if (u == NULL || u->n_stack_frames != d->n_stack_frames ||
 	    u->n_strings != d->n_strings || u->n_values != d->n_values)
