@@ -179,11 +179,12 @@ log_counters(struct fetcher *f, size_t abandoned)
 	push_stats(f->push, &ps);
 	log_info("push counters: requests=%llu ok=%llu bad=%llu "
 	         "unauthorized=%llu busy=%llu profiles=%llu unknown=%llu "
-	         "http_errors=%llu",
+	         "tags_skipped=%llu http_errors=%llu",
 	    (unsigned long long)ps.requests, (unsigned long long)ps.ok,
 	    (unsigned long long)ps.bad, (unsigned long long)ps.unauth,
 	    (unsigned long long)ps.busy, (unsigned long long)ps.profiles,
 	    (unsigned long long)ps.unknown,
+	    (unsigned long long)ps.tags_skipped,
 	    (unsigned long long)ps.http_errors);
 }
 

@@ -25,6 +25,7 @@ struct push_server {
 	struct push *p;
 	const struct inputs_push *cfg;
 	struct httpd *h;
+	struct inputs_label *labels; /* room for a request's tags and cfg's */
 };
 
 /* One attachment in flight: what its completion needs to name it. */
@@ -209,7 +210,7 @@ push_label_cmp(const void *a, const void *b)
 }
 
 /* Tags, then the input's labels over them, sorted: into l (room for
- * PUSH_MAX_TAGS + cfg->nlabels). The count. */
+ * PUSH_EVENT_TAGS + cfg->nlabels). The count. */
 static size_t
 push_labels(const struct inputs_push *cfg, const struct push_event *ev,
     struct inputs_label *l)
@@ -273,7 +274,7 @@ static size_t
 push_submit(struct push_server *s, struct push_req *r,
     const struct push_event *ev, const char *instance)
 {
-	struct inputs_label labels[PUSH_MAX_TAGS + 64];
+	struct inputs_label *labels = s->labels;
 	struct sender_origin o;
 	char id[UUID_STRLEN + 1];
 	char target[256];
@@ -382,6 +383,13 @@ push_on_post(void *arg, const struct httpd_req *req, struct httpd_resp *resp)
 		goto out_free_req;
 	}
 	p->st.unknown += ev->nunknown;
+	p->st.tags_skipped += ev->tags_skipped;
+	if (ev->tags_skipped > 0)
+		log_warn(
+		    "push %s: %zu tags skipped, over-long or past the %dth "
+		    "(the first: \"%s\"); service, host and runtime-id "
+		    "are kept wherever they come",
+		    r->peer, ev->tags_skipped, PUSH_MAX_TAGS, ev->skipped);
 	if (ev->nunknown > 0)
 		log_info("push %s: %zu attachments of unknown kinds skipped "
 		         "(%s...)",
@@ -448,6 +456,10 @@ push_new(struct push **out, struct ev_loop *loop, struct sender *snd,
 		s = &p->srv[i];
 		s->p = p;
 		s->cfg = &in->pushes[i];
+		s->labels = xcalloc(
+		    PUSH_EVENT_TAGS + s->cfg->nlabels, sizeof(*s->labels));
+		if (s->labels == NULL)
+			goto out_oom_free;
 		httpd_limits_default(&lim);
 		lim.max_body = s->cfg->max_size;
 		lim.retry_after = PUSH_RETRY_AFTER;
@@ -499,6 +511,8 @@ push_free(struct push *p)
 	}
 	for (i = 0; i < p->nsrv; i++)
 		httpd_free(p->srv[i].h);
+	for (i = 0; p->srv != NULL && i < p->in->npushes; i++)
+		xfree(p->srv[i].labels);
 	xfree(p->srv);
 	inputs_unref(p->in);
 	xfree(p);

@@ -43,14 +43,15 @@ struct ev_loop;
 #define PUSH_RETRY_AFTER 5 /* seconds, in every 503 of ours */
 
 struct push_stats {
-	uint64_t requests;    /* POSTs handled (past the server's caps) */
-	uint64_t ok;          /* answered 200 */
-	uint64_t bad;         /* answered 400 */
-	uint64_t unauth;      /* answered 401 */
-	uint64_t busy;        /* answered 503 */
-	uint64_t profiles;    /* attachments taken by a decoder */
-	uint64_t unknown;     /* attachments of unknown kinds, skipped */
-	uint64_t http_errors; /* the servers' own 4xx/5xx (413, 404, ...) */
+	uint64_t requests;     /* POSTs handled (past the server's caps) */
+	uint64_t ok;           /* answered 200 */
+	uint64_t bad;          /* answered 400 */
+	uint64_t unauth;       /* answered 401 */
+	uint64_t busy;         /* answered 503 */
+	uint64_t profiles;     /* attachments taken by a decoder */
+	uint64_t unknown;      /* attachments of unknown kinds, skipped */
+	uint64_t tags_skipped; /* over-long, or past the 64th (push_event.h) */
+	uint64_t http_errors;  /* the servers' own 4xx/5xx (413, 404, ...) */
 };
 
 struct push;

@@ -146,6 +146,26 @@ push_time_parse(const char *s, int64_t *out)
 	return 0;
 }
 
+/* Whether a tag past the 64th is one the intake names a profile by, not
+ * yet seen: it is kept. */
+static int
+push_tag_names(const struct push_event *ev, const char *key, size_t klen)
+{
+	static const char *const names[] = {"service", "host", "runtime-id"};
+	char k[16];
+	size_t i;
+
+	if (klen >= sizeof(k) || ev->ntags >= PUSH_EVENT_TAGS)
+		return 0;
+	memcpy(k, key, klen);
+	k[klen] = '\0';
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(k, names[i]) == 0)
+			return push_tag(ev, k) == NULL;
+	}
+	return 0;
+}
+
 static void
 push_tag_add(struct push_event *ev, const char *tag, size_t n)
 {
@@ -157,10 +177,12 @@ push_tag_add(struct push_event *ev, const char *tag, size_t n)
 		return;
 	klen = colon ? (size_t)(colon - tag) : n;
 	vlen = colon ? n - klen - 1 : 0;
-	if (ev->ntags == PUSH_MAX_TAGS || klen == 0 ||
-	    klen >= sizeof(ev->tags[0].key) ||
+	if ((ev->ntags >= PUSH_MAX_TAGS && !push_tag_names(ev, tag, klen)) ||
+	    klen == 0 || klen >= sizeof(ev->tags[0].key) ||
 	    vlen >= sizeof(ev->tags[0].value)) {
-		ev->tags_skipped++;
+		if (ev->tags_skipped++ == 0)
+			snprintf(ev->skipped, sizeof(ev->skipped), "%.*s",
+			    (int)(klen < 48 ? klen : 48), tag);
 		return;
 	}
 	memcpy(ev->tags[ev->ntags].key, tag, klen);

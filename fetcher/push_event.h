@@ -37,6 +37,9 @@
 #include "fetcher/multipart.h"
 
 #define PUSH_MAX_TAGS 64
+/* Past the 64th tag, room for the three the intake names a profile by
+ * (service, host, runtime-id): they are kept wherever they come. */
+#define PUSH_EVENT_TAGS (PUSH_MAX_TAGS + 3)
 #define PUSH_EVENT_MAX (64 * 1024) /* bytes of event.json */
 
 struct push_tag {
@@ -56,9 +59,10 @@ struct push_event {
 	int64_t start_ns;
 	int64_t end_ns;
 	char family[32];
-	struct push_tag tags[PUSH_MAX_TAGS];
+	struct push_tag tags[PUSH_EVENT_TAGS];
 	size_t ntags;
 	size_t tags_skipped; /* over-long, or past PUSH_MAX_TAGS */
+	char skipped[64];    /* the first skipped tag's name, for the log */
 	char names[MULTIPART_MAX_PARTS][128]; /* event.json's attachments */
 	size_t nnames;
 	struct push_attachment att[MULTIPART_MAX_PARTS];

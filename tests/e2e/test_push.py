@@ -314,6 +314,48 @@ class PushBodies(unittest.TestCase):
         self.assertEqual(status, 200)
 
 
+class PushManyTags(unittest.TestCase):
+    """An input with more labels than an upload has tags, and an upload
+    whose service and host come after 64 other tags: both answered 200,
+    each profile filed under the service and host the upload names, every
+    label kept, and the tags past the 64th counted and logged."""
+
+    LABELS = 200
+
+    def test_labels_and_tags_past_the_cap(self):
+        port = free_port()
+        p = Pipeline()
+        out = p.path("r.jsonl")
+        labels = "{%s}" % ", ".join("l%03d: v%d" % (i, i) for i in range(self.LABELS))
+        config = push_config(port, out).replace("{cluster: eu-1}", labels)
+        data, ctype = body("ddtrace-v2-zstd")
+        event = dict(parts(data, ctype))["event"]
+        tags = json.loads(event)["tags_profiler"]
+        many = ",".join("kube_label_%d:x" % i for i in range(64))
+        try:
+            p.start_all(p.write_config(config))
+            status, _, text = curl(port, None, data=data.replace(
+                event, event.replace(tags.encode(), (many + "," + tags).encode())), ctype=ctype)
+            self.assertEqual(status, 200, text)
+            wait_until(lambda: {r["type"] for r in read_jsonl(out)} >= {"profile_cpu", "profile_mem"},
+                       30, "records")
+            for r in read_jsonl(out):
+                got = json.loads(r["labels"])
+                self.assertEqual((got["service"], got["instance"], got["host"]),
+                                 ("checkout", "node-7", "node-7"), got)
+                self.assertEqual(sum(k.startswith("l") and k[1:].isdigit() for k in got),
+                                 self.LABELS)
+                self.assertEqual(got["kube_label_63"], "x")
+                self.assertNotIn("env", got)  # past the 64th, and not one kept
+            wait_until(lambda: "tags skipped" in p.fetcher.read_log(), 10, "a log line")
+            self.assertIn('5 tags skipped, over-long or past the 64th (the first: "env")',
+                          p.fetcher.read_log())
+        finally:
+            codes = p.stop_all()
+        self.assertEqual(codes, {k: 0 for k in codes})
+        self.assertIn("tags_skipped=5", p.fetcher.read_log())
+
+
 class PushWithoutDecoders(unittest.TestCase):
     """No decoder: 503 with Retry-After, not an accepted-and-dropped
     upload; once a decoder is back, the same request, retried as 503
