@@ -341,7 +341,8 @@ httpd_conn_body(struct httpd_conn *c)
 	return c->body_left == 0;
 }
 
-/* A head is complete in in[0..end): route it and size up the body. */
+/* A head is complete in in[0..end): route it and size up the body. NULL
+ * when it was answered instead, which may have freed c. */
 static const struct httpd_route *
 httpd_conn_head(struct httpd_conn *c, size_t end)
 {
@@ -398,6 +399,7 @@ httpd_conn_head(struct httpd_conn *c, size_t end)
 static void
 httpd_conn_process(struct httpd_conn *c)
 {
+	const struct httpd_route *r;
 	size_t end;
 	int rv;
 
@@ -409,9 +411,11 @@ httpd_conn_process(struct httpd_conn *c)
 				    "request head larger than the limit");
 			return;
 		}
-		c->route = httpd_conn_head(c, end);
-		if (c->route == NULL)
+		/* NULL: answered, or gone (a failed answer frees c). */
+		r = httpd_conn_head(c, end);
+		if (r == NULL)
 			return;
+		c->route = r;
 		c->head_end = end;
 		c->state = ST_BODY;
 	}

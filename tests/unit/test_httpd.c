@@ -6,12 +6,13 @@
  * 413 from Content-Length before the body and from a chunked body while it
  * streams), keep-alive with pipelining, 100-continue, answers given later
  * from the loop (a timer standing in for the pipeline's ack), the
- * connection cap (503), and the idle timeout closing a silent client while
- * others are served.
+ * connection cap (503), the idle timeout closing a silent client while
+ * others are served, and a client reset before its answer could be sent.
  */
 #include <arpa/inet.h>
 #include <ev.h>
 #include <netinet/in.h>
+#include <semaphore.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -37,6 +39,8 @@ struct srv {
 	struct httpd_limits lim;
 	int port;
 	struct later later;
+	sem_t stalled; /* on_stall is holding the loop */
+	sem_t go_on;   /* ... until the test posts this */
 };
 
 /* Echo: method, path, query, a header and the body length. */
@@ -75,6 +79,22 @@ on_later(void *arg, const struct httpd_req *req, struct httpd_resp *resp)
 	ev_timer_start(s->loop, &s->later.t);
 }
 
+/* Holds the server's loop until the test says go on, so that what the
+ * test sends meanwhile is all there before the server reads any of it. */
+static void
+on_stall(void *arg, const struct httpd_req *req, struct httpd_resp *resp)
+{
+	struct srv *s = arg;
+	struct timespec guard;
+
+	(void)req;
+	sem_post(&s->stalled);
+	clock_gettime(CLOCK_REALTIME, &guard);
+	guard.tv_sec += 20; /* against hanging only */
+	sem_timedwait(&s->go_on, &guard);
+	httpd_respond_text(resp, 200, NULL, "stalled");
+}
+
 static int
 srv_setup(struct ev_loop *loop, void *arg)
 {
@@ -89,7 +109,8 @@ srv_setup(struct ev_loop *loop, void *arg)
 	if (httpd_route(s->h, "GET", "/echo", 0, on_echo, s) < 0 ||
 	    httpd_route(s->h, "POST", "/echo", 0, on_echo, s) < 0 ||
 	    httpd_route(s->h, "POST", "/small", 10, on_echo, s) < 0 ||
-	    httpd_route(s->h, "POST", "/later", 0, on_later, s) < 0)
+	    httpd_route(s->h, "POST", "/later", 0, on_later, s) < 0 ||
+	    httpd_route(s->h, "GET", "/stall", 0, on_stall, s) < 0)
 		return -1;
 	return 0;
 }
@@ -116,6 +137,8 @@ srv_start(size_t max_conns, double idle_s)
 	s->lim.max_body = 4096;
 	s->lim.max_conns = max_conns;
 	s->lim.idle_s = idle_s;
+	sem_init(&s->stalled, 0, 0);
+	sem_init(&s->go_on, 0, 0);
 	if (httpd_thread_start(
 	        &s->th, srv_setup, srv_teardown, s, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
@@ -126,6 +149,8 @@ static void
 srv_stop(struct srv *s)
 {
 	httpd_thread_stop(s->th);
+	sem_destroy(&s->stalled);
+	sem_destroy(&s->go_on);
 	free(s);
 }
 
@@ -419,6 +444,45 @@ test_conn_cap_and_idle(void **state)
 	srv_stop(s);
 }
 
+/* A connection reset (SO_LINGER 0) right after its request: the server
+ * reads the request, and its answer (404 here, 100 Continue after) cannot
+ * be sent, which frees the connection in the middle of taking the head.
+ * Nothing may touch it after that (ASan's build would say so); the server
+ * goes on serving. */
+static void
+test_reset_before_the_answer(void **state)
+{
+	static const char *const reqs[] = {
+	    "GET /nope HTTP/1.1\r\n\r\n",
+	    "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\n"
+	    "Content-Length: 10\r\n\r\n",
+	};
+	struct linger rst = {1, 0};
+	struct srv *s = srv_start(8, 5.0);
+	char out[4096];
+	size_t i;
+	int a;
+	int b;
+
+	(void)state;
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		a = dial(s->port);
+		send_all(a, "GET /stall HTTP/1.1\r\n\r\n", 23);
+		assert_int_equal(sem_wait(&s->stalled), 0);
+		b = dial(s->port);
+		send_all(b, reqs[i], strlen(reqs[i]));
+		setsockopt(b, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+		close(b);
+		sem_post(&s->go_on);
+		read_resp(a, out, sizeof(out));
+		assert_non_null(strstr(out, "HTTP/1.1 200 "));
+		close(a);
+		roundtrip(s, "GET /echo HTTP/1.1\r\n\r\n", out, sizeof(out));
+		assert_non_null(strstr(out, "HTTP/1.1 200 "));
+	}
+	srv_stop(s);
+}
+
 int
 main(void)
 {
@@ -430,6 +494,7 @@ main(void)
 	    cmocka_unit_test(test_many_pipelined),
 	    cmocka_unit_test(test_answer_later),
 	    cmocka_unit_test(test_conn_cap_and_idle),
+	    cmocka_unit_test(test_reset_before_the_answer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
