@@ -294,6 +294,7 @@ metrics_memstats(struct metrics_state *m, struct metrics_acc *acc,
 {
 	const Profpipe__MemStats *ms = d->memstats;
 	int64_t at = d->origin->start_ns;
+	uint64_t k;
 	uint64_t n;
 	uint64_t p;
 	size_t slot;
@@ -309,9 +310,13 @@ metrics_memstats(struct metrics_state *m, struct metrics_acc *acc,
 		if (ms->num_gc - m->ms_num_gc > ms->n_pause_ns ||
 		    ms->n_pause_ns != METRICS_GO_PAUSES)
 			acc->pauses_lost = 1;
-		for (n = m->ms_num_gc + 1;
-		     !acc->pauses_lost && n <= ms->num_gc; n++) {
+		/* Counted from the previous GC, not up to this one: a NumGC
+		 * at the top of uint64 would never be passed. */
+		for (k = 1;
+		     !acc->pauses_lost && k <= ms->num_gc - m->ms_num_gc;
+		     k++) {
 			/* Go: the pause of GC n is PauseNs[(n+255)%256]. */
+			n = m->ms_num_gc + k;
 			slot = (size_t)((n + 255) % METRICS_GO_PAUSES);
 			p = ms->pause_ns[slot];
 			acc->pause_ns += p;

@@ -5,12 +5,14 @@
  * numbers edited into the MemStats text): cpu cores and GC overhead,
  * goroutines, heap allocs, growth and live heap, GCs, pauses and frees,
  * block and mutex delay; a metric without inputs is absent; pushed
- * runtime metrics win; restarts and lost pauses give no made-up value.
+ * runtime metrics win; restarts and lost pauses give no made-up value;
+ * a NumGC at the top of uint64 is counted like any.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -324,6 +326,23 @@ memstats_at(const char *text, int64_t start)
 	return d;
 }
 
+/* text with its NumGC line saying n (malloc'd). */
+static char *
+with_num_gc(const char *text, const char *n)
+{
+	const char *p = strstr(text, "# NumGC = ");
+	const char *e;
+	char *out;
+
+	assert_non_null(p);
+	e = strchr(p, '\n');
+	assert_non_null(e);
+	out = malloc(strlen(text) + strlen(n) + 16);
+	assert_non_null(out);
+	sprintf(out, "%.*s# NumGC = %s%s", (int)(p - text), text, n, e);
+	return out;
+}
+
 static void
 test_memstats(void **state)
 {
@@ -331,6 +350,7 @@ test_memstats(void **state)
 	Profpipe__Decoded *d2;
 	char *text;
 	char *text2;
+	char *top[2];
 	char *p;
 	size_t len;
 
@@ -364,6 +384,18 @@ test_memstats(void **state)
 	absent(&m, M_GC_PAUSE);
 	absent(&m, M_GC_MAX_PAUSE);
 	metrics_state_release(&m);
+
+	/* NumGC at the top of uint64 (what a hostile or broken target may
+	 * say): one GC, then none, each fed and counted. */
+	top[0] = with_num_gc(text, "18446744073709551614");
+	top[1] = with_num_gc(text, "18446744073709551615");
+	feed(&m, memstats_at(top[0], T0 + SEC));
+	feed(&m, memstats_at(top[1], T0 + 11 * SEC));
+	feed(&m, memstats_at(top[1], T0 + 21 * SEC));
+	assert_float_equal(must(&m, M_GCS_PS), 1 / 20.0, 1e-9);
+	metrics_state_release(&m);
+	free(top[0]);
+	free(top[1]);
 	free(text);
 	free(text2);
 }
