@@ -3,12 +3,15 @@
  * back through delta_unpack as the stage does: first profile absent,
  * exact per-stack deltas, restarts, is_delta and other kinds untouched,
  * out-of-order profiles, stack identity by labels, nothing changes until
- * commit, the stacks cap, and malformed input refused.
+ * commit, the stacks cap, and malformed input refused (a sample type named
+ * twice among many too).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "aggregator/delta.h"
@@ -532,6 +535,73 @@ test_malformed_refused(void **state)
 	expect_broken(f, break_offsets, "offsets go backwards");
 }
 
+/* first's profile with n sample types named t0, t1, ... (the last named
+ * as the first when dup), packed. */
+static uint8_t *
+many_types(struct fx *f, size_t n, int dup, size_t *len)
+{
+	Profpipe__ValueType **vt = calloc(n, sizeof(*vt));
+	Profpipe__ValueType *v = calloc(n, sizeof(*v));
+	Profpipe__Decoded *d;
+	char **strs;
+	char *names;
+	uint8_t *buf;
+	char err[256];
+	size_t k;
+
+	buf = fx_pack(&first, len);
+	assert_int_equal(
+	    delta_unpack(f->a, buf, *len, &d, err, sizeof(err)), 0);
+	free(buf);
+	strs = arena_alloc(f->a, (d->n_strings + n) * sizeof(*strs));
+	names = arena_alloc(f->a, n * 16);
+	assert_true(vt != NULL && v != NULL && strs != NULL && names != NULL);
+	memcpy(strs, d->strings, d->n_strings * sizeof(*strs));
+	for (k = 0; k < n; k++) {
+		snprintf(
+		    names + k * 16, 16, "t%zu", dup && k == n - 1 ? 0 : k);
+		strs[d->n_strings + k] = names + k * 16;
+		profpipe__value_type__init(&v[k]);
+		v[k].type = (int32_t)(d->n_strings + k);
+		v[k].unit = 0;
+		vt[k] = &v[k];
+	}
+	d->strings = strs;
+	d->n_strings += n;
+	d->sample_types = vt;
+	d->n_sample_types = n;
+	d->default_sample_type = 0;
+	d->n_values = d->n_stack_offset > 0 ? (d->n_stack_offset - 1) * n : 0;
+	d->values = arena_calloc(f->a, d->n_values + 1, sizeof(*d->values));
+	buf = malloc(profpipe__decoded__get_packed_size(d));
+	assert_non_null(buf);
+	*len = profpipe__decoded__pack(d, buf);
+	free(vt);
+	free(v);
+	return buf;
+}
+
+/* Many sample types (nothing caps them): distinct ones pass, and a name
+ * given to the first and the last is found. */
+static void
+test_many_sample_types(void **state)
+{
+	struct fx *f = *state;
+	Profpipe__Decoded *d;
+	uint8_t *buf;
+	char err[256];
+	size_t len;
+
+	buf = many_types(f, 20000, 0, &len);
+	if (delta_unpack(f->a, buf, len, &d, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(d->n_sample_types, 20000);
+	free(buf);
+	buf = many_types(f, 20000, 1, &len);
+	expect_refused(f, buf, len, "sample type \"t0\" appears twice");
+	free(buf);
+}
+
 static void
 test_stacktab(void **state)
 {
@@ -592,6 +662,8 @@ main(void)
 	        test_out_of_memory_leaves_baseline, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_malformed_refused, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_many_sample_types, fx_setup, fx_teardown),
 	    cmocka_unit_test(test_stacktab),
 	};
 
