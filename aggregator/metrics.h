@@ -128,9 +128,9 @@ struct metrics_state {
 	Profpipe__Origin *origin; /* of the first profile; owned */
 };
 
-/* Windows an instance may have open at once (a late profile and a
- * current one; a clock gone wild does not open more). */
-#define METRICS_MAX_OPEN 4
+/* Windows an instance may have open at once: as many as a series may
+ * (timeline.h's TIMELINE_MAX_OPEN). */
+#define METRICS_MAX_OPEN 16
 
 /* Reduce profile d (after delta_apply, with its report) into the window
  * of length len_ns holding d's start. 0; 1 when d counts in no window

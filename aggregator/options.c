@@ -13,13 +13,17 @@
  *     MaxStacksPerWindow: 50000 # past it the smallest fold into (other)
  *     MergeInstances: false     # one window per (service, kind)
  *
- * SeriesTTL must exceed Window + WindowGrace, or a quiet series would be
- * freed with its window still open.
+ * A window may wait WindowGrace past its end, and one more Window for a
+ * series whose profiles cover more than the grace (timeline.h): SeriesTTL
+ * must exceed 2 x Window + WindowGrace, or a quiet series would be freed
+ * with its window still open. WindowGrace is at most 13 Windows, which
+ * keeps the windows a series holds open within timeline.h's room.
  */
 #include "aggregator/options.h"
 
 #include <stddef.h>
 
+#include "aggregator/timeline.h"
 #include "common/config.h"
 
 void
@@ -69,10 +73,19 @@ agg_options_from_cfg(
 	    cfg_bool(c, m, "MergeInstances", o->merge_instances,
 	        &o->merge_instances, err, errlen) < 0)
 		return -1;
-	if (o->series_ttl_s <= o->window_s + o->window_grace_s) {
+	if (o->window_grace_s > TIMELINE_MAX_GRACE_WINDOWS * o->window_s) {
 		cfg_error(c, m, err, errlen,
-		    "SeriesTTL (%ld) must exceed Window + WindowGrace (%ld)",
-		    o->series_ttl_s, o->window_s + o->window_grace_s);
+		    "WindowGrace (%ld) must be at most %d x Window (%ld): a "
+		    "series holds at most %d windows open",
+		    o->window_grace_s, TIMELINE_MAX_GRACE_WINDOWS, o->window_s,
+		    TIMELINE_MAX_OPEN);
+		return -1;
+	}
+	if (o->series_ttl_s <= 2 * o->window_s + o->window_grace_s) {
+		cfg_error(c, m, err, errlen,
+		    "SeriesTTL (%ld) must exceed 2 x Window + WindowGrace "
+		    "(%ld)",
+		    o->series_ttl_s, 2 * o->window_s + o->window_grace_s);
 		return -1;
 	}
 	return 0;

@@ -28,6 +28,7 @@ struct series {
 	struct delta_state delta;
 	struct window *windows; /* open ones, by start_ns */
 	int64_t closed_until;   /* end of the last window closed */
+	int64_t span_ns;        /* its windows wait this past the grace */
 	struct metrics_state metrics;
 
 	/* The table's own links. */

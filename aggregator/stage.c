@@ -374,7 +374,7 @@ agg_commit(struct agg_stage *st, const char *who, struct series *s,
 		series_touch(st->series, s, agg_now_ns());
 	}
 	timeline_feed(st->series, &st->tl, res, rep, s, agg_now_ns(),
-	    st->arena, &st->tc);
+	    agg_wall_ns(), st->arena, &st->tc);
 	dedup_add(st->seen, d->origin->profile_id);
 	if (st->tap != NULL)
 		bus_publish_fill(st->tap, sp->size, agg_write_splice, sp);
@@ -579,10 +579,10 @@ agg_log_counters(const struct agg_stage *st, const char *when)
 	    n->exporter_rejected, n->gave_up, series_count(st->series));
 	log_info("windows: %" PRIu64 " sent, %" PRIu64
 	         " instance metrics sent, %" PRIu64 " late profiles, %" PRIu64
-	         " left out (no room), %" PRIu64 " failed, %" PRIu64
-	         " stacks folded",
+	         " dated ahead, %" PRIu64 " left out (no room), %" PRIu64
+	         " failed, %" PRIu64 " stacks folded",
 	    st->tc.windows_sent, st->tc.metrics_sent, st->tc.late,
-	    st->tc.refused, st->tc.failed, st->tc.folded);
+	    st->tc.future, st->tc.refused, st->tc.failed, st->tc.folded);
 	proc_log_memory();
 }
 

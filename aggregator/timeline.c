@@ -48,6 +48,22 @@ timeline_window(struct series *s, const struct timeline_opts *o, int64_t t_ns,
 	return 0;
 }
 
+/* How much longer than the grace the windows of s wait, from a profile
+ * of it: its span, when that is more than the grace, up to one window. */
+static void
+timeline_span(struct series *s, const struct timeline_opts *o,
+    const Profpipe__Origin *org)
+{
+	int64_t span;
+
+	if (org->end_ns <= org->start_ns ||
+	    __builtin_sub_overflow(org->end_ns, org->start_ns, &span) ||
+	    span > o->len_ns)
+		span = org->end_ns > org->start_ns ? o->len_ns : 0;
+	if (span > o->grace_ns && span > s->span_ns)
+		s->span_ns = span;
+}
+
 /* The series (service, instance, kind), touched at now. */
 static struct series *
 timeline_series(struct series_table *t, const Profpipe__Origin *org,
@@ -80,6 +96,7 @@ timeline_windows(struct series_table *t, const struct timeline_opts *o,
 		c->refused++;
 		return;
 	}
+	timeline_span(s, o, org);
 	rv = timeline_window(s, o, org->start_ns, &w);
 	if (rv == 1) {
 		if (org->start_ns < s->closed_until)
@@ -101,14 +118,22 @@ timeline_windows(struct series_table *t, const struct timeline_opts *o,
 void
 timeline_feed(struct series_table *t, const struct timeline_opts *o,
     const Profpipe__Decoded *res, const struct delta_report *rep,
-    struct series *s, int64_t now_ns, struct arena *scratch,
+    struct series *s, int64_t now_ns, int64_t wall_ns, struct arena *scratch,
     struct timeline_counts *c)
 {
 	const Profpipe__Origin *org = res->origin;
 	struct series *inst;
 	const char *k = org->kind;
+	int64_t ahead;
 	int rv;
 
+	/* A wild clock's profile would hold windows open until wall time
+	 * caught up, and fill the series' room meanwhile. */
+	if (!__builtin_sub_overflow(org->start_ns, wall_ns, &ahead) &&
+	    ahead > o->len_ns) {
+		c->future++;
+		return;
+	}
 	if (strcmp(k, "memstats") != 0 && strcmp(k, "metrics") != 0)
 		timeline_windows(t, o, res, s, now_ns, scratch, c);
 	inst = timeline_series(t, org, org->instance, "", now_ns);
@@ -116,6 +141,7 @@ timeline_feed(struct series_table *t, const struct timeline_opts *o,
 		c->refused++;
 		return;
 	}
+	timeline_span(inst, o, org);
 	rv = metrics_feed(&inst->metrics, res, rep, o->len_ns);
 	if (rv < 0)
 		c->failed++;
@@ -145,7 +171,8 @@ timeline_close_windows(void *arg, struct series *s)
 	struct window *w;
 
 	while (s->windows != NULL &&
-	    (r->partial_end != 0 || s->windows->end_ns <= r->until)) {
+	    (r->partial_end != 0 ||
+	        s->windows->end_ns <= r->until - s->span_ns)) {
 		w = s->windows;
 		s->windows = w->next;
 		if (w->end_ns > s->closed_until)
@@ -180,7 +207,8 @@ timeline_close_metrics(void *arg, struct series *s)
 	if (s->kind[0] != '\0')
 		return 0;
 	while (s->metrics.open != NULL &&
-	    (r->partial_end != 0 || s->metrics.open->end_ns <= r->until)) {
+	    (r->partial_end != 0 ||
+	        s->metrics.open->end_ns <= r->until - s->span_ns)) {
 		acc = s->metrics.open;
 		if (r->partial_end != 0 && r->partial_end < acc->end_ns &&
 		    r->partial_end > acc->start_ns)

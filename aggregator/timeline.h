@@ -9,10 +9,14 @@
  * Windows are aligned to multiples of their length in wall-clock time; a
  * window closes once wall time passes its end plus the grace period, which
  * lets profiles still in the pipeline (a fetch of S seconds, the decoders)
- * reach it. A profile whose window was closed already is late: it is
- * counted, and goes on as Result{profile} only. A series holds at most
- * TIMELINE_MAX_OPEN open windows; a profile that would open another (a
- * wild clock) is left out of windows the same way.
+ * reach it. A series whose profiles each cover more than the grace (end_ns
+ * past start_ns: dd-trace-go uploads 60 s of profile at its end) waits
+ * that span longer too, up to one window. A profile whose window was
+ * closed already is late: it is counted, and goes on as Result{profile}
+ * only; so does one dated more than a window ahead of the wall clock
+ * (future). A series holds at most TIMELINE_MAX_OPEN open windows, which
+ * options_load's bound on the grace leaves room for; a profile that would
+ * open another is left out of windows the same way.
  *
  * Closing sends Result{window} for every due window of every series, then
  * Result{metrics} for every due instance window, through the caller's
@@ -29,7 +33,11 @@
 #include "aggregator/series.h"
 #include "common/wire.pb-c.h"
 
-#define TIMELINE_MAX_OPEN 4
+/* A window may wait its length (span) and the grace past its end, and a
+ * profile may start a window ahead: ceil(grace / length) + 3 open at
+ * once, at most this with WindowGrace at most 13 Windows. */
+#define TIMELINE_MAX_OPEN 16
+#define TIMELINE_MAX_GRACE_WINDOWS 13
 
 struct arena;
 
@@ -42,6 +50,7 @@ struct timeline_opts {
 
 struct timeline_counts {
 	uint64_t late;    /* profiles after their window closed */
+	uint64_t future;  /* profiles dated over a window ahead of wall time */
 	uint64_t refused; /* no room: MaxSeries or open windows */
 	uint64_t failed;  /* out of memory, too many value types */
 	uint64_t windows_sent;
@@ -57,10 +66,11 @@ typedef int (*timeline_send_fn)(
 
 /* res: the profile as handed on (deltas applied), rep its delta report,
  * s its series (NULL when past MaxSeries), now_ns the series table's
- * clock. Never fails: what cannot be done is counted in c. */
+ * clock, wall_ns the wall clock's. Never fails: what cannot be done is
+ * counted in c. */
 void timeline_feed(struct series_table *t, const struct timeline_opts *o,
     const Profpipe__Decoded *res, const struct delta_report *rep,
-    struct series *s, int64_t now_ns, struct arena *scratch,
+    struct series *s, int64_t now_ns, int64_t wall_ns, struct arena *scratch,
     struct timeline_counts *c);
 
 /* Send what is due at wall time wall_ns (partial_end 0), or everything

@@ -19,11 +19,13 @@ import time
 import unittest
 
 from harness import BIN, CORPUS, Pipeline, free_port, read_jsonl, wait_until
+from test_aggregate import read_results
 
 PUSH = os.path.join(CORPUS, "push")
 BODIES = ("ddtrace-v2-zstd", "ddtrace-v1-event-gzip", "ddtrace-legacy-form")
 ENDPOINT = "/profiling/v1/input"
 EVENT_START = 1793527200  # 2026-11-01T10:00:00.000000001Z, in seconds
+NS = 1000000000
 KIND_TYPE = {"cpu": "profile_cpu", "mem": "profile_mem", "mutex": "profile_mutex",
              "block": "profile_block", "goroutines": "profile_goroutines"}
 ATTACHMENT_KIND = {"cpu.pprof": "cpu", "delta-heap.pprof": "mem", "delta-mutex.pprof": "mutex",
@@ -354,6 +356,84 @@ class PushManyTags(unittest.TestCase):
             codes = p.stop_all()
         self.assertEqual(codes, {k: 0 for k in codes})
         self.assertIn("tags_skipped=5", p.fetcher.read_log())
+
+
+class PushWindows(unittest.TestCase):
+    """dd-trace-go uploads a profile at its end, a whole Window after the
+    start that places it in a window: that window waits for such profiles
+    (here 6 s past its grace of 1 s), so two hosts' uploads of the same
+    minute merge into one window, even the one posted after the window
+    would have closed by the grace alone."""
+
+    WINDOW = 6
+    GRACE = 1
+
+    def upload(self, host, start, end):
+        data, ctype = body("ddtrace-v2-zstd")
+        event = dict(parts(data, ctype))["event"]
+
+        def rfc3339(ns):
+            return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // NS)) + \
+                ".%09dZ" % (ns % NS)
+        new = json.loads(event)
+        new["start"], new["end"] = rfc3339(start), rfc3339(end)
+        new["tags_profiler"] = new["tags_profiler"].replace("host:node-7", "host:" + host)
+        return data.replace(event, json.dumps(new).encode()), ctype
+
+    def test_two_hosts_one_window(self):
+        port = free_port()
+        p = Pipeline()
+        out = p.path("r.jsonl")
+        config = push_config(port, out) + (
+            "aggregator:\n  Window: %d\n  WindowGrace: %d\n  MergeInstances: true\n"
+            % (self.WINDOW, self.GRACE))
+        tap_path = p.path("tap.jsonl")
+        tap_out = open(tap_path, "wb")
+        tap = None
+        try:
+            p.start_all(p.write_config(config))
+            tap = subprocess.Popen([os.path.join(BIN, "profpipe-tap"), "aggregator"],
+                                   stdout=tap_out, stderr=subprocess.DEVNULL, env=p.env)
+            # The tap hears only what comes after it subscribed: a first
+            # upload, far in the past (late, so a profile only), says so.
+            old = time.time_ns() - 3600 * NS
+            data, ctype = self.upload("warmup", old, old + NS)
+
+            def tap_heard():
+                status, _, text = curl(port, None, data=data, ctype=ctype)
+                self.assertEqual(status, 200, text)
+                return read_results(tap_path)
+            wait_until(tap_heard, 30, "the tap's first result", step=0.5)
+            now = time.time_ns()
+            start, end = now - self.WINDOW * NS - NS // 2, now - NS // 2
+            w_end = (start // (self.WINDOW * NS) + 1) * self.WINDOW * NS
+            data, ctype = self.upload("node-A", start, end)
+            status, _, text = curl(port, None, data=data, ctype=ctype)
+            self.assertEqual(status, 200, text)
+            # Past the moment the grace alone would have closed it.
+            while time.time_ns() < w_end + self.GRACE * NS + NS // 2:
+                time.sleep(0.05)
+            data, ctype = self.upload("node-B", start, end)
+            status, _, text = curl(port, None, data=data, ctype=ctype)
+            self.assertEqual(status, 200, text)
+
+            def cpu_window():
+                return [r["window"] for r in read_results(tap_path)
+                        if r.get("window") and r["window"]["origin"]["kind"] == "cpu"
+                        and r["window"]["origin"]["start_ns"] == w_end - self.WINDOW * NS]
+            wait_until(cpu_window, 30, "the cpu window")
+            w = cpu_window()[0]
+            self.assertEqual(w["n_profiles"], 2, w["origin"])
+            self.assertEqual(w["instances"], ["node-A", "node-B"])
+        finally:
+            codes = p.stop_all()
+            if tap is not None:
+                tap.terminate()
+                tap.wait(20)
+            tap_out.close()
+        self.assertEqual(codes, {k: 0 for k in codes})
+        log = p.aggregator.read_log()
+        self.assertIn(" 0 late profiles", log.split("stopping")[-1])
 
 
 class PushWithoutDecoders(unittest.TestCase):

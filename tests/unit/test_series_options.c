@@ -1,8 +1,8 @@
 /*
  * options: the aggregator's section of the YAML file: the window keys
  * with their defaults, values read, and what is refused with file:line
- * (a SeriesTTL that would free a series with its window open, a stack cap
- * below 16, an unknown key).
+ * (a SeriesTTL that would free a series with its window open, a grace
+ * longer than 13 windows, a stack cap below 16, an unknown key).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -71,9 +71,21 @@ refused(const char *text, const char *why)
 static void
 test_refused(void **state)
 {
+	struct agg_options o;
+	char err[256];
+
 	(void)state;
-	refused("aggregator:\n  SeriesTTL: 60\n", "must exceed Window");
-	refused("aggregator:\n  Window: 600\n", "must exceed Window");
+	refused("aggregator:\n  SeriesTTL: 60\n", "must exceed 2 x Window");
+	refused("aggregator:\n  Window: 600\n", "must exceed 2 x Window");
+	/* A push's windows may wait a Window past the grace. */
+	refused("aggregator:\n  Window: 300\n  WindowGrace: 15\n",
+	    "SeriesTTL (600) must exceed 2 x Window + WindowGrace (615)");
+	refused("aggregator:\n  Window: 10\n  WindowGrace: 140\n",
+	    "WindowGrace (140) must be at most 13 x Window (10)");
+	assert_int_equal(
+	    load("aggregator:\n  Window: 10\n  WindowGrace: 130\n", &o, err,
+	        sizeof(err)),
+	    0);
 	refused(
 	    "aggregator:\n  MaxStacksPerWindow: 15\n", "MaxStacksPerWindow");
 	refused("aggregator:\n  Window: 0\n", "Window");

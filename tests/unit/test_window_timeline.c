@@ -4,8 +4,10 @@
  * wall times, the sends captured: nothing closes before its end plus the
  * grace, then the window and after it the instance's metrics; merged
  * instances make one window listing both; a profile for a closed window
- * is late; a fifth open window is refused; a stop sends the open ones
- * ending at the stop.
+ * is late; one more open window than TIMELINE_MAX_OPEN is refused; a stop
+ * sends the open ones ending at the stop; profiles that cover more than
+ * the grace hold their windows open that much longer; a profile dated
+ * over a window ahead is refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,12 +23,14 @@
 #define LEN (10 * SEC)
 #define T0 (170000000 * LEN)
 
+#define SENT 40
+
 struct sent {
-	char what[16][128];
-	int64_t start[16], end[16];
-	uint32_t n_profiles[16];
-	size_t n_instances[16];
-	char instance[16][64];
+	char what[SENT][128];
+	int64_t start[SENT], end[SENT];
+	uint32_t n_profiles[SENT];
+	size_t n_instances[SENT];
+	char instance[SENT][64];
 	int n;
 };
 
@@ -37,7 +41,7 @@ capture(void *arg, const char *what, const Profpipe__Result *res)
 	const Profpipe__Origin *o =
 	    res->window != NULL ? res->window->origin : res->metrics->origin;
 
-	assert_true(s->n < 16);
+	assert_true(s->n < SENT);
 	snprintf(s->what[s->n], sizeof(s->what[0]), "%s", what);
 	s->start[s->n] = o->start_ns;
 	s->end[s->n] = o->end_ns;
@@ -77,7 +81,7 @@ load(struct arena *a, const char *name, const char *kind, const char *instance,
 	o->instance = (char *)instance;
 	o->job = "job";
 	o->start_ns = start;
-	o->end_ns = start + d->duration_ns;
+	o->end_ns = start; /* here at once (spanning: later) */
 	d->origin = o;
 	return d;
 }
@@ -89,6 +93,7 @@ struct rig {
 	struct arena *a;
 	struct arena *scratch;
 	struct sent sent;
+	int64_t wall; /* the wall clock feeds see */
 };
 
 static void
@@ -102,6 +107,7 @@ rig_init(struct rig *r, int merge)
 	r->o.merge = merge;
 	r->a = arena_new(0);
 	r->scratch = arena_new(0);
+	r->wall = T0 + 100 * LEN;
 }
 
 static void
@@ -124,7 +130,7 @@ feed(struct rig *r, const Profpipe__Decoded *d)
 	    series_get(r->t, d->origin->service, d->origin->instance,
 	        d->origin->kind, 0, &s, &created),
 	    0);
-	timeline_feed(r->t, &r->o, d, &rep, s, 0, r->scratch, &r->c);
+	timeline_feed(r->t, &r->o, d, &rep, s, 0, r->wall, r->scratch, &r->c);
 	arena_reset(r->scratch);
 }
 
@@ -216,6 +222,71 @@ test_open_cap_and_partial_stop(void **state)
 	rig_free(&r);
 }
 
+/* A profile covering [start, end]: what a push brings at its end. */
+static Profpipe__Decoded *
+spanning(struct rig *r, const char *instance, int64_t start, int64_t end)
+{
+	Profpipe__Decoded *d =
+	    load(r->a, "goapp-cpu.pb.gz", "cpu", instance, start);
+
+	d->origin->end_ns = end;
+	return d;
+}
+
+/* Profiles that each cover more than the grace (8 s against 2) arrive at
+ * their end: the window and the metrics wait that much longer, so the
+ * second instance's profile, a second later, is in the window. */
+static void
+test_span_holds_windows_open(void **state)
+{
+	struct rig r;
+
+	(void)state;
+	rig_init(&r, 1);
+	feed(&r, spanning(&r, "a:1", T0 + 5 * SEC, T0 + 13 * SEC));
+	assert_int_equal(close_at(&r, T0 + 14 * SEC, 0), 0);
+	feed(&r, spanning(&r, "b:1", T0 + 6 * SEC, T0 + 14 * SEC));
+	assert_int_equal(close_at(&r, T0 + LEN + 10 * SEC - 1, 0), 0);
+	assert_int_equal(r.c.late, 0);
+	assert_int_equal(close_at(&r, T0 + LEN + 10 * SEC, 0), 3);
+	assert_int_equal(r.sent.n_profiles[0], 2);
+	assert_int_equal(r.sent.n_instances[0], 2);
+	assert_non_null(strstr(r.sent.what[1], "metrics"));
+	assert_non_null(strstr(r.sent.what[2], "metrics"));
+	rig_free(&r);
+
+	/* A span over a window waits one window; one under the grace, not
+	 * at all. */
+	rig_init(&r, 0);
+	feed(&r, spanning(&r, "a:1", T0 + 5 * SEC, T0 + 3600 * SEC));
+	assert_int_equal(close_at(&r, T0 + 2 * LEN + 2 * SEC - 1, 0), 0);
+	assert_int_equal(close_at(&r, T0 + 2 * LEN + 2 * SEC, 0), 2);
+	rig_free(&r);
+	rig_init(&r, 0);
+	feed(&r, spanning(&r, "a:1", T0 + 5 * SEC, T0 + 7 * SEC));
+	assert_int_equal(close_at(&r, T0 + LEN + 2 * SEC, 0), 2);
+	rig_free(&r);
+}
+
+/* A profile dated more than a window ahead of the wall clock opens
+ * nothing, and is counted. */
+static void
+test_future_refused(void **state)
+{
+	struct rig r;
+
+	(void)state;
+	rig_init(&r, 0);
+	r.wall = T0;
+	feed(&r, load(r.a, "goapp-mutex.pb.gz", "mutex", "i:1", T0 + LEN + 1));
+	assert_int_equal(r.c.future, 1);
+	assert_int_equal(close_at(&r, T0, T0), 0);
+	feed(&r, load(r.a, "goapp-mutex.pb.gz", "mutex", "i:1", T0 + LEN));
+	assert_int_equal(r.c.future, 1);
+	assert_int_equal(close_at(&r, T0, T0), 2);
+	rig_free(&r);
+}
+
 int
 main(void)
 {
@@ -223,6 +294,8 @@ main(void)
 	    cmocka_unit_test(test_close_after_grace_window_then_metrics),
 	    cmocka_unit_test(test_merged_instances),
 	    cmocka_unit_test(test_open_cap_and_partial_stop),
+	    cmocka_unit_test(test_span_holds_windows_open),
+	    cmocka_unit_test(test_future_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
