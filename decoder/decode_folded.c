@@ -23,16 +23,16 @@ fold_slots(size_t n)
 	return s;
 }
 
-/* cn[f]: the canonical name id of frame f. */
+/* cn[f]: the canonical name id of frame f, by the names as printed. */
 static uint32_t *
-fold_names(const Profpipe__Decoded *d, struct arena *a)
+fold_names(
+    const Profpipe__Decoded *d, const struct decode_fold *g, struct arena *a)
 {
 	size_t nf = d->n_frame_function;
 	uint64_t mask = fold_slots(nf) - 1;
 	uint32_t *slots = arena_calloc(a, mask + 1, sizeof(*slots));
 	uint64_t *hs = arena_alloc(a, (nf + 1) * sizeof(*hs));
 	uint32_t *cn = arena_alloc(a, (nf + 1) * sizeof(*cn));
-	const char *name;
 	uint64_t s;
 	uint32_t e;
 	size_t i;
@@ -40,13 +40,13 @@ fold_names(const Profpipe__Decoded *d, struct arena *a)
 	if (slots == NULL || hs == NULL || cn == NULL)
 		return NULL;
 	for (i = 0; i < nf; i++) {
-		name = d->strings[d->frame_function[i]];
-		hs[i] = hash_bytes(HASH_SEED, name, strlen(name));
+		hs[i] = hash_bytes(HASH_SEED, g->name[i], g->name_len[i]);
 		s = (hs[i] >> 7) & mask;
 		while ((e = slots[s]) != 0) {
 			if (hs[e - 1] == hs[i] &&
-			    strcmp(d->strings[d->frame_function[e - 1]],
-			        name) == 0)
+			    g->name_len[e - 1] == g->name_len[i] &&
+			    memcmp(g->name[e - 1], g->name[i],
+			        g->name_len[i]) == 0)
 				break;
 			s = (s + 1) & mask;
 		}
@@ -57,111 +57,6 @@ fold_names(const Profpipe__Decoded *d, struct arena *a)
 		cn[i] = e - 1;
 	}
 	return cn;
-}
-
-static int
-fold_same(const Profpipe__Decoded *d, const uint32_t *cn, size_t x, size_t y)
-{
-	uint32_t nx = d->stack_offset[x + 1] - d->stack_offset[x];
-	uint32_t ny = d->stack_offset[y + 1] - d->stack_offset[y];
-	const uint32_t *fx = d->stack_frames + d->stack_offset[x];
-	const uint32_t *fy = d->stack_frames + d->stack_offset[y];
-	uint32_t i;
-
-	if (nx != ny)
-		return 0;
-	for (i = 0; i < nx; i++) {
-		if (cn[fx[i]] != cn[fy[i]])
-			return 0;
-	}
-	return 1;
-}
-
-int
-decode_fold(
-    const Profpipe__Decoded *d, struct arena *a, struct decode_fold *out)
-{
-	size_t ns = d->n_stack_hash;
-	size_t nt = d->n_sample_types;
-	uint64_t mask = fold_slots(ns) - 1;
-	uint32_t *cn = fold_names(d, a);
-	uint32_t *slots = arena_calloc(a, mask + 1, sizeof(*slots));
-	uint64_t *gh = arena_alloc(a, (ns + 1) * sizeof(*gh));
-	uint64_t h;
-	uint64_t s;
-	uint32_t e;
-	uint32_t k;
-	size_t i;
-	size_t t;
-
-	memset(out, 0, sizeof(*out));
-	out->stack = arena_alloc(a, (ns + 1) * sizeof(*out->stack));
-	out->values = arena_alloc(a, (ns * nt + 1) * sizeof(*out->values));
-	if (cn == NULL || slots == NULL || gh == NULL || out->stack == NULL ||
-	    out->values == NULL)
-		return -1;
-	for (i = 0; i < ns; i++) {
-		h = HASH_SEED;
-		for (k = d->stack_offset[i]; k < d->stack_offset[i + 1]; k++)
-			h = hash_u64_inline(h, cn[d->stack_frames[k]]);
-		s = (h >> 7) & mask;
-		while ((e = slots[s]) != 0) {
-			if (gh[e - 1] == h &&
-			    fold_same(d, cn, out->stack[e - 1], i))
-				break;
-			s = (s + 1) & mask;
-		}
-		if (e == 0) {
-			e = (uint32_t)++out->n;
-			slots[s] = e;
-			gh[e - 1] = h;
-			out->stack[e - 1] = (uint32_t)i;
-			memcpy(out->values + (e - 1) * nt, d->values + i * nt,
-			    nt * sizeof(*out->values));
-			continue;
-		}
-		for (t = 0; t < nt; t++) {
-			if (__builtin_add_overflow(
-			        out->values[(e - 1) * nt + t],
-			        d->values[i * nt + t],
-			        &out->values[(e - 1) * nt + t]))
-				return -2;
-		}
-	}
-	return 0;
-}
-
-/* Output through a fixed buffer: lines are many and short, so each piece
- * is a bounds check and a memcpy. */
-struct fold_out {
-	FILE *f;
-	size_t len;
-	int failed;
-	char buf[FOLD_FLUSH];
-};
-
-static void
-fold_flush(struct fold_out *o)
-{
-	if (o->len > 0 && !o->failed &&
-	    fwrite(o->buf, 1, o->len, o->f) != o->len)
-		o->failed = 1;
-	o->len = 0;
-}
-
-static void
-fold_put(struct fold_out *o, const char *p, size_t n)
-{
-	if (o->len + n > sizeof(o->buf)) {
-		fold_flush(o);
-		if (n > sizeof(o->buf)) {
-			if (!o->failed && fwrite(p, 1, n, o->f) != n)
-				o->failed = 1;
-			return;
-		}
-	}
-	memcpy(o->buf + o->len, p, n);
-	o->len += n;
 }
 
 /* Each frame's name as printed: the string itself, or (if it holds ';'
@@ -199,15 +94,124 @@ fold_printable(
 	return 0;
 }
 
+static int
+fold_same(const Profpipe__Decoded *d, const uint32_t *cn, size_t x, size_t y)
+{
+	uint32_t nx = d->stack_offset[x + 1] - d->stack_offset[x];
+	uint32_t ny = d->stack_offset[y + 1] - d->stack_offset[y];
+	const uint32_t *fx = d->stack_frames + d->stack_offset[x];
+	const uint32_t *fy = d->stack_frames + d->stack_offset[y];
+	uint32_t i;
+
+	if (nx != ny)
+		return 0;
+	for (i = 0; i < nx; i++) {
+		if (cn[fx[i]] != cn[fy[i]])
+			return 0;
+	}
+	return 1;
+}
+
+int
+decode_fold(
+    const Profpipe__Decoded *d, struct arena *a, struct decode_fold *out)
+{
+	size_t ns = d->n_stack_hash;
+	size_t nt = d->n_sample_types;
+	size_t nf = d->n_frame_function;
+	uint64_t mask = fold_slots(ns) - 1;
+	uint32_t *cn;
+	uint32_t *slots = arena_calloc(a, mask + 1, sizeof(*slots));
+	uint64_t *gh = arena_alloc(a, (ns + 1) * sizeof(*gh));
+	uint64_t h;
+	uint64_t s;
+	uint32_t e;
+	uint32_t k;
+	size_t i;
+	size_t t;
+
+	memset(out, 0, sizeof(*out));
+	out->stack = arena_alloc(a, (ns + 1) * sizeof(*out->stack));
+	out->values = arena_alloc(a, (ns * nt + 1) * sizeof(*out->values));
+	out->overflow = arena_calloc(a, nt + 1, 1);
+	out->name = arena_alloc(a, (nf + 1) * sizeof(*out->name));
+	out->name_len = arena_alloc(a, (nf + 1) * sizeof(*out->name_len));
+	if (slots == NULL || gh == NULL || out->stack == NULL ||
+	    out->values == NULL || out->overflow == NULL ||
+	    out->name == NULL || out->name_len == NULL ||
+	    fold_printable(d, a, out->name, out->name_len) < 0)
+		return -1;
+	cn = fold_names(d, out, a);
+	if (cn == NULL)
+		return -1;
+	for (i = 0; i < ns; i++) {
+		h = HASH_SEED;
+		for (k = d->stack_offset[i]; k < d->stack_offset[i + 1]; k++)
+			h = hash_u64_inline(h, cn[d->stack_frames[k]]);
+		s = (h >> 7) & mask;
+		while ((e = slots[s]) != 0) {
+			if (gh[e - 1] == h &&
+			    fold_same(d, cn, out->stack[e - 1], i))
+				break;
+			s = (s + 1) & mask;
+		}
+		if (e == 0) {
+			e = (uint32_t)++out->n;
+			slots[s] = e;
+			gh[e - 1] = h;
+			out->stack[e - 1] = (uint32_t)i;
+			memcpy(out->values + (e - 1) * nt, d->values + i * nt,
+			    nt * sizeof(*out->values));
+			continue;
+		}
+		/* An overflow spoils its type's column only. */
+		for (t = 0; t < nt; t++)
+			out->overflow[t] |= __builtin_add_overflow(
+			    out->values[(e - 1) * nt + t],
+			    d->values[i * nt + t],
+			    &out->values[(e - 1) * nt + t]);
+	}
+	return 0;
+}
+
+/* Output through a fixed buffer: lines are many and short, so each piece
+ * is a bounds check and a memcpy. */
+struct fold_out {
+	FILE *f;
+	size_t len;
+	int failed;
+	char buf[FOLD_FLUSH];
+};
+
+static void
+fold_flush(struct fold_out *o)
+{
+	if (o->len > 0 && !o->failed &&
+	    fwrite(o->buf, 1, o->len, o->f) != o->len)
+		o->failed = 1;
+	o->len = 0;
+}
+
+static void
+fold_put(struct fold_out *o, const char *p, size_t n)
+{
+	if (o->len + n > sizeof(o->buf)) {
+		fold_flush(o);
+		if (n > sizeof(o->buf)) {
+			if (!o->failed && fwrite(p, 1, n, o->f) != n)
+				o->failed = 1;
+			return;
+		}
+	}
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+}
+
 int
 decode_fold_print(const Profpipe__Decoded *d, const struct decode_fold *g,
     size_t type, FILE *f)
 {
-	struct arena *a = arena_new(0);
-	struct fold_out *o = xmalloc(sizeof(*o));
-	size_t nf = d->n_frame_function;
-	const char **nm = NULL;
-	size_t *nl = NULL;
+	struct fold_out *o;
 	size_t nt = d->n_sample_types;
 	char num[32];
 	uint32_t lo;
@@ -216,14 +220,13 @@ decode_fold_print(const Profpipe__Decoded *d, const struct decode_fold *g,
 	size_t i;
 	int64_t v;
 	int n;
-	int rv = -1;
+	int rv;
 
-	if (a == NULL || o == NULL)
-		goto out_free;
-	nm = arena_alloc(a, (nf + 1) * sizeof(*nm));
-	nl = arena_alloc(a, (nf + 1) * sizeof(*nl));
-	if (nm == NULL || nl == NULL || fold_printable(d, a, nm, nl) < 0)
-		goto out_free;
+	if (g->overflow[type])
+		return -2;
+	o = xmalloc(sizeof(*o));
+	if (o == NULL)
+		return -1;
 	o->f = f;
 	o->len = 0;
 	o->failed = 0;
@@ -234,7 +237,7 @@ decode_fold_print(const Profpipe__Decoded *d, const struct decode_fold *g,
 		lo = d->stack_offset[g->stack[i]];
 		for (k = d->stack_offset[g->stack[i] + 1]; k > lo; k--) {
 			fr = d->stack_frames[k - 1];
-			fold_put(o, nm[fr], nl[fr]);
+			fold_put(o, g->name[fr], g->name_len[fr]);
 			if (k - 1 > lo)
 				fold_put(o, ";", 1);
 		}
@@ -243,9 +246,7 @@ decode_fold_print(const Profpipe__Decoded *d, const struct decode_fold *g,
 	}
 	fold_flush(o);
 	rv = o->failed ? -1 : 0;
-out_free:
 	xfree(o);
-	arena_free(a);
 	return rv;
 }
 

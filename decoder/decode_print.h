@@ -22,20 +22,24 @@
 #include "common/arena.h"
 #include "common/wire.pb-c.h"
 
-/* Stacks grouped by their sequence of function names. */
+/* Stacks grouped by their sequence of function names as printed (two
+ * names that differ only in what printing replaces are one). */
 struct decode_fold {
-	size_t n;        /* groups, in order of first appearance */
-	uint32_t *stack; /* the first stack of each group */
-	int64_t *values; /* n x n_sample_types: the group's sums */
+	size_t n;                /* groups, in order of first appearance */
+	uint32_t *stack;         /* the first stack of each group */
+	int64_t *values;         /* n x n_sample_types: the group's sums */
+	unsigned char *overflow; /* per sample type: a sum overflowed */
+	const char **name;       /* per frame: its function's name, printed */
+	size_t *name_len;
 };
 
-/* Group d's stacks (in a). Returns 0, -1 out of memory, -2 a sum
- * overflows int64. */
+/* Group d's stacks (in a). Returns 0 or -1 out of memory. */
 int decode_fold(
     const Profpipe__Decoded *d, struct arena *a, struct decode_fold *out);
 
-/* Print the groups' value of sample type `type`. Returns 0 or -1 (write
- * error, errno set). */
+/* Print the groups' value of sample type `type`. Returns 0, -1 (write
+ * error, errno set) or -2 (a sum of that type overflows int64: nothing
+ * printed). */
 int decode_fold_print(const Profpipe__Decoded *d, const struct decode_fold *g,
     size_t type, FILE *f);
 

@@ -255,10 +255,12 @@ static int32_t
 rs_default_type(const struct rs *rs)
 {
 	const struct pprof_profile *pr = rs->pr;
+	size_t n;
 	size_t i;
 
-	for (i = 0; pr->default_sample_type != 0 && i < pr->n_sample_types;
-	     i++) {
+	/* Go's rule: a default named "" (at any index) names none. */
+	rs_str(rs, pr->default_sample_type, &n);
+	for (i = 0; n > 0 && i < pr->n_sample_types; i++) {
 		if (rs_same_str(
 		        rs, pr->sample_types[i].type, pr->default_sample_type))
 			return (int32_t)i;

@@ -88,17 +88,20 @@ oneshot_print(const struct decoder_opts *o, const Profpipe__Decoded *d,
 			return -1;
 		}
 	}
-	switch (decode_fold(d, a, &g)) {
-	case 0:
-		break;
-	case -2:
-		log_error("%s: a folded sum overflows int64", path);
-		return -1;
-	default:
+	if (decode_fold(d, a, &g) < 0) {
 		log_error("%s: out of memory", path);
 		return -1;
 	}
-	return decode_fold_print(d, &g, (size_t)type, stdout) < 0 ? -2 : 0;
+	switch (decode_fold_print(d, &g, (size_t)type, stdout)) {
+	case 0:
+		return 0;
+	case -2:
+		log_error("%s: a folded sum of %s overflows int64", path,
+		    d->strings[d->sample_types[type]->type]);
+		return -1;
+	default:
+		return -2;
+	}
 }
 
 int

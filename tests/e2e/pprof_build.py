@@ -257,6 +257,31 @@ STRUCTURE_CASES = {
 }
 
 
+# Folded output's own rules, against Go's folded stacks: each case is a
+# profile and the sample types whose folded sums overflow int64 (there Go
+# wraps and the decoder refuses). Names that print alike once ';' and
+# control bytes are replaced sum into one line; a default sample type
+# whose text is "" names none, whatever its index (Go takes the last
+# type); an overflow spoils its own column only.
+ALIKE = ["a;b", "a:b", "x\ty", "x\ny", "x?y"]
+FOLDED_CASES = {
+    "names alike once printed": (
+        sample_type() +
+        b"".join(sample([i + 1], (1 << i,)) for i in range(len(ALIKE))) +
+        b"".join(function(i + 1, 3 + i, 3 + len(ALIKE)) for i in range(len(ALIKE))) +
+        b"".join(location(i + 1, ((i + 1, 10),)) for i in range(len(ALIKE))) +
+        string_table(["", "samples", "count"] + ALIKE + ["main.go"]), ()),
+    "default sample type a second \"\"": (
+        sample_type(0, 2) + sample_type(11, 2) + S([1], (5, 7)) + S([2], (1, 2)) +
+        field_int(14, 12) + TABLES + string_table(STRINGS + ["x", ""]), ()),
+    "a sum overflows in one column": (
+        sample_type() + sample_type(11, 12) +
+        S([1], (1, 1 << 62)) + S([3], (2, 1 << 62)) + TABLES +
+        location(3, ((1, 20),)) + string_table(STRINGS + ["space", "bytes"]),
+        ("space",)),
+}
+
+
 def long_field_len(num, payload, tag_extra=0, len_extra=0):
     return (long_varint(num << 3 | 2, tag_extra) +
             long_varint(len(payload), len_extra) + payload)

@@ -32,7 +32,7 @@ import tempfile
 import unittest
 
 from harness import BIN, BUILD, CORPUS, ROOT
-from pprof_build import (LABEL_CASES, STRUCTURE_CASES, VARINT_CASES, S,
+from pprof_build import (FOLDED_CASES, LABEL_CASES, STRUCTURE_CASES, VARINT_CASES, S,
                          field_len, function, gzip_cases, label_profile,
                          location, many_locations, profile, read_varint,
                          sample, sample_type, varint, wire_type_cases)
@@ -301,6 +301,40 @@ class OracleTest(unittest.TestCase):
         fields given twice), case by case: the same verdict, and where
         both accept, the same JSON."""
         self.assertCasesAsGo(STRUCTURE_CASES, lambda data: data)
+
+    def test_folded_cases(self):
+        """Folded output where printing and summing have rules of their
+        own (pprof_build.FOLDED_CASES): Go's stacks for every sample type
+        and for the default one, except a column whose sum overflows,
+        which the decoder refuses, naming it."""
+        compared = 0
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "case.pb")
+            for name, (data, overflow) in FOLDED_CASES.items():
+                with open(path, "wb") as f:
+                    f.write(data)
+                types = run([ORACLE, "-types", path]).stdout.decode().split("\n")[:-1]
+                self.assertGreater(len(types), 0, name)
+                dflt = json.loads(run([ORACLE, "-json", path]).stdout)["default_sample_type"]
+                if dflt not in types or dflt == "":
+                    dflt = types[-1]
+                for t in types + [None]:
+                    col = dflt if t is None else t
+                    sel = [] if t is None else ["--sample-type", t]
+                    want = run([ORACLE, "-default", path] if t is None else [ORACLE, path, t])
+                    got = run([DECODER, "--format", "folded"] + sel + [path])
+                    what = "%s, sample type %s" % (name, "(default)" if t is None else t)
+                    self.assertEqual(want.returncode, 0, what)
+                    if col in overflow:
+                        self.assertEqual(got.returncode, 1, what)
+                        self.assertIn(b"a folded sum of %s overflows int64" % col.encode(),
+                                      got.stderr, what)
+                        continue
+                    self.assertEqual(sorted(got.stdout.splitlines()),
+                                     sorted(want.stdout.splitlines()), what)
+                    self.assertNotEqual(want.stdout, b"", what)
+                    compared += 1
+        self.assertEqual(compared, 6)
 
     def test_wire_types(self):
         """Every field of every message with every wire type: Go's

@@ -93,7 +93,8 @@ check_json(const Profpipe__Decoded *d)
 
 /* decode_fold_print's lines for type t: each a frame list with no
  * control byte, a space and a value other than 0, the values summing to
- * the profile's total in t (when no sum overflows). */
+ * the profile's total in t (when no sum overflows); or, when a group's
+ * sum of t overflowed, nothing and -2. */
 static void
 check_folded(const Profpipe__Decoded *d, const struct decode_fold *g, size_t t)
 {
@@ -114,8 +115,13 @@ check_folded(const Profpipe__Decoded *d, const struct decode_fold *g, size_t t)
 
 	if (f == NULL)
 		abort();
-	if (decode_fold_print(d, g, t, f) != 0 || fclose(f) != 0)
+	if (decode_fold_print(d, g, t, f) != (g->overflow[t] ? -2 : 0) ||
+	    fclose(f) != 0 || (g->overflow[t] && n != 0))
 		abort();
+	if (g->overflow[t]) {
+		free(text);
+		return;
+	}
 	for (i = 0; i < decoded_n_stacks(d); i++)
 		overflow |= __builtin_add_overflow(
 		    want, d->values[i * d->n_sample_types + t], &want);

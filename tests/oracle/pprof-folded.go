@@ -4,6 +4,8 @@
 // (`--format folded`), or must agree with (`--format json`):
 //
 //	pprof-folded FILE SAMPLE_TYPE   folded stacks, one value column
+//	pprof-folded -default FILE      the same, of the column Go's pprof
+//	                                picks when none is named
 //	pprof-folded -types FILE        the profile's sample type names
 //	pprof-folded -json FILE         every sample as Go reads it, in the
 //	                                words of `profpipe-decoder --format
@@ -67,8 +69,18 @@ func main() {
 		printJSON(parse(os.Args[2]))
 		return
 	}
+	if len(os.Args) == 3 && os.Args[1] == "-default" {
+		p := parse(os.Args[2])
+		idx, err := p.SampleIndexByName("")
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pprof-folded: %s: %v\n", os.Args[2], err)
+			os.Exit(1)
+		}
+		folded(p, idx)
+		return
+	}
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: pprof-folded FILE SAMPLE_TYPE | -types FILE | -json FILE")
+		fmt.Fprintln(os.Stderr, "usage: pprof-folded FILE SAMPLE_TYPE | -default FILE | -types FILE | -json FILE")
 		os.Exit(100)
 	}
 	p := parse(os.Args[1])
@@ -83,6 +95,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "pprof-folded: %s: no sample type %s\n", os.Args[1], os.Args[2])
 		os.Exit(1)
 	}
+	folded(p, idx)
+}
+
+// folded prints p's stacks grouped by names, column idx.
+func folded(p *profile.Profile, idx int) {
 	sums := map[string]int64{}
 	var order []string
 	for _, s := range p.Sample {
