@@ -22,7 +22,9 @@ struct api_params {
 	size_t n;
 	const char *key[API_MAX_PARAMS];
 	const char *val[API_MAX_PARAMS];
-	char text[API_MAX_QUERY + 1]; /* the decoded pieces */
+	/* The decoded pieces: a piece's key and value each end in a NUL, so
+	 * a piece without '=' takes 2 bytes more than it had, '&' or not. */
+	char text[API_MAX_QUERY + 2 * API_MAX_PARAMS + 1];
 };
 
 /* Split and decode query (without the '?'). 0, or -1 with a reason

@@ -95,6 +95,40 @@ test_malformed_queries(void **state)
 	assert_int_equal(api_params_parse(&p, q, err, sizeof(err)), 0);
 }
 
+/* The most the decoded text can take: as many pieces as are allowed,
+ * none with '=', the query at its cap. Nothing past the struct is
+ * written (the canary), and every piece reads back. */
+static void
+test_longest_decoded(void **state)
+{
+	struct {
+		struct api_params p;
+		char canary[64];
+	} s;
+	char q[API_MAX_QUERY + 1];
+	char err[256];
+	size_t piece = (API_MAX_QUERY + 1) / API_MAX_PARAMS - 1;
+	size_t i;
+	size_t k;
+
+	(void)state;
+	for (i = 0, k = 0; i < API_MAX_PARAMS; i++) {
+		memset(q + k, 'a' + (int)i, piece);
+		k += piece;
+		q[k++] = '&';
+	}
+	memset(q + k - 1, 'z', API_MAX_QUERY - (k - 1));
+	q[API_MAX_QUERY] = '\0';
+	memset(s.canary, 0x5a, sizeof(s.canary));
+	assert_int_equal(api_params_parse(&s.p, q, err, sizeof(err)), 0);
+	assert_int_equal(s.p.n, API_MAX_PARAMS);
+	assert_int_equal(strlen(s.p.key[API_MAX_PARAMS - 1]),
+	    API_MAX_QUERY - (API_MAX_PARAMS - 1) * (piece + 1));
+	assert_string_equal(s.p.val[API_MAX_PARAMS - 1], "");
+	for (i = 0; i < sizeof(s.canary); i++)
+		assert_int_equal((unsigned char)s.canary[i], 0x5a);
+}
+
 static void
 test_only_known(void **state)
 {
@@ -225,6 +259,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_and_decode),
 	    cmocka_unit_test(test_malformed_queries),
+	    cmocka_unit_test(test_longest_decoded),
 	    cmocka_unit_test(test_only_known),
 	    cmocka_unit_test(test_times),
 	    cmocka_unit_test(test_range),
