@@ -325,6 +325,7 @@ api_tree(
 	struct store_merged m;
 	struct export_col col;
 	struct export_col base;
+	char why[160];
 	size_t max;
 
 	if (api_read_params(&p, req, diff ? api_diff_keys : api_tree_keys, r) <
@@ -334,8 +335,18 @@ api_tree(
 		return;
 	api_col(&m, 0, &col);
 	api_col(&m, 1, &base);
-	if (flame_build(&a->flame, &m.d, &col, diff ? &base : NULL) < 0) {
-		api_error(r, 500, "flame tree: out of memory or too large");
+	switch (flame_build(&a->flame, &m.d, &col, diff ? &base : NULL)) {
+	case 0:
+		break;
+	case -2:
+		snprintf(why, sizeof(why),
+		    "flame tree: more than %zu elements, or %zu frames in its "
+		    "stacks: choose a shorter range",
+		    (size_t)FLAME_MAX_ELEMS, (size_t)FLAME_MAX_FRAMES);
+		api_error(r, 500, why);
+		return;
+	default:
+		api_error(r, 500, "flame tree: out of memory");
 		return;
 	}
 	if (api_tree_json(a, &a->flame, max, diff, &col) < 0) {

@@ -55,8 +55,8 @@ flame_add(int64_t a, int64_t b)
 	return r;
 }
 
-/* Grow *p (elements of size sz) to hold at least want; caps at
- * FLAME_MAX_ELEMS. */
+/* Grow *p (elements of size sz) to hold at least want; no array holds
+ * more than FLAME_MAX_FRAMES (the callers check their own caps first). */
 static int
 flame_grow(void **p, size_t *size, size_t want, size_t sz)
 {
@@ -65,7 +65,7 @@ flame_grow(void **p, size_t *size, size_t want, size_t sz)
 
 	if (want <= *size)
 		return 0;
-	if (want > FLAME_MAX_ELEMS + 1)
+	if (want > FLAME_MAX_FRAMES + 2)
 		return -1;
 	while (n < want)
 		n *= 2;
@@ -227,6 +227,10 @@ flame_paths(struct flame *f, const Profpipe__Decoded *p,
 	uint32_t at = 0;
 	int64_t c;
 
+	if (p->n_stack_frames > FLAME_MAX_FRAMES) {
+		f->over_cap = 1;
+		return -1;
+	}
 	if (flame_grow(
 	        (void **)&f->stk, &f->size_stk, n + 1, sizeof(*f->stk)) < 0 ||
 	    flame_grow((void **)&f->seq_off, &f->size_seq_off, n + 2,
@@ -282,8 +286,11 @@ flame_new_elem(struct flame *f, int64_t parent, uint32_t sig, uint32_t depth)
 {
 	struct flame_elem *e;
 
-	if (f->n >= FLAME_MAX_ELEMS ||
-	    flame_grow((void **)&f->elems, &f->size_elems, f->n + 1,
+	if (f->n >= FLAME_MAX_ELEMS) {
+		f->over_cap = 1;
+		return -1;
+	}
+	if (flame_grow((void **)&f->elems, &f->size_elems, f->n + 1,
 	        sizeof(*f->elems)) < 0)
 		return -1;
 	e = &f->elems[f->n++];
@@ -381,18 +388,21 @@ flame_build(struct flame *f, const Profpipe__Decoded *p,
 	size_t k;
 
 	f->has_count = count != NULL;
+	f->over_cap = 0;
 	if (flame_reset(f, p) < 0 || flame_paths(f, p, value, count) < 0 ||
 	    flame_rank(f) < 0 ||
 	    flame_grow((void **)&f->order, &f->size_order, f->n_stk + 1,
 	        sizeof(*f->order)) < 0)
-		return -1;
+		return f->over_cap ? -2 : -1;
 	/* signatures to ranks, so that paths compare as integers */
 	for (i = 0; i < f->seq_off[f->n_stk]; i++)
 		f->seq[i] = f->rank[f->seq[i]];
 	for (k = 0; k < f->n_stk; k++)
 		f->order[k] = (uint32_t)k;
 	qsort_r(f->order, f->n_stk, sizeof(*f->order), flame_cmp_path, f);
-	return flame_walk(f, p, value, count);
+	if (flame_walk(f, p, value, count) < 0)
+		return f->over_cap ? -2 : -1;
+	return 0;
 }
 
 static const struct {

@@ -35,8 +35,11 @@
 #include "common/wire.pb-c.h"
 #include "exporter/profile.h"
 
-/* Elements in one tree at most: a profile past it is refused. */
+/* Elements in one tree at most, and frames in all of a profile's stacks
+ * (each stack's path is kept while the tree is made): a profile past
+ * either is refused. */
 #define FLAME_MAX_ELEMS ((size_t)1 << 22)
+#define FLAME_MAX_FRAMES ((size_t)1 << 26)
 
 struct flame_elem {
 	int64_t parent; /* index (= id) of the parent; -1 for the root */
@@ -74,14 +77,15 @@ struct flame {
 	size_t size_order;
 	uint32_t *path; /* depth → element, of the path last walked */
 	size_t size_path;
+	int over_cap; /* the last build passed a cap above */
 };
 
 void flame_init(struct flame *f);
 void flame_release(struct flame *f);
 
 /* Build p's tree into f->elems: values of column value, counts of count
- * (NULL: none, the counts stay 0). p must have passed export_check. 0, or
- * -1 out of memory or past FLAME_MAX_ELEMS. */
+ * (NULL: none, the counts stay 0). p must have passed export_check. 0,
+ * -1 out of memory, or -2 past FLAME_MAX_ELEMS or FLAME_MAX_FRAMES. */
 int flame_build(struct flame *f, const Profpipe__Decoded *p,
     const struct export_col *value, const struct export_col *count);
 

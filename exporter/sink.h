@@ -34,6 +34,13 @@ enum sink_takes {
 	SINK_METRICS = 4,  /* Result.metrics: an instance's runtime metrics */
 };
 
+/* What write, write_window and write_metrics return besides 0 and -1
+ * (failed: the result is not acked and comes again): this sink can never
+ * take the result (past one of its caps). The stage logs err and acks the
+ * result as far as this sink goes, so one result cannot hold the
+ * pipeline. */
+#define SINK_SKIP (-2)
+
 struct sink_ops {
 	const char *type; /* the Type: of an outputs: entry */
 	/* n is the outputs: entry (a map); refuse keys it does not know

@@ -128,10 +128,17 @@ sink_flame_write_window(struct sink *base, const Profpipe__Window *w,
 		return 0; /* nothing to draw */
 	if (flame_count_column(p, &value, &count) < 0)
 		cp = NULL;
-	if (flame_build(&s->tree, p, &value, cp) < 0) {
+	switch (flame_build(&s->tree, p, &value, cp)) {
+	case 0:
+		break;
+	case -2:
 		snprintf(err, errlen,
-		    "%s: out of memory or more than %zu elements", base->name,
-		    (size_t)FLAME_MAX_ELEMS);
+		    "%s: more than %zu elements, or %zu frames in its stacks",
+		    base->name, (size_t)FLAME_MAX_ELEMS,
+		    (size_t)FLAME_MAX_FRAMES);
+		return SINK_SKIP;
+	default:
+		snprintf(err, errlen, "%s: out of memory", base->name);
 		return -1;
 	}
 	sink_flame_title(title, sizeof(title), w->origin);
@@ -148,9 +155,11 @@ sink_flame_write_window(struct sink *base, const Profpipe__Window *w,
 	return 0;
 out_too_big:
 	buf_clear(&s->out);
+	/* Out of memory for one drawing, or past the cap: the same tree
+	 * would fail the same way again. */
 	snprintf(err, errlen, "%s: out of memory or more than %zu bytes",
 	    base->name, SINK_FLAME_CAP);
-	return -1;
+	return SINK_SKIP;
 }
 
 static void

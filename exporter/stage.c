@@ -130,8 +130,8 @@ export_write_one(struct sink *s, const struct export_item *it, size_t *nrec,
 }
 
 /* Write the item to sink i unless it does not take the shape or already
- * holds it. 1 written, 0 not for it or already there, -1 failed
- * (logged). */
+ * holds it. 1 written, 0 not for it or already there, 2 the sink can
+ * never take it (logged, remembered as held), -1 failed (logged). */
 static int
 export_to_sink(struct export_stage *st, size_t i, const struct export_item *it)
 {
@@ -139,12 +139,20 @@ export_to_sink(struct export_stage *st, size_t i, const struct export_item *it)
 	const char *id = it->o->profile_id;
 	char err[1024];
 	size_t nrec = 0;
+	int rv;
 
 	if ((s->takes & it->takes) == 0)
 		return 0;
 	if (id[0] != '\0' && dedup_seen(st->seen[i], it->key))
 		return 0;
-	if (export_write_one(s, it, &nrec, err, sizeof(err)) < 0 ||
+	rv = export_write_one(s, it, &nrec, err, sizeof(err));
+	if (rv == SINK_SKIP) {
+		log_warn("%s %s %s: %s: %s; left out of this sink, not "
+		         "retried",
+		    it->shape, id, it->o->kind, s->name, err);
+		st->stats.skipped++;
+	}
+	if ((rv < 0 && rv != SINK_SKIP) ||
 	    (s->ops->flush != NULL &&
 	        s->ops->flush(s, err, sizeof(err)) < 0)) {
 		log_error("%s %s %s: %s: %s; not acked, will be retried",
@@ -155,6 +163,8 @@ export_to_sink(struct export_stage *st, size_t i, const struct export_item *it)
 		log_warn("%s %s: %s: cannot remember it; a redelivery "
 		         "would be written again",
 		    it->shape, id, s->name);
+	if (rv == SINK_SKIP)
+		return 2;
 	log_debug("%s %s %s: %s: %zu records", it->shape, id, it->o->kind,
 	    s->name, nrec);
 	return 1;
@@ -173,6 +183,7 @@ export_handle(struct export_stage *st, const void *req, size_t len)
 	int written = 0;
 	int takers = 0;
 	int failed = 0;
+	int skipped = 0;
 	int rv;
 
 	/* A Result by reference is read where the aggregator left it,
@@ -211,6 +222,8 @@ export_handle(struct export_stage *st, const void *req, size_t len)
 		rv = export_to_sink(st, i, &it);
 		if (rv < 0)
 			failed = 1;
+		else if (rv == 2)
+			skipped++;
 		else
 			written += rv;
 	}
@@ -222,6 +235,11 @@ export_handle(struct export_stage *st, const void *req, size_t len)
 		st->stats.unwanted++;
 		log_debug("%s %s %s %s: no sink takes %ss; acked", it.shape,
 		    o->profile_id, o->kind, o->instance, it.shape);
+	} else if (written == 0 && skipped > 0) {
+		st->stats.written++;
+		log_info("%s %s %s %s: left out of %d of %zu sinks, acked",
+		    it.shape, o->profile_id, o->kind, o->instance, skipped,
+		    st->n_sinks);
 	} else if (written == 0) {
 		st->stats.duplicates++;
 		log_info("%s %s %s %s: already written; acked again", it.shape,

@@ -30,6 +30,7 @@ struct export_stats {
 	uint64_t unwanted;   /* acked: no sink takes results of its shape */
 	uint64_t rejected;   /* acked REJECTED */
 	uint64_t failed;     /* left unacked for a retry */
+	uint64_t skipped;    /* sinks that could never take one (SINK_SKIP) */
 };
 
 /* Listen on url. The sinks are borrowed: the caller closes them after

@@ -38,6 +38,7 @@ struct tsink {
 	int gate_closed; /* writes wait while set */
 	int entered;     /* a write is waiting at the gate */
 	int fail;        /* writes fail while set */
+	int skip;        /* writes say SINK_SKIP while set */
 	int attempts;
 	int writes;
 	int done_seq; /* t_seq when the last write finished */
@@ -65,6 +66,9 @@ tsink_write(struct sink *s, const Profpipe__Decoded *p, size_t *nrec,
 	if (t->fail) {
 		snprintf(err, errlen, "No space left on device");
 		rv = -1;
+	} else if (t->skip) {
+		snprintf(err, errlen, "past its cap");
+		rv = SINK_SKIP;
 	} else {
 		t->writes++;
 		t->done_seq = ++t_seq;
@@ -409,6 +413,45 @@ test_failed_write_not_acked(void **state)
 	assert_int_equal(stats.written, 1);
 }
 
+/* A sink that can never take a result (SINK_SKIP) does not hold it up:
+ * acked at once, counted, and not tried again on a redelivery. */
+static void
+test_skipped_write_acked(void **state)
+{
+	struct export_stats stats;
+	struct fixture f;
+	struct tsink good;
+	struct tsink capped;
+	struct sink *sinks[2];
+	struct rig r;
+	char err[256];
+	uint8_t *msg;
+	size_t len;
+
+	(void)state;
+	tsink_init(&good, "good");
+	tsink_init(&capped, "capped");
+	capped.skip = 1;
+	sinks[0] = &good.base;
+	sinks[1] = &capped.base;
+	rig_start(&r, sinks, 2);
+	fixture_cpu(&f);
+	msg = pack(&f, &len);
+	assert_int_equal(call(&r, msg, len, 5000, err, sizeof(err)), 0);
+	assert_int_equal(call(&r, msg, len, 5000, err, sizeof(err)), 0);
+	pthread_mutex_lock(&t_mu);
+	assert_int_equal(capped.attempts, 1);
+	assert_int_equal(capped.writes, 0);
+	assert_int_equal(good.writes, 1);
+	pthread_mutex_unlock(&t_mu);
+	free(msg);
+	rig_stop(&r, &stats);
+	assert_int_equal(stats.skipped, 1);
+	assert_int_equal(stats.written, 1);
+	assert_int_equal(stats.duplicates, 1);
+	assert_int_equal(stats.failed, 0);
+}
+
 static void
 test_malformed_rejected(void **state)
 {
@@ -590,6 +633,7 @@ main(void)
 	    cmocka_unit_test(test_redelivery_written_once),
 	    cmocka_unit_test(test_ack_after_write),
 	    cmocka_unit_test(test_failed_write_not_acked),
+	    cmocka_unit_test(test_skipped_write_acked),
 	    cmocka_unit_test(test_malformed_rejected),
 	    cmocka_unit_test(test_no_id_written_each_time),
 	    cmocka_unit_test(test_routes_by_shape),

@@ -3,7 +3,8 @@
  * of corpus profiles (CPU, heap, goroutine, mutex) checked for what every
  * tree must be: pre-order with each parent on the path above, children
  * unique and in signature order, total = self + children's totals, the
- * root's total the column's sum over all stacks; and its JSON.
+ * root's total the column's sum over all stacks; and its JSON. A tree is
+ * capped by its elements, not by the frames of the stacks it is made of.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -201,6 +202,96 @@ corpus(const char *name, const char *kind, const char *want_value,
 	xwindow_free(&x);
 }
 
+/* The fixture's tables with n stacks of depth frames each: one shared path
+ * of depth - 1 frames, then a leaf of a line of its own. */
+static void
+deep_stacks(struct fixture *f, size_t n, size_t depth, uint32_t **frames,
+    uint32_t **off, int64_t **values, uint32_t **ff, uint32_t **fl,
+    int64_t **line)
+{
+	size_t nf = depth - 1 + n;
+	size_t i;
+	size_t k;
+
+	*frames = malloc(n * depth * sizeof(**frames));
+	*off = malloc((n + 1) * sizeof(**off));
+	*values = malloc(2 * n * sizeof(**values));
+	*ff = malloc(nf * sizeof(**ff));
+	*fl = malloc(nf * sizeof(**fl));
+	*line = malloc(nf * sizeof(**line));
+	assert_true(*frames && *off && *values && *ff && *fl && *line);
+	for (i = 0; i < nf; i++) {
+		(*ff)[i] = f->ff[1];
+		(*fl)[i] = f->fl[1];
+		(*line)[i] = (int64_t)i + 1;
+	}
+	for (i = 0; i < n; i++) {
+		(*off)[i] = (uint32_t)(i * depth);
+		(*frames)[i * depth] = (uint32_t)(depth - 1 + i); /* leaf */
+		for (k = 1; k < depth; k++)
+			(*frames)[i * depth + k] = (uint32_t)(depth - 1 - k);
+		(*values)[2 * i] = 1;
+		(*values)[2 * i + 1] = 10;
+	}
+	(*off)[n] = (uint32_t)(n * depth);
+	f->d.n_frame_function = f->d.n_frame_file = f->d.n_frame_line = nf;
+	f->d.frame_function = *ff;
+	f->d.frame_file = *fl;
+	f->d.frame_line = *line;
+	f->d.n_stack_offset = n + 1;
+	f->d.stack_offset = *off;
+	f->d.n_stack_frames = n * depth;
+	f->d.stack_frames = *frames;
+	f->d.n_stack_hash = n;
+	f->d.n_values = 2 * n;
+	f->d.values = *values;
+	f->d.n_stack_labels = 0;
+}
+
+/* 50,000 stacks 90 deep: 4.5 million frames in the stacks, more than
+ * FLAME_MAX_ELEMS, but 50,089 elements in the tree: it is built. */
+static void
+test_many_frames_few_elements(void **state)
+{
+	struct export_col value;
+	struct export_col count;
+	struct fixture f;
+	struct flame fl;
+	uint32_t *frames;
+	uint32_t *off;
+	uint32_t *ff;
+	uint32_t *fl_;
+	int64_t *values;
+	int64_t *line;
+	uint64_t *hash = calloc(50000, sizeof(*hash));
+
+	(void)state;
+	assert_non_null(hash);
+	fixture_cpu(&f);
+	deep_stacks(&f, 50000, 90, &frames, &off, &values, &ff, &fl_, &line);
+	f.d.stack_hash = hash;
+	assert_true(f.d.n_stack_frames > FLAME_MAX_ELEMS);
+	assert_int_equal(export_kind_column(&f.d, &value), 0);
+	assert_int_equal(flame_count_column(&f.d, &value, &count), 0);
+	flame_init(&fl);
+	assert_int_equal(flame_build(&fl, &f.d, &value, &count), 0);
+	assert_int_equal(fl.n, 1 + 89 + 50000);
+	assert_int_equal(fl.elems[0].total, 10 * 50000);
+	assert_int_equal(fl.max_depth, 90);
+	/* Past the frames' cap (said, not built: it is checked first), the
+	 * answer is -2, which a sink takes as "never", not "try again". */
+	f.d.n_stack_frames = FLAME_MAX_FRAMES + 1;
+	assert_int_equal(flame_build(&fl, &f.d, &value, &count), -2);
+	flame_release(&fl);
+	free(frames);
+	free(off);
+	free(values);
+	free(ff);
+	free(fl_);
+	free(line);
+	free(hash);
+}
+
 static void
 test_corpus(void **state)
 {
@@ -222,6 +313,7 @@ main(void)
 	    cmocka_unit_test(test_fixture_tree),
 	    cmocka_unit_test(test_json),
 	    cmocka_unit_test(test_count_columns),
+	    cmocka_unit_test(test_many_frames_few_elements),
 	    cmocka_unit_test(test_corpus),
 	};
 
