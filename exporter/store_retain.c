@@ -1,10 +1,12 @@
 /*
  * store_retain: what keeps the store from growing without end. After
- * every write, windows older than the retention go; while the pages in
- * use exceed the size cap, the oldest windows go, 16 at a time. A
- * window's rows are deleted with it; the stacks, frames and strings that
- * no window uses any more are swept at most hourly (the sweep reads every
- * value row), and at once when the size cap is what deleted windows.
+ * every write, windows and metrics older than the retention go; while
+ * the pages in use exceed the size cap, the oldest windows go, 16 at a
+ * time, with the metrics that end no later than they do (and, with no
+ * windows left, the oldest 1024 metric rows at a time). A window's rows
+ * are deleted with it; the stacks, frames and strings that no window
+ * uses any more are swept at most hourly (the sweep reads every value
+ * row), and at once when the size cap is what deleted windows.
  * Also the parsers of Retention: and MaxSize:.
  */
 #include <sqlite3.h>
@@ -15,8 +17,10 @@
 
 /* Orphaned stacks, frames and strings are swept at most this often. */
 #define STORE_SWEEP_NS (3600LL * 1000000000LL)
-/* Windows deleted per round while the database is over its size. */
+/* Windows deleted per round while the database is over its size, and
+ * metric rows when it holds no window. */
 #define STORE_SIZE_BATCH 16
+#define STORE_METRICS_BATCH 1024
 
 static int
 store_live_bytes(struct store *s, int64_t *out)
@@ -38,7 +42,22 @@ store_live_bytes(struct store *s, int64_t *out)
 	return rv;
 }
 
-/* Delete the windows `where` selects, and their rows. */
+static int
+store_exec_int(struct store *s, const char *sql, int64_t arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, arg);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Delete the windows `where` selects, and their rows; s->doomed_end is
+ * the latest end among them. */
 static int
 store_delete_windows(
     struct store *s, const char *where, int64_t arg, size_t *deleted)
@@ -62,12 +81,53 @@ store_delete_windows(
 	if (rc != SQLITE_DONE)
 		return -1;
 	*deleted += (size_t)sqlite3_changes(s->db);
+	if (sqlite3_prepare_v2(s->db,
+	        "SELECT COALESCE(MAX(end_ns), 0) FROM windows"
+	        " WHERE id IN temp.doomed",
+	        -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	s->doomed_end = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return -1;
 	if (sqlite3_exec(s->db,
 	        "DELETE FROM window_values WHERE window_id IN temp.doomed;"
 	        "DELETE FROM window_totals WHERE window_id IN temp.doomed;"
 	        "DELETE FROM windows WHERE id IN temp.doomed;",
 	        NULL, NULL, NULL) != SQLITE_OK)
 		return -1;
+	return 0;
+}
+
+/* The size cap's round: the oldest windows, and the metrics ending no
+ * later than the last of them; with no window, the oldest metrics. How
+ * many windows went is added to *deleted; *progress says whether anything
+ * did. */
+static int
+store_delete_oldest(struct store *s, size_t *deleted, int *progress)
+{
+	size_t before = *deleted;
+	int64_t metrics_before = sqlite3_total_changes(s->db);
+
+	if (store_delete_windows(
+	        s, "ORDER BY end_ns LIMIT ?1", STORE_SIZE_BATCH, deleted) < 0)
+		return -1;
+	if (*deleted > before) {
+		metrics_before = sqlite3_total_changes(s->db);
+		if (store_exec_int(s, "DELETE FROM metrics WHERE end_ns <= ?1",
+		        s->doomed_end) < 0)
+			return -1;
+	} else if (store_exec_int(s,
+	               "DELETE FROM metrics WHERE end_ns <= COALESCE("
+	               "(SELECT end_ns FROM metrics ORDER BY end_ns"
+	               " LIMIT 1 OFFSET ?1 - 1),"
+	               " (SELECT MAX(end_ns) FROM metrics))",
+	               STORE_METRICS_BATCH) < 0) {
+		return -1;
+	}
+	*progress =
+	    *deleted > before || sqlite3_total_changes(s->db) > metrics_before;
 	return 0;
 }
 
@@ -99,7 +159,7 @@ store_retain(
 {
 	int64_t live;
 	int64_t now_ns = now_s * 1000000000LL;
-	size_t before;
+	int progress;
 	int rounds;
 
 	*deleted = 0;
@@ -111,12 +171,9 @@ store_retain(
 	if (s->lim.retention_s > 0) {
 		if (store_delete_windows(s, "WHERE end_ns < ?1",
 		        now_ns - s->lim.retention_s * 1000000000LL,
-		        deleted) < 0)
-			goto out_rollback;
-		if (sqlite3_exec(s->db,
-		        "DELETE FROM metrics WHERE end_ns < (SELECT"
-		        " COALESCE(MIN(start_ns), 1 << 62) FROM windows)",
-		        NULL, NULL, NULL) != SQLITE_OK)
+		        deleted) < 0 ||
+		    store_exec_int(s, "DELETE FROM metrics WHERE end_ns < ?1",
+		        now_ns - s->lim.retention_s * 1000000000LL) < 0)
 			goto out_rollback;
 	}
 	/* Freed pages are reused, not returned: the live size is what the
@@ -126,12 +183,10 @@ store_retain(
 			goto out_rollback;
 		if (live <= s->lim.max_bytes)
 			break;
-		before = *deleted;
-		if (store_delete_windows(s, "ORDER BY end_ns LIMIT ?1",
-		        STORE_SIZE_BATCH, deleted) < 0 ||
+		if (store_delete_oldest(s, deleted, &progress) < 0 ||
 		    store_sweep(s) < 0)
 			goto out_rollback;
-		if (*deleted == before)
+		if (!progress)
 			break;
 		s->last_sweep_ns = now_ns;
 		s->swept_needed = 0;

@@ -384,6 +384,122 @@ test_retention_size(void **state)
 	tdb_close(&t);
 }
 
+/* An instance's n metrics over [start_s, start_s + 60) written. */
+static void
+put_metrics(struct tdb *t, const char *instance, int64_t start_s, size_t n)
+{
+	Profpipe__Metrics m = PROFPIPE__METRICS__INIT;
+	Profpipe__Origin o = PROFPIPE__ORIGIN__INIT;
+	Profpipe__Metric v[16];
+	Profpipe__Metric *vp[16];
+	char names[16][32];
+	char err[512];
+	size_t nrows;
+	size_t i;
+
+	assert_true(n <= 16);
+	for (i = 0; i < n; i++) {
+		profpipe__metric__init(&v[i]);
+		snprintf(names[i], sizeof(names[i]), "prof_go_m%zu", i);
+		v[i].name = names[i];
+		v[i].unit = (char *)"count";
+		v[i].value = (double)i;
+		vp[i] = &v[i];
+	}
+	o.service = (char *)"shop";
+	o.instance = (char *)instance;
+	o.start_ns = start_s * S_NS;
+	o.end_ns = (start_s + 60) * S_NS;
+	m.origin = &o;
+	m.n_metrics = n;
+	m.metrics = vp;
+	if (store_put_metrics(t->s, &m, &nrows, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+}
+
+/* Metrics age out by the retention alone, windows or none. */
+static void
+test_retention_metrics_age(void **state)
+{
+	struct store_limits lim = {7 * 86400, 0};
+	struct tdb t;
+	char err[512];
+	size_t deleted;
+
+	(void)state;
+	tdb_open(&t, 0, 0);
+	put_metrics(&t, "a:1", T0, 15);
+	put_metrics(&t, "a:1", T0 + 3 * 86400, 15);
+	store_close(t.s);
+	assert_int_equal(store_open(&t.s, t.path, &lim, err, sizeof(err)), 0);
+	assert_int_equal(
+	    store_retain(t.s, T0 + 8 * 86400, &deleted, err, sizeof(err)), 0);
+	assert_int_equal(tdb_count(t.s, "SELECT COUNT(*) FROM metrics"), 15);
+	assert_int_equal(tdb_count(t.s, "SELECT MIN(start_ns) FROM metrics"),
+	    (T0 + 3 * 86400) * S_NS);
+	tdb_close(&t);
+}
+
+/* Past MaxSize with no retention, metrics go too: the oldest, with the
+ * windows they are as old as, or by themselves when there is no window. */
+static void
+test_retention_metrics_size(void **state)
+{
+	char ids[20][48];
+	char inst[32];
+	struct xwindow x;
+	struct tdb t;
+	char err[512];
+	size_t nrows;
+	int i;
+
+	(void)state;
+	tdb_open(&t, 0, 200 * 1024);
+	for (i = 0; i < 2000; i++) {
+		snprintf(
+		    inst, sizeof(inst), "10.0.%d.%d:6060", i / 250, i % 250);
+		put_metrics(&t, inst, T0 + 60 * (i / 100), 15);
+	}
+	assert_true(
+	    tdb_count(t.s,
+	        "SELECT (p.page_count - f.freelist_count) * z.page_size"
+	        " FROM pragma_page_count p, pragma_freelist_count f,"
+	        " pragma_page_size z") <= 200 * 1024);
+	assert_true(
+	    tdb_count(t.s, "SELECT COUNT(*) FROM metrics") < 2000 * 15);
+	assert_int_equal(tdb_count(t.s,
+	                     "SELECT COUNT(*) FROM metrics WHERE instance ="
+	                     " '10.0.7.249:6060'"),
+	    15);
+	tdb_close(&t);
+
+	/* With windows: none of the metrics left is older than every
+	 * window left. */
+	tdb_open(&t, 0, 200 * 1024);
+	assert_int_equal(xwindow_corpus(&x, "biggo-heap.pb.gz", "mem"), 0);
+	for (i = 0; i < 20; i++) {
+		snprintf(ids[i], sizeof(ids[i]),
+		    "7a2b0c1d-0000-4000-8000-0000000002%02d", i);
+		x.o.profile_id = ids[i];
+		x.o.start_ns = (T0 + 60 * i) * S_NS;
+		x.o.end_ns = x.o.start_ns + 60 * S_NS;
+		put_metrics(&t, "a:1", T0 + 60 * i, 15);
+		if (store_put_window(t.s, &x.w, &nrows, err, sizeof(err)) < 0)
+			fail_msg("%s", err);
+	}
+	assert_true(tdb_count(t.s, "SELECT COUNT(*) FROM windows") < 20);
+	assert_int_equal(tdb_count(t.s,
+	                     "SELECT COUNT(*) FROM metrics WHERE end_ns <="
+	                     " (SELECT MIN(start_ns) FROM windows)"),
+	    0);
+	assert_int_equal(tdb_count(t.s,
+	                     "SELECT COUNT(*) FROM metrics WHERE start_ns ="
+	                     " (SELECT MAX(start_ns) FROM windows)"),
+	    15);
+	xwindow_free(&x);
+	tdb_close(&t);
+}
+
 static void
 test_metrics(void **state)
 {
@@ -514,6 +630,8 @@ main(void)
 	    cmocka_unit_test(test_sparse_stacks),
 	    cmocka_unit_test(test_retention_age),
 	    cmocka_unit_test(test_retention_size),
+	    cmocka_unit_test(test_retention_metrics_age),
+	    cmocka_unit_test(test_retention_metrics_size),
 	    cmocka_unit_test(test_metrics),
 	    cmocka_unit_test(test_reader),
 	    cmocka_unit_test(test_parse_config_values),
