@@ -24,13 +24,15 @@ struct prom_series {
 	char *unit;
 	double value;
 	uint64_t hash;
+	int64_t updated_ns;
 };
 
 void
-prom_init(struct prom *p, size_t max_series)
+prom_init(struct prom *p, size_t max_series, int64_t ttl_ns)
 {
 	memset(p, 0, sizeof(*p));
 	p->max_series = max_series ? max_series : PROM_MAX_SERIES_DEFAULT;
+	p->ttl_ns = ttl_ns;
 	buf_init(&p->scratch, PROM_TEXT_CAP);
 }
 
@@ -175,9 +177,37 @@ prom_rehash(struct prom *p)
 	return 0;
 }
 
+/* Drop the series not updated since now_ns - ttl_ns. 0, or -1 out of
+ * memory for the index (the series are gone either way). */
+static int
+prom_expire(struct prom *p, int64_t now_ns)
+{
+	struct prom_series *s;
+	size_t kept = 0;
+	size_t i;
+
+	if (p->ttl_ns <= 0)
+		return 0;
+	for (i = 0; i < p->n; i++) {
+		s = &p->series[i];
+		if (now_ns - s->updated_ns <= p->ttl_ns) {
+			p->series[kept++] = *s;
+			continue;
+		}
+		xfree(s->name);
+		xfree(s->labels);
+		xfree(s->unit);
+		p->expired++;
+	}
+	if (kept == p->n)
+		return 0;
+	p->n = kept;
+	return prom_rehash(p);
+}
+
 static int
 prom_set(struct prom *p, const char *name, const char *labels,
-    const char *unit, double value, size_t *dropped)
+    const char *unit, double value, int64_t now_ns, size_t *dropped)
 {
 	uint64_t hv = hash_bytes(
 	    hash_bytes(HASH_SEED, name, strlen(name)), labels, strlen(labels));
@@ -192,8 +222,15 @@ prom_set(struct prom *p, const char *name, const char *labels,
 		if (s->hash == hv && strcmp(s->name, name) == 0 &&
 		    strcmp(s->labels, labels) == 0) {
 			s->value = value;
+			s->updated_ns = now_ns;
 			return 0;
 		}
+	}
+	if (p->n >= p->max_series && p->ttl_ns > 0) {
+		if (prom_expire(p, now_ns) < 0)
+			return -1;
+		for (h = hv & p->mask; p->index[h] != 0; h = (h + 1) & p->mask)
+			;
 	}
 	if (p->n >= p->max_series) {
 		p->dropped++;
@@ -221,6 +258,7 @@ prom_set(struct prom *p, const char *name, const char *labels,
 	}
 	s->value = value;
 	s->hash = hv;
+	s->updated_ns = now_ns;
 	p->index[h] = (uint32_t)++p->n;
 	if (4 * p->n > p->mask)
 		return prom_rehash(p);
@@ -228,7 +266,8 @@ prom_set(struct prom *p, const char *name, const char *labels,
 }
 
 int
-prom_update(struct prom *p, const Profpipe__Metrics *m, size_t *dropped)
+prom_update(struct prom *p, const Profpipe__Metrics *m, int64_t now_ns,
+    size_t *dropped)
 {
 	char name[PROM_NAME_SIZE];
 	char *labels;
@@ -248,7 +287,7 @@ prom_update(struct prom *p, const Profpipe__Metrics *m, size_t *dropped)
 		prom_name(name, m->metrics[i]->name, 1);
 		rv = prom_set(p, name, labels,
 		    m->metrics[i]->unit ? m->metrics[i]->unit : "",
-		    m->metrics[i]->value, dropped);
+		    m->metrics[i]->value, now_ns, dropped);
 	}
 	xfree(labels);
 	return rv;
@@ -300,11 +339,13 @@ prom_help(struct buf *b, const struct prom_series *s)
 }
 
 int
-prom_render(struct prom *p, struct buf *out)
+prom_render(struct prom *p, int64_t now_ns, struct buf *out)
 {
 	const struct prom_series **v;
 	size_t i;
 
+	if (prom_expire(p, now_ns) < 0)
+		return -1;
 	if (p->n == 0)
 		return 0;
 	v = xmalloc(p->n * sizeof(*v));

@@ -13,7 +13,9 @@
  * already is skipped). Metric and label names are reduced to what
  * Prometheus accepts ([a-zA-Z_:][a-zA-Z0-9_:]*, labels without ':');
  * label values escape \, " and newline. Every metric is a gauge: each
- * value describes one window. An update replaces a series' value; at most
+ * value describes one window. An update replaces a series' value; a
+ * series not updated for ttl_ns (an instance gone, a label changed) is
+ * dropped, so it neither shows as current nor holds room; at most
  * max_series series are kept, and metrics of new series past it are
  * dropped and counted, never grown into.
  *
@@ -30,6 +32,7 @@
 #include "common/wire.pb-c.h"
 
 #define PROM_MAX_SERIES_DEFAULT 10000
+#define PROM_SERIES_TTL_DEFAULT_S 600
 
 struct prom_series;
 
@@ -39,19 +42,23 @@ struct prom {
 	uint32_t *index; /* open addressing over (name, labels): series + 1 */
 	size_t mask;
 	uint64_t dropped; /* metrics refused past max_series */
+	uint64_t expired; /* series dropped after ttl_ns without an update */
+	int64_t ttl_ns;   /* 0: series never expire */
 	struct buf scratch;
 };
 
-void prom_init(struct prom *p, size_t max_series);
+void prom_init(struct prom *p, size_t max_series, int64_t ttl_ns);
 void prom_release(struct prom *p);
 
-/* Set each of m's metrics as the latest value of its series. *dropped
- * (may be NULL): how many were refused for the cap. 0, or -1 out of
- * memory (what was set stays set). */
-int prom_update(struct prom *p, const Profpipe__Metrics *m, size_t *dropped);
+/* Set each of m's metrics as the latest value of its series, at now_ns
+ * (the caller's clock, in ns). *dropped (may be NULL): how many were
+ * refused for the cap. 0, or -1 out of memory (what was set stays set). */
+int prom_update(struct prom *p, const Profpipe__Metrics *m, int64_t now_ns,
+    size_t *dropped);
 
-/* The exposition of every series into out: families by name in byte
- * order, series by label text. 0, or -1 past out's cap. */
-int prom_render(struct prom *p, struct buf *out);
+/* The exposition at now_ns of every series updated within ttl_ns into
+ * out: families by name in byte order, series by label text. 0, or -1
+ * past out's cap. */
+int prom_render(struct prom *p, int64_t now_ns, struct buf *out);
 
 #endif

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/buf.h"
 #include "common/httpd.h"
@@ -46,6 +47,15 @@ struct sink_metrics {
 	struct buf line;
 };
 
+static int64_t
+sink_metrics_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void
 sink_metrics_get(void *arg, const struct httpd_req *req, struct httpd_resp *r)
 {
@@ -55,7 +65,7 @@ sink_metrics_get(void *arg, const struct httpd_req *req, struct httpd_resp *r)
 	(void)req;
 	buf_clear(&s->body);
 	pthread_mutex_lock(&s->mu);
-	rv = prom_render(&s->prom, &s->body);
+	rv = prom_render(&s->prom, sink_metrics_now_ns(), &s->body);
 	pthread_mutex_unlock(&s->mu);
 	if (rv < 0) {
 		httpd_respond_text(r, 500, NULL,
@@ -157,18 +167,21 @@ sink_metrics_open(struct sink **out, const struct cfg *c,
     const struct cfg_node *n, char *err, size_t errlen)
 {
 	static const char *const known[] = {
-	    "Type", "Listen", "LineProtocol", "MaxSeries", NULL};
+	    "Type", "Listen", "LineProtocol", "MaxSeries", "SeriesTTL", NULL};
 	struct sink_metrics *s;
 	const char *listen;
 	const char *lp;
 	char why[512];
 	long max;
+	long ttl;
 
 	if (cfg_only(c, n, known, err, errlen) < 0 ||
 	    cfg_str(c, n, "Listen", NULL, &listen, err, errlen) < 0 ||
 	    cfg_str(c, n, "LineProtocol", NULL, &lp, err, errlen) < 0 ||
 	    cfg_int(c, n, "MaxSeries", PROM_MAX_SERIES_DEFAULT, 1, 10000000,
-	        &max, err, errlen) < 0)
+	        &max, err, errlen) < 0 ||
+	    cfg_int(c, n, "SeriesTTL", PROM_SERIES_TTL_DEFAULT_S, 0,
+	        30L * 86400, &ttl, err, errlen) < 0)
 		return -1;
 	if (listen == NULL && lp == NULL)
 		return cfg_error(c, n, err, errlen,
@@ -182,7 +195,7 @@ sink_metrics_open(struct sink **out, const struct cfg *c,
 	if (s == NULL)
 		return cfg_error(c, n, err, errlen, "metrics: out of memory");
 	pthread_mutex_init(&s->mu, NULL);
-	prom_init(&s->prom, (size_t)max);
+	prom_init(&s->prom, (size_t)max, (int64_t)ttl * 1000000000);
 	buf_init(&s->body, SINK_METRICS_BODY_CAP);
 	buf_init(&s->line, SINK_METRICS_LINE_CAP);
 	s->base.ops = &sink_metrics_ops;
@@ -251,7 +264,7 @@ sink_metrics_write_metrics(struct sink *base, const Profpipe__Metrics *m,
 		}
 	}
 	pthread_mutex_lock(&s->mu);
-	rv = prom_update(&s->prom, m, &dropped);
+	rv = prom_update(&s->prom, m, sink_metrics_now_ns(), &dropped);
 	pthread_mutex_unlock(&s->mu);
 	if (rv < 0) {
 		snprintf(err, errlen, "%s: out of memory", base->name);

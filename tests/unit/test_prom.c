@@ -1,8 +1,8 @@
 /*
  * prom: the metrics sink's text exposition and line protocol, byte for
  * byte on hand-built Metrics (escaping, HELP and TYPE, latest value per
- * series, the series cap, names Prometheus refuses, bytes that are not
- * UTF-8), then the sink opened
+ * series, the series cap, series gone after the TTL, names Prometheus
+ * refuses, bytes that are not UTF-8), then the sink opened
  * from a config serving /metrics over real HTTP on a free port, read and
  * parsed by a real parser (python3-prometheus-client's
  * text_string_to_metric_families), and its config mistakes refused.
@@ -21,6 +21,9 @@
 #include "exporter/lineproto.h"
 #include "exporter/outputs.h"
 #include "exporter/prom.h"
+
+#define SEC 1000000000LL
+#define NOW (1700000000 * SEC) /* the clock the updates and renders see */
 
 struct xmetrics {
 	Profpipe__Metrics m;
@@ -103,15 +106,15 @@ test_exposition(void **state)
 	size_t dropped;
 
 	(void)state;
-	prom_init(&p, 0);
+	prom_init(&p, 0, 0);
 	xmetrics(&x, 0.25, 1024);
-	assert_int_equal(prom_update(&p, &x.m, &dropped), 0);
+	assert_int_equal(prom_update(&p, &x.m, NOW, &dropped), 0);
 	xmetrics(&x, 0.5, 2048); /* the latest value wins */
-	assert_int_equal(prom_update(&p, &x.m, &dropped), 0);
+	assert_int_equal(prom_update(&p, &x.m, NOW, &dropped), 0);
 	assert_int_equal(dropped, 0);
 	assert_int_equal(p.n, 4);
 	buf_init(&b, 1 << 20);
-	assert_int_equal(prom_render(&p, &b), 0);
+	assert_int_equal(prom_render(&p, NOW, &b), 0);
 	buf_putc(&b, '\0');
 	assert_string_equal((char *)b.data, want_exposition);
 	buf_release(&b);
@@ -127,19 +130,54 @@ test_series_cap(void **state)
 	size_t dropped;
 
 	(void)state;
-	prom_init(&p, 3);
+	prom_init(&p, 3, 0);
 	xmetrics(&x, 0.5, 2048);
-	assert_int_equal(prom_update(&p, &x.m, &dropped), 0);
+	assert_int_equal(prom_update(&p, &x.m, NOW, &dropped), 0);
 	assert_int_equal(dropped, 1);
 	assert_int_equal(p.n, 3);
 	/* an update of a kept series still lands */
 	xmetrics(&x, 0.75, 4096);
-	assert_int_equal(prom_update(&p, &x.m, &dropped), 0);
+	assert_int_equal(prom_update(&p, &x.m, NOW, &dropped), 0);
 	assert_int_equal(p.dropped, 2);
 	buf_init(&b, 1 << 20);
-	assert_int_equal(prom_render(&p, &b), 0);
+	assert_int_equal(prom_render(&p, NOW, &b), 0);
 	buf_putc(&b, '\0');
 	assert_non_null(strstr((char *)b.data, "} 0.75\n"));
+	buf_release(&b);
+	prom_release(&p);
+}
+
+/* An instance that stops reporting leaves the exposition after the TTL,
+ * and its room: at the cap, a new instance's series take it. */
+static void
+test_series_expire(void **state)
+{
+	struct xmetrics x;
+	struct prom p;
+	struct buf b;
+	size_t dropped;
+
+	(void)state;
+	prom_init(&p, 4, 600 * SEC);
+	xmetrics(&x, 0.5, 2048);
+	assert_int_equal(prom_update(&p, &x.m, NOW, &dropped), 0);
+	assert_int_equal(p.n, 4);
+	x.o.instance = (char *)"10.0.0.2:6060";
+	assert_int_equal(prom_update(&p, &x.m, NOW + 300 * SEC, &dropped), 0);
+	assert_int_equal(dropped, 4); /* the first instance's are current */
+	assert_int_equal(prom_update(&p, &x.m, NOW + 601 * SEC, &dropped), 0);
+	assert_int_equal(dropped, 0);
+	assert_int_equal(p.expired, 4);
+	buf_init(&b, 1 << 20);
+	assert_int_equal(prom_render(&p, NOW + 601 * SEC, &b), 0);
+	buf_putc(&b, '\0');
+	assert_null(strstr((char *)b.data, "10.0.0.1:6060"));
+	assert_non_null(strstr((char *)b.data, "10.0.0.2:6060"));
+	/* Quiet past the TTL: nothing left to show. */
+	buf_clear(&b);
+	assert_int_equal(prom_render(&p, NOW + 1202 * SEC, &b), 0);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(p.n, 0);
 	buf_release(&b);
 	prom_release(&p);
 }
@@ -189,10 +227,10 @@ test_not_utf8(void **state)
 	x.l[0].value = (char *)"a\xff\xc3\xa9\xed\xa0\x80z\xe2\x82";
 	x.metric[0].unit = (char *)"c\xc0res";
 	x.m.n_metrics = 1;
-	prom_init(&p, 0);
-	assert_int_equal(prom_update(&p, &x.m, &dropped), 0);
+	prom_init(&p, 0, 0);
+	assert_int_equal(prom_update(&p, &x.m, NOW, &dropped), 0);
 	buf_init(&b, 1 << 20);
-	assert_int_equal(prom_render(&p, &b), 0);
+	assert_int_equal(prom_render(&p, NOW, &b), 0);
 	buf_putc(&b, '\0');
 	assert_string_equal((char *)b.data,
 	    "# HELP prof_go_cpu_cores Go runtime metric from profpipe "
@@ -338,6 +376,9 @@ test_config_errors(void **state)
 	refused("outputs:\n  - Type: metrics\n    Listen: 127.0.0.1:0\n"
 	        "    MaxSeries: 0\n",
 	    "m.yaml:4:");
+	refused("outputs:\n  - Type: metrics\n    Listen: 127.0.0.1:0\n"
+	        "    SeriesTTL: -1\n",
+	    "m.yaml:4: SeriesTTL");
 	/* a port in use is refused at start */
 	c = parse("outputs:\n  - Type: metrics\n    Listen: 127.0.0.1:0\n");
 	assert_int_equal(outputs_open(&o, c, err, sizeof(err)), 0);
@@ -356,6 +397,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_exposition),
 	    cmocka_unit_test(test_series_cap),
+	    cmocka_unit_test(test_series_expire),
 	    cmocka_unit_test(test_lineproto),
 	    cmocka_unit_test(test_not_utf8),
 	    cmocka_unit_test(test_http_parsed),
