@@ -2,7 +2,11 @@
  * httpd: the listening socket, the route table and accepting: each
  * accepted socket becomes a connection (common/httpd_conn.c) unless
  * max_conns are open, in which case it gets a short 503 and is closed, so
- * the listen queue keeps moving whatever the open connections do.
+ * the listen queue keeps moving whatever the open connections do. Out of
+ * file descriptors, a spare one kept for it is given up to accept the
+ * client and answer it 503 the same way, and accepting pauses for
+ * HTTPD_FD_PAUSE: the listening socket stays readable, and calling accept
+ * again at once would spin.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,7 +19,11 @@
 #include <unistd.h>
 
 #include "common/httpd_int.h"
+#include "common/log.h"
 #include "common/xalloc.h"
+
+#define HTTPD_FD_PAUSE 0.1 /* s without accepting, out of descriptors */
+#define HTTPD_FD_WARN 10.0 /* s between two warnings of it */
 
 void
 httpd_limits_default(struct httpd_limits *l)
@@ -128,6 +136,45 @@ httpd_refuse(struct httpd *h, int fd)
 }
 
 static void
+httpd_accept_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct httpd *h = w->data;
+
+	(void)revents;
+	ev_io_start(loop, &h->accept_io);
+}
+
+/* accept said EMFILE or ENFILE: answer the first waiting client 503
+ * with the spare descriptor, and pause accepting. */
+static void
+httpd_out_of_fds(struct httpd *h, int err)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd;
+
+	h->st.no_fds++;
+	if (ev_now(h->loop) - h->fds_warned >= HTTPD_FD_WARN ||
+	    h->fds_warned == 0) {
+		h->fds_warned = ev_now(h->loop);
+		log_warn("http :%d: out of file descriptors (%s) with %llu "
+		         "connections open: answering 503, pausing accepts",
+		    h->port, strerror(err), (unsigned long long)h->st.open);
+	}
+	if (h->spare_fd >= 0) {
+		close(h->spare_fd);
+		h->spare_fd = -1;
+		fd = accept(h->fd, (struct sockaddr *)&ss, &sl);
+		if (fd >= 0)
+			httpd_refuse(h, fd);
+		h->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	ev_io_stop(h->loop, &h->accept_io);
+	ev_timer_set(&h->accept_pause, HTTPD_FD_PAUSE, 0.0);
+	ev_timer_start(h->loop, &h->accept_pause);
+}
+
+static void
 httpd_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct httpd *h = w->data;
@@ -142,8 +189,12 @@ httpd_accept(struct ev_loop *loop, ev_io *w, int revents)
 	for (i = 0; i < 64; i++) {
 		sl = sizeof(ss);
 		fd = accept(h->fd, (struct sockaddr *)&ss, &sl);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			httpd_out_of_fds(h, errno);
+			return;
+		}
 		if (fd < 0)
-			return; /* EAGAIN, or EMFILE: try at the next wakeup */
+			return; /* EAGAIN: at the next wakeup */
 		httpd_peer_name(&ss, peer, sizeof(peer));
 		if (h->st.open >= h->lim.max_conns || httpd_nonblock(fd) < 0 ||
 		    httpd_conn_new(h, fd, peer) < 0) {
@@ -208,6 +259,7 @@ httpd_new(struct httpd **out, struct ev_loop *loop, const char *host, int port,
 	}
 	h->loop = loop;
 	h->fd = -1;
+	h->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (lim != NULL)
 		h->lim = *lim;
 	else
@@ -219,6 +271,8 @@ httpd_new(struct httpd **out, struct ev_loop *loop, const char *host, int port,
 	ev_io_init(&h->accept_io, httpd_accept, h->fd, EV_READ);
 	h->accept_io.data = h;
 	ev_io_start(loop, &h->accept_io);
+	ev_timer_init(&h->accept_pause, httpd_accept_resume, 0.0, 0.0);
+	h->accept_pause.data = h;
 	*out = h;
 	return 0;
 }
@@ -234,8 +288,11 @@ httpd_free(struct httpd *h)
 		httpd_conn_free(h->conns);
 	if (h->fd >= 0) {
 		ev_io_stop(h->loop, &h->accept_io);
+		ev_timer_stop(h->loop, &h->accept_pause);
 		close(h->fd);
 	}
+	if (h->spare_fd >= 0)
+		close(h->spare_fd);
 	for (i = 0; i < h->nroutes; i++) {
 		xfree(h->routes[i].method);
 		xfree(h->routes[i].path);

@@ -113,6 +113,7 @@ struct httpd_stats {
 	uint64_t requests; /* handed to handlers */
 	uint64_t errors;   /* answered by the server: 4xx/5xx parse, caps */
 	uint64_t timeouts; /* connections closed by the idle/request timer */
+	uint64_t no_fds;   /* accepts that found the process out of fds */
 	uint64_t open;     /* connections open now */
 };
 void httpd_stats(const struct httpd *h, struct httpd_stats *out);

@@ -60,7 +60,10 @@ struct httpd {
 	struct httpd_limits lim;
 	int fd;
 	int port;
+	int spare_fd; /* given up to accept a client out of descriptors */
 	ev_io accept_io;
+	ev_timer accept_pause; /* accepting resumes when it fires */
+	ev_tstamp fds_warned;  /* when the last "out of descriptors" went */
 	struct httpd_route *routes;
 	size_t nroutes;
 	struct httpd_conn *conns;

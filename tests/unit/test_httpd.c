@@ -7,7 +7,8 @@
  * streams), keep-alive with pipelining, 100-continue, answers given later
  * from the loop (a timer standing in for the pipeline's ack), the
  * connection cap (503), the idle timeout closing a silent client while
- * others are served, and a client reset before its answer could be sent.
+ * others are served, a client reset before its answer could be sent, and
+ * the process out of file descriptors (503, then served again).
  */
 #include <arpa/inet.h>
 #include <ev.h>
@@ -19,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -483,6 +486,82 @@ test_reset_before_the_answer(void **state)
 	srv_stop(s);
 }
 
+/* The RLIMIT_NOFILE that leaves exactly k descriptor numbers free: the
+ * numbers in use below it are counted, not the descriptors (a shell may
+ * have left one open at 251). */
+static rlim_t
+limit_leaving(int k)
+{
+	unsigned char used[4096] = {0};
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/fd");
+	int fd;
+	int n;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		fd = atoi(e->d_name);
+		if (e->d_name[0] != '.' && fd != dirfd(d) && fd < 4096)
+			used[fd] = 1;
+	}
+	closedir(d);
+	for (fd = 0, n = 0; fd < 4096; fd++) {
+		n += !used[fd];
+		if (n == k)
+			return (rlim_t)fd + 1;
+	}
+	fail_msg("no %d free descriptors below 4096", k);
+	return 0;
+}
+
+/* The process out of descriptors: a client that cannot be accepted is
+ * answered 503 (the server keeps one descriptor spare for it), not left
+ * waiting; once descriptors are free again the server accepts as
+ * before. */
+static void
+test_out_of_fds(void **state)
+{
+	struct srv *s = srv_start(64, 30.0);
+	struct rlimit old;
+	struct rlimit lim;
+	char out[4096];
+	int idle[4];
+	int c;
+	int i;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	lim = old;
+	/* 4 idle clients take 8 (both ends), the next client's end the
+	 * last one: the server cannot accept it. */
+	lim.rlim_cur = limit_leaving(9);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	for (i = 0; i < 4; i++) {
+		idle[i] = dial(s->port);
+		send_all(idle[i], "GET /echo HTTP/1.1\r\n\r\n", 23);
+		read_resp(idle[i], out, sizeof(out));
+		assert_non_null(strstr(out, "HTTP/1.1 200 "));
+	}
+	c = dial(s->port);
+	read_resp(c, out, sizeof(out));
+	assert_non_null(strstr(out, "HTTP/1.1 503 "));
+	assert_non_null(strstr(out, "Retry-After: 1"));
+	close(c);
+	for (i = 0; i < 4; i++)
+		close(idle[i]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	/* The idle ones' ends close as the server reads their EOF; until
+	 * then a client may still be refused. */
+	for (i = 0; i < 200; i++) {
+		roundtrip(s, "GET /echo HTTP/1.1\r\n\r\n", out, sizeof(out));
+		if (strstr(out, "HTTP/1.1 200 ") != NULL)
+			break;
+		assert_non_null(strstr(out, "HTTP/1.1 503 "));
+	}
+	assert_non_null(strstr(out, "HTTP/1.1 200 "));
+	srv_stop(s);
+}
+
 int
 main(void)
 {
@@ -495,6 +574,7 @@ main(void)
 	    cmocka_unit_test(test_answer_later),
 	    cmocka_unit_test(test_conn_cap_and_idle),
 	    cmocka_unit_test(test_reset_before_the_answer),
+	    cmocka_unit_test(test_out_of_fds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
