@@ -330,9 +330,26 @@ httpd_route(struct httpd *h, const char *method, const char *path,
 	}
 	r->max_body = max_body;
 	r->fn = fn;
+	r->guard = NULL;
 	r->arg = arg;
 	h->nroutes++;
 	return 0;
+}
+
+int
+httpd_route_guard(
+    struct httpd *h, const char *method, const char *path, httpd_guard_fn fn)
+{
+	size_t i;
+
+	for (i = 0; i < h->nroutes; i++) {
+		if (strcmp(h->routes[i].method, method) == 0 &&
+		    strcmp(h->routes[i].path, path) == 0) {
+			h->routes[i].guard = fn;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 void

@@ -74,6 +74,13 @@ struct httpd_resp;
 typedef void (*httpd_handler_fn)(
     void *arg, const struct httpd_req *req, struct httpd_resp *resp);
 
+/* A route's guard: called with a request's head (body_len 0, no body
+ * read yet). 0 to read the body and hand the request on; or an HTTP
+ * status to answer at once, the connection then closed, with *extra
+ * header lines (each ending "\r\n", or NULL) and *why as the text. */
+typedef int (*httpd_guard_fn)(void *arg, const struct httpd_req *req,
+    const char **extra, const char **why);
+
 struct httpd;
 
 /* Listen on host:port (port 0: any; see httpd_port) on loop. lim NULL:
@@ -90,6 +97,10 @@ int httpd_port(const struct httpd *h);
  * routed already). */
 int httpd_route(struct httpd *h, const char *method, const char *path,
     size_t max_body, httpd_handler_fn fn, void *arg);
+/* Give the route method + path a guard (called with its arg). 0, or -1
+ * when it is not routed. */
+int httpd_route_guard(
+    struct httpd *h, const char *method, const char *path, httpd_guard_fn fn);
 
 /* Answer: status, Content-Type (NULL: none), extra header lines (each
  * ending "\r\n", e.g. "Retry-After: 5\r\n"; NULL: none) and the body.

@@ -341,6 +341,30 @@ httpd_conn_body(struct httpd_conn *c)
 	return c->body_left == 0;
 }
 
+/* The route's guard on the head alone: 1 when it answered instead (which
+ * may have freed c), 0 to go on. */
+static int
+httpd_conn_guard(struct httpd_conn *c, const struct httpd_route *r)
+{
+	const char *extra = NULL;
+	const char *why = "refused";
+	int status;
+
+	c->req.method = c->head.method;
+	c->req.path = c->head.path;
+	c->req.query = c->head.query;
+	c->req.headers = c->head.headers;
+	c->req.nheaders = c->head.nheaders;
+	c->req.body = (const unsigned char *)"";
+	c->req.body_len = 0;
+	c->req.peer = c->peer;
+	status = r->guard(r->arg, &c->req, &extra, &why);
+	if (status == 0)
+		return 0;
+	httpd_conn_fail(c, status, extra, why);
+	return 1;
+}
+
 /* A head is complete in in[0..end): route it and size up the body. NULL
  * when it was answered instead, which may have freed c. */
 static const struct httpd_route *
@@ -371,6 +395,8 @@ httpd_conn_head(struct httpd_conn *c, size_t end)
 		httpd_conn_fail(c, 405, allow, "method not allowed here");
 		return NULL;
 	}
+	if (r->guard != NULL && httpd_conn_guard(c, r))
+		return NULL;
 	max = r->max_body ? r->max_body : h->lim.max_body;
 	if (c->head.content_length > (int64_t)max) {
 		snprintf(err, sizeof(err),

@@ -21,6 +21,7 @@ struct httpd_route {
 	char *path;
 	size_t max_body;
 	httpd_handler_fn fn;
+	httpd_guard_fn guard; /* NULL: none */
 	void *arg;
 };
 

@@ -336,6 +336,27 @@ push_read_body(const struct httpd_req *req, struct multipart_part *parts,
 	return 0;
 }
 
+/* The token, from the head alone: a client without it is answered 401
+ * before its body is read, so it cannot make the intake hold MaxSize
+ * for it. */
+static int
+push_guard(void *arg, const struct httpd_req *req, const char **extra,
+    const char **why)
+{
+	struct push_server *s = arg;
+
+	if (push_authorized(s->cfg, req))
+		return 0;
+	s->p->st.requests++;
+	s->p->st.unauth++;
+	log_warn("push %s: no valid token (Authorization: Bearer or "
+	         "DD-API-KEY); answered 401 before the body",
+	    req->peer);
+	*extra = "WWW-Authenticate: Bearer\r\n";
+	*why = "missing or wrong token";
+	return 401;
+}
+
 static void
 push_on_post(void *arg, const struct httpd_req *req, struct httpd_resp *resp)
 {
@@ -472,7 +493,10 @@ push_new(struct push **out, struct ev_loop *loop, struct sender *snd,
 		p->nsrv++;
 		for (e = 0; e < s->cfg->nendpoints; e++) {
 			if (httpd_route(s->h, "POST", s->cfg->endpoints[e],
-			        s->cfg->max_size, push_on_post, s) < 0)
+			        s->cfg->max_size, push_on_post, s) < 0 ||
+			    (s->cfg->token != NULL &&
+			        httpd_route_guard(s->h, "POST",
+			            s->cfg->endpoints[e], push_guard) < 0))
 				goto out_oom_free;
 		}
 	}

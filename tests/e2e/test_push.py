@@ -314,6 +314,14 @@ class PushBodies(unittest.TestCase):
         self.assertEqual(status, 200)
         status, _, _ = curl(self.auth_port, "ddtrace-legacy-form", extra=["-H", "DD-API-KEY: s3cret"])
         self.assertEqual(status, 200)
+        # Without the token, the answer comes from the head alone: the
+        # 30 MB the head announces are never sent, nor waited for.
+        with socket.create_connection(("127.0.0.1", self.auth_port), timeout=20) as s:
+            s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data;"
+                      b" boundary=b\r\nContent-Length: 31457280\r\n\r\n" % ENDPOINT.encode())
+            answer = s.recv(4096)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 401 "), answer)
+        self.assertIn(b"WWW-Authenticate: Bearer", answer)
 
 
 class PushManyTags(unittest.TestCase):
