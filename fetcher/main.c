@@ -40,8 +40,9 @@ static const char usage[] =
     "      --tap URL      publish a copy of each raw profile here\n"
     "                     (default ipc://$PROFPIPE_RUN/fetcher.tap)\n"
     "      --inflight N   profiles awaiting a decoder's ack at most (16);\n"
-    "                     a scrape due while all N wait is skipped (push\n"
-    "                     inputs add 64 more for uploads). Over ipc, one\n"
+    "                     a scrape due while N wait is skipped (push\n"
+    "                     inputs add 64 more that only uploads use, and\n"
+    "                     may use the N). Over ipc, one\n"
     "                     of 64K or more is sent as a reference to a memfd\n"
     "                     of the fetcher's (one per slot, keeping 256K)\n"
     "      --ready-fd N   write a newline to fd N once listening\n"
@@ -332,7 +333,8 @@ main(int argc, char **argv)
 		log_error("%s", err);
 		goto out_curl;
 	}
-	if (pull_new(&f.pull, f.loop, f.snd, in, err, sizeof(err)) < 0) {
+	if (pull_new(&f.pull, f.loop, f.snd, in,
+	        in->npushes > 0 ? PUSH_SLOTS : 0, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out_free_sender;
 	}

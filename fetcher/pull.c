@@ -32,6 +32,7 @@ struct pull {
 	ev_timer tick;
 	int stopping;
 	uint64_t full_skips; /* since the pipeline last had room */
+	size_t reserve;      /* sender slots left to the push intake */
 	struct pull_stats st;
 };
 
@@ -130,7 +131,7 @@ pull_start(struct pull *p, struct schedule_slot *slot)
 		    job->t->instance, kind);
 		return;
 	}
-	if (sender_free_slots(p->snd) == 0) {
+	if (sender_free_slots(p->snd) <= p->reserve) {
 		schedule_end(p->sched, slot);
 		p->st.skipped_full++;
 		/* With no decoder every job is skipped every interval: one
@@ -259,7 +260,7 @@ pull_reload(struct pull *p, struct inputs *in, char *err, size_t errlen)
 
 int
 pull_new(struct pull **out, struct ev_loop *loop, struct sender *snd,
-    struct inputs *in, char *err, size_t errlen)
+    struct inputs *in, size_t reserve, char *err, size_t errlen)
 {
 	struct pull *p = xcalloc(1, sizeof(*p));
 
@@ -269,6 +270,7 @@ pull_new(struct pull **out, struct ev_loop *loop, struct sender *snd,
 	}
 	p->loop = loop;
 	p->snd = snd;
+	p->reserve = reserve;
 	ev_init(&p->tick, pull_on_tick);
 	p->tick.data = p;
 	if (scrape_new(&p->scr, loop) < 0 || schedule_new(&p->sched) < 0) {

@@ -40,10 +40,12 @@ struct pull_stats {
 
 struct pull;
 
-/* Schedule in's targets on loop, sending through snd. On success the pull
- * holds its own reference to in. 0, or -1 with the reason in err. */
+/* Schedule in's targets on loop, sending through snd, whose last reserve
+ * slots are left to others (the push intake's): a scrape is skipped while
+ * no more are free. On success the pull holds its own reference to in.
+ * 0, or -1 with the reason in err. */
 int pull_new(struct pull **out, struct ev_loop *loop, struct sender *snd,
-    struct inputs *in, char *err, size_t errlen);
+    struct inputs *in, size_t reserve, char *err, size_t errlen);
 /* Aborts the fetches in flight. */
 void pull_free(struct pull *p);
 

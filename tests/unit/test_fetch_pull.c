@@ -137,7 +137,8 @@ inputs_for(const char *body)
 }
 
 static void
-rig_start(struct rig *r, const char *name, const char *yaml, int inflight)
+rig_start_reserve(struct rig *r, const char *name, const char *yaml,
+    int inflight, size_t reserve)
 {
 	char err[256];
 
@@ -148,8 +149,15 @@ rig_start(struct rig *r, const char *name, const char *yaml, int inflight)
 	                     err, sizeof(err)),
 	    0);
 	r->in = inputs_for(yaml);
-	assert_int_equal(
-	    pull_new(&r->pull, r->loop, r->snd, r->in, err, sizeof(err)), 0);
+	assert_int_equal(pull_new(&r->pull, r->loop, r->snd, r->in, reserve,
+	                     err, sizeof(err)),
+	    0);
+}
+
+static void
+rig_start(struct rig *r, const char *name, const char *yaml, int inflight)
+{
+	rig_start_reserve(r, name, yaml, inflight, 0);
 }
 
 static void
@@ -360,6 +368,24 @@ test_full_pipeline_skips(void **state)
 	rig_stop(&r);
 }
 
+/* Slots reserved for the push intake: pull skips while only they are
+ * free, so an upload still finds room. */
+static void
+test_full_pipeline_leaves_reserve(void **state)
+{
+	struct rig r;
+	struct pull_stats ps;
+
+	(void)state;
+	rig_start_reserve(&r, "raw3r", config(srv.port, "mem"), 3, 2);
+	rig_run(&r, skipped_full);
+	pull_stats(r.pull, &ps);
+	assert_int_equal(ps.fetched, 1);
+	assert_int_equal(sender_inflight(r.snd), 1);
+	assert_int_equal(sender_free_slots(r.snd), 2);
+	rig_stop(&r);
+}
+
 static int
 failed_connect(struct rig *r)
 {
@@ -436,6 +462,7 @@ main(void)
 	    cmocka_unit_test(test_profiles_reach_the_decoder),
 	    cmocka_unit_test(test_one_cpu_profile_at_a_time),
 	    cmocka_unit_test(test_full_pipeline_skips),
+	    cmocka_unit_test(test_full_pipeline_leaves_reserve),
 	    cmocka_unit_test(test_failures_counted_and_reload),
 	};
 
