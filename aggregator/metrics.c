@@ -116,6 +116,22 @@ metrics_copy_origin(const Profpipe__Origin *o)
 	return c;
 }
 
+/* Whether a and b name the instance alike: job and labels. */
+static int
+metrics_same_names(const Profpipe__Origin *a, const Profpipe__Origin *b)
+{
+	size_t i;
+
+	if (strcmp(a->job, b->job) != 0 || a->n_labels != b->n_labels)
+		return 0;
+	for (i = 0; i < a->n_labels; i++) {
+		if (strcmp(a->labels[i]->key, b->labels[i]->key) != 0 ||
+		    strcmp(a->labels[i]->value, b->labels[i]->value) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 /* The accumulator of the window [start, end), opened if new. */
 static struct metrics_acc *
 metrics_acc_for(struct metrics_state *m, int64_t start, int64_t end)
@@ -370,14 +386,23 @@ metrics_feed(struct metrics_state *m, const Profpipe__Decoded *d,
 {
 	const char *kind = d->origin->kind;
 	struct metrics_acc *acc;
+	Profpipe__Origin *o;
 	int64_t start;
 	int64_t end;
 	int t;
 
-	if (m->origin == NULL) {
-		m->origin = metrics_copy_origin(d->origin);
-		if (m->origin == NULL)
+	/* The labels the metrics carry are the latest profile's: a new
+	 * version on the same host, a relabelled target. */
+	if (m->origin == NULL ||
+	    (d->origin->start_ns >= m->origin->start_ns &&
+	        !metrics_same_names(m->origin, d->origin))) {
+		o = metrics_copy_origin(d->origin);
+		if (o == NULL)
 			return -1;
+		if (m->origin != NULL)
+			profpipe__origin__free_unpacked(
+			    m->origin, &metrics_pb);
+		m->origin = o;
 	}
 	if (d->origin->start_ns < m->closed_until ||
 	    window_bounds(d->origin->start_ns, len_ns, &start, &end) < 0 ||

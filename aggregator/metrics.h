@@ -125,7 +125,7 @@ struct metrics_state {
 	uint64_t ms_frees, ms_num_gc;
 	int have_inuse;
 	int64_t inuse_at_ns, inuse_prev;
-	Profpipe__Origin *origin; /* of the first profile; owned */
+	Profpipe__Origin *origin; /* its labels: the latest profile's; owned */
 };
 
 /* Windows an instance may have open at once: as many as a series may

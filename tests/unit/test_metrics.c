@@ -6,7 +6,8 @@
  * goroutines, heap allocs, growth and live heap, GCs, pauses and frees,
  * block and mutex delay; a metric without inputs is absent; pushed
  * runtime metrics win; restarts and lost pauses give no made-up value;
- * a NumGC at the top of uint64 is counted like any.
+ * a NumGC at the top of uint64 is counted like any; the labels are the
+ * latest profile's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -434,6 +435,56 @@ test_pushed_wins(void **state)
 	metrics_state_release(&m);
 }
 
+/* The version label of the metrics message at T0. */
+static const char *
+message_version(struct metrics_state *m)
+{
+	Profpipe__Metrics *msg;
+	struct metrics_acc *acc = metrics_due(m, T0 + WIN);
+	size_t i;
+
+	assert_non_null(acc);
+	assert_int_equal(metrics_message(m, acc, A, &msg), 0);
+	assert_non_null(msg);
+	for (i = 0; i < msg->origin->n_labels; i++) {
+		if (strcmp(msg->origin->labels[i]->key, "version") == 0)
+			return msg->origin->labels[i]->value;
+	}
+	return NULL;
+}
+
+/* A new version on the same instance: the metrics carry the latest
+ * profile's labels, whatever order the older ones come in. */
+static void
+test_labels_follow_the_latest(void **state)
+{
+	Profpipe__Label l1 = PROFPIPE__LABEL__INIT;
+	Profpipe__Label l2 = PROFPIPE__LABEL__INIT;
+	Profpipe__Label *p1 = &l1;
+	Profpipe__Label *p2 = &l2;
+	struct metrics_state m = {0};
+	Profpipe__Decoded *a =
+	    load("goapp-goroutine.pb.gz", "goroutines", T0 + SEC);
+	Profpipe__Decoded *b =
+	    load("goapp-goroutine.pb.gz", "goroutines", T0 + 11 * SEC);
+	Profpipe__Decoded *old =
+	    load("goapp-goroutine.pb.gz", "goroutines", T0 + 5 * SEC);
+
+	(void)state;
+	l1.key = l2.key = "version";
+	l1.value = "1.4.2";
+	l2.value = "1.5.0";
+	a->origin->labels = old->origin->labels = &p1;
+	a->origin->n_labels = old->origin->n_labels = 1;
+	b->origin->labels = &p2;
+	b->origin->n_labels = 1;
+	feed(&m, a);
+	feed(&m, b);
+	feed(&m, old);
+	assert_string_equal(message_version(&m), "1.5.0");
+	metrics_state_release(&m);
+}
+
 int
 main(void)
 {
@@ -443,6 +494,7 @@ main(void)
 	    cmocka_unit_test(test_heap),
 	    cmocka_unit_test(test_memstats),
 	    cmocka_unit_test(test_pushed_wins),
+	    cmocka_unit_test(test_labels_follow_the_latest),
 	};
 	int rv;
 
