@@ -228,7 +228,9 @@ decoder_run(struct decoder *d, const uint8_t *body, size_t len,
 		return rv;
 	strs = arena_alloc(a, (pr.n_strings + 1) * sizeof(*strs));
 	if (strs == NULL) {
-		snprintf(err, errlen, "out of memory for strings (arena cap)");
+		snprintf(err, errlen,
+		    "out of memory for strings (past --max-memory, or malloc "
+		    "failed)");
 		return DECODE_ENOMEM;
 	}
 	/* The reader's 8-byte loads may read a few bytes past the samples'

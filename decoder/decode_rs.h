@@ -67,8 +67,9 @@ int rs_fail(struct rs *rs, int rv, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #define RS_NOMEM(rs, what)                                                    \
-	rs_fail(                                                              \
-	    (rs), DECODE_ENOMEM, "out of memory for %s (arena cap)", (what))
+	rs_fail((rs), DECODE_ENOMEM,                                          \
+	    "out of memory for %s (past --max-memory, or malloc failed)",     \
+	    (what))
 
 /* Open-addressing table size for n entries: a power of two, half full. */
 uint64_t rs_slots(size_t n);

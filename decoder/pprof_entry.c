@@ -36,8 +36,9 @@ rd_fail(struct rd *rd, const uint8_t *at, const char *fmt, ...)
 int
 rd_nomem(struct rd *rd, const char *what)
 {
-	snprintf(
-	    rd->err, rd->errlen, "out of memory for %s (arena cap)", what);
+	snprintf(rd->err, rd->errlen,
+	    "out of memory for %s (past --max-memory, or malloc failed)",
+	    what);
 	return DECODE_ENOMEM;
 }
 

@@ -520,8 +520,9 @@ pprof_read_tables(const uint8_t *buf, size_t len,
 	}
 	rd = arena_calloc(a, 1, sizeof(*rd));
 	if (rd == NULL) {
-		snprintf(
-		    err, errlen, "out of memory for the reader (arena cap)");
+		snprintf(err, errlen,
+		    "out of memory for the reader (past --max-memory, or "
+		    "malloc failed)");
 		return DECODE_ENOMEM;
 	}
 	rd->base = buf;
