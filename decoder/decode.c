@@ -112,6 +112,19 @@ decode_looks_text(const uint8_t *p, size_t len)
 	return 1;
 }
 
+/* The header of the legacy binary CPU profile (Go before 1.9, gperftools):
+ * words 0, 3 (header words), 0 (version), 64-bit or 32-bit, little-endian.
+ * No protobuf message starts with a zero byte (field 0 is not one). */
+static int
+decode_looks_legacy_cpu(const uint8_t *p, size_t len)
+{
+	static const uint8_t w64[24] = {[8] = 3};
+	static const uint8_t w32[12] = {[4] = 3};
+
+	return (len >= sizeof(w64) && memcmp(p, w64, sizeof(w64)) == 0) ||
+	    (len >= sizeof(w32) && memcmp(p, w32, sizeof(w32)) == 0);
+}
+
 /* "not a profile: the body is text: <its first line>" */
 static void
 decode_text_error(
@@ -220,6 +233,14 @@ decoder_run(struct decoder *d, const uint8_t *body, size_t len,
 	rv = pprof_read_tables(buf, n, &d->lim, a, &pr, &rd, err, errlen);
 	if (rv == DECODE_EBAD && decode_looks_text(buf, n)) {
 		decode_text_error(buf, n, prefix, err, errlen);
+		return rv;
+	}
+	if (rv == DECODE_EBAD && decode_looks_legacy_cpu(buf, n)) {
+		snprintf(err, errlen,
+		    "%snot profile.proto: a legacy binary CPU profile (Go "
+		    "before 1.9, gperftools); `go tool pprof -proto` converts "
+		    "it",
+		    prefix);
 		return rv;
 	}
 	if (rv == DECODE_EBAD && codec != DECODE_PLAIN)

@@ -111,6 +111,41 @@ test_corpus_bad(void **state)
 	arena_free(a);
 }
 
+/* The legacy binary CPU format, 64-bit and 32-bit, plain and gzipped: named
+ * as such, not as a protobuf error. */
+static void
+test_legacy_cpu(void **state)
+{
+	/* header 0, 3, 0, period 10000, 0; one sample (count 1, depth 1,
+	 * pc 0x401000); the trailer 0, 1, 0. gz32: w32 by Python's gzip. */
+	static const uint64_t w64[] = {
+	    0, 3, 0, 10000, 0, 1, 1, 0x401000, 0, 1, 0};
+	static const uint32_t w32[] = {
+	    0, 3, 0, 10000, 0, 1, 1, 0x401000, 0, 1, 0};
+	static const uint8_t gz32[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00,
+	    0x00, 0x00, 0x02, 0x03, 0x63, 0x60, 0x60, 0x60, 0x60, 0x66, 0x80,
+	    0x00, 0x01, 0x75, 0x08, 0xcd, 0x08, 0xc5, 0x0c, 0x02, 0x0e, 0x70,
+	    0x3e, 0x08, 0x00, 0x00, 0x6a, 0x08, 0xc9, 0xb6, 0x2c, 0x00, 0x00,
+	    0x00};
+	struct arena *a = arena_new(0);
+	char err[512];
+
+	(void)state;
+	assert_int_equal(
+	    try_decode((const uint8_t *)w64, sizeof(w64), a, err, sizeof(err)),
+	    DECODE_EBAD);
+	assert_non_null(strstr(err, "a legacy binary CPU profile"));
+	assert_int_equal(
+	    try_decode((const uint8_t *)w32, sizeof(w32), a, err, sizeof(err)),
+	    DECODE_EBAD);
+	assert_non_null(strstr(err, "a legacy binary CPU profile"));
+	assert_int_equal(
+	    try_decode(gz32, sizeof(gz32), a, err, sizeof(err)), DECODE_EBAD);
+	assert_non_null(
+	    strstr(err, "after gzip: not profile.proto: a legacy"));
+	arena_free(a);
+}
+
 static void
 prefixes(const char *path)
 {
@@ -181,6 +216,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_corpus_bad),
+	    cmocka_unit_test(test_legacy_cpu),
 	    cmocka_unit_test(test_prefixes),
 	    cmocka_unit_test(test_corruptions),
 	};
