@@ -255,10 +255,15 @@ check_metrics(const Profpipe__Metrics *m)
 	if (lineproto_render(m, &out, &n) == 0 && !utf8_ok(out.data, out.len))
 		fail("line protocol", "text that is not UTF-8");
 	buf_clear(&out);
-	prom_init(&pr, 64);
-	if (prom_update(&pr, m, &dropped) == 0 &&
-	    prom_render(&pr, &out) == 0 && !utf8_ok(out.data, out.len))
+	/* Rendered at the update's time, and once every series is past the
+	 * TTL: then nothing is left to show. */
+	prom_init(&pr, 64, 600);
+	if (prom_update(&pr, m, 1000, &dropped) == 0 &&
+	    prom_render(&pr, 1000, &out) == 0 && !utf8_ok(out.data, out.len))
 		fail("prometheus", "text that is not UTF-8");
+	buf_clear(&out);
+	if (prom_render(&pr, 1601, &out) != 0 || out.len != 0 || pr.n != 0)
+		fail("prometheus", "series left past their TTL");
 	prom_release(&pr);
 	buf_release(&out);
 }
