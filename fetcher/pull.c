@@ -9,6 +9,7 @@
 #include <ev.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/uuid.h"
@@ -31,8 +32,9 @@ struct pull {
 	size_t njobs;
 	ev_timer tick;
 	int stopping;
-	uint64_t full_skips; /* since the pipeline last had room */
-	size_t reserve;      /* sender slots left to the push intake */
+	uint64_t full_skips;    /* since the pipeline last had room */
+	size_t reserve;         /* sender slots left to the push intake */
+	int64_t wall_offset_ms; /* wall clock minus monotonic, at the start */
 	struct pull_stats st;
 };
 
@@ -47,9 +49,22 @@ struct pull_fetch {
 };
 
 static int64_t
+pull_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The schedule's clock: monotonic, so that a wall clock stepped back does
+ * not stall every scrape for as long, but read as the wall clock was at
+ * the start, so that offsets into an interval fall where they would on
+ * the wall. */
+static int64_t
 pull_now_ms(struct pull *p)
 {
-	return (int64_t)(ev_now(p->loop) * 1000.0);
+	return pull_mono_ms() + p->wall_offset_ms;
 }
 
 static void
@@ -271,6 +286,7 @@ pull_new(struct pull **out, struct ev_loop *loop, struct sender *snd,
 	p->loop = loop;
 	p->snd = snd;
 	p->reserve = reserve;
+	p->wall_offset_ms = (int64_t)(ev_time() * 1000.0) - pull_mono_ms();
 	ev_init(&p->tick, pull_on_tick);
 	p->tick.data = p;
 	if (scrape_new(&p->scr, loop) < 0 || schedule_new(&p->sched) < 0) {

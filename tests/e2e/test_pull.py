@@ -6,9 +6,12 @@ import json
 import os
 import re
 import signal
+import subprocess
 import unittest
 
 from harness import GoApp, Pipeline, pull_config, read_jsonl, wait_until
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 KINDS = ("cpu", "mem", "goroutines", "mutex", "block")
 RECORD_KEYS = {"name", "stack", "stackID", "language", "type", "dataType", "durationNs",
@@ -208,6 +211,42 @@ class StageExits(unittest.TestCase):
         n = len(read_jsonl(out))
         wait_until(lambda: len(read_jsonl(out)) > n, 30, "records after USR1")
         self.assertEqual([st.instance for st in stages if st.proc.poll() is not None], [])
+
+
+class ClockStepsBack(unittest.TestCase):
+    """The wall clock stepped back an hour (an NTP correction, a VM
+    restored) while the fetcher runs: it goes on scraping on its
+    interval. The fetcher runs under clockstep.c, which moves
+    CLOCK_REALTIME, gettimeofday and time back once a file appears and
+    leaves CLOCK_MONOTONIC alone, as a real step does."""
+
+    def test_scrapes_go_on(self):
+        app = GoApp()
+        p = Pipeline()
+        out = p.path("r.jsonl")
+        shim = p.path("clockstep.so")
+        subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", shim,
+                        os.path.join(HERE, "clockstep.c"), "-ldl"], check=True)
+        stepped = p.path("stepped")
+        try:
+            cfg = p.write_config(pull_config([("127.0.0.1", app.port)], out, interval=1,
+                                             kinds=("goroutines",)))
+            p.exporter = p.start("exporter", ["-c", cfg])
+            p.aggregator = p.start("aggregator", ["-c", cfg])
+            p.decoders = [p.start("decoder")]
+            p.env = dict(p.env, LD_PRELOAD=shim, CLOCKSTEP_FILE=stepped,
+                         CLOCKSTEP_BACK="3600")
+            p.fetcher = p.start("fetcher", ["-c", cfg])
+            wait_until(lambda: len(sent_profiles(p.fetcher.read_log())) >= 2, 30,
+                       "profiles before the step")
+            open(stepped, "w").close()
+            n = len(sent_profiles(p.fetcher.read_log()))
+            wait_until(lambda: len(sent_profiles(p.fetcher.read_log())) >= n + 3, 30,
+                       "three more profiles after the clock stepped back an hour")
+        finally:
+            codes = p.stop_all()
+            app.stop()
+        self.assertEqual(codes, {k: 0 for k in codes})
 
 
 class DecoderKilled(unittest.TestCase):
