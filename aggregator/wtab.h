@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "aggregator/itab.h"
+#include "common/itab.h"
 #include "common/wire.pb-c.h"
 
 /* Value types a window keeps at most (pprof profiles have 1 to 4). */

@@ -4,8 +4,8 @@
  * service first): the value rows of the selected windows are read in
  * primary-key order, one range scan per window, and added by an aggregate
  * function of ours, inside SQLite's own loop, into an array indexed by
- * stack id, which is dense because stack ids are rowids. The array costs
- * a few bytes per stack ever stored.
+ * the slot store_ids gives each stack id met, so that it costs a few bytes
+ * per stack the query answers, however many the store has held.
  *
  * Only then are the stacks with a value read (one scan over their id
  * range), their frames named, and the whole laid out as a Decoded in the
@@ -19,8 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Ids past these are refused rather than sized into an array. */
-#define SQ_MAX_IDS ((int64_t)1 << 26)
+#include "common/xalloc.h"
+#include "exporter/store_ids.h"
+
+/* Rowids past this are refused as the text of a stack's frames. */
+#define SQ_MAX_ROWID ((int64_t)1 << 62)
 /* Series merged by one query (instances of a service). */
 #define SQ_MAX_SERIES 4096
 /* Frame ids of all the stacks of one answer. */
@@ -124,34 +127,54 @@ sq_value_type(sqlite3 *db, const char *type, struct arena *a, int64_t *id,
 	return rv;
 }
 
-static int
-sq_max_id(
-    sqlite3 *db, const char *table, int64_t *out, char *err, size_t errlen)
+/* The highest id in table, 0 when it is empty or cannot be read (the ids
+ * met are then all looked up by hash). */
+static int64_t
+sq_max_id(sqlite3 *db, const char *table)
 {
 	char sql[128];
 	sqlite3_stmt *st;
+	int64_t max = 0;
 
 	snprintf(
 	    sql, sizeof(sql), "SELECT COALESCE(MAX(id), 0) FROM %s", table);
-	if (sq_prepare(db, sql, &st, err, errlen) < 0)
-		return -1;
-	*out =
-	    sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		max = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	if (*out < 0 || *out >= SQ_MAX_IDS) {
-		snprintf(err, errlen, "%s: ids out of range", table);
-		return -1;
-	}
-	return 0;
+	return max;
 }
 
-/* Where profpipe_acc adds: acc[stack * nr + r]. */
+/* Where profpipe_acc adds: acc[slot * nr + r], slot the stack id's in
+ * stacks; acc grows with the slots (malloc'd, size slots of room). */
 struct sq_acc {
+	struct store_ids *stacks;
 	int64_t *acc;
-	int64_t max_stack;
-	int64_t nr;
-	int64_t r;
+	size_t size;
+	size_t nr;
+	size_t r;
 };
+
+/* Room in a->acc for slot. 0, or -1 out of memory. */
+static int
+sq_acc_room(struct sq_acc *a, size_t slot)
+{
+	size_t size = a->size ? a->size : 1024;
+	int64_t *p;
+
+	if (slot < a->size)
+		return 0;
+	while (size <= slot)
+		size *= 2;
+	p = xrealloc(a->acc, size * a->nr * sizeof(*p));
+	if (p == NULL)
+		return -1;
+	memset(p + a->size * a->nr, 0, (size - a->size) * a->nr * sizeof(*p));
+	a->acc = p;
+	a->size = size;
+	return 0;
+}
 
 /* profpipe_acc(stack_id, value), an aggregate: adds into the array in
  * its user data. Summing inside SQLite's own loop, rather than stepping
@@ -161,10 +184,21 @@ sq_acc_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	struct sq_acc *a = sqlite3_user_data(ctx);
 	int64_t id = sqlite3_value_int64(argv[0]);
+	int64_t slot;
+	int added;
 
 	(void)argc;
-	if (id > 0 && id <= a->max_stack)
-		a->acc[id * a->nr + a->r] += sqlite3_value_int64(argv[1]);
+	if (id <= 0)
+		return;
+	slot = store_ids_direct(a->stacks, id);
+	if (slot < 0)
+		slot = store_ids_slot(a->stacks, id, &added);
+	if (slot < 0 ||
+	    ((size_t)slot >= a->size && sq_acc_room(a, (size_t)slot) < 0)) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	a->acc[(size_t)slot * a->nr + a->r] += sqlite3_value_int64(argv[1]);
 }
 
 static void
@@ -173,19 +207,19 @@ sq_acc_final(sqlite3_context *ctx)
 	sqlite3_result_null(ctx);
 }
 
-/* Add range r's values into acc[stack * nr + r]; count windows and sum
- * window totals. */
+/* Add range r's values into a (column r); count windows and sum window
+ * totals. */
 static int
 sq_sum(sqlite3 *db, const char *ids, int64_t vt, const struct store_sel *q,
-    size_t r, int64_t *acc, int64_t max_stack, struct store_merged *out,
-    char *err, size_t errlen)
+    size_t r, struct sq_acc *a, struct store_merged *out, char *err,
+    size_t errlen)
 {
-	struct sq_acc a = {acc, max_stack, (int64_t)q->n_ranges, (int64_t)r};
 	sqlite3_stmt *st;
 	int rc;
 
+	a->r = r;
 	if (sqlite3_create_function(db, "profpipe_acc", 2,
-	        SQLITE_UTF8 | SQLITE_DIRECTONLY, &a, NULL, sq_acc_step,
+	        SQLITE_UTF8 | SQLITE_DIRECTONLY, a, NULL, sq_acc_step,
 	        sq_acc_final) != SQLITE_OK)
 		return sq_fail(db, "profpipe_acc", err, errlen);
 	if (sq_prepare(db,
@@ -203,7 +237,7 @@ sq_sum(sqlite3 *db, const char *ids, int64_t vt, const struct store_sel *q,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		;
 	sqlite3_finalize(st);
-	/* a is on this stack frame: take the function away with it */
+	/* a is the caller's: take the function away before it goes */
 	sqlite3_create_function(
 	    db, "profpipe_acc", 2, SQLITE_UTF8, NULL, NULL, NULL, NULL);
 	if (rc != SQLITE_DONE)
@@ -229,36 +263,25 @@ sq_sum(sqlite3 *db, const char *ids, int64_t vt, const struct store_sel *q,
 }
 
 struct sq_layout {
-	uint8_t *want_stack;   /* db stack id → has a value */
-	uint8_t *want_frame;   /* db frame id → used by such a stack */
-	struct buf ids;        /* ids to look up, as JSON */
-	uint32_t *frame_local; /* db frame id → local frame + 1 */
-	int64_t max_frame;
-	uint32_t n_frames;
-	struct buf frames; /* uint32 local frame ids of every stack */
+	struct store_ids frames; /* a frame's slot is its local frame id */
+	struct buf ids;          /* ids to look up, as JSON */
+	struct buf frames_of;    /* uint32 local frame ids of every stack */
 };
 
-/* A statement over the rows of table whose idcol is wanted (want[1..max]
- * nonzero, n of them), with columns cols: a range scan when the wanted ids
- * are dense in their span, else one lookup per id, so a query costs what
- * it answers and not what the whole database holds. */
+/* A statement over the rows of table whose idcol is one of want (n ids,
+ * ascending), with columns cols: a range scan when they are dense in
+ * their span, else one lookup per id, so a query costs what it answers
+ * and not what the whole database holds. */
 static int
 sq_rows(sqlite3 *db, const char *table, const char *idcol, const char *cols,
-    const uint8_t *want, int64_t max, size_t n, struct buf *ids,
-    sqlite3_stmt **st, char *err, size_t errlen)
+    const int64_t *want, size_t n, struct buf *ids, sqlite3_stmt **st,
+    char *err, size_t errlen)
 {
 	char sql[512];
-	int64_t lo = 0;
-	int64_t hi = 0;
-	int64_t i;
+	int64_t lo = n > 0 ? want[0] : 0;
+	int64_t hi = n > 0 ? want[n - 1] : 0;
+	size_t i;
 
-	for (i = 1; i <= max; i++) {
-		if (!want[i])
-			continue;
-		if (lo == 0)
-			lo = i;
-		hi = i;
-	}
 	buf_clear(ids);
 	if ((int64_t)n * 4 >= hi - lo + 1) {
 		snprintf(sql, sizeof(sql),
@@ -271,11 +294,8 @@ sq_rows(sqlite3 *db, const char *table, const char *idcol, const char *cols,
 		return 0;
 	}
 	buf_putc(ids, '[');
-	for (i = lo; i <= hi; i++) {
-		if (want[i])
-			buf_printf(
-			    ids, ids->len > 1 ? ",%" PRId64 : "%" PRId64, i);
-	}
+	for (i = 0; i < n; i++)
+		buf_printf(ids, i > 0 ? ",%" PRId64 : "%" PRId64, want[i]);
 	buf_puts(ids, "]");
 	if (buf_putc(ids, '\0') < 0)
 		return sq_oom(err, errlen);
@@ -311,50 +331,54 @@ sq_frame_id(const char *p, int64_t max, int64_t *out, const char **end)
 	return 0;
 }
 
-/* Read the stacks that have a value, in id order, into d. */
+/* Read the stacks whose ids are want (n, ascending), each with a value in
+ * acc, in id order, into d. */
 static int
-sq_stacks(sqlite3 *db, const int64_t *acc, int64_t max_stack, size_t nr,
+sq_stacks(sqlite3 *db, const struct sq_acc *acc, const int64_t *want, size_t n,
     struct sq_layout *l, Profpipe__Decoded *d, struct arena *a, char *err,
     size_t errlen)
 {
+	struct buf *fo = &l->frames_of;
 	sqlite3_stmt *st;
+	const int64_t *v;
 	const char *p;
 	const char *end;
+	size_t nr = acc->nr;
 	size_t i = 0;
 	size_t r;
-	int64_t id;
+	int64_t slot;
 	int64_t f;
 	uint32_t local;
+	int added;
 	int rc;
 
-	if (sq_rows(db, "stacks", "id", "id, hash, frames", l->want_stack,
-	        max_stack, d->n_stack_hash, &l->ids, &st, err, errlen) < 0)
+	if (sq_rows(db, "stacks", "id", "id, hash, frames", want, n, &l->ids,
+	        &st, err, errlen) < 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		if (id <= 0 || id > max_stack || i >= d->n_stack_hash)
+		slot =
+		    store_ids_find(acc->stacks, sqlite3_column_int64(st, 0));
+		if (slot < 0 || i >= d->n_stack_hash)
 			continue;
-		for (r = 0; r < nr && acc[id * (int64_t)nr + (int64_t)r] == 0;
-		     r++)
+		v = acc->acc + (size_t)slot * nr;
+		for (r = 0; r < nr && v[r] == 0; r++)
 			;
 		if (r == nr)
 			continue;
-		for (r = 0; r < nr; r++)
-			d->values[i * nr + r] =
-			    acc[id * (int64_t)nr + (int64_t)r];
+		memcpy(d->values + i * nr, v, nr * sizeof(*v));
 		d->stack_hash[i] = (uint64_t)sqlite3_column_int64(st, 1);
-		d->stack_offset[i] =
-		    (uint32_t)(l->frames.len / sizeof(uint32_t));
+		d->stack_offset[i] = (uint32_t)(fo->len / sizeof(uint32_t));
 		p = (const char *)sqlite3_column_text(st, 2);
 		while (p != NULL && *p != '\0') {
-			if (sq_frame_id(p, l->max_frame, &f, &end) < 0)
+			if (sq_frame_id(p, SQ_MAX_ROWID, &f, &end) < 0)
 				break;
-			if (l->frame_local[f] == 0) {
-				l->frame_local[f] = ++l->n_frames;
-				l->want_frame[f] = 1;
+			slot = store_ids_slot(&l->frames, f, &added);
+			if (slot < 0) {
+				sqlite3_finalize(st);
+				return sq_oom(err, errlen);
 			}
-			local = l->frame_local[f] - 1;
-			if (buf_append(&l->frames, &local, sizeof(local)) < 0)
+			local = (uint32_t)slot;
+			if (buf_append(fo, &local, sizeof(local)) < 0)
 				break;
 			p = *end == ',' ? end + 1 : end;
 		}
@@ -363,18 +387,18 @@ sq_stacks(sqlite3 *db, const int64_t *acc, int64_t max_stack, size_t nr,
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return sq_fail(db, "stacks", err, errlen);
-	if (l->frames.failed)
+	if (fo->failed)
 		return sq_oom(err, errlen);
 	d->n_stack_hash = i;
 	d->n_stack_offset = i + 1;
-	d->stack_offset[i] = (uint32_t)(l->frames.len / sizeof(uint32_t));
+	d->stack_offset[i] = (uint32_t)(fo->len / sizeof(uint32_t));
 	d->n_values = i * nr;
-	d->n_stack_frames = l->frames.len / sizeof(uint32_t);
-	d->stack_frames = arena_alloc(a, l->frames.len + 1);
+	d->n_stack_frames = fo->len / sizeof(uint32_t);
+	d->stack_frames = arena_alloc(a, fo->len + 1);
 	if (d->stack_frames == NULL)
 		return sq_oom(err, errlen);
-	if (l->frames.len > 0)
-		memcpy(d->stack_frames, l->frames.data, l->frames.len);
+	if (fo->len > 0)
+		memcpy(d->stack_frames, fo->data, fo->len);
 	return 0;
 }
 
@@ -383,35 +407,38 @@ static int
 sq_frames(sqlite3 *db, struct sq_layout *l, Profpipe__Decoded *d,
     struct arena *a, char *err, size_t errlen)
 {
+	size_t nf = l->frames.n;
+	int64_t *want = arena_alloc(a, (nf + 1) * sizeof(*want));
 	sqlite3_stmt *st;
-	int64_t id;
+	int64_t slot;
 	uint32_t k;
 	int rc;
 	int c;
 
-	d->n_frame_function = d->n_frame_file = d->n_frame_line = l->n_frames;
-	d->frame_function = arena_calloc(a, l->n_frames + 1, sizeof(uint32_t));
-	d->frame_file = arena_calloc(a, l->n_frames + 1, sizeof(uint32_t));
-	d->frame_line = arena_calloc(a, l->n_frames + 1, sizeof(int64_t));
-	d->strings =
-	    arena_calloc(a, 3 + 2 * (size_t)l->n_frames, sizeof(char *));
-	if (d->frame_function == NULL || d->frame_file == NULL ||
-	    d->frame_line == NULL || d->strings == NULL)
+	d->n_frame_function = d->n_frame_file = d->n_frame_line = nf;
+	d->frame_function = arena_calloc(a, nf + 1, sizeof(uint32_t));
+	d->frame_file = arena_calloc(a, nf + 1, sizeof(uint32_t));
+	d->frame_line = arena_calloc(a, nf + 1, sizeof(int64_t));
+	d->strings = arena_calloc(a, 3 + 2 * nf, sizeof(char *));
+	if (want == NULL || d->frame_function == NULL ||
+	    d->frame_file == NULL || d->frame_line == NULL ||
+	    d->strings == NULL)
 		return sq_oom(err, errlen);
-	d->n_strings = 3 + 2 * (size_t)l->n_frames;
+	d->n_strings = 3 + 2 * nf;
 	for (k = 3; k < d->n_strings; k++)
 		d->strings[k] = (char *)"";
+	store_ids_sorted(&l->frames, want);
 	if (sq_rows(db,
 	        "frames f JOIN strings a ON a.id = f.function_id"
 	        " JOIN strings b ON b.id = f.file_id",
-	        "f.id", "f.id, a.s, b.s, f.line", l->want_frame, l->max_frame,
-	        l->n_frames, &l->ids, &st, err, errlen) < 0)
+	        "f.id", "f.id, a.s, b.s, f.line", want, nf, &l->ids, &st, err,
+	        errlen) < 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		if (id <= 0 || id > l->max_frame || l->frame_local[id] == 0)
+		slot = store_ids_find(&l->frames, sqlite3_column_int64(st, 0));
+		if (slot < 0)
 			continue;
-		k = l->frame_local[id] - 1;
+		k = (uint32_t)slot;
 		for (c = 0; c < 2; c++) {
 			d->strings[3 + 2 * k + (uint32_t)c] = arena_strndup(a,
 			    (const char *)sqlite3_column_text(st, 1 + c),
@@ -460,29 +487,56 @@ sq_shape(struct store_merged *out, const struct store_sel *q, size_t ns,
 	return 0;
 }
 
+/* The ids of the stacks with a value in acc, ascending, into want (room
+ * for every slot). Their count. */
+static size_t
+sq_wanted(const struct sq_acc *acc, int64_t *want)
+{
+	const struct store_ids *m = acc->stacks;
+	size_t n = 0;
+	size_t i;
+	size_t r;
+
+	store_ids_sorted(m, want);
+	for (i = 0; i < m->n; i++) {
+		const int64_t *v =
+		    acc->acc + (size_t)store_ids_find(m, want[i]) * acc->nr;
+
+		for (r = 0; r < acc->nr && v[r] == 0; r++)
+			;
+		if (r < acc->nr)
+			want[n++] = want[i];
+	}
+	return n;
+}
+
 int
 store_merge(struct store *s, const struct store_sel *q, struct arena *a,
     struct store_merged *out, char *err, size_t errlen)
 {
 	sqlite3 *db = store_db(s);
+	struct store_ids stacks;
 	struct sq_layout l;
+	struct sq_acc acc;
 	struct buf ids;
-	int64_t *acc;
+	int64_t *want = NULL;
 	int64_t vt;
-	int64_t max_stack;
 	size_t nr = q->n_ranges;
 	size_t ns = 0;
 	size_t r;
-	int64_t i;
 	int rv;
 
 	memset(out, 0, sizeof(*out));
 	memset(&l, 0, sizeof(l));
+	memset(&acc, 0, sizeof(acc));
 	profpipe__decoded__init(&out->d);
 	profpipe__origin__init(&out->origin);
 	buf_init(&ids, 1 << 16);
-	buf_init(&l.frames, SQ_MAX_FRAMES * sizeof(uint32_t));
+	buf_init(&l.frames_of, SQ_MAX_FRAMES * sizeof(uint32_t));
 	buf_init(&l.ids, SQ_MAX_FRAMES);
+	memset(&stacks, 0, sizeof(stacks));
+	acc.stacks = &stacks;
+	acc.nr = nr;
 	rv = sq_series(db, q, &ids, err, errlen);
 	if (rv < 0)
 		goto out_release;
@@ -494,36 +548,29 @@ store_merge(struct store *s, const struct store_sel *q, struct arena *a,
 		sq_fail(db, "begin", err, errlen);
 		goto out_release;
 	}
-	if (sq_max_id(db, "stacks", &max_stack, err, errlen) < 0 ||
-	    sq_max_id(db, "frames", &l.max_frame, err, errlen) < 0)
-		goto out_end;
-	acc = arena_calloc(a, (size_t)(max_stack + 1) * nr, sizeof(int64_t));
-	l.frame_local =
-	    arena_calloc(a, (size_t)l.max_frame + 1, sizeof(uint32_t));
-	l.want_stack = arena_calloc(a, (size_t)max_stack + 1, 1);
-	l.want_frame = arena_calloc(a, (size_t)l.max_frame + 1, 1);
-	if (acc == NULL || l.frame_local == NULL || l.want_stack == NULL ||
-	    l.want_frame == NULL) {
+	if (store_ids_init(&stacks, sq_max_id(db, "stacks")) < 0 ||
+	    store_ids_init(&l.frames, sq_max_id(db, "frames")) < 0) {
 		sq_oom(err, errlen);
 		goto out_end;
 	}
 	for (r = 0; r < nr; r++) {
-		if (sq_sum(db, (const char *)ids.data, vt, q, r, acc,
-		        max_stack, out, err, errlen) < 0)
+		if (sq_sum(db, (const char *)ids.data, vt, q, r, &acc, out,
+		        err, errlen) < 0)
 			goto out_end;
 	}
-	for (i = 1; i <= max_stack; i++) {
-		for (r = 0; r < nr; r++) {
-			if (acc[i * (int64_t)nr + (int64_t)r] != 0) {
-				l.want_stack[i] = 1;
-				ns++;
-				break;
-			}
-		}
+	/* Room for the slots given after the last one summed: none. */
+	if (sq_acc_room(&acc, stacks.n) < 0) {
+		sq_oom(err, errlen);
+		goto out_end;
 	}
+	want = xmalloc((stacks.n + 1) * sizeof(*want));
+	if (want == NULL) {
+		sq_oom(err, errlen);
+		goto out_end;
+	}
+	ns = sq_wanted(&acc, want);
 	if (sq_shape(out, q, ns, a, err, errlen) < 0 ||
-	    sq_stacks(db, acc, max_stack, nr, &l, &out->d, a, err, errlen) <
-	        0 ||
+	    sq_stacks(db, &acc, want, ns, &l, &out->d, a, err, errlen) < 0 ||
 	    sq_frames(db, &l, &out->d, a, err, errlen) < 0)
 		goto out_end;
 	out->d.strings[0] = (char *)"";
@@ -545,8 +592,12 @@ store_merge(struct store *s, const struct store_sel *q, struct arena *a,
 out_end:
 	sqlite3_exec(db, "END", NULL, NULL, NULL);
 out_release:
+	xfree(want);
+	xfree(acc.acc);
+	store_ids_release(&stacks);
+	store_ids_release(&l.frames);
 	buf_release(&ids);
-	buf_release(&l.frames);
+	buf_release(&l.frames_of);
 	buf_release(&l.ids);
 	return rv;
 }

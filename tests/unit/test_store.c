@@ -305,6 +305,53 @@ test_sparse_stacks(void **state)
 	tdb_close(&t);
 }
 
+/* A store that has handed out billions of rowids over its life (stacks
+ * and frames swept, new ones stored after): a query sums what it holds,
+ * sized by what it answers, not by the highest id. */
+static void
+test_high_ids(void **state)
+{
+	struct xwindow x;
+	struct fixture f;
+	struct tdb t;
+	struct store_sel q;
+	struct store_merged m;
+	char err[512];
+	size_t nrows;
+	size_t i;
+
+	(void)state;
+	tdb_open(&t, 0, 0);
+	xwindow_fixture(&x, &f);
+	assert_int_equal(
+	    store_put_window(t.s, &x.w, &nrows, err, sizeof(err)), 0);
+	/* Stack ids moved past 2^32, frame ids past 2^31; the stacks' text
+	 * names each frame by its new id (2^31 + old id, written out). */
+	assert_int_equal(sqlite3_exec(store_db(t.s),
+	                     "UPDATE stacks SET id = id + 4294967296;"
+	                     "UPDATE window_values SET stack_id ="
+	                     " stack_id + 4294967296;"
+	                     "UPDATE frames SET id = id + 2147483648;"
+	                     "UPDATE stacks SET frames = (SELECT"
+	                     " group_concat(CAST(j.value AS INTEGER)"
+	                     " + 2147483648, ',') FROM json_each('[' ||"
+	                     " stacks.frames || ']') j);",
+	                     NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_true(tdb_count(t.s, "SELECT MIN(id) FROM stacks") > 4294967296);
+	sel_init(&q, "shop", "cpu", "cpu", T0, T0 + 10);
+	if (store_merge(t.s, &q, t.a, &m, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(decoded_check(&m.d, err, sizeof(err)), 0);
+	assert_int_equal(decoded_n_stacks(&m.d), 3);
+	assert_int_equal(sum_col(&m.d, 0), 60000000);
+	assert_int_equal(flame_root(&m, 0), 60000000);
+	assert_int_equal(m.d.n_frame_function, 4);
+	for (i = 0; i < m.d.n_frame_function; i++) /* each found by its id */
+		assert_true(strlen(m.d.strings[m.d.frame_function[i]]) > 0);
+	tdb_close(&t);
+}
+
 static void
 test_retention_age(void **state)
 {
@@ -628,6 +675,7 @@ main(void)
 	    cmocka_unit_test(test_not_found),
 	    cmocka_unit_test(test_corpus_windows),
 	    cmocka_unit_test(test_sparse_stacks),
+	    cmocka_unit_test(test_high_ids),
 	    cmocka_unit_test(test_retention_age),
 	    cmocka_unit_test(test_retention_size),
 	    cmocka_unit_test(test_retention_metrics_age),

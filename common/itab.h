@@ -5,8 +5,8 @@
  * caller says what "equal" means, so one table type serves every array.
  * Open addressing, linear probing, at most half full, doubled on demand.
  */
-#ifndef PROFPIPE_AGG_ITAB_H
-#define PROFPIPE_AGG_ITAB_H
+#ifndef PROFPIPE_COMMON_ITAB_H
+#define PROFPIPE_COMMON_ITAB_H
 
 #include <stddef.h>
 #include <stdint.h>

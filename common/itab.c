@@ -2,7 +2,7 @@
  * itab: the probing and the doubling behind itab.h. Hashes are stored so
  * a probe compares 64-bit numbers and calls eq only on a real candidate.
  */
-#include "aggregator/itab.h"
+#include "common/itab.h"
 
 #include "common/xalloc.h"
 
