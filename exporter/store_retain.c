@@ -1,12 +1,15 @@
 /*
  * store_retain: what keeps the store from growing without end. After
- * every write, windows and metrics older than the retention go; while
+ * every write, windows and metrics older than the retention go; once
  * the pages in use exceed the size cap, the oldest windows go, 16 at a
  * time, with the metrics that end no later than they do (and, with no
- * windows left, the oldest 1024 metric rows at a time). A window's rows
- * are deleted with it; the stacks, frames and strings that no window
- * uses any more are swept at most hourly (the sweep reads every value
- * row), and at once when the size cap is what deleted windows.
+ * windows left, the oldest 1024 metric rows at a time), until the pages
+ * in use are down to nine tenths of the cap. A window's rows are deleted
+ * with it; the stacks, frames and strings that no window uses any more
+ * are swept at most hourly (the sweep reads every value row), and when
+ * the size cap deleted windows: every 8 rounds of it and at its end, so
+ * that a store kept at its cap pays for a sweep once per tenth of the
+ * cap written, not once per 16 windows.
  * Also the parsers of Retention: and MaxSize:.
  */
 #include <sqlite3.h>
@@ -21,6 +24,10 @@
  * metric rows when it holds no window. */
 #define STORE_SIZE_BATCH 16
 #define STORE_METRICS_BATCH 1024
+/* Over the cap, deleting goes on down to this many tenths of it. */
+#define STORE_SIZE_LOW_TENTHS 9
+/* Rounds of deleting between two sweeps, over the cap. */
+#define STORE_SWEEP_ROUNDS 8
 
 static int
 store_live_bytes(struct store *s, int64_t *out)
@@ -159,8 +166,11 @@ store_retain(
 {
 	int64_t live;
 	int64_t now_ns = now_s * 1000000000LL;
-	int progress;
+	int64_t low = s->lim.max_bytes / 10 * STORE_SIZE_LOW_TENTHS;
+	int progress = 1;
 	int rounds;
+	int over = 0;
+	int swept = 0;
 
 	*deleted = 0;
 	if (s->lim.retention_s <= 0 && s->lim.max_bytes <= 0)
@@ -178,16 +188,23 @@ store_retain(
 	}
 	/* Freed pages are reused, not returned: the live size is what the
 	 * cap bounds, and the file stops growing once it is reached. */
-	for (rounds = 0; s->lim.max_bytes > 0 && rounds < 64; rounds++) {
+	for (rounds = 0; s->lim.max_bytes > 0 && rounds < 64 && progress;
+	     rounds++) {
 		if (store_live_bytes(s, &live) < 0)
 			goto out_rollback;
-		if (live <= s->lim.max_bytes)
+		if (live <= (over ? low : s->lim.max_bytes))
 			break;
-		if (store_delete_oldest(s, deleted, &progress) < 0 ||
-		    store_sweep(s) < 0)
+		over = 1;
+		if (store_delete_oldest(s, deleted, &progress) < 0)
 			goto out_rollback;
-		if (!progress)
-			break;
+		swept = !progress ||
+		    rounds % STORE_SWEEP_ROUNDS == STORE_SWEEP_ROUNDS - 1;
+		if (swept && store_sweep(s) < 0)
+			goto out_rollback;
+	}
+	if (over && !swept && store_sweep(s) < 0)
+		goto out_rollback;
+	if (over) {
 		s->last_sweep_ns = now_ns;
 		s->swept_needed = 0;
 	}

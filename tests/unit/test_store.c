@@ -390,6 +390,11 @@ test_retention_age(void **state)
 	tdb_close(&t);
 }
 
+#define LIVE_BYTES                                                            \
+	"SELECT (p.page_count - f.freelist_count) * z.page_size"              \
+	" FROM pragma_page_count p, pragma_freelist_count f,"                 \
+	" pragma_page_size z"
+
 /* Past MaxSize the oldest windows go, the newest stays. */
 static void
 test_retention_size(void **state)
@@ -465,6 +470,47 @@ put_metrics(struct tdb *t, const char *instance, int64_t start_s, size_t n)
 }
 
 /* Metrics age out by the retention alone, windows or none. */
+/* Windows small beside the cap: each time it is passed, windows go until
+ * nine tenths of it are in use, so the writes after find room, and the
+ * sweep of every value row comes once per tenth of the cap written, not
+ * once per 16 windows. */
+static void
+test_retention_size_low_mark(void **state)
+{
+	char id[48];
+	struct xwindow x;
+	struct fixture f;
+	struct tdb t;
+	char err[512];
+	size_t nrows;
+	int64_t before;
+	int trips = 0;
+	int i;
+
+	(void)state;
+	tdb_open(&t, 0, 128 * 1024);
+	xwindow_fixture(&x, &f);
+	for (i = 0; i < 20000 && trips < 3; i++) {
+		snprintf(id, sizeof(id), "7a2b0c1d-0000-4000-8000-%012d", i);
+		x.o.profile_id = id;
+		x.o.start_ns = (T0 + 60 * i) * S_NS;
+		x.o.end_ns = x.o.start_ns + 60 * S_NS;
+		before = tdb_count(t.s, "SELECT COUNT(*) FROM windows");
+		if (store_put_window(t.s, &x.w, &nrows, err, sizeof(err)) < 0)
+			fail_msg("%s", err);
+		if (tdb_count(t.s, "SELECT COUNT(*) FROM windows") > before)
+			continue;
+		trips++;
+		/* far more than 16 went, each time */
+		assert_true(before + 1 -
+		        tdb_count(t.s, "SELECT COUNT(*) FROM windows") >
+		    16);
+		assert_true(tdb_count(t.s, LIVE_BYTES) <= 128 * 1024 / 10 * 9);
+	}
+	assert_int_equal(trips, 3);
+	tdb_close(&t);
+}
+
 static void
 test_retention_metrics_age(void **state)
 {
@@ -678,6 +724,7 @@ main(void)
 	    cmocka_unit_test(test_high_ids),
 	    cmocka_unit_test(test_retention_age),
 	    cmocka_unit_test(test_retention_size),
+	    cmocka_unit_test(test_retention_size_low_mark),
 	    cmocka_unit_test(test_retention_metrics_age),
 	    cmocka_unit_test(test_retention_metrics_size),
 	    cmocka_unit_test(test_metrics),
