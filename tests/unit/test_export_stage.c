@@ -371,6 +371,23 @@ test_ack_after_write(void **state)
 	rig_stop(&r, NULL);
 }
 
+/* The stage running with a good sink and a second one named name (which
+ * the caller sets up after, under t_mu), and the fixture's CPU profile
+ * packed into *msg. */
+static void
+two_sinks(struct rig *r, struct tsink *good, struct tsink *other,
+    const char *name, struct sink **sinks, struct fixture *f, uint8_t **msg,
+    size_t *len)
+{
+	tsink_init(good, "good");
+	tsink_init(other, name);
+	sinks[0] = &good->base;
+	sinks[1] = &other->base;
+	rig_start(r, sinks, 2);
+	fixture_cpu(f);
+	*msg = pack(f, len);
+}
+
 /* A failed sink: no ack; the retry reaches only the sink that failed. */
 static void
 test_failed_write_not_acked(void **state)
@@ -386,14 +403,10 @@ test_failed_write_not_acked(void **state)
 	size_t len;
 
 	(void)state;
-	tsink_init(&good, "good");
-	tsink_init(&full, "full");
+	two_sinks(&r, &good, &full, "full", sinks, &f, &msg, &len);
+	pthread_mutex_lock(&t_mu); /* the stage runs already */
 	full.fail = 1;
-	sinks[0] = &good.base;
-	sinks[1] = &full.base;
-	rig_start(&r, sinks, 2);
-	fixture_cpu(&f);
-	msg = pack(&f, &len);
+	pthread_mutex_unlock(&t_mu);
 	assert_int_equal(
 	    call(&r, msg, len, 500, err, sizeof(err)), BUS_ETIMEDOUT);
 	pthread_mutex_lock(&t_mu);
@@ -429,14 +442,10 @@ test_skipped_write_acked(void **state)
 	size_t len;
 
 	(void)state;
-	tsink_init(&good, "good");
-	tsink_init(&capped, "capped");
+	two_sinks(&r, &good, &capped, "capped", sinks, &f, &msg, &len);
+	pthread_mutex_lock(&t_mu); /* the stage runs already */
 	capped.skip = 1;
-	sinks[0] = &good.base;
-	sinks[1] = &capped.base;
-	rig_start(&r, sinks, 2);
-	fixture_cpu(&f);
-	msg = pack(&f, &len);
+	pthread_mutex_unlock(&t_mu);
 	assert_int_equal(call(&r, msg, len, 5000, err, sizeof(err)), 0);
 	assert_int_equal(call(&r, msg, len, 5000, err, sizeof(err)), 0);
 	pthread_mutex_lock(&t_mu);

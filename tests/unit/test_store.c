@@ -87,6 +87,19 @@ sel_init(struct store_sel *q, const char *service, const char *kind,
 	q->n_ranges = 1;
 }
 
+/* A scratch store without limits holding the fixture's window (x, f). */
+static void
+tdb_with_fixture(struct tdb *t, struct xwindow *x, struct fixture *f)
+{
+	char err[512];
+	size_t nrows;
+
+	tdb_open(t, 0, 0);
+	xwindow_fixture(x, f);
+	if (store_put_window(t->s, &x->w, &nrows, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+}
+
 static int64_t
 sum_col(const Profpipe__Decoded *d, size_t col)
 {
@@ -185,13 +198,9 @@ test_not_found(void **state)
 	struct store_sel q;
 	struct store_merged m;
 	char err[512];
-	size_t nrows;
 
 	(void)state;
-	tdb_open(&t, 0, 0);
-	xwindow_fixture(&x, &f);
-	assert_int_equal(
-	    store_put_window(t.s, &x.w, &nrows, err, sizeof(err)), 0);
+	tdb_with_fixture(&t, &x, &f);
 	sel_init(&q, "nope", "cpu", "cpu", T0, T0 + 10);
 	assert_int_equal(
 	    store_merge(t.s, &q, t.a, &m, err, sizeof(err)), STORE_ENOTFOUND);
@@ -317,14 +326,10 @@ test_high_ids(void **state)
 	struct store_sel q;
 	struct store_merged m;
 	char err[512];
-	size_t nrows;
 	size_t i;
 
 	(void)state;
-	tdb_open(&t, 0, 0);
-	xwindow_fixture(&x, &f);
-	assert_int_equal(
-	    store_put_window(t.s, &x.w, &nrows, err, sizeof(err)), 0);
+	tdb_with_fixture(&t, &x, &f);
 	/* Stack ids moved past 2^32, frame ids past 2^31; the stacks' text
 	 * names each frame by its new id (2^31 + old id, written out). */
 	assert_int_equal(sqlite3_exec(store_db(t.s),
@@ -359,14 +364,10 @@ test_retention_age(void **state)
 	struct fixture f;
 	struct tdb t;
 	char err[512];
-	size_t nrows;
 	size_t deleted;
 
 	(void)state;
-	tdb_open(&t, 0, 0);
-	xwindow_fixture(&x, &f);
-	assert_int_equal(
-	    store_put_window(t.s, &x.w, &nrows, err, sizeof(err)), 0);
+	tdb_with_fixture(&t, &x, &f);
 	store_close(t.s);
 	/* reopened with a retention of 7 days, 8 days after the window */
 	{
