@@ -371,16 +371,13 @@ test_ack_after_write(void **state)
 	rig_stop(&r, NULL);
 }
 
-/* The stage running with a good sink and a second one named name (which
- * the caller sets up after, under t_mu), and the fixture's CPU profile
- * packed into *msg. */
+/* The stage running with a good sink and other (set up by the caller),
+ * and the fixture's CPU profile packed into *msg. */
 static void
 two_sinks(struct rig *r, struct tsink *good, struct tsink *other,
-    const char *name, struct sink **sinks, struct fixture *f, uint8_t **msg,
-    size_t *len)
+    struct sink **sinks, struct fixture *f, uint8_t **msg, size_t *len)
 {
 	tsink_init(good, "good");
-	tsink_init(other, name);
 	sinks[0] = &good->base;
 	sinks[1] = &other->base;
 	rig_start(r, sinks, 2);
@@ -403,10 +400,9 @@ test_failed_write_not_acked(void **state)
 	size_t len;
 
 	(void)state;
-	two_sinks(&r, &good, &full, "full", sinks, &f, &msg, &len);
-	pthread_mutex_lock(&t_mu); /* the stage runs already */
+	tsink_init(&full, "full");
 	full.fail = 1;
-	pthread_mutex_unlock(&t_mu);
+	two_sinks(&r, &good, &full, sinks, &f, &msg, &len);
 	assert_int_equal(
 	    call(&r, msg, len, 500, err, sizeof(err)), BUS_ETIMEDOUT);
 	pthread_mutex_lock(&t_mu);
@@ -442,10 +438,9 @@ test_skipped_write_acked(void **state)
 	size_t len;
 
 	(void)state;
-	two_sinks(&r, &good, &capped, "capped", sinks, &f, &msg, &len);
-	pthread_mutex_lock(&t_mu); /* the stage runs already */
+	tsink_init(&capped, "capped");
 	capped.skip = 1;
-	pthread_mutex_unlock(&t_mu);
+	two_sinks(&r, &good, &capped, sinks, &f, &msg, &len);
 	assert_int_equal(call(&r, msg, len, 5000, err, sizeof(err)), 0);
 	assert_int_equal(call(&r, msg, len, 5000, err, sizeof(err)), 0);
 	pthread_mutex_lock(&t_mu);

@@ -100,6 +100,64 @@ tdb_with_fixture(struct tdb *t, struct xwindow *x, struct fixture *f)
 		fail_msg("%s", err);
 }
 
+/* An instance's n metrics over [start_s, start_s + 60) written. */
+static void
+put_metrics(struct tdb *t, const char *instance, int64_t start_s, size_t n)
+{
+	Profpipe__Metrics m = PROFPIPE__METRICS__INIT;
+	Profpipe__Origin o = PROFPIPE__ORIGIN__INIT;
+	Profpipe__Metric v[16];
+	Profpipe__Metric *vp[16];
+	char names[16][32];
+	char err[512];
+	size_t nrows;
+	size_t i;
+
+	assert_true(n <= 16);
+	for (i = 0; i < n; i++) {
+		profpipe__metric__init(&v[i]);
+		snprintf(names[i], sizeof(names[i]), "prof_go_m%zu", i);
+		v[i].name = names[i];
+		v[i].unit = (char *)"count";
+		v[i].value = (double)i;
+		vp[i] = &v[i];
+	}
+	o.service = (char *)"shop";
+	o.instance = (char *)instance;
+	o.start_ns = start_s * S_NS;
+	o.end_ns = (start_s + 60) * S_NS;
+	m.origin = &o;
+	m.n_metrics = n;
+	m.metrics = vp;
+	if (store_put_metrics(t->s, &m, &nrows, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+}
+
+/* n windows of x, a minute each from T0, ids ending in tag and the
+ * index; with each, an instance's 15 metrics of the same minute when
+ * metrics. */
+static void
+put_minutes(struct tdb *t, struct xwindow *x, int n, int tag, int metrics)
+{
+	char id[48];
+	char err[512];
+	size_t nrows;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "7a2b0c1d-0000-4000-8000-%06d%06d",
+		    tag, i);
+		x->o.profile_id = id;
+		x->o.start_ns = (T0 + 60 * i) * S_NS;
+		x->o.end_ns = x->o.start_ns + 60 * S_NS;
+		if (metrics)
+			put_metrics(t, "a:1", T0 + 60 * i, 15);
+		if (store_put_window(t->s, &x->w, &nrows, err, sizeof(err)) <
+		    0)
+			fail_msg("%s", err);
+	}
+}
+
 static int64_t
 sum_col(const Profpipe__Decoded *d, size_t col)
 {
@@ -400,33 +458,21 @@ test_retention_age(void **state)
 static void
 test_retention_size(void **state)
 {
-	char ids[20][48];
 	struct xwindow x;
 	struct tdb t;
-	char err[512];
-	size_t nrows;
-	int i;
 
 	(void)state;
 	tdb_open(&t, 0, 200 * 1024);
 	assert_int_equal(xwindow_corpus(&x, "biggo-heap.pb.gz", "mem"), 0);
-	for (i = 0; i < 20; i++) {
-		snprintf(ids[i], sizeof(ids[i]),
-		    "7a2b0c1d-0000-4000-8000-0000000001%02d", i);
-		x.o.profile_id = ids[i];
-		x.o.start_ns = (T0 + 60 * i) * S_NS;
-		x.o.end_ns = x.o.start_ns + 60 * S_NS;
-		if (store_put_window(t.s, &x.w, &nrows, err, sizeof(err)) < 0)
-			fail_msg("%s", err);
-	}
+	put_minutes(&t, &x, 20, 1, 0);
 	assert_true(tdb_count(t.s, "SELECT COUNT(*) FROM windows") < 20);
 	assert_int_equal(tdb_count(t.s,
 	                     "SELECT COUNT(*) FROM windows WHERE"
-	                     " uuid LIKE '%0119'"),
+	                     " uuid LIKE '%000001000019'"),
 	    1);
 	assert_int_equal(tdb_count(t.s,
 	                     "SELECT COUNT(*) FROM windows WHERE"
-	                     " uuid LIKE '%0100'"),
+	                     " uuid LIKE '%000001000000'"),
 	    0);
 	assert_true(
 	    tdb_count(t.s,
@@ -435,39 +481,6 @@ test_retention_size(void **state)
 	        " pragma_page_size z") <= 200 * 1024);
 	xwindow_free(&x);
 	tdb_close(&t);
-}
-
-/* An instance's n metrics over [start_s, start_s + 60) written. */
-static void
-put_metrics(struct tdb *t, const char *instance, int64_t start_s, size_t n)
-{
-	Profpipe__Metrics m = PROFPIPE__METRICS__INIT;
-	Profpipe__Origin o = PROFPIPE__ORIGIN__INIT;
-	Profpipe__Metric v[16];
-	Profpipe__Metric *vp[16];
-	char names[16][32];
-	char err[512];
-	size_t nrows;
-	size_t i;
-
-	assert_true(n <= 16);
-	for (i = 0; i < n; i++) {
-		profpipe__metric__init(&v[i]);
-		snprintf(names[i], sizeof(names[i]), "prof_go_m%zu", i);
-		v[i].name = names[i];
-		v[i].unit = (char *)"count";
-		v[i].value = (double)i;
-		vp[i] = &v[i];
-	}
-	o.service = (char *)"shop";
-	o.instance = (char *)instance;
-	o.start_ns = start_s * S_NS;
-	o.end_ns = (start_s + 60) * S_NS;
-	m.origin = &o;
-	m.n_metrics = n;
-	m.metrics = vp;
-	if (store_put_metrics(t->s, &m, &nrows, err, sizeof(err)) < 0)
-		fail_msg("%s", err);
 }
 
 /* Metrics age out by the retention alone, windows or none. */
@@ -539,12 +552,9 @@ test_retention_metrics_age(void **state)
 static void
 test_retention_metrics_size(void **state)
 {
-	char ids[20][48];
 	char inst[32];
 	struct xwindow x;
 	struct tdb t;
-	char err[512];
-	size_t nrows;
 	int i;
 
 	(void)state;
@@ -571,16 +581,7 @@ test_retention_metrics_size(void **state)
 	 * window left. */
 	tdb_open(&t, 0, 200 * 1024);
 	assert_int_equal(xwindow_corpus(&x, "biggo-heap.pb.gz", "mem"), 0);
-	for (i = 0; i < 20; i++) {
-		snprintf(ids[i], sizeof(ids[i]),
-		    "7a2b0c1d-0000-4000-8000-0000000002%02d", i);
-		x.o.profile_id = ids[i];
-		x.o.start_ns = (T0 + 60 * i) * S_NS;
-		x.o.end_ns = x.o.start_ns + 60 * S_NS;
-		put_metrics(&t, "a:1", T0 + 60 * i, 15);
-		if (store_put_window(t.s, &x.w, &nrows, err, sizeof(err)) < 0)
-			fail_msg("%s", err);
-	}
+	put_minutes(&t, &x, 20, 2, 1);
 	assert_true(tdb_count(t.s, "SELECT COUNT(*) FROM windows") < 20);
 	assert_int_equal(tdb_count(t.s,
 	                     "SELECT COUNT(*) FROM metrics WHERE end_ns <="
