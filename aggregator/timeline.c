@@ -56,10 +56,11 @@ timeline_span(struct series *s, const struct timeline_opts *o,
 {
 	int64_t span;
 
-	if (org->end_ns <= org->start_ns ||
-	    __builtin_sub_overflow(org->end_ns, org->start_ns, &span) ||
+	if (org->end_ns <= org->start_ns)
+		return;
+	if (__builtin_sub_overflow(org->end_ns, org->start_ns, &span) ||
 	    span > o->len_ns)
-		span = org->end_ns > org->start_ns ? o->len_ns : 0;
+		span = o->len_ns;
 	if (span > o->grace_ns && span > s->span_ns)
 		s->span_ns = span;
 }

@@ -63,13 +63,12 @@ store_ids_find(const struct store_ids *m, int64_t id)
 }
 
 int64_t
-store_ids_slot(struct store_ids *m, int64_t id, int *added)
+store_ids_slot(struct store_ids *m, int64_t id)
 {
 	int64_t slot = store_ids_find(m, id);
 	size_t size;
 	void *p;
 
-	*added = 0;
 	if (slot >= 0)
 		return slot;
 	if (m->n >= STORE_IDS_MAX)
@@ -87,7 +86,6 @@ store_ids_slot(struct store_ids *m, int64_t id, int *added)
 	else if (itab_add(&m->t, store_ids_hash(id), (uint32_t)m->n) < 0)
 		return -1;
 	m->id[m->n] = id;
-	*added = 1;
 	return (int64_t)m->n++;
 }
 

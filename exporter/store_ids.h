@@ -34,9 +34,8 @@ struct store_ids {
 int store_ids_init(struct store_ids *m, int64_t max);
 void store_ids_release(struct store_ids *m);
 
-/* id's slot, given it if new (*added set). -1 out of memory or past
- * STORE_IDS_MAX. */
-int64_t store_ids_slot(struct store_ids *m, int64_t id, int *added);
+/* id's slot, given it if new. -1 out of memory or past STORE_IDS_MAX. */
+int64_t store_ids_slot(struct store_ids *m, int64_t id);
 
 /* id's slot, or -1 when it has none. */
 int64_t store_ids_find(const struct store_ids *m, int64_t id);

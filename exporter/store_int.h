@@ -37,7 +37,6 @@ struct store {
 	sqlite3_stmt *st[ST_N];
 	struct store_limits lim;
 	int64_t last_sweep_ns;
-	int64_t doomed_end;  /* the latest end of the windows last deleted */
 	int swept_needed;    /* windows were deleted since the last sweep */
 	uint32_t *frame_ids; /* per frame of the window being written */
 	size_t n_frame_ids;

@@ -185,14 +185,13 @@ sq_acc_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	struct sq_acc *a = sqlite3_user_data(ctx);
 	int64_t id = sqlite3_value_int64(argv[0]);
 	int64_t slot;
-	int added;
 
 	(void)argc;
 	if (id <= 0)
 		return;
 	slot = store_ids_direct(a->stacks, id);
 	if (slot < 0)
-		slot = store_ids_slot(a->stacks, id, &added);
+		slot = store_ids_slot(a->stacks, id);
 	if (slot < 0 ||
 	    ((size_t)slot >= a->size && sq_acc_room(a, (size_t)slot) < 0)) {
 		sqlite3_result_error_nomem(ctx);
@@ -349,7 +348,6 @@ sq_stacks(sqlite3 *db, const struct sq_acc *acc, const int64_t *want, size_t n,
 	int64_t slot;
 	int64_t f;
 	uint32_t local;
-	int added;
 	int rc;
 
 	if (sq_rows(db, "stacks", "id", "id, hash, frames", want, n, &l->ids,
@@ -372,7 +370,7 @@ sq_stacks(sqlite3 *db, const struct sq_acc *acc, const int64_t *want, size_t n,
 		while (p != NULL && *p != '\0') {
 			if (sq_frame_id(p, SQ_MAX_ROWID, &f, &end) < 0)
 				break;
-			slot = store_ids_slot(&l->frames, f, &added);
+			slot = store_ids_slot(&l->frames, f);
 			if (slot < 0) {
 				sqlite3_finalize(st);
 				return sq_oom(err, errlen);

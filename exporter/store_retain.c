@@ -7,9 +7,9 @@
  * in use are down to nine tenths of the cap. A window's rows are deleted
  * with it; the stacks, frames and strings that no window uses any more
  * are swept at most hourly (the sweep reads every value row), and when
- * the size cap deleted windows: every 8 rounds of it and at its end, so
- * that a store kept at its cap pays for a sweep once per tenth of the
- * cap written, not once per 16 windows.
+ * the size cap deleted windows: every 8 rounds of it and at its end. The
+ * nine-tenths mark leaves room, so a store kept at its cap sweeps after
+ * each tenth of the cap written rather than after every 16 windows.
  * Also the parsers of Retention: and MaxSize:.
  */
 #include <sqlite3.h>
@@ -63,8 +63,7 @@ store_exec_int(struct store *s, const char *sql, int64_t arg)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Delete the windows `where` selects, and their rows; s->doomed_end is
- * the latest end among them. */
+/* Delete the windows `where` selects, and their rows. */
 static int
 store_delete_windows(
     struct store *s, const char *where, int64_t arg, size_t *deleted)
@@ -88,16 +87,6 @@ store_delete_windows(
 	if (rc != SQLITE_DONE)
 		return -1;
 	*deleted += (size_t)sqlite3_changes(s->db);
-	if (sqlite3_prepare_v2(s->db,
-	        "SELECT COALESCE(MAX(end_ns), 0) FROM windows"
-	        " WHERE id IN temp.doomed",
-	        -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_step(st);
-	s->doomed_end = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return -1;
 	if (sqlite3_exec(s->db,
 	        "DELETE FROM window_values WHERE window_id IN temp.doomed;"
 	        "DELETE FROM window_totals WHERE window_id IN temp.doomed;"
@@ -115,15 +104,27 @@ static int
 store_delete_oldest(struct store *s, size_t *deleted, int *progress)
 {
 	size_t before = *deleted;
-	int64_t metrics_before = sqlite3_total_changes(s->db);
+	int64_t metrics_before;
+	int64_t cut = 0;
+	sqlite3_stmt *st;
 
+	/* The end of the last window about to go. */
+	if (sqlite3_prepare_v2(s->db,
+	        "SELECT MAX(end_ns) FROM (SELECT end_ns FROM windows"
+	        " ORDER BY end_ns LIMIT ?1)",
+	        -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, STORE_SIZE_BATCH);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		cut = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
 	if (store_delete_windows(
 	        s, "ORDER BY end_ns LIMIT ?1", STORE_SIZE_BATCH, deleted) < 0)
 		return -1;
+	metrics_before = sqlite3_total_changes(s->db);
 	if (*deleted > before) {
-		metrics_before = sqlite3_total_changes(s->db);
-		if (store_exec_int(s, "DELETE FROM metrics WHERE end_ns <= ?1",
-		        s->doomed_end) < 0)
+		if (store_exec_int(
+		        s, "DELETE FROM metrics WHERE end_ns <= ?1", cut) < 0)
 			return -1;
 	} else if (store_exec_int(s,
 	               "DELETE FROM metrics WHERE end_ns <= COALESCE("
