@@ -38,6 +38,7 @@
 
 #include "common/xalloc.h"
 #include "decoder/decode_inflate.h"
+#include "decoder/decode_narrow.h"
 #include "decoder/decode_resolve.h"
 #include "decoder/pprof.h"
 
@@ -54,6 +55,7 @@ decode_limits_default(struct decode_limits *lim)
 	lim->max_table = DECODE_MAX_TABLE;
 	lim->max_labels = DECODE_MAX_LABELS;
 	lim->portable = 0;
+	lim->wide = 0;
 }
 
 size_t
@@ -193,8 +195,9 @@ decode_scratch_room(size_t inflated, size_t times)
 }
 
 int
-decoder_run(struct decoder *d, const uint8_t *body, size_t len,
-    struct arena *a, Profpipe__Decoded *out, char *err, size_t errlen)
+decoder_run_narrow(struct decoder *d, const uint8_t *body, size_t len,
+    struct arena *a, Profpipe__Decoded *out, struct decode_narrow *nw,
+    char *err, size_t errlen)
 {
 	enum decode_codec codec = decode_sniff(body, len);
 	const char *prefix = codec == DECODE_PLAIN ? ""
@@ -212,6 +215,7 @@ decoder_run(struct decoder *d, const uint8_t *body, size_t len,
 	int rv;
 
 	profpipe__decoded__init(out);
+	nw->ids = NULL;
 	if (len == 0) {
 		snprintf(err, errlen, "empty body");
 		return DECODE_EBAD;
@@ -258,9 +262,22 @@ decoder_run(struct decoder *d, const uint8_t *body, size_t len,
 	 * end (never using them): they stay in what is kept. */
 	live = decode_pack_strings(buf, pprof_samples_end(rd), &pr, strs);
 	rv = decode_resolve(
-	    &pr, rd, strs, buf, live + 16, &d->lim, a, out, err, errlen);
+	    &pr, rd, strs, buf, live + 16, &d->lim, a, out, nw, err, errlen);
 	if (rv == DECODE_EBAD && codec != DECODE_PLAIN)
 		decode_prefix_error(prefix, err, errlen);
+	return rv;
+}
+
+int
+decoder_run(struct decoder *d, const uint8_t *body, size_t len,
+    struct arena *a, Profpipe__Decoded *out, char *err, size_t errlen)
+{
+	struct decode_narrow nw;
+	int rv;
+
+	rv = decoder_run_narrow(d, body, len, a, out, &nw, err, errlen);
+	if (rv == 0 && nw.ids != NULL)
+		rv = decode_widen(a, &nw, out, err, errlen);
 	return rv;
 }
 

@@ -56,6 +56,10 @@ struct decode_limits {
 	 * pext even where this CPU has a fast one, as CPUs without a fast
 	 * pext read them (--portable), so that path can be tested here. */
 	int portable;
+	/* Not a limit either: 1 to keep frame ids 32-bit however few the
+	 * frames (as for a profile of over 2^16), so that path can be
+	 * tested on any profile. */
+	int wide;
 };
 
 #define DECODE_MAX_INFLATED ((size_t)64 << 20)
@@ -81,12 +85,41 @@ struct decoder;
 int decoder_new(struct decoder **out, const struct decode_limits *lim);
 void decoder_free(struct decoder *d);
 
-/* Decode body (gzip, zstd or plain protobuf) into *out. On failure returns
+/* Decode body (gzip, zstd or plain protobuf) into *out, frames 32-bit.
+ * On failure returns
  * DECODE_EBAD or DECODE_ENOMEM with a message in err naming the reason and,
  * where known, the byte offset (in the inflated bytes); *out is then
  * unspecified, and what was allocated stays in the arena. */
 int decoder_run(struct decoder *d, const uint8_t *body, size_t len,
     struct arena *a, Profpipe__Decoded *out, char *err, size_t errlen);
+
+/* The stacks' frames as 16-bit ids, where decoder_run_narrow left them
+ * so. A profile of at most 2^16 frames (nearly every one) names each in
+ * 16 bits, and the frames, 32-bit in the Decoded, are the largest part of
+ * a decode's peak memory: 1.4 times the unpacked profile on cpu-large,
+ * 2026-12-07 (tests/bench/HISTORY.md). */
+struct decode_narrow {
+	uint16_t *ids; /* NULL: the frames are 32-bit, in the Decoded */
+	size_t n;      /* ids in all: the Decoded's stack_frames count */
+	size_t cap;    /* ids allocated (the scratch stream's last, if it
+	                * still is) */
+};
+
+/* decoder_run, leaving the frames 16-bit in *nw when they fit (out's
+ * stack_frames then empty, n_stack_frames 0) for decode_pack to widen as
+ * it packs: the decoder stage's way, which never holds them 32-bit. */
+int decoder_run_narrow(struct decoder *d, const uint8_t *body, size_t len,
+    struct arena *a, Profpipe__Decoded *out, struct decode_narrow *nw,
+    char *err, size_t errlen);
+
+/* The packed size of d with nw's frames (if any) as its stack_frames, and
+ * the packing into buf (that many bytes): the bytes
+ * protobuf_c_message_pack gives for the Decoded with 32-bit frames,
+ * except that stack_frames (field 13) comes last. */
+size_t decode_packed_size(
+    const Profpipe__Decoded *d, const struct decode_narrow *nw);
+void decode_pack(
+    const Profpipe__Decoded *d, const struct decode_narrow *nw, uint8_t *buf);
 
 /* The same with a decoder made for the one call. */
 int decode_profile(const uint8_t *body, size_t len,

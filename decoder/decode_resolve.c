@@ -318,7 +318,8 @@ rs_out_tables(struct rs *rs, char **strs, int32_t dflt, Profpipe__Decoded *out)
 int
 decode_resolve(const struct pprof_profile *pr, struct rd *rd, char **strs,
     const void *keep, size_t keep_len, const struct decode_limits *lim,
-    struct arena *a, Profpipe__Decoded *out, char *err, size_t errlen)
+    struct arena *a, Profpipe__Decoded *out, struct decode_narrow *nw,
+    char *err, size_t errlen)
 {
 	struct arena *tmp = arena_scratch(a);
 	struct rs rs;
@@ -334,6 +335,9 @@ decode_resolve(const struct pprof_profile *pr, struct rd *rd, char **strs,
 	rs.errlen = errlen;
 	rs.n_str = pr->n_strings;
 	rs.strs = strs;
+	rs.nw = nw;
+	if (nw != NULL)
+		nw->ids = NULL;
 	if (pr->n_sample_types == 0)
 		return rs_fail(&rs, DECODE_EBAD, "no sample types");
 	rv = rs_locations(&rs, tmp);

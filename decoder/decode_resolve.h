@@ -25,9 +25,13 @@
  * keep_len bytes are all of that stream the samples still need (the
  * inflated profile, its strings packed): once the locations are resolved,
  * the rest of the stream is given back (arena_trim) for the stacks to
- * reuse, and the tables pr points to there go with it. */
+ * reuse, and the tables pr points to there go with it.
+ *
+ * nw, if not NULL, takes the stacks' frames as 16-bit ids when they fit
+ * (decode.h); else they are 32-bit, in out. */
 int decode_resolve(const struct pprof_profile *pr, struct rd *rd, char **strs,
     const void *keep, size_t keep_len, const struct decode_limits *lim,
-    struct arena *a, Profpipe__Decoded *out, char *err, size_t errlen);
+    struct arena *a, Profpipe__Decoded *out, struct decode_narrow *nw,
+    char *err, size_t errlen);
 
 #endif

@@ -34,11 +34,14 @@ struct rs {
 	uint32_t *f_slots; /* frame id + 1, 0 empty */
 	uint64_t f_mask;
 	/* each location's frames and hash term (pprof.h), innermost first,
-	 * with 4 spare entries at the end of lf so that 4 can always be
+	 * with 16 spare bytes at the end of lf so that 16 can always be
 	 * copied; max_n: the most frames a location makes */
 	struct pprof_loc_frames *loc;
 	uint32_t *lf;
 	uint32_t max_n;
+	/* where the stacks' frames go as 16-bit ids, if they may (NULL:
+	 * 32-bit, into the Decoded) */
+	struct decode_narrow *nw;
 	/* label sets: [0] empty */
 	uint32_t *ls_off;
 	struct pprof_label *ls_labels; /* ls_cap of them, grown on demand */
@@ -82,7 +85,9 @@ int rs_label_set(struct rs *rs, const struct pprof_label *labels, uint32_t n,
     uint32_t *out);
 int rs_out_labels(struct rs *rs, Profpipe__Decoded *out);
 
-/* Samples into collapsed stacks (decode_stacks.c). */
+/* Samples into collapsed stacks (decode_stacks.c): their frames as
+ * 16-bit ids in rs->nw if it is set and every frame id fits, else as
+ * 32-bit ones in out. */
 int rs_stacks(struct rs *rs, Profpipe__Decoded *out);
 
 #endif

@@ -11,7 +11,9 @@
  * The sample's values are read into the row the stack would get if it is
  * new, so a new stack costs no copy either. Nothing is allocated per
  * sample: the frame array is sized from a guess and grows (rarely, by
- * doubling) when a sample might not fit.
+ * doubling) when a sample might not fit. Its ids are 16-bit when every
+ * frame's fits and the caller takes them so (decode.h, decode_narrow),
+ * else 32-bit: w bytes each.
  */
 #include <string.h>
 
@@ -21,7 +23,8 @@
 
 struct st {
 	size_t nt;
-	uint32_t *frames;
+	void *frames;
+	size_t w;         /* bytes per frame id: 2 or 4 */
 	size_t cap;       /* of frames */
 	uint32_t *offs;   /* n + 1 */
 	uint64_t *hashes; /* per stack */
@@ -42,6 +45,13 @@ struct pending {
 	uint32_t labels;
 	struct pprof_stack o; /* what the reader said */
 };
+
+/* Frame id k's place in the frame array. */
+static inline void *
+st_at(const struct st *st, size_t k)
+{
+	return (char *)st->frames + k * st->w;
+}
 
 /* The slot of (stack, label set): both, since one stack may come with
  * many label sets (a heap profile's "bytes" label: 55 samples of one
@@ -69,8 +79,8 @@ st_commit(struct st *st, const struct pending *p, uint32_t *at)
 		e--;
 		if (st->hashes[e] == p->hash && st->labels[e] == p->labels &&
 		    st->offs[e + 1] - st->offs[e] == p->o.n_frames &&
-		    memcmp(st->frames + st->offs[e], st->frames + top,
-		        p->o.n_frames * sizeof(*st->frames)) == 0) {
+		    memcmp(st_at(st, st->offs[e]), st_at(st, top),
+		        p->o.n_frames * st->w) == 0) {
 			v = st->values + e * st->nt;
 			for (t = 0; t < st->nt; t++) {
 				if (__builtin_add_overflow(v[t], sv[t], &v[t]))
@@ -97,8 +107,8 @@ st_close_gap(struct st *st, const struct pending *p, const struct pending *c)
 {
 	uint32_t top = st->offs[st->n];
 
-	memmove(st->frames + top, st->frames + top + p->o.n_frames,
-	    c->o.n_frames * sizeof(*st->frames));
+	memmove(st_at(st, top), st_at(st, top + p->o.n_frames),
+	    c->o.n_frames * st->w);
 	memcpy(st->values + st->n * st->nt, st->values + (st->n + 1) * st->nt,
 	    st->nt * sizeof(*st->values));
 }
@@ -111,7 +121,7 @@ st_room(struct st *st, struct rs *rs, size_t pending, size_t need)
 {
 	size_t used = st->offs[st->n] + pending;
 	size_t cap = st->cap * 2;
-	uint32_t *p;
+	void *p;
 
 	if (used + need <= st->cap)
 		return 0;
@@ -120,15 +130,15 @@ st_room(struct st *st, struct rs *rs, size_t pending, size_t need)
 		    "over %u frames in all: too many", UINT32_MAX);
 	if (cap < used + need)
 		cap = used + need;
-	if (arena_extend(arena_scratch(rs->a), st->frames,
-	        st->cap * sizeof(*p), cap * sizeof(*p)) == 0) {
+	if (arena_extend(arena_scratch(rs->a), st->frames, st->cap * st->w,
+	        cap * st->w) == 0) {
 		st->cap = cap;
 		return 0;
 	}
-	p = arena_alloc(arena_scratch(rs->a), cap * sizeof(*p));
+	p = arena_alloc(arena_scratch(rs->a), cap * st->w);
 	if (p == NULL)
 		return RS_NOMEM(rs, "stacks");
-	memcpy(p, st->frames, used * sizeof(*p));
+	memcpy(p, st->frames, used * st->w);
 	st->frames = p;
 	st->cap = cap;
 	return 0;
@@ -179,13 +189,30 @@ st_alloc(struct st *st, struct rs *rs)
 	st->values = arena_alloc(a, ((ns + 1) * st->nt + 1) * sizeof(int64_t));
 	st->labels = arena_alloc(a, (ns + 1) * sizeof(*st->labels));
 	st->slots = arena_calloc(a, st->mask + 1, sizeof(*st->slots));
-	st->frames = arena_alloc(a, st->cap * sizeof(*st->frames));
+	st->frames = arena_alloc(a, st->cap * st->w);
 	if (st->frames == NULL || st->offs == NULL || st->hashes == NULL ||
 	    st->values == NULL || st->labels == NULL || st->slots == NULL)
 		return RS_NOMEM(rs, "stacks");
 	st->offs[0] = 0;
 	st->n = 0;
 	return 0;
+}
+
+/* The locations' frames (rs->lf) as 16-bit ids, with the 16 bytes to
+ * spare that pprof_read_stack's copies read past them; in the main arena,
+ * for the frames to stay the scratch stream's last allocation. */
+static uint16_t *
+st_lf16(struct rs *rs)
+{
+	size_t n = rs->loc[rs->pr->n_locations].off;
+	uint16_t *lf = arena_calloc(rs->a, n + 8, sizeof(*lf));
+	size_t i;
+
+	if (lf == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		lf[i] = (uint16_t)rs->lf[i];
+	return lf;
 }
 
 /* The memo of location lists (pprof_memo.h): twice as many slots as it
@@ -257,11 +284,20 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 	int have = 0;
 	int rv;
 
+	x.narrow = rs->nw != NULL && !rs->lim->wide &&
+	    rs->n_frames <= (size_t)UINT16_MAX + 1;
+	x.lf = rs->lf;
+	st.w = sizeof(uint32_t);
+	if (x.narrow) {
+		x.lf = st_lf16(rs);
+		if (x.lf == NULL)
+			return RS_NOMEM(rs, "frames");
+		st.w = sizeof(uint16_t);
+	}
 	rv = st_alloc(&st, rs);
 	if (rv != 0)
 		return rv;
 	x.loc = rs->loc;
-	x.lf = rs->lf;
 	x.max_n = rs->max_n;
 	x.pext = !rs->lim->portable && pprof_fast_pext();
 	x.pow = st_powers(rs, pprof_stack_depth(rs->rd, rs->max_n));
@@ -283,7 +319,7 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 			return rv;
 		x.frames = st.frames; /* st_room may have moved them */
 		top = st.offs[st.n] + (have ? p->o.n_frames : 0);
-		rv = pprof_read_stack(rs->rd, i, &x, st.frames + top,
+		rv = pprof_read_stack(rs->rd, i, &x, st_at(&st, top),
 		    st.values + (st.n + have) * st.nt, &c->o);
 		if (rv != 0)
 			return rv;
@@ -318,8 +354,16 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 		goto overflow;
 	out->n_stack_offset = st.n + 1;
 	out->stack_offset = st.offs;
-	out->n_stack_frames = st.offs[st.n];
-	out->stack_frames = st.frames;
+	if (x.narrow) {
+		rs->nw->ids = st.frames;
+		rs->nw->n = st.offs[st.n];
+		rs->nw->cap = st.cap;
+	} else {
+		out->n_stack_frames = st.offs[st.n];
+		out->stack_frames = st.frames;
+		if (rs->nw != NULL)
+			rs->nw->ids = NULL;
+	}
 	out->n_stack_hash = st.n;
 	out->stack_hash = st.hashes;
 	out->n_values = st.n * st.nt;

@@ -148,16 +148,21 @@ struct pprof_loc_frames {
 	uint32_t n;
 };
 
+/* Frame ids are 16-bit when every id fits (narrow: a profile of at most
+ * 2^16 frames, which is nearly all of them) and 32-bit otherwise: lf, the
+ * memo's frames and the frames pprof_read_stack writes are all uint16_t
+ * or all uint32_t, as narrow says. */
 struct pprof_expand {
 	const struct pprof_loc_frames *loc; /* per location */
-	const uint32_t *lf;  /* 4 readable entries past the end */
+	int narrow;
+	const void *lf;      /* 16 readable bytes past the end */
 	const uint64_t *pow; /* K^i, i < pprof_stack_depth() */
 	uint32_t max_n;      /* the largest n */
 	int pext; /* use BMI2's pext: only if pprof_fast_pext() said so */
 	/* Location lists already resolved (pprof_memo.h; NULL: none), and
 	 * the frame array its entries' offsets are in. */
 	struct pprof_memo *memo;
-	const uint32_t *frames;
+	const void *frames;
 	/* Label sets already found, by their labels' bytes
 	 * (pprof_ltail.h; NULL: do not look). */
 	const struct pprof_ltail *ltail;
@@ -193,7 +198,8 @@ struct pprof_stack {
 size_t pprof_stack_depth(const struct rd *rd, uint32_t max_n);
 
 /* How many frame ids pprof_read_stack may write for any sample:
- * pprof_stack_depth and 4 to spare (it copies 4 at a time). */
+ * pprof_stack_depth and 8 to spare (it copies 16 bytes at a time: 4
+ * 32-bit ids or 8 16-bit ones). */
 size_t pprof_stack_room(const struct rd *rd, uint32_t max_n);
 
 /* Bytes of all the samples: for a first guess at the frames' size. */
@@ -203,11 +209,12 @@ size_t pprof_samples_bytes(const struct rd *rd);
  * there is none): all that pprof_read_stack reads lies before it. */
 const uint8_t *pprof_samples_end(const struct rd *rd);
 
-/* Sample i: its frames, leaf first, to frames[0 .. n_frames) (writing at
- * most pprof_stack_room ids), its values to vals[0 .. n_sample_types).
- * Returns 0, DECODE_EBAD with err set, or DECODE_ENOMEM. */
+/* Sample i: its frames, leaf first, to frames[0 .. n_frames) (ids of the
+ * width x->narrow says; writing at most pprof_stack_room ids), its values
+ * to vals[0 .. n_sample_types). Returns 0, DECODE_EBAD with err set, or
+ * DECODE_ENOMEM. */
 int pprof_read_stack(struct rd *rd, size_t i, const struct pprof_expand *x,
-    uint32_t *frames, int64_t *vals, struct pprof_stack *out);
+    void *frames, int64_t *vals, struct pprof_stack *out);
 
 /* Id to index maps (pprof_idmap.c). Dense ids 1..N in order, the usual
  * case, cost nothing to look up; others go through a table. */

@@ -86,14 +86,21 @@ dslot_abandon(struct stage *st, struct slot *s)
 	s->state = SLOT_FREE;
 }
 
+/* A decoded profile on its way out: its frames 16-bit in nw when the
+ * decode left them so (decode.h), widened only as they are packed. */
+struct dout {
+	Profpipe__Decoded d;
+	struct decode_narrow nw;
+};
+
 /* bus_fill_fn: packs a Decoded into the bytes given. */
 static void
 slot_pack(void *arg, void *buf, size_t len)
 {
-	const Profpipe__Decoded *d = arg;
+	const struct dout *o = arg;
 
 	(void)len;
-	protobuf_c_message_pack(&d->base, buf);
+	decode_pack(&o->d, &o->nw, buf);
 }
 
 /* Room for n bytes in the slot's buffer: 0, or -1 out of memory. */
@@ -157,7 +164,7 @@ slot_fit_ref(struct stage *st, struct slot *s, size_t n)
 /* Pack d into the idle memfd that fits it best and name it: 0, or -1
  * when no memfd can be made, after which every profile goes inline. */
 static int
-slot_pack_ref(struct stage *st, struct slot *s, Profpipe__Decoded *d)
+slot_pack_ref(struct stage *st, struct slot *s, struct dout *d)
 {
 	char err[256];
 
@@ -196,16 +203,17 @@ slot_name(char *dst, const char *src)
  * logs name it by: the arena holding d is the next profile's. 0, or -1
  * with the reason in err. */
 static int
-slot_keep(struct stage *st, struct slot *s, Profpipe__Decoded *d, char *err,
+slot_keep(struct stage *st, struct slot *s, struct dout *out, char *err,
     size_t errlen)
 {
+	const Profpipe__Decoded *d = &out->d;
 	const Profpipe__Origin *o = d->origin;
 
 	slot_name(s->target, o ? o->target : NULL);
 	slot_name(s->kind, o ? o->kind : NULL);
 	slot_name(s->id, o ? o->profile_id : NULL);
 	s->n_stacks = d->n_stack_hash;
-	s->n = protobuf_c_message_get_packed_size(&d->base);
+	s->n = decode_packed_size(d, &out->nw);
 	/* Deterministic: the aggregator's socket would drop the connection
 	 * on it, every time it is resent. */
 	if (s->n > BUS_MAX_MSG) {
@@ -216,7 +224,7 @@ slot_keep(struct stage *st, struct slot *s, Profpipe__Decoded *d, char *err,
 		return -1;
 	}
 	s->by_ref =
-	    st->byref && s->n >= BYREF_MIN && slot_pack_ref(st, s, d) == 0;
+	    st->byref && s->n >= BYREF_MIN && slot_pack_ref(st, s, out) == 0;
 	if (s->by_ref)
 		return 0;
 	if (slot_room(s, s->n) < 0) {
@@ -224,7 +232,7 @@ slot_keep(struct stage *st, struct slot *s, Profpipe__Decoded *d, char *err,
 		    "out of memory for the decoded profile's %zu bytes", s->n);
 		return -1;
 	}
-	protobuf_c_message_pack(&d->base, s->buf);
+	decode_pack(d, &out->nw, s->buf);
 	return 0;
 }
 
@@ -271,13 +279,14 @@ dslot_start(struct stage *st, struct slot *s)
 {
 	Profpipe__RawProfile *raw = NULL;
 	const Profpipe__Origin *o;
-	Profpipe__Decoded dd;
-	Profpipe__Decoded *d = &dd;
+	struct dout out;
+	Profpipe__Decoded *d = &out.d;
 	ProtobufCAllocator pa;
 	char err[ACK_MAX];
 	int rv;
 
 	arena_reset(st->a);
+	out.nw.ids = NULL;
 	/* A large raw profile by reference: read where the fetcher left it,
 	 * which stays put until this slot answers (common/byref.h). */
 	if (byref_in_resolve(st->in, &profpipe__raw_profile__descriptor,
@@ -310,11 +319,11 @@ dslot_start(struct stage *st, struct slot *s)
 		rv = metrics_json_decode(
 		    raw->body.data, raw->body.len, st->a, d, err, sizeof(err));
 	else
-		rv = decoder_run(st->dec, raw->body.data, raw->body.len, st->a,
-		    d, err, sizeof(err));
+		rv = decoder_run_narrow(st->dec, raw->body.data, raw->body.len,
+		    st->a, d, &out.nw, err, sizeof(err));
 	if (rv == 0) {
 		d->origin = raw->origin;
-		rv = slot_keep(st, s, d, err, sizeof(err));
+		rv = slot_keep(st, s, &out, err, sizeof(err));
 	}
 	if (rv != 0) {
 		log_warn("%s %s %s: %s", or_dash(o ? o->target : NULL),

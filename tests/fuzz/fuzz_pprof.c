@@ -6,8 +6,11 @@
  * --format json is valid JSON and UTF-8 whatever bytes its names hold) or
  * is refused with a message; never a crash, an overread or a leak. The
  * portable way of reading (--portable: no BMI2 pext, as on CPUs without a
- * fast one) must give the same Decoded, byte for byte, or the same
- * refusal.
+ * fast one) with 32-bit frame ids throughout (decode_limits.wide) must
+ * give the same Decoded, byte for byte, as the fast way with 16-bit ids
+ * widened after, or the same refusal; and the stage's way out
+ * (decode_pack, frames widened as they are packed) the same Decoded
+ * again.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +30,7 @@ static struct decoder *dec;
 static struct decoder *dec_portable;
 static struct arena *arena;
 static struct arena *arena_portable;
+static struct arena *arena_narrow;
 
 /* d packed into *out (malloc'd): its size. */
 static size_t
@@ -73,6 +77,48 @@ check_portable(const uint8_t *data, size_t size, int rv, const char *err,
 		free(x);
 		free(y);
 	}
+}
+
+/* The stage's way: decode_pack's bytes read back are d (protobuf-c packs
+ * in field order, decode_pack puts the frames last: both are compared
+ * packed by protobuf-c). */
+static void
+check_stage_pack(const uint8_t *data, size_t size, const Profpipe__Decoded *d)
+{
+	Profpipe__Decoded x;
+	Profpipe__Decoded *u;
+	struct decode_narrow nw;
+	char err[1024];
+	uint8_t *buf;
+	uint8_t *a;
+	uint8_t *b;
+	size_t n;
+	size_t na;
+	size_t nb;
+
+	arena_reset(arena_narrow);
+	if (decoder_run_narrow(
+	        dec, data, size, arena_narrow, &x, &nw, err, sizeof(err)) != 0)
+		abort();
+	x.origin = d->origin;
+	n = decode_packed_size(&x, &nw);
+	buf = malloc(n + 1);
+	if (buf == NULL)
+		abort();
+	decode_pack(&x, &nw, buf);
+	u = profpipe__decoded__unpack(NULL, n, buf);
+	if (u == NULL)
+		abort();
+	na = packed(u, &a);
+	nb = packed(d, &b);
+	if (na != nb || memcmp(a, b, na) != 0) {
+		fprintf(stderr, "decode_pack differs\n");
+		abort();
+	}
+	profpipe__decoded__free_unpacked(u, NULL);
+	free(buf);
+	free(a);
+	free(b);
 }
 
 /* decode_json_print's document parses, as one JSON value. */
@@ -182,11 +228,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (decoder_new(&dec, &lim) != 0)
 			abort();
 		lim.portable = 1;
+		lim.wide = 1;
 		if (decoder_new(&dec_portable, &lim) != 0)
 			abort();
 		arena = arena_new(256 << 20);
 		arena_portable = arena_new(256 << 20);
-		if (arena == NULL || arena_portable == NULL)
+		arena_narrow = arena_new(256 << 20);
+		if (arena == NULL || arena_portable == NULL ||
+		    arena_narrow == NULL)
 			abort();
 	}
 	arena_reset(arena);
@@ -199,6 +248,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	check_portable(data, size, 0, err, &d);
+	check_stage_pack(data, size, &d);
 	d.origin = &origin;
 	if (decoded_check(&d, err, sizeof(err)) != 0) {
 		fprintf(stderr, "decoded_check: %s\n", err);
