@@ -159,6 +159,10 @@ sink_store_open(struct sink **out, const struct cfg *c,
 		return cfg_error(c, sink_store_at(n, "Retention"), err, errlen,
 		    "Retention: not a duration (7d, 12h, 30m, 90s): %s",
 		    retention);
+	if (lim.retention_s > STORE_MAX_RETENTION_S)
+		return cfg_error(c, sink_store_at(n, "Retention"), err, errlen,
+		    "Retention: at most 36500d (0 keeps everything): %s",
+		    retention);
 	if (store_parse_size(max_size, &lim.max_bytes) < 0)
 		return cfg_error(c, sink_store_at(n, "MaxSize"), err, errlen,
 		    "MaxSize: not a size (2GB, 512MB, 100KB): %s", max_size);

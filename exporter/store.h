@@ -28,8 +28,12 @@
 
 struct store;
 
+/* The longest Retention: 100 years, well inside int64 nanoseconds. */
+#define STORE_MAX_RETENTION_S (36500LL * 86400)
+
 struct store_limits {
-	int64_t retention_s; /* delete windows that ended longer ago; 0: no */
+	int64_t retention_s; /* delete windows that ended longer ago; 0: no;
+	                      * at most STORE_MAX_RETENTION_S */
 	int64_t max_bytes;   /* keep the live database under this; 0: no */
 };
 

@@ -167,6 +167,7 @@ store_retain(
 {
 	int64_t live;
 	int64_t now_ns = now_s * 1000000000LL;
+	int64_t cut;
 	int64_t low = s->lim.max_bytes / 10 * STORE_SIZE_LOW_TENTHS;
 	int progress = 1;
 	int rounds;
@@ -179,12 +180,17 @@ store_retain(
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		return store_fail(s, "retention", err, errlen);
-	if (s->lim.retention_s > 0) {
-		if (store_delete_windows(s, "WHERE end_ns < ?1",
-		        now_ns - s->lim.retention_s * 1000000000LL,
-		        deleted) < 0 ||
-		    store_exec_int(s, "DELETE FROM metrics WHERE end_ns < ?1",
-		        now_ns - s->lim.retention_s * 1000000000LL) < 0)
+	/* A cutoff before 1970 (or past what int64 nanoseconds hold: no
+	 * retention is that long, sink_store refuses one) deletes nothing,
+	 * rather than wrap round into the future and delete everything. */
+	if (s->lim.retention_s > 0 &&
+	    s->lim.retention_s <= STORE_MAX_RETENTION_S &&
+	    s->lim.retention_s < now_s) {
+		cut = now_ns - s->lim.retention_s * 1000000000LL;
+		if (store_delete_windows(
+		        s, "WHERE end_ns < ?1", cut, deleted) < 0 ||
+		    store_exec_int(
+		        s, "DELETE FROM metrics WHERE end_ns < ?1", cut) < 0)
 			goto out_rollback;
 	}
 	/* Freed pages are reused, not returned: the live size is what the

@@ -449,6 +449,38 @@ test_retention_age(void **state)
 	tdb_close(&t);
 }
 
+/* A retention longer than the clock has run, or than int64 nanoseconds
+ * hold, deletes nothing: its cutoff once wrapped round into the future
+ * and deleted every window as it was written. */
+static void
+test_retention_huge(void **state)
+{
+	static const int64_t days[] = {36500, 1000000, INT64_MAX / 86400};
+	struct xwindow x;
+	struct fixture f;
+	struct tdb t;
+	char err[512];
+	size_t deleted;
+	size_t i;
+
+	(void)state;
+	tdb_with_fixture(&t, &x, &f);
+	for (i = 0; i < sizeof(days) / sizeof(days[0]); i++) {
+		struct store_limits lim = {days[i] * 86400, 0};
+
+		store_close(t.s);
+		assert_int_equal(
+		    store_open(&t.s, t.path, &lim, err, sizeof(err)), 0);
+		assert_int_equal(store_retain(t.s, T0 + 8 * 86400, &deleted,
+		                     err, sizeof(err)),
+		    0);
+		assert_int_equal(deleted, 0);
+		assert_int_equal(
+		    tdb_count(t.s, "SELECT COUNT(*) FROM windows"), 1);
+	}
+	tdb_close(&t);
+}
+
 #define LIVE_BYTES                                                            \
 	"SELECT (p.page_count - f.freelist_count) * z.page_size"              \
 	" FROM pragma_page_count p, pragma_freelist_count f,"                 \
@@ -725,6 +757,7 @@ main(void)
 	    cmocka_unit_test(test_sparse_stacks),
 	    cmocka_unit_test(test_high_ids),
 	    cmocka_unit_test(test_retention_age),
+	    cmocka_unit_test(test_retention_huge),
 	    cmocka_unit_test(test_retention_size),
 	    cmocka_unit_test(test_retention_size_low_mark),
 	    cmocka_unit_test(test_retention_metrics_age),

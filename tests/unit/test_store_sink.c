@@ -66,6 +66,9 @@ test_malformed_entries(void **state)
 	    {"    Retention: 7 days\n",
 	        "pipe.yaml:4: Retention: not a duration"},
 	    {"    Retention: -1d\n", "pipe.yaml:4: Retention:"},
+	    /* past int64 nanoseconds: once wrapped into the future */
+	    {"    Retention: 1000000d\n",
+	        "pipe.yaml:4: Retention: at most 36500d"},
 	    {"    MaxSize: 2 GB\n", "pipe.yaml:4: MaxSize: not a size"},
 	    {"    MaxSize: 2G\n", "pipe.yaml:4: MaxSize:"},
 	    {"    Listen: localhost\n", "pipe.yaml:4: Listen: not host:port"},
