@@ -55,7 +55,8 @@ agg_options_from_cfg(
 	    "MaxStacksPerWindow", "MergeInstances", NULL};
 	struct cfg_node *m;
 
-	if (cfg_map(c, c->root, "aggregator", &m, err, errlen) < 0 ||
+	if (cfg_check_top(c, err, errlen) < 0 ||
+	    cfg_map(c, c->root, "aggregator", &m, err, errlen) < 0 ||
 	    cfg_only(c, m, known, err, errlen) < 0)
 		return -1;
 	if (cfg_int(c, m, "SeriesTTL", o->series_ttl_s, 1, 30L * 86400,

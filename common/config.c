@@ -19,6 +19,7 @@
 #define CFG_MAX_FILE (1024 * 1024)
 #define CFG_MAX_DEPTH 64
 #define CFG_MAX_NODES 100000
+#define CFG_MAX_KEYS 4096 /* per map: keys are checked pairwise for twins */
 
 struct cfg_parser {
 	yaml_parser_t yp;
@@ -60,12 +61,31 @@ cfg_perr(struct cfg_parser *p, int line, const char *what)
 	return -1;
 }
 
+/* The line of libyaml's error: a reader error (bytes that are not
+ * UTF-8, a NUL) has only the byte offset set, the others the mark. */
+static size_t
+cfg_err_line(const struct cfg_parser *p)
+{
+	const unsigned char *t = p->yp.input.string.start;
+	size_t n = p->yp.problem_offset;
+	size_t line = 1;
+	size_t i;
+
+	if (p->yp.error != YAML_READER_ERROR)
+		return p->yp.problem_mark.line + 1;
+	if (t == NULL || n > (size_t)(p->yp.input.string.end - t))
+		return line;
+	for (i = 0; i < n; i++)
+		line += t[i] == '\n';
+	return line;
+}
+
 static int
 cfg_next(struct cfg_parser *p, yaml_event_t *ev)
 {
 	if (!yaml_parser_parse(&p->yp, ev)) {
 		snprintf(p->err, p->errlen, "%s:%zu: %s%s%s", p->name,
-		    p->yp.problem_mark.line + 1,
+		    cfg_err_line(p),
 		    p->yp.problem ? p->yp.problem : "malformed YAML",
 		    p->yp.context ? " " : "",
 		    p->yp.context ? p->yp.context : "");
@@ -86,6 +106,7 @@ cfg_build_members(struct cfg_parser *p, struct cfg_node *parent, int depth)
 	struct cfg_node *n;
 	char *key;
 	int line;
+	int keys = 0;
 
 	for (;;) {
 		if (cfg_next(p, &ev) < 0)
@@ -102,6 +123,11 @@ cfg_build_members(struct cfg_parser *p, struct cfg_node *parent, int depth)
 				yaml_event_delete(&ev);
 				return cfg_perr(
 				    p, line, "map keys must be plain words");
+			}
+			if (++keys > CFG_MAX_KEYS) {
+				yaml_event_delete(&ev);
+				return cfg_perr(
+				    p, line, "more than 4096 keys in one map");
 			}
 			key = xstrdup((char *)ev.data.scalar.value);
 			yaml_event_delete(&ev);
@@ -465,4 +491,13 @@ cfg_only(const struct cfg *c, const struct cfg_node *m,
 			    c, n, err, errlen, "unknown key \"%s\"", n->key);
 	}
 	return 0;
+}
+
+int
+cfg_check_top(const struct cfg *c, char *err, size_t errlen)
+{
+	static const char *const sections[] = {
+	    "inputs", "aggregator", "outputs", NULL};
+
+	return cfg_only(c, c->root, sections, err, errlen);
 }

@@ -4,8 +4,9 @@
  * Each stage reads its own part with the typed getters below; a getter that
  * finds a value of the wrong type fills err and returns -1.
  *
- * Limits: 1 MiB of file, 64 levels of nesting, 100000 nodes. Anchors and
- * aliases are refused (they are how YAML files blow up).
+ * Limits: 1 MiB of file, 64 levels of nesting, 100000 nodes, 4096 keys in
+ * one map. Anchors and aliases are refused (they are how YAML files blow
+ * up).
  */
 #ifndef PROFPIPE_CONFIG_H
 #define PROFPIPE_CONFIG_H
@@ -62,5 +63,10 @@ int cfg_error(const struct cfg *c, const struct cfg_node *n, char *err,
  * typos ("Intervall") that would otherwise be silently ignored. */
 int cfg_only(const struct cfg *c, const struct cfg_node *m,
     const char *const *known, char *err, size_t errlen);
+
+/* Refuse a top level with anything but the pipeline's sections (inputs,
+ * aggregator, outputs): each stage reads only its own, so a misspelt one
+ * ("output:", "Aggregator:") would be ignored by all of them. */
+int cfg_check_top(const struct cfg *c, char *err, size_t errlen);
 
 #endif

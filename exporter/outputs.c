@@ -106,7 +106,8 @@ outputs_open(struct outputs *o, const struct cfg *c, char *err, size_t errlen)
 
 	memset(o, 0, sizeof(*o));
 	if (c != NULL &&
-	    cfg_seq(c, c->root, "outputs", &list, err, errlen) < 0)
+	    (cfg_check_top(c, err, errlen) < 0 ||
+	        cfg_seq(c, c->root, "outputs", &list, err, errlen) < 0))
 		return -1;
 	if (list == NULL) {
 		if (sink_jsonl_stdout(&o->sinks[0], err, errlen) < 0)

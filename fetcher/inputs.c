@@ -446,7 +446,8 @@ inputs_from_cfg(
 	const struct cfg_node *n;
 	size_t max;
 
-	if (cfg_seq(c, c->root, "inputs", &seq, err, errlen) < 0)
+	if (cfg_check_top(c, err, errlen) < 0 ||
+	    cfg_seq(c, c->root, "inputs", &seq, err, errlen) < 0)
 		return -1;
 	if (seq == NULL)
 		return cfg_error(c, c->root, err, errlen,

@@ -1,12 +1,14 @@
 /*
  * config: the tree keeps lines; typed getters refuse wrong types and ranges
- * with "file:line: key: reason"; malformed YAML, aliases, duplicate keys and
- * deep nesting are refused, never crash.
+ * with "file:line: key: reason"; malformed YAML, aliases, duplicate keys,
+ * too many keys, unknown sections and deep nesting are refused, never
+ * crash.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -108,6 +110,61 @@ test_only_known_keys(void **state)
 	cfg_free(c);
 }
 
+/* Each stage reads its own section only, so the top level is checked as
+ * a whole: a misspelt section was ignored by every stage. */
+static void
+test_top_level_sections(void **state)
+{
+	struct cfg *c = parse_ok("inputs: []\naggregator: {}\noutputs: []\n");
+	char err[256];
+
+	(void)state;
+	assert_int_equal(cfg_check_top(c, err, sizeof(err)), 0);
+	cfg_free(c);
+	c = parse_ok("inputs: []\nAggregator: {Window: 10}\n");
+	assert_int_equal(cfg_check_top(c, err, sizeof(err)), -1);
+	assert_string_equal(err, "t.yaml:2: unknown key \"Aggregator\"");
+	cfg_free(c);
+	c = parse_ok("output: []\n");
+	assert_int_equal(cfg_check_top(c, err, sizeof(err)), -1);
+	assert_string_equal(err, "t.yaml:1: unknown key \"output\"");
+	cfg_free(c);
+}
+
+/* Keys are checked pairwise for twins, so a map's keys are capped: 90,000
+ * of them took 13 s to read, past the supervisor's wait for a stage. */
+static void
+test_many_keys(void **state)
+{
+	size_t n = 5000;
+	size_t len = 0;
+	char *text = malloc(n * 16 + 16);
+	struct cfg *c;
+	size_t i;
+
+	(void)state;
+	assert_non_null(text);
+	len += (size_t)sprintf(text + len, "m:\n");
+	for (i = 0; i < 4096; i++)
+		len += (size_t)sprintf(text + len, "  k%zu: 1\n", i);
+	c = parse_ok(text);
+	assert_int_equal(cfg_count(cfg_get(c->root, "m")), 4096);
+	cfg_free(c);
+	sprintf(text + len, "  k4096: 1\n");
+	parse_err(text, "t.yaml:4098: more than 4096 keys in one map");
+	free(text);
+}
+
+/* Bytes that are not UTF-8 are named at their own line: libyaml gives
+ * such a reader error an offset, not a line. */
+static void
+test_bad_utf8_line(void **state)
+{
+	(void)state;
+	parse_err("inputs:\n  - Type: x\n    Name: \xff\xfe\n",
+	    "t.yaml:3: invalid leading UTF-8 octet");
+}
+
 static void
 test_empty_file_is_empty_map(void **state)
 {
@@ -162,6 +219,9 @@ main(void)
 	    cmocka_unit_test(test_tree_and_lines),
 	    cmocka_unit_test(test_typed_errors_name_line),
 	    cmocka_unit_test(test_only_known_keys),
+	    cmocka_unit_test(test_top_level_sections),
+	    cmocka_unit_test(test_many_keys),
+	    cmocka_unit_test(test_bad_utf8_line),
 	    cmocka_unit_test(test_empty_file_is_empty_map),
 	    cmocka_unit_test(test_hostile_yaml),
 	    cmocka_unit_test(test_load_missing_file),
