@@ -32,8 +32,8 @@ static const char tap_usage[] =
     "  --count N    stop after N messages\n"
     "  --bytes      print bytes fields (a RawProfile's body: the profile\n"
     "               as fetched or pushed) in base64, not as their length;\n"
-    "               a profile the fetcher sends by reference (a large one,\n"
-    "               in its memfd) has no body to print\n"
+    "               a large profile comes whole, though the decoders get\n"
+    "               it by reference\n"
     "\n" BUS_URL_HELP;
 
 static const struct {

@@ -113,6 +113,15 @@ class Supervisor(unittest.TestCase):
         finally:
             other.stop()
 
+    def test_up_without_decoders(self):
+        # Refused before anything starts: a pipeline with no decoder
+        # fetches and passes nothing on.
+        r = subprocess.run([PROFPIPE, "up", "-c", self.cfg, "--decoders", "0", "--detach"],
+                           capture_output=True, text=True, env=self.p.env, timeout=30)
+        self.assertEqual(r.returncode, 100)
+        self.assertIn("--decoders: at least 1", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.p.dir, "state", "config")))
+
     def test_reload_without_a_fetcher(self):
         r = subprocess.run([PROFPIPE, "reload"], capture_output=True, text=True,
                            env=self.p.env, timeout=30)
