@@ -378,11 +378,27 @@ cfg_scalar(const struct cfg *c, const struct cfg_node *n, const char *key,
 	return 0;
 }
 
+/* The member key of m, or NULL when it is absent or YAML's null spelt
+ * out (~, null: `Token: null` had been the token "null"). An empty value
+ * stays "": some keys give it a meaning ("Listen:", none). */
+static struct cfg_node *
+cfg_get_value(const struct cfg_node *m, const char *key)
+{
+	struct cfg_node *n = cfg_get(m, key);
+
+	if (n != NULL && n->type == CFG_SCALAR && !n->quoted &&
+	    (strcmp(n->value, "~") == 0 || strcmp(n->value, "null") == 0 ||
+	        strcmp(n->value, "Null") == 0 ||
+	        strcmp(n->value, "NULL") == 0))
+		return NULL;
+	return n;
+}
+
 int
 cfg_int(const struct cfg *c, const struct cfg_node *m, const char *key,
     long def, long min, long max, long *out, char *err, size_t errlen)
 {
-	struct cfg_node *n = cfg_get(m, key);
+	struct cfg_node *n = cfg_get_value(m, key);
 	char *end;
 	long v;
 
@@ -408,7 +424,7 @@ int
 cfg_bool(const struct cfg *c, const struct cfg_node *m, const char *key,
     int def, int *out, char *err, size_t errlen)
 {
-	struct cfg_node *n = cfg_get(m, key);
+	struct cfg_node *n = cfg_get_value(m, key);
 
 	if (n == NULL) {
 		*out = def;
@@ -430,7 +446,7 @@ int
 cfg_str(const struct cfg *c, const struct cfg_node *m, const char *key,
     const char *def, const char **out, char *err, size_t errlen)
 {
-	struct cfg_node *n = cfg_get(m, key);
+	struct cfg_node *n = cfg_get_value(m, key);
 
 	if (n == NULL) {
 		*out = def;

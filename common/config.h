@@ -20,7 +20,7 @@ struct cfg_node {
 	int line;
 	char *key;              /* for a map member: its key, else NULL */
 	char *value;            /* scalars */
-	int quoted;             /* scalar was quoted: never a number or bool */
+	int quoted;             /* scalar was quoted: never YAML's null */
 	struct cfg_node *child; /* maps and sequences: first member */
 	struct cfg_node *next;  /* next member of the parent */
 };
@@ -41,8 +41,9 @@ void cfg_free(struct cfg *c);
 struct cfg_node *cfg_get(const struct cfg_node *m, const char *key);
 size_t cfg_count(const struct cfg_node *n);
 
-/* Typed reads of map m's member key. Absent: *out = def and 0. Present but
- * wrong: -1 and "path:line: key: reason" in err. */
+/* Typed reads of map m's member key. Absent, or YAML's null (~, null,
+ * unquoted): *out = def and 0. Present but wrong: -1 and "path:line: key:
+ * reason" in err. A quoted number or bool is read as one. */
 int cfg_int(const struct cfg *c, const struct cfg_node *m, const char *key,
     long def, long min, long max, long *out, char *err, size_t errlen);
 int cfg_bool(const struct cfg *c, const struct cfg_node *m, const char *key,

@@ -165,6 +165,35 @@ test_bad_utf8_line(void **state)
 	    "t.yaml:3: invalid leading UTF-8 octet");
 }
 
+/* YAML's null, unquoted, is the key's default: `Token: null` had been the
+ * token "null", and every upload without it refused. Quoted, it is text;
+ * an empty value stays "". */
+static void
+test_null_is_default(void **state)
+{
+	struct cfg *c = parse_ok("a: null\nb: ~\nc: \"null\"\nd: \nn: NULL\n"
+	                         "t: Null\n");
+	char err[256];
+	const char *s;
+	long v;
+	int b;
+
+	(void)state;
+	assert_int_equal(cfg_str(c, c->root, "a", "def", &s, err, 256), 0);
+	assert_string_equal(s, "def");
+	assert_int_equal(cfg_str(c, c->root, "b", "def", &s, err, 256), 0);
+	assert_string_equal(s, "def");
+	assert_int_equal(cfg_str(c, c->root, "c", "def", &s, err, 256), 0);
+	assert_string_equal(s, "null");
+	assert_int_equal(cfg_str(c, c->root, "d", "def", &s, err, 256), 0);
+	assert_string_equal(s, "");
+	assert_int_equal(cfg_int(c, c->root, "n", 7, 0, 9, &v, err, 256), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(cfg_bool(c, c->root, "t", 1, &b, err, 256), 0);
+	assert_int_equal(b, 1);
+	cfg_free(c);
+}
+
 static void
 test_empty_file_is_empty_map(void **state)
 {
@@ -222,6 +251,7 @@ main(void)
 	    cmocka_unit_test(test_top_level_sections),
 	    cmocka_unit_test(test_many_keys),
 	    cmocka_unit_test(test_bad_utf8_line),
+	    cmocka_unit_test(test_null_is_default),
 	    cmocka_unit_test(test_empty_file_is_empty_map),
 	    cmocka_unit_test(test_hostile_yaml),
 	    cmocka_unit_test(test_load_missing_file),
