@@ -270,7 +270,12 @@ bus_open(struct bus_sock **out, enum bus_role role, const char *url,
 	if (role == BUS_SUB)
 		nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0);
 	if (role == BUS_PUB) {
-		nng_socket_set_int(s->sock, NNG_OPT_SENDBUF, 64);
+		/* A tap's queue is counted in messages, and a message may be
+		 * a 64 MB profile: a stopped subscriber (a tap piped into a
+		 * pager) made a decoder hold 64 Decodeds, 550 MB of them. Two
+		 * are enough for a tap that keeps up; one that does not
+		 * loses copies, which a tap may. */
+		nng_socket_set_int(s->sock, NNG_OPT_SENDBUF, BUS_PUB_QUEUE);
 		atomic_init(&s->pipes, 0);
 		nng_pipe_notify(
 		    s->sock, NNG_PIPE_EV_ADD_POST, bus_pipe_event, s);

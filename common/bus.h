@@ -100,7 +100,9 @@ int bus_recv_async(
 int bus_reply(struct bus_ctx *c, const void *rep, size_t len);
 
 /* PUB: best effort, never blocks; BUS_EAGAIN when dropped (a subscriber
- * is full, or none is connected: then buf is not even copied). */
+ * is full, or none is connected: then buf is not even copied). Each
+ * subscriber is queued at most BUS_PUB_QUEUE messages. */
+#define BUS_PUB_QUEUE 2
 int bus_publish(struct bus_sock *s, const void *buf, size_t len);
 /* bus_publish of len bytes written by fill, which runs only when a
  * subscriber is connected. */
