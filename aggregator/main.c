@@ -131,9 +131,10 @@ main(int argc, char **argv)
 	if (parse_args(argc, argv, &opt, &ready_fd, &rc) < 0)
 		return rc;
 	proc_signals();
-	if (agg_open(&st, &opt, err, sizeof(err)) < 0) {
+	rc = agg_open(&st, &opt, err, sizeof(err));
+	if (rc < 0) {
 		log_error("%s", err);
-		return EXIT_SYSTEM;
+		return rc == BUS_EINVAL ? EXIT_USAGE : EXIT_SYSTEM;
 	}
 	proc_notify_ready(ready_fd);
 	rc = EXIT_OK;

@@ -103,18 +103,23 @@ agg_url(
 	return 0;
 }
 
+/* 0, or a bus_err (BUS_EINVAL: an address that cannot work). */
 static int
 agg_open_sockets(struct agg_stage *st, char *err, size_t errlen)
 {
 	char why[AGG_URL_MAX + 128];
+	int rv;
 
-	if (bus_open(&st->in, BUS_REP, st->decoded_url, 1, err, errlen) < 0 ||
-	    bus_ctx_new(st->in, &st->in_ctx) < 0 ||
-	    bus_open(&st->out, BUS_REQ, st->results_url, 0, err, errlen) < 0 ||
+	rv = bus_open(&st->in, BUS_REP, st->decoded_url, 1, err, errlen);
+	if (rv == 0)
+		rv = bus_open(
+		    &st->out, BUS_REQ, st->results_url, 0, err, errlen);
+	if (rv != 0)
+		return rv;
+	if (bus_ctx_new(st->in, &st->in_ctx) < 0 ||
 	    bus_ctx_new(st->out, &st->out_ctx) < 0) {
-		if (err[0] == '\0')
-			snprintf(err, errlen, "nng context: out of memory");
-		return -1;
+		snprintf(err, errlen, "nng context: out of memory");
+		return BUS_EFAIL;
 	}
 	/* The tap is best effort: a second aggregator on the host (shards)
 	 * finds the address taken, and works on without one. */
@@ -144,6 +149,7 @@ agg_open(struct agg_stage **out, const struct agg_options *o, char *err,
     size_t errlen)
 {
 	struct agg_stage *st = xcalloc(1, sizeof(*st));
+	int rv = -1;
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
@@ -173,7 +179,8 @@ agg_open(struct agg_stage **out, const struct agg_options *o, char *err,
 		snprintf(err, errlen, "out of memory");
 		goto out_free;
 	}
-	if (agg_open_sockets(st, err, errlen) < 0)
+	rv = agg_open_sockets(st, err, errlen);
+	if (rv < 0)
 		goto out_free;
 	st->by_ref_ok = strncmp(st->results_url, "ipc://", 6) == 0;
 	log_info("listening on %s for decoders, results to %s, tap on %s",
@@ -184,7 +191,7 @@ agg_open(struct agg_stage **out, const struct agg_options *o, char *err,
 
 out_free:
 	agg_free(st);
-	return -1;
+	return rv;
 }
 
 static int

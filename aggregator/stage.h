@@ -39,8 +39,9 @@ struct agg_stats {
 	uint64_t series_expired;
 };
 
-/* Listen for decoders, dial the exporter, open the tap. On error -1 with
- * the address and reason in err. o is copied; its strings must outlive
+/* Listen for decoders, dial the exporter, open the tap. On error a
+ * negative bus_err (BUS_EINVAL: an address that cannot work) with the
+ * address and reason in err. o is copied; its strings must outlive
  * the stage. */
 int agg_open(struct agg_stage **out, const struct agg_options *o, char *err,
     size_t errlen);

@@ -73,6 +73,8 @@ bus_strerror(int err)
 		return "socket closed";
 	case BUS_EAGAIN:
 		return "would block";
+	case BUS_EINVAL:
+		return "not a usable address";
 	default:
 		return "transport failure";
 	}
@@ -194,7 +196,20 @@ bus_tls_config(const char *url, int server, nng_tls_config **out, char *err,
 	return 0;
 }
 
-/* Listen on or dial url with mutual TLS (bus_tls_config). */
+/* What a failed listen or dial means: an address that cannot work as
+ * written (a typo, a scheme nng does not know) is the configuration's
+ * fault, and restarting the stage would fail the same way; anything else
+ * (the address in use, no memory) may pass. */
+static int
+bus_open_err(int rv)
+{
+	return rv == NNG_EINVAL || rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP
+	    ? BUS_EINVAL
+	    : BUS_EFAIL;
+}
+
+/* Listen on or dial url with mutual TLS (bus_tls_config): 0 or a
+ * bus_err. */
 static int
 bus_tls_open(
     struct bus_sock *s, const char *url, int listen, char *err, size_t errlen)
@@ -205,7 +220,7 @@ bus_tls_open(
 	int rv;
 
 	if (bus_tls_config(url, listen, &cfg, err, errlen) < 0)
-		return -1;
+		return BUS_EINVAL; /* the files: unset, unreadable, not PEM */
 	/* The endpoint takes a hold of its own on cfg. */
 	if (listen) {
 		rv = nng_listener_create(&l, s->sock, url);
@@ -224,7 +239,7 @@ bus_tls_open(
 	if (rv != 0) {
 		snprintf(err, errlen, "%s: %s: %s", url,
 		    listen ? "listen" : "dial", nng_strerror(rv));
-		return -1;
+		return bus_open_err(rv);
 	}
 	return 0;
 }
@@ -283,12 +298,12 @@ bus_open(struct bus_sock **out, enum bus_role role, const char *url,
 		    s->sock, NNG_PIPE_EV_REM_POST, bus_pipe_event, s);
 	}
 	if (strncmp(url, "tls+", 4) == 0) {
-		if (bus_tls_open(s, url, listen, err, errlen) < 0) {
+		rv = bus_tls_open(s, url, listen, err, errlen);
+		if (rv != 0) {
 			nng_close(s->sock);
 			xfree(s);
-			return BUS_EFAIL;
+			return rv;
 		}
-		rv = 0;
 	} else if (listen) {
 		rv = nng_listen(s->sock, url, NULL, 0);
 	} else {
@@ -299,7 +314,7 @@ bus_open(struct bus_sock **out, enum bus_role role, const char *url,
 		    listen ? "listen" : "dial", nng_strerror(rv));
 		nng_close(s->sock);
 		xfree(s);
-		return BUS_EFAIL;
+		return bus_open_err(rv);
 	}
 	*out = s;
 	return BUS_OK;

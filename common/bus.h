@@ -24,6 +24,9 @@ enum bus_err {
 	BUS_ETIMEDOUT = -2, /* no reply / no request within the time given */
 	BUS_ECLOSED = -3,   /* the socket is closed */
 	BUS_EAGAIN = -4,    /* would block (pub: subscriber full) */
+	/* bus_open: the URL, or the TLS files named for it, cannot work as
+	 * given: a configuration error (exit 100, not restarted) */
+	BUS_EINVAL = -5,
 };
 
 enum bus_role { BUS_REQ, BUS_REP, BUS_PUB, BUS_SUB };
@@ -44,7 +47,9 @@ struct bus_ctx;
 
 /* Open a socket and listen on (listen != 0) or dial url. Dialing does not
  * wait for the listener: nng keeps redialing in the background. On error
- * a message naming url and the reason goes into err.
+ * a message naming url and the reason goes into err, and the return is
+ * BUS_EINVAL when the url or its TLS files cannot work as given (a stage
+ * exits 100 for it), else BUS_EFAIL.
  *
  * A tls+tcp:// url takes mutual TLS from the environment: PROFPIPE_TLS_CERT
  * names a PEM file holding this stage's certificate and its key (not

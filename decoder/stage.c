@@ -178,6 +178,7 @@ stage_loop(struct stage *st)
 	}
 }
 
+/* 0, or a bus_err (BUS_EINVAL: an address that cannot work), logged. */
 static int
 stage_open(struct stage *st, const struct decoder_opts *o)
 {
@@ -185,6 +186,7 @@ stage_open(struct stage *st, const struct decoder_opts *o)
 	char decoded[512];
 	char tap[512];
 	char err[1024];
+	int rv;
 	int i;
 
 	if ((o->raw == NULL &&
@@ -198,12 +200,14 @@ stage_open(struct stage *st, const struct decoder_opts *o)
 	}
 	st->byref =
 	    strncmp(o->decoded ? o->decoded : decoded, "ipc://", 6) == 0;
-	if (bus_open(&st->up, BUS_REP, o->raw ? o->raw : raw, 0, err,
-	        sizeof(err)) != 0 ||
-	    bus_open(&st->down, BUS_REQ, o->decoded ? o->decoded : decoded, 0,
-	        err, sizeof(err)) != 0) {
+	rv = bus_open(
+	    &st->up, BUS_REP, o->raw ? o->raw : raw, 0, err, sizeof(err));
+	if (rv == 0)
+		rv = bus_open(&st->down, BUS_REQ,
+		    o->decoded ? o->decoded : decoded, 0, err, sizeof(err));
+	if (rv != 0) {
 		log_error("%s", err);
-		return -1;
+		return rv;
 	}
 	for (i = 0; i < DECODER_STAGE_SLOTS; i++) {
 		if (bus_ctx_new(st->up, &st->slots[i].upc) != 0 ||
@@ -289,6 +293,7 @@ int
 decoder_stage_run(const struct decoder_opts *o)
 {
 	struct stage st;
+	int rv;
 
 	if (stage_init(&st, o) != 0) {
 		log_error("out of memory");
@@ -296,9 +301,10 @@ decoder_stage_run(const struct decoder_opts *o)
 		return EXIT_SYSTEM;
 	}
 	proc_signals();
-	if (stage_open(&st, o) < 0) {
+	rv = stage_open(&st, o);
+	if (rv < 0) {
 		stage_close(&st);
-		return EXIT_SYSTEM;
+		return rv == BUS_EINVAL ? EXIT_USAGE : EXIT_SYSTEM;
 	}
 	proc_notify_ready((int)o->ready_fd);
 	/* Which read path this process takes: the speed to expect, and

@@ -121,9 +121,12 @@ main(int argc, char **argv)
 		cfg_free(cfg);
 		return EXIT_USAGE;
 	}
-	if (export_stage_new(
-	        &st, o.url, outs.sinks, outs.n, err, sizeof(err)) < 0) {
+	rv =
+	    export_stage_new(&st, o.url, outs.sinks, outs.n, err, sizeof(err));
+	if (rv < 0) {
 		log_error("%s", err);
+		if (rv == BUS_EINVAL)
+			code = EXIT_USAGE;
 		goto out_close_outputs;
 	}
 	proc_signals();

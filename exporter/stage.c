@@ -60,6 +60,7 @@ export_stage_new(struct export_stage **out, const char *url,
 {
 	struct export_stage *st;
 	size_t i;
+	int rv = BUS_EFAIL;
 
 	st = xcalloc(1, sizeof(*st));
 	if (st == NULL)
@@ -76,8 +77,10 @@ export_stage_new(struct export_stage **out, const char *url,
 		if (st->seen[i] == NULL)
 			goto out_free_stage;
 	}
-	if (bus_open(&st->sock, BUS_REP, url, 1, err, errlen) < 0)
+	rv = bus_open(&st->sock, BUS_REP, url, 1, err, errlen);
+	if (rv < 0)
 		goto out_free_stage_quiet;
+	rv = BUS_EFAIL;
 	if (bus_ctx_new(st->sock, &st->ctx) < 0) {
 		snprintf(err, errlen, "%s: cannot open a context", url);
 		goto out_free_stage_quiet;
@@ -88,10 +91,10 @@ out_free_stage:
 	snprintf(err, errlen, "out of memory");
 out_free_stage_quiet:
 	export_stage_free(st);
-	return -1;
+	return rv;
 out_oom:
 	snprintf(err, errlen, "out of memory");
-	return -1;
+	return BUS_EFAIL;
 }
 
 static void

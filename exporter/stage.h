@@ -34,7 +34,8 @@ struct export_stats {
 };
 
 /* Listen on url. The sinks are borrowed: the caller closes them after
- * export_stage_free. On error err says what and where. */
+ * export_stage_free. On error a negative bus_err (BUS_EINVAL: an address
+ * that cannot work) and err says what and where. */
 int export_stage_new(struct export_stage **out, const char *url,
     struct sink *const *sinks, size_t n_sinks, char *err, size_t errlen);
 void export_stage_free(struct export_stage *st);

@@ -326,11 +326,14 @@ main(int argc, char **argv)
 		log_error("libev: no event loop");
 		goto out_curl;
 	}
-	if (sender_new(&f.snd, f.loop, o.raw ? o.raw : raw,
-	        o.tap ? o.tap : tap,
-	        (int)o.inflight + (in->npushes > 0 ? PUSH_SLOTS : 0), err,
-	        sizeof(err)) < 0) {
+	rv = sender_new(&f.snd, f.loop, o.raw ? o.raw : raw,
+	    o.tap ? o.tap : tap,
+	    (int)o.inflight + (in->npushes > 0 ? PUSH_SLOTS : 0), err,
+	    sizeof(err));
+	if (rv < 0) {
 		log_error("%s", err);
+		if (rv == BUS_EINVAL)
+			code = EXIT_USAGE;
 		goto out_curl;
 	}
 	if (pull_new(&f.pull, f.loop, f.snd, in,

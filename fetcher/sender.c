@@ -194,6 +194,7 @@ sender_new(struct sender **out, struct ev_loop *loop, const char *raw_url,
 {
 	struct sender *s;
 	size_t i;
+	int rv = -1;
 
 	if (inflight < 1) {
 		snprintf(err, errlen, "inflight must be at least 1");
@@ -215,11 +216,12 @@ sender_new(struct sender **out, struct ev_loop *loop, const char *raw_url,
 		goto out_free_sender;
 	for (i = 0; i < s->nslots; i++)
 		s->slots[i].out.fd = -1; /* before sender_free can see it */
-	if (bus_open(&s->raw, BUS_REQ, raw_url, 1, err, errlen) != BUS_OK)
+	rv = bus_open(&s->raw, BUS_REQ, raw_url, 1, err, errlen);
+	if (rv == BUS_OK && tap_url != NULL)
+		rv = bus_open(&s->tap, BUS_PUB, tap_url, 1, err, errlen);
+	if (rv != BUS_OK)
 		goto out_free_sender;
-	if (tap_url != NULL &&
-	    bus_open(&s->tap, BUS_PUB, tap_url, 1, err, errlen) != BUS_OK)
-		goto out_free_sender;
+	rv = -1;
 	for (i = 0; i < s->nslots; i++) {
 		s->slots[i].s = s;
 		if (bus_ctx_new(s->raw, &s->slots[i].ctx) != BUS_OK) {
@@ -235,7 +237,7 @@ out_oom:
 	return -1;
 out_free_sender:
 	sender_free(s);
-	return -1;
+	return rv;
 }
 
 void

@@ -54,7 +54,8 @@ struct sender_stats {
 struct sender;
 
 /* Listen on raw_url (REQ) and, unless tap_url is NULL, tap_url (PUB);
- * inflight contexts. 0, or -1 with the reason in err. */
+ * inflight contexts. 0, or -1 with the reason in err (BUS_EINVAL when an
+ * address cannot work as given). */
 int sender_new(struct sender **out, struct ev_loop *loop, const char *raw_url,
     const char *tap_url, int inflight, char *err, size_t errlen);
 /* Closes the sockets; profiles still in flight are abandoned (nng drops

@@ -187,9 +187,12 @@ main(int argc, char **argv)
 	buf_init(&line, TAP_LINE_CAP);
 	/* Every stage listens on its tap but the decoders, which are many and
 	 * dial it, so that one tap hears them all. */
-	if (bus_open(&sock, BUS_SUB, o.url, strcmp(o.stage, "decoder") == 0,
-	        err, sizeof(err)) < 0) {
+	rv = bus_open(&sock, BUS_SUB, o.url, strcmp(o.stage, "decoder") == 0,
+	    err, sizeof(err));
+	if (rv < 0) {
 		log_error("%s", err);
+		if (rv == BUS_EINVAL)
+			code = EXIT_USAGE;
 		goto out_free_arena;
 	}
 	proc_signals();

@@ -72,5 +72,32 @@ class OverTcp(unittest.TestCase):
             self.assertNotIn("by reference", s.read_log(), s.instance)
 
 
+class BadAddresses(unittest.TestCase):
+    def test_an_address_that_cannot_work_is_exit_100(self):
+        """A socket address that cannot work as written is the
+        configuration's fault: exit 100 (usage or config), which the
+        supervisor and systemd leave stopped, not 111, which they restart
+        for ever. Each stage, and the tap."""
+        p = Pipeline()
+        cfg = p.write_config("inputs:\n  - Type: profile_push\n"
+                             "    Listen: 127.0.0.1:%d\n" % free_port())
+        no_tls = {k: v for k, v in p.env.items() if not k.startswith("PROFPIPE_TLS")}
+        cases = [
+            (["profpipe-decoder", "--raw", "bogus-url"], p.env),
+            (["profpipe-decoder", "--decoded", "tcp://no-port"], p.env),
+            (["profpipe-decoder", "--raw", "foo://x"], p.env),
+            (["profpipe-aggregator", "--decoded", "bogus-url"], p.env),
+            (["profpipe-aggregator", "--results", "tls+tcp://localhost:7000"], no_tls),
+            (["profpipe-exporter", "--results", "bogus-url"], p.env),
+            (["profpipe-fetcher", "-c", cfg, "--raw", "bogus-url"], p.env),
+            (["profpipe-tap", "fetcher", "--url", "bogus-url"], p.env),
+        ]
+        for args, env in cases:
+            r = subprocess.run([os.path.join(BIN, args[0])] + args[1:], env=env,
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 100, "%s: %s" % (args, r.stderr))
+            self.assertIn(args[-1], r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
