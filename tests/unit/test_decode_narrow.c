@@ -49,9 +49,30 @@ decode_to_bytes(const uint8_t *body, size_t len,
 	return n;
 }
 
-/* decode_pack's bytes of body, unpacked by protobuf-c and packed again
- * (protobuf-c packs fields in number order, decode_pack puts frames
- * last): *out. *narrow: whether the frames were 16-bit. */
+/* d with nw's frames packed the stage's way (decode_pack, which must
+ * write exactly decode_packed_size bytes), read back by protobuf-c. */
+static Profpipe__Decoded *
+stage_unpack(const Profpipe__Decoded *d, const struct decode_narrow *nw)
+{
+	size_t n = decode_packed_size(d, nw);
+	uint8_t *buf = malloc(n + 16);
+	Profpipe__Decoded *back;
+	size_t i;
+
+	assert_non_null(buf);
+	memset(buf, 0xa5, n + 16);
+	decode_pack(d, nw, buf);
+	for (i = n; i < n + 16; i++)
+		assert_int_equal(buf[i], 0xa5); /* not a byte past its size */
+	back = profpipe__decoded__unpack(NULL, n, buf);
+	assert_non_null(back);
+	free(buf);
+	return back;
+}
+
+/* body decoded as the stage does and read back, then packed again by
+ * protobuf-c (which packs fields in number order, where decode_pack puts
+ * the frames last): *out. *narrow: whether the frames were 16-bit. */
 static size_t
 stage_bytes(const uint8_t *body, size_t len, uint8_t **out, int *narrow)
 {
@@ -61,7 +82,6 @@ stage_bytes(const uint8_t *body, size_t len, uint8_t **out, int *narrow)
 	Profpipe__Decoded d;
 	Profpipe__Decoded *back;
 	struct decode_narrow nw;
-	uint8_t *buf;
 	size_t n;
 	char err[512];
 
@@ -73,18 +93,9 @@ stage_bytes(const uint8_t *body, size_t len, uint8_t **out, int *narrow)
 	*narrow = nw.ids != NULL;
 	if (*narrow)
 		assert_int_equal(d.n_stack_frames, 0);
-	n = decode_packed_size(&d, &nw);
-	buf = malloc(n + 16);
-	assert_non_null(buf);
-	memset(buf, 0xa5, n + 16);
-	decode_pack(&d, &nw, buf);
-	for (size_t i = n; i < n + 16; i++)
-		assert_int_equal(buf[i], 0xa5); /* not a byte past its size */
-	back = profpipe__decoded__unpack(NULL, n, buf);
-	assert_non_null(back);
+	back = stage_unpack(&d, &nw);
 	n = pb_packed(back, out);
 	profpipe__decoded__free_unpacked(back, NULL);
-	free(buf);
 	decoder_free(dec);
 	arena_free(a);
 	return n;
@@ -239,9 +250,7 @@ edge(size_t nf, int narrow)
 	struct decode_narrow nw;
 	uint32_t *fr;
 	uint8_t *body;
-	uint8_t *buf;
 	size_t len;
-	size_t n;
 	size_t k;
 	char err[512];
 
@@ -262,12 +271,7 @@ edge(size_t nf, int narrow)
 	}
 	check_stacks(&d, fr, nf);
 	/* and the same once packed the stage's way and read back */
-	n = decode_packed_size(&d, &nw);
-	buf = malloc(n);
-	assert_non_null(buf);
-	decode_pack(&d, &nw, buf);
-	back = profpipe__decoded__unpack(NULL, n, buf);
-	assert_non_null(back);
+	back = stage_unpack(&d, &nw);
 	check_stacks(back, back->stack_frames, nf);
 	profpipe__decoded__free_unpacked(back, NULL);
 	/* and widened in memory, by decoder_run */
@@ -277,7 +281,6 @@ edge(size_t nf, int narrow)
 	check_stacks(&d, d.stack_frames, nf);
 	if (narrow)
 		free(fr);
-	free(buf);
 	free(body);
 	decoder_free(dec);
 	arena_free(a);
