@@ -233,7 +233,8 @@ out_close:
  * up to 8 profiles' pages behind), and waiting for a full cache to
  * reclaim them let the aggregator hold some 20 MB more with each decoder
  * restart, up to 256 memfds. Run on a miss only, which a sender's new
- * memfd causes (its slots reuse theirs): one kill(0) per sender. */
+ * memfd causes (its slots reuse theirs): one kill(0) per run of one
+ * sender's mappings. */
 static void
 map_sweep(struct byref_in *in)
 {
@@ -252,8 +253,8 @@ map_sweep(struct byref_in *in)
 
 /* The mapping ref names: the one kept, or a new one in the slot of the
  * same sender's fd (it moved on from that memfd), else an empty one (gone
- * senders' dropped first, map_sweep), else one of a sender that is gone,
- * else the least recently used. NULL with err. */
+ * senders' dropped first, map_sweep), else the least recently used. NULL
+ * with err. */
 static struct byref_map *
 map_get(struct byref_in *in, const Profpipe__MemfdRef *ref, char *err,
     size_t errlen)
@@ -282,11 +283,6 @@ map_get(struct byref_in *in, const Profpipe__MemfdRef *ref, char *err,
 			if (in->m[i].base == NULL)
 				empty = &in->m[i];
 		victim = empty;
-	}
-	for (i = 0; i < BYREF_CACHE && victim == NULL; i++) {
-		m = &in->m[i];
-		if (kill((pid_t)m->pid, 0) != 0 && errno == ESRCH)
-			victim = m;
 	}
 	if (victim == NULL) {
 		victim = &in->m[0];

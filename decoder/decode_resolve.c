@@ -336,8 +336,6 @@ decode_resolve(const struct pprof_profile *pr, struct rd *rd, char **strs,
 	rs.n_str = pr->n_strings;
 	rs.strs = strs;
 	rs.nw = nw;
-	if (nw != NULL)
-		nw->ids = NULL;
 	if (pr->n_sample_types == 0)
 		return rs_fail(&rs, DECODE_EBAD, "no sample types");
 	rv = rs_locations(&rs, tmp);

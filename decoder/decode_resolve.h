@@ -28,7 +28,8 @@
  * reuse, and the tables pr points to there go with it.
  *
  * nw, if not NULL, takes the stacks' frames as 16-bit ids when they fit
- * (decode.h); else they are 32-bit, in out. */
+ * (decode.h), and is left as it is otherwise (its ids NULL, as the caller
+ * set them): the frames are then 32-bit, in out. */
 int decode_resolve(const struct pprof_profile *pr, struct rd *rd, char **strs,
     const void *keep, size_t keep_len, const struct decode_limits *lim,
     struct arena *a, Profpipe__Decoded *out, struct decode_narrow *nw,

@@ -361,8 +361,6 @@ rs_stacks(struct rs *rs, Profpipe__Decoded *out)
 	} else {
 		out->n_stack_frames = st.offs[st.n];
 		out->stack_frames = st.frames;
-		if (rs->nw != NULL)
-			rs->nw->ids = NULL;
 	}
 	out->n_stack_hash = st.n;
 	out->stack_hash = st.hashes;

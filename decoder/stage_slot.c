@@ -161,15 +161,15 @@ slot_fit_ref(struct stage *st, struct slot *s, size_t n)
 	best->out = t;
 }
 
-/* Pack d into the idle memfd that fits it best and name it: 0, or -1
+/* Pack dec into the idle memfd that fits it best and name it: 0, or -1
  * when no memfd can be made, after which every profile goes inline. */
 static int
-slot_pack_ref(struct stage *st, struct slot *s, struct dout *d)
+slot_pack_ref(struct stage *st, struct slot *s, struct dout *dec)
 {
 	char err[256];
 
 	slot_fit_ref(st, s, s->n);
-	s->ref_n = byref_out_fill(&s->out, BUS_MAX_MSG, s->n, slot_pack, d,
+	s->ref_n = byref_out_fill(&s->out, BUS_MAX_MSG, s->n, slot_pack, dec,
 	    s->ref, err, sizeof(err));
 	if (s->ref_n == 0) {
 		log_warn("%s: sending decoded profiles inline", err);
